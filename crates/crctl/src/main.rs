@@ -1,0 +1,3 @@
+//! `crctl`: the command-line tool for container registries.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! One client for the whole container-registry stack: OCI registries, Magalu Cloud and Azure Container Registry.

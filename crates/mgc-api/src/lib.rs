@@ -1,0 +1,1 @@
+//! Magalu Cloud Container Registry management API client (every operation of the service OpenAPI spec).

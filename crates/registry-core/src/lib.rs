@@ -1,0 +1,1 @@
+//! HTTP transport for container registries: a tower middleware stack (retry, auth, redirects, timeouts, tracing) over hyper and rustls.
