@@ -1,0 +1,297 @@
+//! [`HttpClient`]: the assembled stack, and [`ClientBuilder`] to assemble it.
+//!
+//! From the outside in: auth → retry → redirect → timeout → trace →
+//! user agent → connector (so every attempt and redirect hop is logged). Each piece is a layer in its own module, so a
+//! caller wanting a different stack can compose them directly.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::USER_AGENT;
+use http::{HeaderValue, Request, Response};
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, ServiceBuilder, ServiceExt};
+
+use crate::auth::{AuthLayer, Authenticator};
+use crate::body::Body;
+use crate::connector::ConnectorOptions;
+use crate::error::Error;
+use crate::redirect::RedirectLayer;
+use crate::retry::{Backoff, RetryLayer, RetryPolicy};
+use crate::timeout::TimeoutLayer;
+use crate::trace::TraceLayer;
+
+/// The default `User-Agent`: `registry-core/<version>`.
+pub const DEFAULT_USER_AGENT: &str = concat!("registry-core/", env!("CARGO_PKG_VERSION"));
+
+/// A cheap-to-clone, `Send + Sync` HTTP client: a boxed tower service from
+/// `Request<Body>` to `Response<Body>`.
+///
+/// ```no_run
+/// use registry_core::{Body, HttpClient};
+/// # async fn run() -> Result<(), registry_core::Error> {
+/// let client = HttpClient::builder().build()?;
+/// let req = http::Request::get("https://registry.example/v2/").body(Body::empty()).unwrap();
+/// let resp = client.send(req).await?;
+/// println!("{}", resp.status());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: BoxCloneSyncService<Request<Body>, Response<Body>, Error>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient").finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A builder with the default stack.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Wraps any service (e.g. a custom stack, or a test double's transport).
+    pub fn from_service<S>(service: S) -> HttpClient
+    where
+        S: tower::Service<Request<Body>, Response = Response<Body>, Error = Error>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        HttpClient {
+            inner: BoxCloneSyncService::new(service),
+        }
+    }
+
+    /// Sends a request through the stack.
+    pub async fn send(&self, req: Request<Body>) -> Result<Response<Body>, Error> {
+        self.inner.clone().oneshot(req).await
+    }
+}
+
+impl tower::Service<Request<Body>> for HttpClient {
+    type Response = Response<Body>;
+    type Error = Error;
+    type Future = <BoxCloneSyncService<Request<Body>, Response<Body>, Error> as tower::Service<
+        Request<Body>,
+    >>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        self.inner.call(req)
+    }
+}
+
+/// Sets a `User-Agent` on requests that have none.
+#[derive(Debug, Clone)]
+pub struct UserAgentLayer {
+    value: HeaderValue,
+}
+
+impl UserAgentLayer {
+    /// A layer setting `value`.
+    pub fn new(value: HeaderValue) -> Self {
+        UserAgentLayer { value }
+    }
+}
+
+impl<S> Layer<S> for UserAgentLayer {
+    type Service = UserAgent<S>;
+
+    fn layer(&self, inner: S) -> UserAgent<S> {
+        UserAgent {
+            inner,
+            value: self.value.clone(),
+        }
+    }
+}
+
+/// The service made by [`UserAgentLayer`].
+#[derive(Debug, Clone)]
+pub struct UserAgent<S> {
+    inner: S,
+    value: HeaderValue,
+}
+
+impl<S> tower::Service<Request<Body>> for UserAgent<S>
+where
+    S: tower::Service<Request<Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> S::Future {
+        req.headers_mut()
+            .entry(USER_AGENT)
+            .or_insert_with(|| self.value.clone());
+        self.inner.call(req)
+    }
+}
+
+/// Builds an [`HttpClient`].
+///
+/// ```
+/// use registry_core::{HttpClient, auth::DockerAuth, credentials::CredentialChain};
+/// use std::time::Duration;
+/// let client = HttpClient::builder()
+///     .user_agent("crctl/0.1.0")
+///     .max_attempts(3)
+///     .connect_timeout(Duration::from_secs(5))
+///     .authenticator(DockerAuth::new(CredentialChain::standard("USER", "PASS")))
+///     .build()
+///     .unwrap();
+/// # drop(client);
+/// ```
+pub struct ClientBuilder {
+    connector: ConnectorOptions,
+    user_agent: String,
+    retry: Arc<dyn RetryPolicy>,
+    authenticator: Option<Arc<dyn Authenticator>>,
+    redirect: RedirectLayer,
+    timeouts: TimeoutLayer,
+    extra_root_pem: Vec<Vec<u8>>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            connector: ConnectorOptions::new(),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            retry: Arc::new(Backoff::new()),
+            authenticator: None,
+            redirect: RedirectLayer::new(),
+            timeouts: TimeoutLayer::new()
+                .response(Duration::from_secs(300))
+                .read(Duration::from_secs(120)),
+            extra_root_pem: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("connector", &self.connector)
+            .field("user_agent", &self.user_agent)
+            .field("authenticator", &self.authenticator.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The `User-Agent` header, e.g. `crctl/0.1.0`.
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// TLS and connection options.
+    pub fn connector(mut self, options: ConnectorOptions) -> Self {
+        self.connector = options;
+        self
+    }
+
+    /// Accept any TLS certificate (test registries only).
+    pub fn insecure_skip_verify(mut self, yes: bool) -> Self {
+        self.connector = self.connector.insecure_skip_verify(yes);
+        self
+    }
+
+    /// Trust extra root certificates (PEM).
+    pub fn add_root_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_root_pem.push(pem.into());
+        self
+    }
+
+    /// TCP connect timeout.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connector = self.connector.connect_timeout(Some(d));
+        self
+    }
+
+    /// Time allowed until a response head arrives.
+    pub fn response_timeout(mut self, d: Duration) -> Self {
+        self.timeouts = self.timeouts.response(d);
+        self
+    }
+
+    /// Time allowed between two frames of a response body.
+    pub fn read_timeout(mut self, d: Duration) -> Self {
+        self.timeouts = self.timeouts.read(d);
+        self
+    }
+
+    /// Total attempts for retryable requests (1 disables retries), with the
+    /// default backoff.
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.retry = Arc::new(Backoff::new().max_attempts(n));
+        self
+    }
+
+    /// A custom retry policy.
+    pub fn retry_policy(mut self, policy: impl RetryPolicy) -> Self {
+        self.retry = Arc::new(policy);
+        self
+    }
+
+    /// Redirect settings.
+    pub fn redirects(mut self, layer: RedirectLayer) -> Self {
+        self.redirect = layer;
+        self
+    }
+
+    /// The authenticator (none: requests go out as they are).
+    pub fn authenticator(mut self, a: impl Authenticator) -> Self {
+        self.authenticator = Some(Arc::new(a));
+        self
+    }
+
+    /// A shared authenticator.
+    pub fn authenticator_arc(mut self, a: Arc<dyn Authenticator>) -> Self {
+        self.authenticator = Some(a);
+        self
+    }
+
+    /// Builds the stack.
+    pub fn build(self) -> Result<HttpClient, Error> {
+        let mut connector_opts = self.connector;
+        for pem in &self.extra_root_pem {
+            connector_opts = connector_opts.add_root_pem(pem)?;
+        }
+        let connector = connector_opts.build()?;
+        let ua = HeaderValue::from_str(&self.user_agent)
+            .map_err(|_| Error::invalid_input("user agent is not a valid header value"))?;
+        let below_auth = ServiceBuilder::new()
+            .layer(RetryLayer::from_arc(self.retry))
+            .layer(self.redirect)
+            .layer(self.timeouts)
+            .layer(TraceLayer::new())
+            .layer(UserAgentLayer::new(ua))
+            .service(connector);
+        let below_auth = HttpClient::from_service(below_auth);
+        Ok(match self.authenticator {
+            Some(a) => HttpClient::from_service(AuthLayer::from_arc(a).layer(below_auth)),
+            None => below_auth,
+        })
+    }
+}
