@@ -27,7 +27,7 @@ use crate::error::{Error, ErrorKind};
 /// use registry_core::connector::ConnectorOptions;
 /// use std::time::Duration;
 /// let connector = ConnectorOptions::new()
-///     .connect_timeout(Duration::from_secs(5))
+///     .connect_timeout(Some(Duration::from_secs(5)))
 ///     .build()
 ///     .unwrap();
 /// # drop(connector);
