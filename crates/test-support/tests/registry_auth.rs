@@ -294,3 +294,21 @@ async fn token_server_can_require_credentials() {
     assert!(json(&resp)["refresh_token"].is_string());
     assert_eq!(tokens.request_count(), 2);
 }
+
+#[tokio::test]
+async fn registry_is_killed_on_drop_and_keeps_a_log() {
+    let registry = TestRegistry::builder().log_level("debug").start().await;
+    let addr = registry.addr();
+    assert_eq!(test_support::registry::probe(addr).await, Some(200));
+    let config = std::fs::read_to_string(registry.config_path()).unwrap();
+    assert!(config.contains("level: \"debug\""), "{config}");
+    assert!(
+        registry.log_contents().contains("listening on"),
+        "{}",
+        registry.log_contents()
+    );
+    let dir = registry.storage_dir().to_owned();
+    drop(registry);
+    assert_eq!(test_support::registry::probe(addr).await, None);
+    assert!(!dir.exists(), "temp storage removed");
+}
