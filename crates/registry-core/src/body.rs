@@ -42,7 +42,9 @@ enum Inner {
 impl Body {
     /// An empty body.
     pub fn empty() -> Body {
-        Body { inner: Inner::Empty }
+        Body {
+            inner: Inner::Empty,
+        }
     }
 
     /// A buffered, replayable body.

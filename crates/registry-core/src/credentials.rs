@@ -144,7 +144,9 @@ impl Environment {
 
 impl CredentialProvider for Environment {
     fn credential(&self, _host: &str) -> Option<Credential> {
-        let user = std::env::var(&self.user_var).ok().filter(|u| !u.is_empty())?;
+        let user = std::env::var(&self.user_var)
+            .ok()
+            .filter(|u| !u.is_empty())?;
         let password = std::env::var(&self.password_var).ok()?;
         Some(Credential::basic(user, password))
     }
@@ -298,12 +300,18 @@ mod tests {
         )
         .unwrap();
         let cfg = DockerConfig::at(&path);
-        assert_eq!(cfg.credential("r.example:5000"), Some(Credential::basic("alice", "s3cret")));
+        assert_eq!(
+            cfg.credential("r.example:5000"),
+            Some(Credential::basic("alice", "s3cret"))
+        );
         assert_eq!(
             cfg.credential("tok.example"),
             Some(Credential::IdentityToken(Secret::new("refresh-xyz")))
         );
-        assert_eq!(cfg.credential("docker.io"), Some(Credential::basic("dh", "hub")));
+        assert_eq!(
+            cfg.credential("docker.io"),
+            Some(Credential::basic("dh", "hub"))
+        );
         assert_eq!(cfg.credential("other.example"), None);
     }
 }

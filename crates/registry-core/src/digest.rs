@@ -212,12 +212,18 @@ impl Digester {
 
 impl fmt::Debug for Digester {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Digester").field("bytes", &self.bytes).finish()
+        f.debug_struct("Digester")
+            .field("bytes", &self.bytes)
+            .finish()
     }
 }
 
 /// Checks a finished digest and byte count against expectations.
-pub fn verify(expected: &Digest, expected_size: Option<u64>, digester: Digester) -> Result<(), Error> {
+pub fn verify(
+    expected: &Digest,
+    expected_size: Option<u64>,
+    digester: Digester,
+) -> Result<(), Error> {
     let size = digester.bytes();
     if let Some(want) = expected_size
         && want != size
@@ -346,7 +352,10 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}");
         }
         let sha512 = format!("sha512:{}", "a".repeat(128));
-        assert_eq!(sha512.parse::<Digest>().unwrap().algorithm(), Algorithm::Sha512);
+        assert_eq!(
+            sha512.parse::<Digest>().unwrap().algorithm(),
+            Algorithm::Sha512
+        );
     }
 
     #[test]
@@ -383,7 +392,12 @@ mod tests {
             Digest::sha256_of(b"0123"),
             Some(4),
         );
-        let err = body.collect().await.unwrap_err().downcast::<Error>().unwrap();
+        let err = body
+            .collect()
+            .await
+            .unwrap_err()
+            .downcast::<Error>()
+            .unwrap();
         assert_eq!(err.kind(), ErrorKind::DigestMismatch);
         assert!(err.to_string().contains("longer than 4"));
     }

@@ -84,9 +84,9 @@ fn port_of(u: &Uri) -> Option<u16> {
 pub fn resolve_location(base: &Uri, location: &str) -> Result<Uri, Error> {
     let base_url = url::Url::parse(&base.to_string())
         .map_err(|e| Error::protocol(format!("bad request URI {base}")).with_source(e))?;
-    let next = base_url
-        .join(location)
-        .map_err(|e| Error::protocol(format!("bad redirect location {location:?}")).with_source(e))?;
+    let next = base_url.join(location).map_err(|e| {
+        Error::protocol(format!("bad redirect location {location:?}")).with_source(e)
+    })?;
     next.as_str()
         .parse()
         .map_err(|e| Error::protocol(format!("bad redirect location {location:?}")).with_source(e))
@@ -159,7 +159,8 @@ where
                 if p.path_and_query.is_none() {
                     p.path_and_query = Some("/".parse().expect("static"));
                 }
-                parts.uri = Uri::from_parts(p).map_err(|e| Error::protocol("bad redirect").with_source(e))?;
+                parts.uri = Uri::from_parts(p)
+                    .map_err(|e| Error::protocol("bad redirect").with_source(e))?;
                 parts.headers.remove(http::header::HOST);
             }
         })

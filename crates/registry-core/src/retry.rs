@@ -122,12 +122,19 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
 /// assert_eq!(registry_core::retry::retry_after(&h), Some(std::time::Duration::from_secs(3)));
 /// ```
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 impl RetryPolicy for Backoff {
@@ -141,13 +148,11 @@ impl RetryPolicy for Backoff {
             return None;
         }
         match outcome {
-            Ok(resp) if is_retryable_status(resp.status()) => {
-                match retry_after(resp.headers()) {
-                    Some(wait) if wait > self.max_retry_after => None,
-                    Some(wait) => Some(wait),
-                    None => Some(self.exponential(attempt)),
-                }
-            }
+            Ok(resp) if is_retryable_status(resp.status()) => match retry_after(resp.headers()) {
+                Some(wait) if wait > self.max_retry_after => None,
+                Some(wait) => Some(wait),
+                None => Some(self.exponential(attempt)),
+            },
             Ok(_) => None,
             Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
                 Some(self.exponential(attempt))
@@ -249,7 +254,8 @@ where
             let (parts, body) = req.into_parts();
             let mut attempt = 1;
             loop {
-                let mut this = Request::from_parts(parts.clone(), body.try_clone().expect("replayable"));
+                let mut this =
+                    Request::from_parts(parts.clone(), body.try_clone().expect("replayable"));
                 this.extensions_mut().insert(Attempt(attempt));
                 let outcome = inner.clone().oneshot(this).await;
                 let Some(delay) = policy.next_delay(attempt, &parts.method, &outcome) else {
@@ -290,10 +296,16 @@ mod tests {
     fn statuses() {
         let p = Backoff::new().max_attempts(3);
         for s in [408, 429, 500, 502, 503, 504] {
-            assert!(p.next_delay(1, &Method::GET, &resp(s, None)).is_some(), "{s}");
+            assert!(
+                p.next_delay(1, &Method::GET, &resp(s, None)).is_some(),
+                "{s}"
+            );
         }
         for s in [200, 400, 401, 403, 404, 501] {
-            assert!(p.next_delay(1, &Method::GET, &resp(s, None)).is_none(), "{s}");
+            assert!(
+                p.next_delay(1, &Method::GET, &resp(s, None)).is_none(),
+                "{s}"
+            );
         }
         assert!(p.next_delay(3, &Method::GET, &resp(503, None)).is_none());
     }
@@ -306,9 +318,17 @@ mod tests {
             Some(Duration::from_secs(2))
         );
         let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(5));
-        let d = p.next_delay(1, &Method::GET, &resp(503, Some(&date))).unwrap();
-        assert!(d <= Duration::from_secs(5) && d >= Duration::from_secs(3), "{d:?}");
-        assert_eq!(p.next_delay(1, &Method::GET, &resp(429, Some("3600"))), None);
+        let d = p
+            .next_delay(1, &Method::GET, &resp(503, Some(&date)))
+            .unwrap();
+        assert!(
+            d <= Duration::from_secs(5) && d >= Duration::from_secs(3),
+            "{d:?}"
+        );
+        assert_eq!(
+            p.next_delay(1, &Method::GET, &resp(429, Some("3600"))),
+            None
+        );
     }
 
     #[test]

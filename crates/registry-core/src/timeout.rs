@@ -144,7 +144,10 @@ where
         ready!(this.sleep.poll(cx));
         Poll::Ready(Some(Err(Error::new(
             ErrorKind::Timeout,
-            format!("no data for {}s while reading the body", this.limit.as_secs_f32()),
+            format!(
+                "no data for {}s while reading the body",
+                this.limit.as_secs_f32()
+            ),
         ))))
     }
 

@@ -64,7 +64,10 @@ impl TokenResponse {
 
     /// The refresh token, when the server sent one.
     pub fn refresh_token(&self) -> Option<Secret> {
-        self.refresh_token.clone().filter(|t| !t.is_empty()).map(Secret::new)
+        self.refresh_token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .map(Secret::new)
     }
 }
 
@@ -217,9 +220,9 @@ impl DockerAuth {
             }
         }
         let resp = self.fetch(ctx, realm, service, scopes).await?;
-        let value = resp.access_token().ok_or_else(|| {
-            Error::protocol(format!("token response from {realm} has no token"))
-        })?;
+        let value = resp
+            .access_token()
+            .ok_or_else(|| Error::protocol(format!("token response from {realm} has no token")))?;
         if let Some(refresh) = resp.refresh_token() {
             self.state()
                 .refresh_tokens

@@ -93,8 +93,10 @@ impl AuthContext {
 pub trait Authenticator: Send + Sync + 'static {
     /// The header to send up front, when one is already known (a cached
     /// token, Basic credentials for a host known to want them).
-    fn authorize<'a>(&'a self, ctx: &'a AuthContext)
-    -> BoxFuture<'a, Result<Option<HeaderValue>, Error>>;
+    fn authorize<'a>(
+        &'a self,
+        ctx: &'a AuthContext,
+    ) -> BoxFuture<'a, Result<Option<HeaderValue>, Error>>;
 
     /// The registry answered 401 with `challenges`; `rejected` is the header
     /// that was refused, if any. Returns the header to retry with, or `None`
@@ -248,8 +250,7 @@ async fn probe(
         .body(Body::empty())
         .map_err(|e| Error::protocol("building the auth probe failed").with_source(e))?;
     let resp = inner.clone().oneshot(req).await?;
-    if resp.status() != StatusCode::UNAUTHORIZED || !resp.headers().contains_key(WWW_AUTHENTICATE)
-    {
+    if resp.status() != StatusCode::UNAUTHORIZED || !resp.headers().contains_key(WWW_AUTHENTICATE) {
         return Ok(None);
     }
     let challenges = Challenge::parse_headers(resp.headers());

@@ -28,7 +28,11 @@ impl Scope {
     }
 
     /// Any scope.
-    pub fn new(resource_type: impl Into<String>, name: impl Into<String>, actions: &[&str]) -> Scope {
+    pub fn new(
+        resource_type: impl Into<String>,
+        name: impl Into<String>,
+        actions: &[&str],
+    ) -> Scope {
         let mut actions: Vec<String> = actions.iter().map(|a| (*a).to_owned()).collect();
         actions.sort();
         actions.dedup();
@@ -72,7 +76,13 @@ impl std::str::FromStr for Scope {
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.resource_type, self.name, self.actions.join(","))
+        write!(
+            f,
+            "{}:{}:{}",
+            self.resource_type,
+            self.name,
+            self.actions.join(",")
+        )
     }
 }
 
@@ -113,7 +123,9 @@ impl Scopes {
             self.0.iter().any(|s| {
                 s.resource_type == o.resource_type
                     && s.name == o.name
-                    && o.actions.iter().all(|a| s.actions.contains(a) || s.actions.iter().any(|x| x == "*"))
+                    && o.actions
+                        .iter()
+                        .all(|a| s.actions.contains(a) || s.actions.iter().any(|x| x == "*"))
             })
         })
     }
@@ -135,7 +147,11 @@ impl Scopes {
 
     /// A stable string form for cache keys and logs.
     pub fn key(&self) -> String {
-        self.0.iter().map(Scope::to_string).collect::<Vec<_>>().join(" ")
+        self.0
+            .iter()
+            .map(Scope::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -222,8 +238,14 @@ mod tests {
             keys(Method::DELETE, "https://r/v2/a/manifests/sha256:1"),
             "repository:a:delete"
         );
-        assert_eq!(keys(Method::GET, "https://r/v2/_catalog?n=10"), "registry:catalog:*");
-        assert_eq!(keys(Method::GET, "https://r/v2/a/tags/list"), "repository:a:pull");
+        assert_eq!(
+            keys(Method::GET, "https://r/v2/_catalog?n=10"),
+            "registry:catalog:*"
+        );
+        assert_eq!(
+            keys(Method::GET, "https://r/v2/a/tags/list"),
+            "repository:a:pull"
+        );
     }
 
     #[test]
