@@ -1,3 +1,55 @@
 //! `cargo xtask`: project automation.
+//!
+//! Subcommands (each in its own module):
+//! - `registry start|stop|status [--auth none|htpasswd|token] [--port N]`: a
+//!   local `docker-registry` (distribution 2.8) in the background, state in
+//!   `target/xtask-registry/` ([`registry`]).
+//! - `conformance`, `bench`, `lint`: not yet implemented (exit code 2).
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod conformance;
+mod lint;
+mod registry;
+
+/// Project automation for the crctl workspace.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a local docker-registry for development and conformance runs.
+    Registry(registry::RegistryArgs),
+    /// Run the OCI conformance suite (not yet implemented).
+    Conformance(conformance::Args),
+    /// Run benchmarks (not yet implemented).
+    Bench(bench::Args),
+    /// Run the lint suite (not yet implemented).
+    Lint(lint::Args),
+}
+
+/// Exit code of subcommands that are not implemented yet.
+pub(crate) const NOT_IMPLEMENTED: u8 = 2;
+
+/// Prints the standard "not yet implemented" message and returns exit code 2.
+pub(crate) fn not_implemented(name: &str) -> ExitCode {
+    eprintln!("cargo xtask {name}: not yet implemented (placeholder; see xtask/src/{name}.rs)");
+    ExitCode::from(NOT_IMPLEMENTED)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Registry(args) => registry::run(args),
+        Command::Conformance(args) => conformance::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Lint(args) => lint::run(args),
+    }
+}

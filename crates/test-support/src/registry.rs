@@ -362,9 +362,10 @@ pub enum Failure {
     Timeout,
 }
 
-/// Spawns `docker-registry serve CONFIG` with stdout and stderr appended to
-/// `log_path`, stdin closed and any `REGISTRY_*` environment overrides removed.
-pub fn spawn_registry(binary: &Path, config: &Path, log_path: &Path) -> std::io::Result<Child> {
+/// Builds the command `docker-registry serve CONFIG` with stdout and stderr
+/// going to a fresh `log_path`, stdin closed and any `REGISTRY_*` environment
+/// overrides removed (callers may adjust it, e.g. detach it, before spawning).
+pub fn registry_command(binary: &Path, config: &Path, log_path: &Path) -> std::io::Result<Command> {
     let mut log = File::create(log_path)?;
     writeln!(log, "# {} serve {}", binary.display(), config.display())?;
     let mut cmd = Command::new(binary);
@@ -378,7 +379,12 @@ pub fn spawn_registry(binary: &Path, config: &Path, log_path: &Path) -> std::io:
             cmd.env_remove(key);
         }
     }
-    cmd.spawn()
+    Ok(cmd)
+}
+
+/// Spawns [`registry_command`].
+pub fn spawn_registry(binary: &Path, config: &Path, log_path: &Path) -> std::io::Result<Child> {
+    registry_command(binary, config, log_path)?.spawn()
 }
 
 /// Polls `GET /v2/` on `addr` until any HTTP answer, the child exits, or `timeout`.
