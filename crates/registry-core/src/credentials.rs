@@ -204,6 +204,88 @@ fn normalize_host(host: &str) -> String {
         .to_ascii_lowercase()
 }
 
+impl DockerConfig {
+    /// Stores Basic credentials for `host` in `auths` (what `docker login`
+    /// does without a credential store). The file is rewritten atomically
+    /// (temp file + rename) with mode 0600; other entries are kept.
+    ///
+    /// ```
+    /// use registry_core::credentials::{Credential, CredentialProvider, DockerConfig};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let cfg = DockerConfig::at(dir.path().join("config.json"));
+    /// cfg.store("r.example:5000", "alice", "pw").unwrap();
+    /// assert_eq!(cfg.credential("r.example:5000"), Some(Credential::basic("alice", "pw")));
+    /// assert!(cfg.erase("r.example:5000").unwrap());
+    /// assert_eq!(cfg.credential("r.example:5000"), None);
+    /// ```
+    pub fn store(&self, host: &str, username: &str, password: &str) -> Result<(), crate::Error> {
+        use base64::Engine as _;
+        let auth =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        self.update(|auths| {
+            auths.insert(docker_config_key(host), serde_json::json!({ "auth": auth }));
+            true
+        })
+        .map(|_| ())
+    }
+
+    /// Removes the `auths` entry for `host`; `Ok(false)` when there was none.
+    pub fn erase(&self, host: &str) -> Result<bool, crate::Error> {
+        let key = docker_config_key(host);
+        self.update(|auths| {
+            let before = auths.len();
+            auths.retain(|k, _| k != &key && normalize_host(k) != normalize_host(host));
+            auths.len() != before
+        })
+    }
+
+    fn update(
+        &self,
+        change: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>) -> bool,
+    ) -> Result<bool, crate::Error> {
+        use std::io::Write as _;
+        let path = self.path().ok_or_else(|| {
+            crate::Error::invalid_input("no docker config path: set DOCKER_CONFIG or HOME")
+        })?;
+        let mut doc: serde_json::Value = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                crate::Error::invalid_input(format!("{} is not valid JSON", path.display()))
+                    .with_source(e)
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::json!({}),
+            Err(e) => return Err(e.into()),
+        };
+        let obj = doc.as_object_mut().ok_or_else(|| {
+            crate::Error::invalid_input(format!("{} is not a JSON object", path.display()))
+        })?;
+        let auths = obj
+            .entry("auths")
+            .or_insert_with(|| serde_json::json!({}))
+            .as_object_mut()
+            .ok_or_else(|| {
+                crate::Error::invalid_input("\"auths\" in docker config is not an object")
+            })?;
+        if !change(auths) {
+            return Ok(false);
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".config.json")
+            .tempfile_in(dir)?;
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        tmp.write_all(&serde_json::to_vec_pretty(&doc).expect("JSON value serialises"))?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&path)
+            .map_err(|e| crate::Error::from(e.error))?;
+        Ok(true)
+    }
+}
+
 impl CredentialProvider for DockerConfig {
     fn credential(&self, host: &str) -> Option<Credential> {
         let path = self.path()?;
