@@ -312,3 +312,41 @@ async fn registry_is_killed_on_drop_and_keeps_a_log() {
     assert_eq!(test_support::registry::probe(addr).await, None);
     assert!(!dir.exists(), "temp storage removed");
 }
+
+#[tokio::test]
+async fn issued_tokens_grant_exactly_their_scopes() {
+    let tokens = TokenServer::start().await;
+    let registry = TestRegistry::token(&tokens).await;
+    let pull = test_support::Scope::parse("repository:foo:pull").unwrap();
+    let token = tokens.issue_token(Some("carol"), &[pull], Duration::from_secs(60));
+    let bearer = format!("Bearer {token}");
+    // Pull scope: the (empty) repository answers 404 NAME_UNKNOWN rather than 401.
+    let resp = get(
+        &format!("{}/v2/foo/tags/list", registry.url()),
+        Some(&bearer),
+    )
+    .await;
+    assert_eq!(resp.status(), 404, "{:?}", resp.body());
+    // No push scope.
+    let resp = request(
+        "POST",
+        &format!("{}/v2/foo/blobs/uploads/", registry.url()),
+        Some(&bearer),
+        "",
+    )
+    .await;
+    assert_eq!(resp.status(), 401);
+    // No catalog scope.
+    let resp = get(&format!("{}/v2/_catalog", registry.url()), Some(&bearer)).await;
+    assert_eq!(resp.status(), 401);
+    assert!(
+        header(&resp, "www-authenticate")
+            .unwrap()
+            .contains("scope=\"registry:catalog:*\"")
+    );
+    assert_eq!(
+        tokens.request_count(),
+        0,
+        "issue_token does not go through HTTP"
+    );
+}
