@@ -1,18 +1,68 @@
-//! `cargo xtask lint`: NOT YET IMPLEMENTED — a placeholder that exits with code 2.
-//! Another engineer will fill it in; keep the module boundary.
+//! `cargo xtask lint`: formatting, clippy with warnings denied, and
+//! `cargo deny check` when cargo-deny is installed.
 
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
-/// Arguments of `cargo xtask lint` (all accepted and ignored for now).
+/// Arguments of `cargo xtask lint`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Arguments for the future implementation.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// Skip `cargo deny check` even when cargo-deny is installed.
+    #[arg(long)]
+    no_deny: bool,
 }
 
-/// Runs `cargo xtask lint`: not yet implemented.
+/// Runs a cargo subcommand in the workspace root, echoing it first.
+pub(crate) fn cargo(args: &[&str]) -> Result<(), String> {
+    eprintln!("+ cargo {}", args.join(" "));
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(crate::workspace_root())
+        .status()
+        .map_err(|e| format!("running cargo {}: {e}", args.join(" ")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} failed ({status})", args.join(" ")))
+    }
+}
+
+fn has_cargo_deny() -> bool {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The lint steps, shared with `cargo xtask test`.
+pub(crate) fn lint(deny: bool) -> Result<(), String> {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    if deny {
+        if has_cargo_deny() {
+            cargo(&["deny", "check"])?;
+        } else {
+            eprintln!(
+                "cargo-deny is not installed; skipping `cargo deny check` (cargo install --locked cargo-deny)"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs `cargo xtask lint`.
 pub(crate) fn run(args: Args) -> ExitCode {
-    let _ = args.rest;
-    crate::not_implemented("lint")
+    match lint(!args.no_deny) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lint failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -4,7 +4,9 @@
 //! - `registry start|stop|status [--auth none|htpasswd|token] [--port N]`: a
 //!   local `docker-registry` (distribution 2.8) in the background, state in
 //!   `target/xtask-registry/` ([`registry`]).
-//! - `conformance`, `bench`, `lint`: not yet implemented (exit code 2).
+//! - `test`: the README's test command: docker-registry, lints, every test.
+//! - `lint`: fmt, clippy, cargo-deny.
+//! - `conformance`, `bench`: not yet implemented (exit code 2).
 
 use std::process::ExitCode;
 
@@ -14,6 +16,7 @@ mod bench;
 mod conformance;
 mod lint;
 mod registry;
+mod test;
 
 /// Project automation for the crctl workspace.
 #[derive(Debug, Parser)]
@@ -31,8 +34,11 @@ enum Command {
     Conformance(conformance::Args),
     /// Run benchmarks (not yet implemented).
     Bench(bench::Args),
-    /// Run the lint suite (not yet implemented).
+    /// Formatting, clippy (warnings denied) and cargo-deny when installed.
     Lint(lint::Args),
+    /// The test command: installs docker-registry when missing (as root),
+    /// runs the lints, then every test of the workspace.
+    Test(test::Args),
 }
 
 /// Exit code of subcommands that are not implemented yet.
@@ -44,6 +50,14 @@ pub(crate) fn not_implemented(name: &str) -> ExitCode {
     ExitCode::from(NOT_IMPLEMENTED)
 }
 
+/// The workspace root (the parent of `xtask/`).
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -51,5 +65,6 @@ fn main() -> ExitCode {
         Command::Conformance(args) => conformance::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Lint(args) => lint::run(args),
+        Command::Test(args) => test::run(args),
     }
 }

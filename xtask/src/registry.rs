@@ -161,7 +161,7 @@ fn is_root() -> bool {
 }
 
 /// Finds docker-registry, installing it with apt-get when running as root.
-fn ensure_binary() -> Result<PathBuf, String> {
+pub(crate) fn ensure_binary() -> Result<PathBuf, String> {
     if let Some(path) = docker_registry_path() {
         return Ok(path);
     }
