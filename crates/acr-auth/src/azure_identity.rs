@@ -1,0 +1,117 @@
+//! The Azure SDK for Rust's credentials as a [`TokenCredential`]
+//! (cargo feature `azure-identity`): managed identity, workload identity,
+//! client secret, Azure CLI / developer tools, or any
+//! `azure_core::credentials::TokenCredential`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use azure_core::credentials::TokenCredential as AzureTokenCredential;
+use registry_core::auth::BoxFuture;
+use registry_core::{Error, ErrorKind, Secret};
+
+use crate::credential::{AccessToken, TokenCredential};
+
+/// An `azure_identity` / `azure_core` credential adapted to
+/// [`TokenCredential`].
+///
+/// ```no_run
+/// use acr_auth::{AcrAuthenticator, AcrClient, AzureIdentityCredential};
+/// # fn run() -> Result<(), registry_core::Error> {
+/// let cred = AzureIdentityCredential::managed_identity()?;
+/// let acr = AcrClient::new("myregistry.azurecr.io", AcrAuthenticator::aad(cred))?;
+/// # drop(acr);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AzureIdentityCredential {
+    inner: Arc<dyn AzureTokenCredential>,
+}
+
+impl fmt::Debug for AzureIdentityCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureIdentityCredential")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+fn setup_error(what: &str, e: azure_core::Error) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("setting up the {what} credential failed"),
+    )
+    .with_source(e)
+}
+
+impl AzureIdentityCredential {
+    /// Wraps any Azure SDK credential.
+    pub fn new(credential: Arc<dyn AzureTokenCredential>) -> AzureIdentityCredential {
+        AzureIdentityCredential { inner: credential }
+    }
+
+    /// The managed identity of the Azure host (VM, App Service, …).
+    pub fn managed_identity() -> Result<AzureIdentityCredential, Error> {
+        azure_identity::ManagedIdentityCredential::new(None)
+            .map(|c| Self::new(c))
+            .map_err(|e| setup_error("managed identity", e))
+    }
+
+    /// Workload identity (Kubernetes federated tokens, from the
+    /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_FEDERATED_TOKEN_FILE`
+    /// environment variables).
+    pub fn workload_identity() -> Result<AzureIdentityCredential, Error> {
+        azure_identity::WorkloadIdentityCredential::new(None)
+            .map(|c| Self::new(c))
+            .map_err(|e| setup_error("workload identity", e))
+    }
+
+    /// A service principal with a client secret.
+    pub fn client_secret(
+        tenant_id: &str,
+        client_id: impl Into<String>,
+        secret: &Secret,
+    ) -> Result<AzureIdentityCredential, Error> {
+        azure_identity::ClientSecretCredential::new(
+            tenant_id,
+            client_id.into(),
+            azure_core::credentials::Secret::new(secret.expose().to_owned()),
+            None,
+        )
+        .map(|c| Self::new(c))
+        .map_err(|e| setup_error("client secret", e))
+    }
+
+    /// The signed-in Azure CLI (`az login`).
+    pub fn azure_cli() -> Result<AzureIdentityCredential, Error> {
+        azure_identity::AzureCliCredential::new(None)
+            .map(|c| Self::new(c))
+            .map_err(|e| setup_error("Azure CLI", e))
+    }
+
+    /// The developer tools chain (Azure CLI, then Azure Developer CLI).
+    pub fn developer_tools() -> Result<AzureIdentityCredential, Error> {
+        azure_identity::DeveloperToolsCredential::new(None)
+            .map(|c| Self::new(c))
+            .map_err(|e| setup_error("developer tools", e))
+    }
+}
+
+impl TokenCredential for AzureIdentityCredential {
+    fn get_token<'a>(&'a self, scopes: &'a [&'a str]) -> BoxFuture<'a, Result<AccessToken, Error>> {
+        Box::pin(async move {
+            let t = self.inner.get_token(scopes, None).await.map_err(|e| {
+                Error::new(
+                    ErrorKind::Unauthorized,
+                    "the Azure credential gave no token",
+                )
+                .with_source(e)
+            })?;
+            Ok(AccessToken::new(
+                t.token.secret().to_owned(),
+                Some(SystemTime::from(t.expires_on)),
+            ))
+        })
+    }
+}
