@@ -1,1 +1,46 @@
-//! OCI distribution-spec client: references, manifests, blobs, uploads, tags, catalog, referrers, copy, image layout and extract.
+//! OCI distribution-spec client: references, manifests, blobs, uploads,
+//! tags, catalog, referrers, copy, image layout and extract.
+//!
+//! Built on [`registry_core::HttpClient`] (retries, auth, redirects,
+//! timeouts). The [`Client`] is scoped like the deckhouse Go client:
+//!
+//! ```no_run
+//! use oci_dist::Client;
+//! # async fn run() -> Result<(), registry_core::Error> {
+//! let app = Client::new("registry.example.com")?.with_segment("org").with_segment("app");
+//! let manifest = app.get_manifest("v1").await?;
+//! println!("{} {}", manifest.media_type(), manifest.digest());
+//! for tag in app.list_tags().await? {
+//!     println!("{tag}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! | module | what |
+//! |---|---|
+//! | [`reference`] | `Reference` parsing and validation |
+//! | [`client`] | `Client`, scoping, builder |
+//! | [`manifest`] | resolve, get, put, delete manifests; [`Manifest`] |
+//! | [`blob`] | get (verified stream), range, exists, delete |
+//! | [`upload`] | upload sessions, chunks, resume, mount, `push_blob` |
+//! | [`tags`], [`catalog`] | paginated listings |
+//! | [`delete`] | `delete_tag` with a safe fallback |
+//! | [`tag`] | `tag_image` |
+//! | [`referrers`] | OCI 1.1 referrers with the tag-schema fallback |
+//! | [`image`] | `get_image`, `push_image`, `push_index` |
+//! | [`copy`] | copies between registries and layouts, with progress |
+//! | [`content`] | `ImageSource` / `ImageDestination` / `BlobSource` |
+//! | [`platform`] | platform parsing and matching |
+
+pub mod client;
+pub mod content;
+pub mod descriptor;
+pub mod manifest;
+pub mod media_type;
+pub mod reference;
+
+pub use client::{Client, ClientBuilder};
+pub use content::{BlobSource, ImageDestination, ImageSource};
+pub use manifest::{Manifest, ParsedManifest};
+pub use reference::Reference;
+pub use registry_core::{Digest, Error, ErrorKind};

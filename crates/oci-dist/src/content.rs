@@ -1,0 +1,353 @@
+//! Where images come from and go to: the [`ImageSource`] and
+//! [`ImageDestination`] traits used by [`copy`](crate::copy), and
+//! [`BlobSource`], re-readable blob content for uploads.
+//!
+//! The registry [`Client`](crate::Client) implements both traits for the
+//! repository it is scoped to. The OCI image layout (`crate::layout`)
+//! implements them for a directory, so copies run registry → registry,
+//! registry → directory and directory → registry with the same code.
+//!
+//! # Implementing the traits
+//!
+//! The methods return boxed futures (like `registry_core`'s `Authenticator`)
+//! so the traits are object safe: `&dyn ImageSource` works. Write
+//! `Box::pin(async move { … })`.
+//!
+//! Contract for an [`ImageSource`]:
+//! - `resolve(reference)` takes a tag, or a digest (`sha256:…`, also with a
+//!   leading `@`), and returns the descriptor of the manifest: media type,
+//!   digest and size. [`ErrorKind::NotFound`](registry_core::ErrorKind::NotFound)
+//!   when there is no such tag.
+//! - `fetch_manifest(descriptor)` returns the manifest's exact bytes, checked
+//!   against the descriptor's digest ([`Manifest::verified`]).
+//! - `fetch_blob(descriptor)` returns a stream of the blob's bytes that is
+//!   verified while it flows: when the content does not match the
+//!   descriptor's digest or size, the stream's last item is an error of kind
+//!   `DigestMismatch` (wrap with [`verify_stream`]). Stream in large chunks,
+//!   never buffer a whole blob.
+//!
+//! Contract for an [`ImageDestination`]:
+//! - `blob_exists` / `manifest_exists`: whether the content is already there
+//!   (then it is not sent again).
+//! - `push_blob(descriptor, content)`: store the blob. Call
+//!   `content.open(0)` to read it (again from an offset to resume); the
+//!   implementation must check the digest of what it stores and must not
+//!   leave content that fails it.
+//! - `push_manifest(manifest, tag)`: store the exact bytes under their digest
+//!   and, with `Some(tag)`, tag them. Copies push child manifests and blobs
+//!   before the index or manifest that refers to them.
+//! - `mount_blob` has a default (not supported: `Ok(false)`); registries
+//!   override it for cross-repository mounts.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use oci_spec::image::Descriptor;
+use registry_core::digest::Digester;
+use registry_core::{Digest, Error, ErrorKind};
+
+use crate::manifest::Manifest;
+
+pub use registry_core::auth::BoxFuture;
+
+/// A boxed stream of blob bytes.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>;
+
+/// Where a blob already lives in a registry, so that a destination in the
+/// same registry can mount it instead of uploading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountOrigin {
+    /// `host[:port]` of the registry.
+    pub registry: String,
+    /// The repository holding the blob.
+    pub repository: String,
+}
+
+/// Reads images: manifests by reference or digest, and blobs.
+///
+/// See the [module documentation](self) for the contract.
+pub trait ImageSource: Send + Sync {
+    /// A short description for messages, e.g. `127.0.0.1:5000/org/app`.
+    fn describe(&self) -> String;
+
+    /// The descriptor of the manifest a tag or digest points to.
+    fn resolve<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<Descriptor, Error>>;
+
+    /// The manifest with this descriptor's digest, exact bytes, verified.
+    fn fetch_manifest<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+    ) -> BoxFuture<'a, Result<Manifest, Error>>;
+
+    /// The blob's bytes, verified while they flow.
+    fn fetch_blob<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+    ) -> BoxFuture<'a, Result<ByteStream, Error>>;
+
+    /// Where blobs of this source can be mounted from, if it is a registry.
+    fn mount_origin(&self) -> Option<MountOrigin> {
+        None
+    }
+}
+
+/// Writes images: blobs, then manifests, then tags.
+///
+/// See the [module documentation](self) for the contract.
+pub trait ImageDestination: Send + Sync {
+    /// A short description for messages.
+    fn describe(&self) -> String;
+
+    /// Whether the blob is already present.
+    fn blob_exists<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<bool, Error>>;
+
+    /// Stores a blob read from `content`.
+    fn push_blob<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+        content: &'a dyn BlobSource,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Mounts the blob from `origin` when both are in the same registry;
+    /// `Ok(false)` when not possible (the caller then uploads it).
+    fn mount_blob<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+        origin: &'a MountOrigin,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        let _ = (descriptor, origin);
+        Box::pin(async { Ok(false) })
+    }
+
+    /// Whether the manifest with this digest is already present.
+    fn manifest_exists<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
+
+    /// Stores a manifest (by digest) and, with `tag`, tags it.
+    fn push_manifest<'a>(
+        &'a self,
+        manifest: &'a Manifest,
+        tag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// Blob content that can be read from the start or from an offset (to
+/// resume an interrupted upload, or to restart after a refused one).
+pub trait BlobSource: Send + Sync {
+    /// A stream of the content starting at byte `offset`.
+    fn open(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream, Error>>;
+}
+
+impl BlobSource for Bytes {
+    fn open(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream, Error>> {
+        let data = self.slice((offset as usize).min(self.len())..);
+        Box::pin(async move {
+            let s: ByteStream = Box::pin(futures_util::stream::iter(
+                (!data.is_empty()).then_some(Ok(data)),
+            ));
+            Ok(s)
+        })
+    }
+}
+
+/// A file read in large chunks, reopened for every [`BlobSource::open`].
+#[derive(Debug, Clone)]
+pub struct FileSource {
+    path: PathBuf,
+    chunk: usize,
+}
+
+impl FileSource {
+    /// Reads `path` (in 1 MiB chunks).
+    pub fn new(path: impl Into<PathBuf>) -> FileSource {
+        FileSource {
+            path: path.into(),
+            chunk: 1024 * 1024,
+        }
+    }
+}
+
+impl BlobSource for FileSource {
+    fn open(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream, Error>> {
+        Box::pin(async move {
+            use tokio::io::AsyncSeekExt;
+            let mut f = tokio::fs::File::open(&self.path)
+                .await
+                .map_err(|e| Error::from(e).context(format!("opening {}", self.path.display())))?;
+            if offset > 0 {
+                f.seek(std::io::SeekFrom::Start(offset)).await?;
+            }
+            let s: ByteStream = Box::pin(
+                tokio_util::io::ReaderStream::with_capacity(f, self.chunk)
+                    .map(|r| r.map_err(Error::from)),
+            );
+            Ok(s)
+        })
+    }
+}
+
+/// A stream that can be read once: a second `open` (needed to restart a
+/// refused upload) fails with a clear error.
+pub struct OnceSource {
+    stream: Mutex<Option<ByteStream>>,
+}
+
+impl OnceSource {
+    /// Wraps a stream.
+    pub fn new(stream: ByteStream) -> OnceSource {
+        OnceSource {
+            stream: Mutex::new(Some(stream)),
+        }
+    }
+}
+
+impl fmt::Debug for OnceSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceSource").finish_non_exhaustive()
+    }
+}
+
+impl BlobSource for OnceSource {
+    fn open(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream, Error>> {
+        let taken = self.stream.lock().expect("poisoned").take();
+        Box::pin(async move {
+            match taken {
+                Some(s) if offset == 0 => Ok(s),
+                _ => Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "the blob content is a one-shot stream and cannot be read again \
+                     (upload restarted or resumed); use a file or bytes source",
+                )),
+            }
+        })
+    }
+}
+
+/// Wraps a byte stream so that it is hashed as it flows; its last item is a
+/// [`ErrorKind::DigestMismatch`] error when the content does not match
+/// `expected` (or is not `size` bytes long). It never yields more than
+/// `size` bytes.
+pub fn verify_stream<S>(stream: S, expected: Digest, size: Option<u64>) -> ByteStream
+where
+    S: Stream<Item = Result<Bytes, Error>> + Send + 'static,
+{
+    Box::pin(Verify {
+        inner: Box::pin(stream),
+        digester: Some(expected.digester()),
+        expected,
+        size,
+    })
+}
+
+struct Verify {
+    inner: ByteStream,
+    digester: Option<Digester>,
+    expected: Digest,
+    size: Option<u64>,
+}
+
+impl Stream for Verify {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let Some(digester) = this.digester.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match ready!(this.inner.as_mut().poll_next(cx)) {
+            Some(Ok(chunk)) => {
+                digester.update(&chunk);
+                if let Some(max) = this.size
+                    && digester.bytes() > max
+                {
+                    this.digester = None;
+                    return Poll::Ready(Some(Err(Error::new(
+                        ErrorKind::DigestMismatch,
+                        format!("content of {} is longer than {max} bytes", this.expected),
+                    ))));
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Some(Err(e)) => {
+                this.digester = None;
+                Poll::Ready(Some(Err(e)))
+            }
+            None => {
+                let d = this.digester.take().expect("checked above");
+                match registry_core::digest::verify(&this.expected, this.size, d) {
+                    Ok(()) => Poll::Ready(None),
+                    Err(e) => Poll::Ready(Some(Err(e))),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::TryStreamExt;
+
+    #[tokio::test]
+    async fn bytes_source_opens_at_offset() {
+        let src = Bytes::from_static(b"hello world");
+        let all: Vec<Bytes> = src.open(6).await.unwrap().try_collect().await.unwrap();
+        assert_eq!(all.concat(), b"world");
+        let none: Vec<Bytes> = src.open(11).await.unwrap().try_collect().await.unwrap();
+        assert!(none.is_empty());
+    }
+
+    #[tokio::test]
+    async fn once_source_refuses_a_second_open() {
+        let s: ByteStream = Box::pin(futures_util::stream::iter([Ok(Bytes::from_static(b"x"))]));
+        let src = OnceSource::new(s);
+        assert!(src.open(0).await.is_ok());
+        let err = src.open(0).await.err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+    }
+
+    #[tokio::test]
+    async fn verify_stream_detects_corruption_and_size() {
+        let ok = verify_stream(
+            futures_util::stream::iter([
+                Ok(Bytes::from_static(b"ab")),
+                Ok(Bytes::from_static(b"c")),
+            ]),
+            Digest::sha256_of(b"abc"),
+            Some(3),
+        );
+        let v: Vec<Bytes> = ok.try_collect().await.unwrap();
+        assert_eq!(v.concat(), b"abc");
+        let bad = verify_stream(
+            futures_util::stream::iter([Ok(Bytes::from_static(b"abd"))]),
+            Digest::sha256_of(b"abc"),
+            Some(3),
+        );
+        let err = bad.try_collect::<Vec<Bytes>>().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        let long = verify_stream(
+            futures_util::stream::iter([Ok(Bytes::from_static(b"abcd"))]),
+            Digest::sha256_of(b"abc"),
+            Some(3),
+        );
+        let err = long.try_collect::<Vec<Bytes>>().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+    }
+
+    #[tokio::test]
+    async fn file_source_reads_from_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"0123456789").unwrap();
+        let src = FileSource::new(&p);
+        let v: Vec<Bytes> = src.open(4).await.unwrap().try_collect().await.unwrap();
+        assert_eq!(v.concat(), b"456789");
+    }
+}

@@ -1,0 +1,196 @@
+//! Blob files of the layout: a verifying reader and the atomic writer.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use registry_core::digest::{Digester, verify};
+use registry_core::{Digest, Error, ErrorKind, Result};
+use tokio::io::{AsyncRead, AsyncWriteExt, BufReader, BufWriter, ReadBuf};
+
+use super::index::{blocking, sync_dir, temp_builder};
+use super::{BUF_SIZE, io_error};
+
+enum ReadState {
+    Reading(Digester),
+    Verified,
+    Failed(ErrorKind, String),
+}
+
+/// A blob of the layout being read: an [`AsyncRead`] that hashes the bytes
+/// as they pass and, instead of a clean end of file, fails with
+/// [`ErrorKind::DigestMismatch`] when the content does not match the digest
+/// the blob is named by. Reads go through a 256 KiB buffer.
+pub struct BlobReader {
+    inner: BufReader<tokio::fs::File>,
+    digest: Digest,
+    size: u64,
+    state: ReadState,
+}
+
+impl std::fmt::Debug for BlobReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobReader")
+            .field("digest", &self.digest)
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+impl BlobReader {
+    pub(super) async fn open(path: PathBuf, digest: Digest) -> Result<BlobReader> {
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("blob {digest} not found ({} is missing)", path.display()),
+                ));
+            }
+            Err(e) => return Err(io_error(e, format!("opening {}", path.display()))),
+        };
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| io_error(e, format!("reading metadata of {}", path.display())))?
+            .len();
+        Ok(BlobReader {
+            inner: BufReader::with_capacity(BUF_SIZE, file),
+            state: ReadState::Reading(digest.digester()),
+            digest,
+            size,
+        })
+    }
+
+    /// The blob's size on disk when it was opened.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The digest the content is checked against.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// The blob as a stream of chunks of up to 256 KiB; the last item is a
+    /// [`ErrorKind::DigestMismatch`] error when the content is corrupt.
+    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes>> + Send + Unpin + 'static {
+        tokio_util::io::ReaderStream::with_capacity(self, BUF_SIZE).map_err(Error::from)
+    }
+}
+
+impl AsyncRead for BlobReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let digester = match &mut this.state {
+            ReadState::Reading(d) => d,
+            ReadState::Verified => return Poll::Ready(Ok(())),
+            ReadState::Failed(kind, msg) => {
+                return Poll::Ready(Err(Error::new(*kind, msg.clone()).into()));
+            }
+        };
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let before = buf.filled().len();
+        if let Err(e) = ready!(Pin::new(&mut this.inner).poll_read(cx, buf)) {
+            let err = io_error(e, format!("reading blob {}", this.digest));
+            this.state = ReadState::Failed(err.kind(), err.to_string());
+            return Poll::Ready(Err(err.into()));
+        }
+        let new = &buf.filled()[before..];
+        if !new.is_empty() {
+            digester.update(new);
+            return Poll::Ready(Ok(()));
+        }
+        let ReadState::Reading(digester) = std::mem::replace(&mut this.state, ReadState::Verified)
+        else {
+            unreachable!("matched above")
+        };
+        match verify(&this.digest, None, digester) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(e) => {
+                let e = e.context(format!("blob {} in OCI layout is corrupt", this.digest));
+                this.state = ReadState::Failed(e.kind(), e.to_string());
+                Poll::Ready(Err(e.into()))
+            }
+        }
+    }
+}
+
+/// Writes `stream` to a temporary file in `root`, hashing it, and renames it
+/// to `target` only when it matches `digest` (and `size`). The temporary file
+/// is removed on every error and when this future is dropped.
+pub(super) async fn write_blob<S, E>(
+    root: &Path,
+    target: PathBuf,
+    digest: &Digest,
+    size: Option<u64>,
+    stream: S,
+) -> Result<u64>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>>,
+    E: Into<Error>,
+{
+    let dir = target
+        .parent()
+        .expect("blob paths have a parent")
+        .to_path_buf();
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| io_error(e, format!("creating {}", dir.display())))?;
+
+    let tmp_dir = root.to_path_buf();
+    let (file, tmp_path) = blocking(move || {
+        temp_builder(".tmp-blob-")
+            .tempfile_in(&tmp_dir)
+            .map(tempfile::NamedTempFile::into_parts)
+            .map_err(|e| io_error(e, format!("creating a temporary file in {}", tmp_dir.display())))
+    })
+    .await?;
+    // From here on, dropping `tmp_path` (error, cancellation) deletes the file.
+    let mut out = BufWriter::with_capacity(BUF_SIZE, tokio::fs::File::from_std(file));
+    let mut digester = digest.digester();
+    let mut stream = std::pin::pin!(stream);
+    let failed = |what: &str, e: Error| e.context(format!("writing blob {digest}: {what}"));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| failed("reading the source failed", e.into()))?;
+        digester.update(&chunk);
+        if let Some(max) = size
+            && digester.bytes() > max
+        {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!("writing blob {digest}: content is longer than the expected {max} bytes"),
+            ));
+        }
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| failed("writing the temporary file", Error::from(e)))?;
+    }
+    let written = digester.bytes();
+    verify(digest, size, digester).map_err(|e| failed("not stored", e))?;
+    out.flush()
+        .await
+        .map_err(|e| failed("writing the temporary file", Error::from(e)))?;
+    let file = out.into_inner();
+    file.sync_all()
+        .await
+        .map_err(|e| failed("syncing the temporary file", Error::from(e)))?;
+    drop(file);
+    blocking(move || {
+        tmp_path
+            .persist(&target)
+            .map_err(|e| io_error(e.error, format!("renaming a blob into {}", target.display())))?;
+        sync_dir(&dir)
+    })
+    .await?;
+    Ok(written)
+}

@@ -1,0 +1,191 @@
+//! `index.json` and small files of the layout: reading, atomic replacement,
+//! the update lock, ref names and digest conversions.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, MediaType};
+use registry_core::{Digest, Error, ErrorKind, Result};
+
+use super::{INDEX_FILE, REF_NAME_ANNOTATION, io_error};
+
+/// Checks a tag against the image layout's ref name grammar:
+/// `component ("/" component)*` where a component is alphanumerics separated
+/// by single `-`, `.`, `_`, `:`, `@`, `+` or by `--`.
+///
+/// ```
+/// use oci_dist::layout::validate_ref_name;
+/// assert!(validate_ref_name("v1.2.3").is_ok());
+/// assert!(validate_ref_name("example.com/app:v1").is_ok());
+/// assert!(validate_ref_name("").is_err());
+/// assert!(validate_ref_name("-v1").is_err());
+/// assert!(validate_ref_name("a..b").is_err());
+/// ```
+pub fn validate_ref_name(name: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::invalid_input(format!("invalid ref name {name:?}: {why}")));
+    if name.is_empty() {
+        return bad("empty");
+    }
+    for component in name.split('/') {
+        let bytes = component.as_bytes();
+        let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
+            return bad("empty path component");
+        };
+        if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+            return bad("components must start and end with a letter or digit");
+        }
+        let mut run = 0;
+        let mut run_start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b.is_ascii_alphanumeric() {
+                run = 0;
+                continue;
+            }
+            if !matches!(b, b'-' | b'.' | b'_' | b':' | b'@' | b'+') {
+                return bad(&format!("character {:?} is not allowed", b as char));
+            }
+            if run == 0 {
+                run_start = i;
+            }
+            run += 1;
+            if run > 1 && &bytes[run_start..=i] != b"--" {
+                return bad("separators must be single (or \"--\")");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `org.opencontainers.image.ref.name` of an index entry.
+pub(super) fn ref_name(d: &Descriptor) -> Option<&str> {
+    d.annotations()
+        .as_ref()
+        .and_then(|a| a.get(REF_NAME_ANNOTATION))
+        .map(String::as_str)
+}
+
+/// Our digest as an `oci-spec` digest.
+pub(crate) fn oci_digest(d: &Digest) -> Result<oci_spec::image::Digest> {
+    d.to_string().parse().map_err(|e| {
+        Error::new(ErrorKind::InvalidInput, format!("digest {d} rejected by oci-spec")).with_source(e)
+    })
+}
+
+/// An `oci-spec` digest as our validated digest (sha256 or sha512).
+pub(crate) fn core_digest(d: &oci_spec::image::Digest) -> Result<Digest> {
+    d.to_string().parse()
+}
+
+pub(super) fn empty_index() -> Result<ImageIndex> {
+    ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageIndex)
+        .manifests(Vec::<Descriptor>::new())
+        .build()
+        .map_err(|e| Error::protocol("building an empty index").with_source(e))
+}
+
+pub(super) async fn read_index(path: &Path) -> Result<ImageIndex> {
+    let bytes = match tokio::fs::read(path).await {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{} is missing: not an OCI image layout", path.display()),
+            ));
+        }
+        Err(e) => return Err(io_error(e, format!("reading {}", path.display()))),
+    };
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::invalid_input(format!("{} is not a valid OCI image index", path.display()))
+            .with_source(e)
+    })
+}
+
+pub(super) async fn write_index(root: &Path, index: &ImageIndex) -> Result<()> {
+    let bytes = serde_json::to_vec(index)
+        .map_err(|e| Error::protocol("serialising index.json").with_source(e))?;
+    write_atomic(root, INDEX_FILE, bytes).await
+}
+
+/// Replaces `root/name` with `bytes`: temporary file in `root`, fsync,
+/// rename, fsync of the directory.
+pub(super) async fn write_atomic(root: &Path, name: &str, bytes: Vec<u8>) -> Result<()> {
+    let root = root.to_path_buf();
+    let name = name.to_owned();
+    blocking(move || {
+        let target = root.join(&name);
+        let mut tmp = temp_builder(&format!(".tmp-{name}-"))
+            .tempfile_in(&root)
+            .map_err(|e| io_error(e, format!("creating a temporary file in {}", root.display())))?;
+        tmp.write_all(&bytes)
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| io_error(e, format!("writing {}", tmp.path().display())))?;
+        tmp.persist(&target)
+            .map_err(|e| io_error(e.error, format!("renaming into {}", target.display())))?;
+        sync_dir(&root)
+    })
+    .await
+}
+
+/// A temporary-file builder: hidden name, mode 0644 on Unix.
+pub(super) fn temp_builder(prefix: &str) -> tempfile::Builder<'_, '_> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    builder
+}
+
+/// Makes a rename in `dir` durable.
+pub(super) fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_error(e, format!("syncing directory {}", dir.display())))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Takes the advisory exclusive lock on `path` (the `oci-layout` file),
+/// held until the returned file is dropped.
+pub(super) async fn lock_file(path: PathBuf) -> Result<std::fs::File> {
+    blocking(move || {
+        let file = std::fs::File::open(&path)
+            .map_err(|e| io_error(e, format!("opening {} to lock it", path.display())))?;
+        file.lock()
+            .map_err(|e| io_error(e, format!("locking {}", path.display())))?;
+        Ok(file)
+    })
+    .await
+}
+
+/// Runs blocking file-system work off the async threads.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::new(ErrorKind::Transport, "file-system task failed").with_source(e))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_names() {
+        for ok in ["latest", "v1.0", "a--b", "a/b/c", "example.com:5000/app@x+y", "1"] {
+            assert!(validate_ref_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "/a", "a/", "a//b", "a-", ".a", "a.-b", "a---b", "a b", "é"] {
+            assert!(validate_ref_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! The OCI image layout on disk, as written and read by skopeo (`oci:`),
+//! umoci and `oras`: a directory with
+//!
+//! - `oci-layout`: `{"imageLayoutVersion":"1.0.0"}`,
+//! - `index.json`: an OCI image index whose `manifests` are the images of the
+//!   layout; tags are `org.opencontainers.image.ref.name` annotations,
+//! - `blobs/<alg>/<hex>`: content-addressed blobs (manifests, configs, layers).
+//!
+//! Every write is atomic: blobs are written to a temporary file in the layout
+//! directory, hashed while written, synced, and renamed into place only when
+//! they match their digest, so an interrupted copy never leaves a blob that
+//! fails its digest. `index.json` is replaced the same way, under a lock (an
+//! in-process mutex plus an advisory lock on the `oci-layout` file, so
+//! concurrent processes do not lose each other's tags). Reads verify the
+//! digest while streaming.
+//!
+//! ```no_run
+//! use oci_dist::layout::OciLayout;
+//! use registry_core::Digest;
+//! # async fn run() -> Result<(), registry_core::Error> {
+//! let layout = OciLayout::create("/tmp/my-image").await?;
+//! let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+//! let digest = Digest::sha256_of(config);
+//! layout
+//!     .write_blob(&digest, Some(config.len() as u64), futures_util::stream::iter([
+//!         Ok::<_, std::io::Error>(bytes::Bytes::from_static(config)),
+//!     ]))
+//!     .await?;
+//! // ... write layers, then the manifest under a tag:
+//! # let manifest_bytes = b"{}";
+//! let desc = layout
+//!     .write_manifest(manifest_bytes, "application/vnd.oci.image.manifest.v1+json", Some("v1"))
+//!     .await?;
+//! assert_eq!(layout.resolve("v1").await?.digest(), desc.digest());
+//! # Ok(()) }
+//! ```
+
+mod blob;
+mod index;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use oci_spec::image::{Descriptor, ImageIndex, MediaType};
+use registry_core::{Digest, Error, ErrorKind, Result};
+use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+pub use blob::BlobReader;
+pub use index::validate_ref_name;
+
+/// The name of the layout marker file.
+pub const OCI_LAYOUT_FILE: &str = "oci-layout";
+/// The name of the layout's top-level index.
+pub const INDEX_FILE: &str = "index.json";
+/// The directory holding the blobs, by algorithm.
+pub const BLOBS_DIR: &str = "blobs";
+/// The annotation naming an entry of `index.json` (its tag).
+pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
+/// The layout version this module writes.
+pub const IMAGE_LAYOUT_VERSION: &str = "1.0.0";
+/// The largest manifest read into memory (the distribution spec's 4 MiB).
+pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+
+/// The buffer size used to stream blobs to and from disk.
+pub(crate) const BUF_SIZE: usize = 256 * 1024;
+
+/// An OCI image layout directory. Cheap to clone; clones share the lock that
+/// serialises `index.json` updates.
+#[derive(Debug, Clone)]
+pub struct OciLayout {
+    root: PathBuf,
+    index_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Deserialize)]
+struct LayoutMarker {
+    #[serde(rename = "imageLayoutVersion")]
+    image_layout_version: String,
+}
+
+impl OciLayout {
+    /// Opens an existing layout, checking its `oci-layout` marker and
+    /// `index.json`. A directory without `oci-layout` is
+    /// [`ErrorKind::NotFound`].
+    pub async fn open(path: impl AsRef<Path>) -> Result<OciLayout> {
+        let layout = OciLayout::at(path.as_ref());
+        layout.check_marker().await?;
+        layout.index().await?;
+        Ok(layout)
+    }
+
+    /// Opens the layout at `path`, creating the directory, `oci-layout`,
+    /// `index.json` (empty) and `blobs/` when missing. An existing layout is
+    /// opened as is.
+    pub async fn create(path: impl AsRef<Path>) -> Result<OciLayout> {
+        let layout = OciLayout::at(path.as_ref());
+        let blobs = layout.root.join(BLOBS_DIR);
+        tokio::fs::create_dir_all(&blobs)
+            .await
+            .map_err(|e| io_error(e, format!("creating {}", blobs.display())))?;
+        match layout.check_marker().await {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                let marker = format!(r#"{{"imageLayoutVersion":"{IMAGE_LAYOUT_VERSION}"}}"#);
+                index::write_atomic(&layout.root, OCI_LAYOUT_FILE, marker.into_bytes()).await?;
+            }
+            Err(e) => return Err(e),
+        }
+        let _guard = layout.lock_index().await?;
+        match tokio::fs::metadata(layout.root.join(INDEX_FILE)).await {
+            Ok(_) => {
+                layout.index().await?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                index::write_index(&layout.root, &index::empty_index()?).await?;
+            }
+            Err(e) => {
+                return Err(io_error(e, format!("checking {}", layout.index_path().display())));
+            }
+        }
+        Ok(layout)
+    }
+
+    fn at(path: &Path) -> OciLayout {
+        OciLayout {
+            root: path.to_path_buf(),
+            index_lock: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    async fn check_marker(&self) -> Result<()> {
+        let path = self.root.join(OCI_LAYOUT_FILE);
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "{} is not an OCI image layout: {OCI_LAYOUT_FILE} is missing",
+                        self.root.display()
+                    ),
+                ));
+            }
+            Err(e) => return Err(io_error(e, format!("reading {}", path.display()))),
+        };
+        let marker: LayoutMarker = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::invalid_input(format!("{} is not a valid oci-layout file", path.display()))
+                .with_source(e)
+        })?;
+        if marker.image_layout_version.split('.').next() != Some("1") {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{}: unsupported imageLayoutVersion {:?} (expected 1.x)",
+                    path.display(),
+                    marker.image_layout_version
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The layout directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.root.join(INDEX_FILE)
+    }
+
+    /// Where the blob `digest` lives: `blobs/<alg>/<hex>`.
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join(BLOBS_DIR)
+            .join(digest.algorithm().as_str())
+            .join(digest.hex())
+    }
+
+    /// The parsed `index.json`.
+    pub async fn index(&self) -> Result<ImageIndex> {
+        index::read_index(&self.index_path()).await
+    }
+
+    /// The tagged entries of `index.json`, in index order: each
+    /// `org.opencontainers.image.ref.name` with its descriptor.
+    pub async fn list_refs(&self) -> Result<Vec<(String, Descriptor)>> {
+        let index = self.index().await?;
+        Ok(index
+            .manifests()
+            .iter()
+            .filter_map(|d| index::ref_name(d).map(|name| (name.to_owned(), d.clone())))
+            .collect())
+    }
+
+    /// Finds a manifest by tag (`org.opencontainers.image.ref.name`) or by
+    /// digest. A digest not listed in `index.json` (e.g. a platform manifest
+    /// of an index) resolves when its blob exists; its media type is then
+    /// read from the manifest itself.
+    pub async fn resolve(&self, reference: &str) -> Result<Descriptor> {
+        let index = self.index().await?;
+        if let Ok(digest) = reference.parse::<Digest>() {
+            if let Some(d) = index
+                .manifests()
+                .iter()
+                .find(|d| d.digest().to_string() == reference)
+            {
+                return Ok(d.clone());
+            }
+            if self.blob_exists(&digest).await? {
+                let bytes = self.read_blob_bytes(&digest, MAX_MANIFEST_SIZE).await?;
+                let media_type = sniff_media_type(&bytes).map_err(|e| {
+                    e.context(format!("resolving {reference} in {}", self.root.display()))
+                })?;
+                return Ok(Descriptor::new(
+                    media_type,
+                    bytes.len() as u64,
+                    index::oci_digest(&digest)?,
+                ));
+            }
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "manifest {reference} not found in OCI layout {}",
+                    self.root.display()
+                ),
+            ));
+        }
+        validate_ref_name(reference)?;
+        index
+            .manifests()
+            .iter()
+            .rev()
+            .find(|d| index::ref_name(d) == Some(reference))
+            .cloned()
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "tag {reference:?} not found in OCI layout {}",
+                        self.root.display()
+                    ),
+                )
+            })
+    }
+
+    /// Resolves `reference` (tag or digest) and reads the manifest's exact
+    /// bytes, verified against its digest.
+    pub async fn read_manifest(&self, reference: &str) -> Result<(Descriptor, Bytes)> {
+        let desc = self.resolve(reference).await?;
+        let digest = index::core_digest(desc.digest())?;
+        let bytes = self.read_blob_bytes(&digest, MAX_MANIFEST_SIZE).await?;
+        if bytes.len() as u64 != desc.size() {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!(
+                    "manifest {digest} in {} is {} bytes, index.json says {}",
+                    self.root.display(),
+                    bytes.len(),
+                    desc.size()
+                ),
+            ));
+        }
+        Ok((desc, bytes))
+    }
+
+    /// Points `tag` at `descriptor` in `index.json`, replacing any entry
+    /// already carrying that tag. The file is replaced atomically.
+    pub async fn set_ref(&self, tag: &str, descriptor: &Descriptor) -> Result<()> {
+        validate_ref_name(tag)?;
+        let mut entry = descriptor.clone();
+        let mut annotations = entry.annotations().clone().unwrap_or_default();
+        annotations.insert(REF_NAME_ANNOTATION.to_owned(), tag.to_owned());
+        entry.set_annotations(Some(annotations));
+        self.update_index(move |manifests| {
+            manifests.retain(|d| index::ref_name(d) != Some(tag));
+            manifests.push(entry);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes the entry tagged `tag` from `index.json`; returns it, or `None`
+    /// when there was none. Blobs are left in place.
+    pub async fn remove_ref(&self, tag: &str) -> Result<Option<Descriptor>> {
+        validate_ref_name(tag)?;
+        let mut removed = None;
+        self.update_index(|manifests| {
+            if let Some(pos) = manifests
+                .iter()
+                .rposition(|d| index::ref_name(d) == Some(tag))
+            {
+                removed = Some(manifests.remove(pos));
+                manifests.retain(|d| index::ref_name(d) != Some(tag));
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(removed)
+    }
+
+    async fn lock_index(&self) -> Result<(tokio::sync::MutexGuard<'_, ()>, std::fs::File)> {
+        let guard = self.index_lock.lock().await;
+        let file = index::lock_file(self.root.join(OCI_LAYOUT_FILE)).await?;
+        Ok((guard, file))
+    }
+
+    async fn update_index(
+        &self,
+        change: impl FnOnce(&mut Vec<Descriptor>) -> Result<()>,
+    ) -> Result<()> {
+        let _lock = self.lock_index().await?;
+        let mut index = self.index().await?;
+        change(index.manifests_mut())?;
+        index::write_index(&self.root, &index).await
+    }
+
+    /// Whether the blob `digest` is present (its content is not checked).
+    pub async fn blob_exists(&self, digest: &Digest) -> Result<bool> {
+        let path = self.blob_path(digest);
+        match tokio::fs::metadata(&path).await {
+            Ok(m) => Ok(m.is_file()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_error(e, format!("checking {}", path.display()))),
+        }
+    }
+
+    /// Opens the blob `digest` for reading. The returned reader hashes what
+    /// it reads and fails with [`ErrorKind::DigestMismatch`] at the end when
+    /// the file does not match its name. A missing blob is
+    /// [`ErrorKind::NotFound`].
+    pub async fn read_blob(&self, digest: &Digest) -> Result<BlobReader> {
+        BlobReader::open(self.blob_path(digest), digest.clone()).await
+    }
+
+    /// Reads a whole blob into memory, verified; refuses blobs larger than
+    /// `max_size` bytes (use [`read_blob`](Self::read_blob) for layers).
+    pub async fn read_blob_bytes(&self, digest: &Digest, max_size: u64) -> Result<Bytes> {
+        let reader = self.read_blob(digest).await?;
+        if reader.size() > max_size {
+            return Err(Error::invalid_input(format!(
+                "blob {digest} in {} is {} bytes, more than the {max_size} allowed here",
+                self.root.display(),
+                reader.size()
+            )));
+        }
+        let mut data = Vec::with_capacity(reader.size() as usize);
+        reader.take(max_size + 1).read_to_end(&mut data).await?;
+        if data.len() as u64 > max_size {
+            return Err(Error::invalid_input(format!(
+                "blob {digest} in {} grew past the {max_size} bytes allowed here while read",
+                self.root.display()
+            )));
+        }
+        Ok(Bytes::from(data))
+    }
+
+    /// Writes the blob `digest` from a stream of chunks, atomically: the
+    /// bytes go to a temporary file in the layout directory, are hashed as
+    /// they are written, synced, and the file is renamed to
+    /// `blobs/<alg>/<hex>` only when digest (and `size`, when given) match.
+    /// On any error, or when the future is dropped, the temporary file is
+    /// removed. An existing blob is replaced by the verified new copy.
+    /// Returns the number of bytes written.
+    pub async fn write_blob<S, E>(&self, digest: &Digest, size: Option<u64>, stream: S) -> Result<u64>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>>,
+        E: Into<Error>,
+    {
+        blob::write_blob(&self.root, self.blob_path(digest), digest, size, stream).await
+    }
+
+    /// [`write_blob`](Self::write_blob) from an [`AsyncRead`].
+    pub async fn write_blob_from_reader<R>(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+        reader: R,
+    ) -> Result<u64>
+    where
+        R: AsyncRead,
+    {
+        let stream = tokio_util::io::ReaderStream::with_capacity(reader, BUF_SIZE);
+        self.write_blob(digest, size, stream).await
+    }
+
+    /// Stores manifest (or index) bytes exactly as given under their SHA-256
+    /// digest and, when `tag` is given, points the tag at them. Returns the
+    /// manifest's descriptor (media type, size, digest; no annotations).
+    pub async fn write_manifest(
+        &self,
+        bytes: &[u8],
+        media_type: &str,
+        tag: Option<&str>,
+    ) -> Result<Descriptor> {
+        if let Some(tag) = tag {
+            validate_ref_name(tag)?;
+        }
+        if media_type.is_empty() {
+            return Err(Error::invalid_input("manifest media type is empty"));
+        }
+        let digest = Digest::sha256_of(bytes);
+        let data = Bytes::copy_from_slice(bytes);
+        self.write_blob(
+            &digest,
+            Some(data.len() as u64),
+            futures_util::stream::iter([Ok::<_, Error>(data)]),
+        )
+        .await?;
+        let desc = Descriptor::new(
+            MediaType::from(media_type),
+            bytes.len() as u64,
+            index::oci_digest(&digest)?,
+        );
+        if let Some(tag) = tag {
+            self.set_ref(tag, &desc).await?;
+        }
+        Ok(desc)
+    }
+}
+
+/// The media type of manifest bytes: their `mediaType` field, else an OCI
+/// index when they have `manifests`, else an OCI image manifest.
+fn sniff_media_type(bytes: &[u8]) -> Result<MediaType> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        manifests: Option<serde::de::IgnoredAny>,
+    }
+    let probe: Probe = serde_json::from_slice(bytes)
+        .map_err(|e| Error::invalid_input("blob is not a JSON manifest").with_source(e))?;
+    Ok(match (probe.media_type, probe.manifests) {
+        (Some(mt), _) => MediaType::from(mt.as_str()),
+        (None, Some(_)) => MediaType::ImageIndex,
+        (None, None) => MediaType::ImageManifest,
+    })
+}
+
+/// An I/O error with what we were doing.
+pub(crate) fn io_error(e: std::io::Error, doing: impl std::fmt::Display) -> Error {
+    Error::from(e).context(doing)
+}
