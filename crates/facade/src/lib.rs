@@ -1,1 +1,81 @@
-//! One client for the whole container-registry stack: OCI registries, Magalu Cloud and Azure Container Registry.
+//! # facade
+//!
+//! One client for the whole container-registry stack. It re-exports the
+//! layered crates under short names and adds the conveniences that need more
+//! than one of them:
+//!
+//! | module | crate |
+//! |---|---|
+//! | [`core`] | `registry-core`: transport, auth, credentials, errors, digests |
+//! | [`oci`] | `oci-dist`: the OCI distribution client |
+//! | [`mgc`] (feature `mgc`) | `mgc-api`: Magalu Cloud Container Registry management |
+//! | [`acr`] (feature `acr`) | `acr-auth`: Azure Container Registry auth and metadata |
+//!
+//! ## Any OCI registry
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), facade::core::Error> {
+//! let registry = facade::Registry::builder("registry.example.com")
+//!     .credentials("user", "password")
+//!     .build()?;
+//! let app = registry.with_segment("org").with_segment("app");
+//! let digest = app.get_digest("v1.0.0").await?;
+//! println!("{digest}");
+//! # Ok(()) }
+//! ```
+//!
+//! ## Magalu Cloud
+//!
+//! ```no_run
+//! # #[cfg(feature = "mgc")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mgc = facade::Magalu::builder().api_key("my-api-key").region("br-se1").build()?;
+//! // Management API…
+//! let registries = mgc.api().registries().list(Default::default()).await?;
+//! // …and the registry itself, with credentials fetched from the API.
+//! let tags = mgc.registry("myregistry").await?.with_segment("app").list_tags(Default::default()).await?;
+//! # drop((registries, tags));
+//! # Ok(()) }
+//! ```
+//!
+//! ## Azure Container Registry
+//!
+//! ```no_run
+//! # #[cfg(feature = "acr")]
+//! # async fn run() -> Result<(), facade::core::Error> {
+//! use facade::acr::StaticTokenCredential;
+//! let acr = facade::Azure::builder("https://myregistry.azurecr.io")
+//!     .credential(StaticTokenCredential::from_env()?)
+//!     .build()?;
+//! let manifest = acr.registry().with_segment("app").get_manifest("latest").await?;
+//! let props = acr.metadata().repository_properties("app").await?;
+//! # drop((manifest, props));
+//! # Ok(()) }
+//! ```
+
+mod registry;
+
+#[cfg(feature = "acr")]
+mod azure;
+
+pub use registry::{Registry, RegistryBuilder, TransportOptions};
+
+#[cfg(feature = "acr")]
+pub use azure::{Azure, AzureBuilder};
+
+/// `registry-core`: the transport.
+pub use registry_core as core;
+
+/// `oci-dist`: the OCI distribution client.
+pub use oci_dist as oci;
+
+/// `mgc-api`: the Magalu Cloud Container Registry management API.
+#[cfg(feature = "mgc")]
+pub use mgc_api as mgc;
+
+/// `acr-auth`: Azure Container Registry authentication and metadata API.
+#[cfg(feature = "acr")]
+pub use acr_auth as acr;
+
+/// The `User-Agent` the facade's clients send.
+pub const USER_AGENT: &str = concat!("crctl-facade/", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,112 @@
+//! [`Azure`]: an OCI client and the ACR metadata client for one Azure
+//! Container Registry, sharing one authenticator and token cache.
+
+use std::sync::Arc;
+
+use acr_auth::{AcrAuthenticator, AcrClient, TokenCredential};
+use registry_core::auth::Authenticator;
+use registry_core::{Error, Secret};
+
+use crate::TransportOptions;
+
+/// An Azure Container Registry: [`Azure::registry`] for the OCI
+/// distribution API, [`Azure::metadata`] for `acr/v1`.
+#[derive(Debug, Clone)]
+pub struct Azure {
+    registry: oci_dist::Client,
+    metadata: AcrClient,
+}
+
+impl Azure {
+    /// A builder for the registry at `endpoint` (`https://NAME.azurecr.io`).
+    pub fn builder(endpoint: impl Into<String>) -> AzureBuilder {
+        AzureBuilder {
+            endpoint: endpoint.into(),
+            auth: None,
+            transport: TransportOptions::new(),
+        }
+    }
+
+    /// The OCI client (manifests, blobs, tags, copy…).
+    pub fn registry(&self) -> &oci_dist::Client {
+        &self.registry
+    }
+
+    /// The metadata API client.
+    pub fn metadata(&self) -> &AcrClient {
+        &self.metadata
+    }
+}
+
+/// Builds an [`Azure`] client.
+///
+/// ```
+/// let acr = facade::Azure::builder("http://127.0.0.1:5000")
+///     .anonymous()
+///     .build()
+///     .unwrap();
+/// assert_eq!(acr.registry().registry(), "127.0.0.1:5000");
+/// ```
+#[derive(Debug)]
+pub struct AzureBuilder {
+    endpoint: String,
+    auth: Option<AcrAuthenticator>,
+    transport: TransportOptions,
+}
+
+impl AzureBuilder {
+    /// Authenticate with AAD tokens from `credential` (exchanged for ACR tokens).
+    pub fn credential(mut self, credential: impl TokenCredential) -> Self {
+        self.auth = Some(AcrAuthenticator::aad(credential));
+        self
+    }
+
+    /// Anonymous pull access.
+    pub fn anonymous(mut self) -> Self {
+        self.auth = Some(AcrAuthenticator::anonymous());
+        self
+    }
+
+    /// Admin user or repository-scoped token.
+    pub fn basic(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.auth = Some(AcrAuthenticator::basic(
+            username,
+            Secret::new(password.into()),
+        ));
+        self
+    }
+
+    /// A fully configured authenticator (audience, tenant…).
+    pub fn authenticator(mut self, auth: AcrAuthenticator) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Transport settings.
+    pub fn transport(mut self, transport: TransportOptions) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Builds the clients (anonymous unless a credential was given).
+    pub fn build(self) -> Result<Azure, Error> {
+        let plain = self.endpoint.starts_with("http://");
+        let host = self
+            .endpoint
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let auth: Arc<dyn Authenticator> =
+            Arc::new(self.auth.unwrap_or_else(AcrAuthenticator::anonymous));
+        let http = self.transport.http_client(auth)?;
+        let transport = if plain {
+            self.transport.clone().plain_http(true)
+        } else {
+            self.transport.clone()
+        };
+        let registry = transport.oci_client(&host, http.clone())?;
+        let metadata = AcrClient::from_http(&self.endpoint, http)?;
+        Ok(Azure { registry, metadata })
+    }
+}
