@@ -15,7 +15,7 @@ use super::index::{blocking, sync_dir, temp_builder};
 use super::{BUF_SIZE, io_error};
 
 enum ReadState {
-    Reading(Digester),
+    Reading(Box<Digester>),
     Verified,
     Failed(ErrorKind, String),
 }
@@ -59,7 +59,7 @@ impl BlobReader {
             .len();
         Ok(BlobReader {
             inner: BufReader::with_capacity(BUF_SIZE, file),
-            state: ReadState::Reading(digest.digester()),
+            state: ReadState::Reading(Box::new(digest.digester())),
             digest,
             size,
         })
@@ -114,7 +114,7 @@ impl AsyncRead for BlobReader {
         else {
             unreachable!("matched above")
         };
-        match verify(&this.digest, None, digester) {
+        match verify(&this.digest, None, *digester) {
             Ok(()) => Poll::Ready(Ok(())),
             Err(e) => {
                 let e = e.context(format!("blob {} in OCI layout is corrupt", this.digest));
@@ -152,7 +152,12 @@ where
         temp_builder(".tmp-blob-")
             .tempfile_in(&tmp_dir)
             .map(tempfile::NamedTempFile::into_parts)
-            .map_err(|e| io_error(e, format!("creating a temporary file in {}", tmp_dir.display())))
+            .map_err(|e| {
+                io_error(
+                    e,
+                    format!("creating a temporary file in {}", tmp_dir.display()),
+                )
+            })
     })
     .await?;
     // From here on, dropping `tmp_path` (error, cancellation) deletes the file.
@@ -186,9 +191,12 @@ where
         .map_err(|e| failed("syncing the temporary file", Error::from(e)))?;
     drop(file);
     blocking(move || {
-        tmp_path
-            .persist(&target)
-            .map_err(|e| io_error(e.error, format!("renaming a blob into {}", target.display())))?;
+        tmp_path.persist(&target).map_err(|e| {
+            io_error(
+                e.error,
+                format!("renaming a blob into {}", target.display()),
+            )
+        })?;
         sync_dir(&dir)
     })
     .await?;

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageIndexBuilder, MediaType};
-use registry_core::{Digest, Error, ErrorKind, Result};
+use registry_core::{Error, ErrorKind, Result};
 
 use super::{INDEX_FILE, REF_NAME_ANNOTATION, io_error};
 
@@ -22,7 +22,11 @@ use super::{INDEX_FILE, REF_NAME_ANNOTATION, io_error};
 /// assert!(validate_ref_name("a..b").is_err());
 /// ```
 pub fn validate_ref_name(name: &str) -> Result<()> {
-    let bad = |why: &str| Err(Error::invalid_input(format!("invalid ref name {name:?}: {why}")));
+    let bad = |why: &str| {
+        Err(Error::invalid_input(format!(
+            "invalid ref name {name:?}: {why}"
+        )))
+    };
     if name.is_empty() {
         return bad("empty");
     }
@@ -62,18 +66,6 @@ pub(super) fn ref_name(d: &Descriptor) -> Option<&str> {
         .as_ref()
         .and_then(|a| a.get(REF_NAME_ANNOTATION))
         .map(String::as_str)
-}
-
-/// Our digest as an `oci-spec` digest.
-pub(crate) fn oci_digest(d: &Digest) -> Result<oci_spec::image::Digest> {
-    d.to_string().parse().map_err(|e| {
-        Error::new(ErrorKind::InvalidInput, format!("digest {d} rejected by oci-spec")).with_source(e)
-    })
-}
-
-/// An `oci-spec` digest as our validated digest (sha256 or sha512).
-pub(crate) fn core_digest(d: &oci_spec::image::Digest) -> Result<Digest> {
-    d.to_string().parse()
 }
 
 pub(super) fn empty_index() -> Result<ImageIndex> {
@@ -117,7 +109,12 @@ pub(super) async fn write_atomic(root: &Path, name: &str, bytes: Vec<u8>) -> Res
         let target = root.join(&name);
         let mut tmp = temp_builder(&format!(".tmp-{name}-"))
             .tempfile_in(&root)
-            .map_err(|e| io_error(e, format!("creating a temporary file in {}", root.display())))?;
+            .map_err(|e| {
+                io_error(
+                    e,
+                    format!("creating a temporary file in {}", root.display()),
+                )
+            })?;
         tmp.write_all(&bytes)
             .and_then(|()| tmp.as_file().sync_all())
             .map_err(|e| io_error(e, format!("writing {}", tmp.path().display())))?;
@@ -181,10 +178,19 @@ mod tests {
 
     #[test]
     fn ref_names() {
-        for ok in ["latest", "v1.0", "a--b", "a/b/c", "example.com:5000/app@x+y", "1"] {
+        for ok in [
+            "latest",
+            "v1.0",
+            "a--b",
+            "a/b/c",
+            "example.com:5000/app@x+y",
+            "1",
+        ] {
             assert!(validate_ref_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "/a", "a/", "a//b", "a-", ".a", "a.-b", "a---b", "a b", "é"] {
+        for bad in [
+            "", "/a", "a/", "a//b", "a-", ".a", "a.-b", "a---b", "a b", "é",
+        ] {
             assert!(validate_ref_name(bad).is_err(), "{bad}");
         }
     }

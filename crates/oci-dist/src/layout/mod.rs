@@ -36,6 +36,7 @@
 //! ```
 
 mod blob;
+mod content;
 mod index;
 
 use std::path::{Path, PathBuf};
@@ -61,8 +62,9 @@ pub const BLOBS_DIR: &str = "blobs";
 pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
 /// The layout version this module writes.
 pub const IMAGE_LAYOUT_VERSION: &str = "1.0.0";
+
 /// The largest manifest read into memory (the distribution spec's 4 MiB).
-pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+const MAX_MANIFEST_SIZE: u64 = crate::manifest::MAX_MANIFEST_SIZE as u64;
 
 /// The buffer size used to stream blobs to and from disk.
 pub(crate) const BUF_SIZE: usize = 256 * 1024;
@@ -109,7 +111,7 @@ impl OciLayout {
             }
             Err(e) => return Err(e),
         }
-        let _guard = layout.lock_index().await?;
+        let lock = layout.lock_index().await?;
         match tokio::fs::metadata(layout.root.join(INDEX_FILE)).await {
             Ok(_) => {
                 layout.index().await?;
@@ -118,9 +120,13 @@ impl OciLayout {
                 index::write_index(&layout.root, &index::empty_index()?).await?;
             }
             Err(e) => {
-                return Err(io_error(e, format!("checking {}", layout.index_path().display())));
+                return Err(io_error(
+                    e,
+                    format!("checking {}", layout.index_path().display()),
+                ));
             }
         }
+        drop(lock);
         Ok(layout)
     }
 
@@ -218,7 +224,7 @@ impl OciLayout {
                 return Ok(Descriptor::new(
                     media_type,
                     bytes.len() as u64,
-                    index::oci_digest(&digest)?,
+                    crate::descriptor::oci_digest(&digest),
                 ));
             }
             return Err(Error::new(
@@ -251,7 +257,7 @@ impl OciLayout {
     /// bytes, verified against its digest.
     pub async fn read_manifest(&self, reference: &str) -> Result<(Descriptor, Bytes)> {
         let desc = self.resolve(reference).await?;
-        let digest = index::core_digest(desc.digest())?;
+        let digest = crate::descriptor::digest_of(&desc)?;
         let bytes = self.read_blob_bytes(&digest, MAX_MANIFEST_SIZE).await?;
         if bytes.len() as u64 != desc.size() {
             return Err(Error::new(
@@ -278,6 +284,21 @@ impl OciLayout {
         self.update_index(move |manifests| {
             manifests.retain(|d| index::ref_name(d) != Some(tag));
             manifests.push(entry);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Lists `descriptor` in `index.json` without a tag (as skopeo does for
+    /// an image copied by digest), unless an entry with its digest is
+    /// already there, so that tools walking the index (and garbage
+    /// collectors) see it.
+    pub async fn add_untagged(&self, descriptor: &Descriptor) -> Result<()> {
+        let entry = descriptor.clone();
+        self.update_index(move |manifests| {
+            if !manifests.iter().any(|d| d.digest() == entry.digest()) {
+                manifests.push(entry);
+            }
             Ok(())
         })
         .await
@@ -314,7 +335,9 @@ impl OciLayout {
     ) -> Result<()> {
         let _lock = self.lock_index().await?;
         let mut index = self.index().await?;
-        change(index.manifests_mut())?;
+        let mut manifests = index.manifests().clone();
+        change(&mut manifests)?;
+        index.set_manifests(manifests);
         index::write_index(&self.root, &index).await
     }
 
@@ -365,7 +388,12 @@ impl OciLayout {
     /// On any error, or when the future is dropped, the temporary file is
     /// removed. An existing blob is replaced by the verified new copy.
     /// Returns the number of bytes written.
-    pub async fn write_blob<S, E>(&self, digest: &Digest, size: Option<u64>, stream: S) -> Result<u64>
+    pub async fn write_blob<S, E>(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+        stream: S,
+    ) -> Result<u64>
     where
         S: Stream<Item = std::result::Result<Bytes, E>>,
         E: Into<Error>,
@@ -413,7 +441,7 @@ impl OciLayout {
         let desc = Descriptor::new(
             MediaType::from(media_type),
             bytes.len() as u64,
-            index::oci_digest(&digest)?,
+            crate::descriptor::oci_digest(&digest),
         );
         if let Some(tag) = tag {
             self.set_ref(tag, &desc).await?;

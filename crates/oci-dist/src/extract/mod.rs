@@ -1,0 +1,331 @@
+//! Flattening an image: one tar stream of the merged root filesystem from
+//! its layers.
+//!
+//! [`extract`] reads each layer once (uncompressed, gzip or zstd, chosen by
+//! its media type), verifies its digest while reading, applies the OCI
+//! whiteouts and writes a tar of the result to any [`AsyncWrite`]:
+//!
+//! - `.wh.<name>` deletes `<name>` (and everything under it) from *lower*
+//!   layers;
+//! - `.wh..wh..opq` makes its directory opaque: the content of that directory
+//!   in *lower* layers is hidden; entries of the same layer stay (the opaque
+//!   marker never hides its own layer's entries, whatever their order in the
+//!   tar);
+//! - no whiteout entry is written;
+//! - entry names and hardlink targets are normalised to the root (leading
+//!   `/` and `.` components dropped); a `..` component is refused, as is an
+//!   entry that goes through a symlink or file of the same layer (the
+//!   classic "symlink then write through it" trick); a hardlink must point to
+//!   a file present in the merged filesystem;
+//! - a layer whose bytes do not match its digest fails with
+//!   [`ErrorKind::DigestMismatch`], and nothing after the point of detection
+//!   is written (the tar end-of-archive marker is not written either).
+//!
+//! Layers are processed newest first, so that what a layer hides is known
+//! before lower layers are read; each path is written once, from the topmost
+//! layer that has it. Memory holds the set of paths seen, never file
+//! contents: file data streams through 256 KiB buffers.
+//!
+//! Known limitation: a hardlink in a lower layer whose target file is
+//! replaced by an upper layer links to the upper file in the output (a tar
+//! cannot express the lower file's content under the link without buffering
+//! or reading the layer twice).
+//!
+//! ```no_run
+//! use oci_dist::extract::{Layer, extract};
+//! # async fn run(layer_bytes: Vec<u8>) -> Result<(), registry_core::Error> {
+//! let digest = registry_core::Digest::sha256_of(&layer_bytes);
+//! let layer = Layer::new(
+//!     "application/vnd.oci.image.layer.v1.tar+gzip",
+//!     digest,
+//!     std::io::Cursor::new(layer_bytes),
+//! )?;
+//! let mut out = tokio::fs::File::create("rootfs.tar").await?;
+//! let summary = extract(vec![layer], &mut out).await?;
+//! println!("{} entries", summary.entries);
+//! # Ok(()) }
+//! ```
+
+mod merge;
+mod worker;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, TryStreamExt};
+use oci_spec::image::Descriptor;
+use registry_core::{Digest, Error, ErrorKind, Result};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use worker::{Input, LayerSpec};
+
+/// The size of the chunks read from layers and written to the output.
+const BUF_SIZE: usize = 256 * 1024;
+
+/// How a layer's tar is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// A plain tar.
+    None,
+    /// gzip (possibly multi-member).
+    Gzip,
+    /// zstd (possibly several frames).
+    Zstd,
+}
+
+impl Compression {
+    /// The compression a layer media type declares: OCI `…tar`, `…tar+gzip`,
+    /// `…tar+zstd` (distributable or not) and Docker `…rootfs.diff.tar`,
+    /// `…tar.gzip`, `…tar.zstd`. Other media types are
+    /// [`ErrorKind::Unsupported`].
+    ///
+    /// ```
+    /// use oci_dist::extract::Compression;
+    /// assert_eq!(
+    ///     Compression::from_media_type("application/vnd.docker.image.rootfs.diff.tar.gzip").unwrap(),
+    ///     Compression::Gzip,
+    /// );
+    /// assert!(Compression::from_media_type("application/vnd.oci.image.config.v1+json").is_err());
+    /// ```
+    pub fn from_media_type(media_type: &str) -> Result<Compression> {
+        Ok(match media_type {
+            "application/vnd.oci.image.layer.v1.tar"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar"
+            | "application/vnd.docker.image.rootfs.diff.tar"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar" => Compression::None,
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Compression::Gzip,
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+            | "application/vnd.docker.image.rootfs.diff.tar.zstd" => Compression::Zstd,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("{other:?} is not a layer media type this extractor supports"),
+                ));
+            }
+        })
+    }
+}
+
+type BoxReader<'a> = Pin<Box<dyn AsyncRead + Send + 'a>>;
+type OpenFuture<'a> = Pin<Box<dyn Future<Output = Result<BoxReader<'a>>> + Send + 'a>>;
+
+enum Source<'a> {
+    Ready(BoxReader<'a>),
+    Lazy(OpenFuture<'a>),
+}
+
+/// One layer to extract: how it is compressed, the digest its bytes must
+/// match, optionally its size, and where its bytes come from.
+pub struct Layer<'a> {
+    compression: Compression,
+    digest: Digest,
+    size: Option<u64>,
+    source: Source<'a>,
+}
+
+impl std::fmt::Debug for Layer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layer")
+            .field("compression", &self.compression)
+            .field("digest", &self.digest)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Layer<'a> {
+    /// A layer read from `reader`, compressed as `media_type` says.
+    pub fn new(
+        media_type: &str,
+        digest: Digest,
+        reader: impl AsyncRead + Send + 'a,
+    ) -> Result<Layer<'a>> {
+        Ok(Layer::with_compression(
+            Compression::from_media_type(media_type)?,
+            digest,
+            reader,
+        ))
+    }
+
+    /// A layer with an explicit compression.
+    pub fn with_compression(
+        compression: Compression,
+        digest: Digest,
+        reader: impl AsyncRead + Send + 'a,
+    ) -> Layer<'a> {
+        Layer {
+            compression,
+            digest,
+            size: None,
+            source: Source::Ready(Box::pin(reader)),
+        }
+    }
+
+    /// A layer read from a stream of chunks, e.g. a blob response body's
+    /// data stream.
+    pub fn from_stream<S, E>(media_type: &str, digest: Digest, stream: S) -> Result<Layer<'a>>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'a,
+        E: Into<Error>,
+    {
+        let reader =
+            tokio_util::io::StreamReader::new(stream.map_err(|e| std::io::Error::from(e.into())));
+        Layer::new(media_type, digest, reader)
+    }
+
+    /// A layer opened only when the extractor gets to it (one layer is read
+    /// at a time, newest first), e.g. `async move { client.get_blob(..).await }`.
+    pub fn lazy<F, R>(media_type: &str, digest: Digest, open: F) -> Result<Layer<'a>>
+    where
+        F: Future<Output = Result<R>> + Send + 'a,
+        R: AsyncRead + Send + 'a,
+    {
+        let compression = Compression::from_media_type(media_type)?;
+        let open: OpenFuture<'a> = Box::pin(async move {
+            let reader = open.await?;
+            Ok(Box::pin(reader) as BoxReader<'a>)
+        });
+        Ok(Layer {
+            compression,
+            digest,
+            size: None,
+            source: Source::Lazy(open),
+        })
+    }
+
+    /// A layer described by a manifest's layer descriptor (media type,
+    /// digest and size).
+    pub fn from_descriptor(
+        descriptor: &Descriptor,
+        reader: impl AsyncRead + Send + 'a,
+    ) -> Result<Layer<'a>> {
+        let digest: Digest = descriptor.digest().to_string().parse()?;
+        Ok(
+            Layer::new(descriptor.media_type().as_ref(), digest, reader)?
+                .with_size(descriptor.size()),
+        )
+    }
+
+    /// Sets the expected size: more bytes, or fewer, is a digest mismatch
+    /// (and reading stops as soon as there are too many).
+    pub fn with_size(mut self, size: u64) -> Layer<'a> {
+        self.size = Some(size);
+        self
+    }
+
+    /// The compression.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// The digest the layer's bytes must match.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+}
+
+/// What [`extract`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ExtractSummary {
+    /// Entries written (files, directories, links, devices).
+    pub entries: u64,
+    /// Bytes of tar written.
+    pub bytes: u64,
+}
+
+/// Writes the merged filesystem of `layers` (oldest first, as in a
+/// manifest) as one tar stream to `out`, then flushes `out` (it is not shut
+/// down). See the [module documentation](self) for the rules.
+///
+/// Dropping the returned future cancels the extraction.
+pub async fn extract<W>(layers: Vec<Layer<'_>>, out: W) -> Result<ExtractSummary>
+where
+    W: AsyncWrite + Unpin,
+{
+    let total = layers.len();
+    let specs: Vec<LayerSpec> = layers
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, l)| LayerSpec {
+            label: format!("layer {} of {total} ({})", i + 1, l.digest),
+            compression: l.compression,
+            digest: l.digest.clone(),
+            size: l.size,
+        })
+        .collect();
+    let (in_tx, in_rx) = mpsc::channel::<Input>(16);
+    let (out_tx, out_rx) = mpsc::channel::<Bytes>(4);
+    let worker = tokio::task::spawn_blocking(move || worker::run(specs, in_rx, out_tx));
+    let work = async {
+        let (drained, worked) = tokio::join!(drain(out_rx, out), worker);
+        (drained, worked)
+    };
+    let feeding = async {
+        feed(layers, in_tx).await;
+        // Feeding is done (or the worker is gone): wait for the worker.
+        std::future::pending::<()>().await;
+    };
+    let (drained, worked) = tokio::select! {
+        r = work => r,
+        () = feeding => unreachable!("pending never completes"),
+    };
+    let bytes = drained?;
+    let entries = worked
+        .map_err(|e| Error::new(ErrorKind::Transport, "extract worker failed").with_source(e))??;
+    Ok(ExtractSummary { entries, bytes })
+}
+
+/// Sends the layers' bytes to the worker, newest layer first.
+async fn feed(layers: Vec<Layer<'_>>, tx: mpsc::Sender<Input>) {
+    for layer in layers.into_iter().rev() {
+        let mut reader = match layer.source {
+            Source::Ready(r) => r,
+            Source::Lazy(open) => match open.await {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(Input::Failed(e.context("opening the layer"))).await;
+                    return;
+                }
+            },
+        };
+        let mut buf = BytesMut::new();
+        loop {
+            buf.reserve(BUF_SIZE);
+            let msg = match reader.read_buf(&mut buf).await {
+                Ok(0) => Input::End,
+                Ok(_) => Input::Chunk(buf.split().freeze()),
+                Err(e) => Input::Failed(Error::from(e).context("reading the layer")),
+            };
+            let last = !matches!(msg, Input::Chunk(_));
+            if tx.send(msg).await.is_err() {
+                return; // the worker stopped; its result says why
+            }
+            if last {
+                break;
+            }
+        }
+    }
+}
+
+/// Writes what the worker produces to `out`.
+async fn drain<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Bytes>, mut out: W) -> Result<u64> {
+    let mut written = 0u64;
+    while let Some(chunk) = rx.recv().await {
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| Error::from(e).context("writing the extracted tar"))?;
+        written += chunk.len() as u64;
+    }
+    out.flush()
+        .await
+        .map_err(|e| Error::from(e).context("writing the extracted tar"))?;
+    Ok(written)
+}

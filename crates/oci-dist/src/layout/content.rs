@@ -1,0 +1,130 @@
+//! [`ImageSource`] and [`ImageDestination`] for [`OciLayout`], so that
+//! [`copy`](crate::content) runs registry → directory and back.
+
+use oci_spec::image::Descriptor;
+use registry_core::{Error, ErrorKind, Result};
+
+use super::OciLayout;
+use crate::content::{BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource};
+use crate::descriptor::digest_of;
+use crate::manifest::{MAX_MANIFEST_SIZE, Manifest};
+
+impl OciLayout {
+    /// Whether the blob of `descriptor` is present with the expected size.
+    async fn has(&self, descriptor: &Descriptor) -> Result<bool> {
+        let digest = digest_of(descriptor)?;
+        match tokio::fs::metadata(self.blob_path(&digest)).await {
+            Ok(m) => Ok(m.is_file() && m.len() == descriptor.size()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::from(e).context(format!("checking blob {digest}"))),
+        }
+    }
+}
+
+impl ImageSource for OciLayout {
+    fn describe(&self) -> String {
+        format!("oci:{}", self.root().display())
+    }
+
+    fn resolve<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<Descriptor>> {
+        Box::pin(async move {
+            let reference = match reference.strip_prefix('@') {
+                Some(digest) if digest.contains(':') => digest,
+                _ => reference,
+            };
+            OciLayout::resolve(self, reference).await
+        })
+    }
+
+    fn fetch_manifest<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<Manifest>> {
+        Box::pin(async move {
+            let digest = digest_of(descriptor)?;
+            let bytes = self
+                .read_blob_bytes(&digest, MAX_MANIFEST_SIZE as u64)
+                .await?;
+            if bytes.len() as u64 != descriptor.size() {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!(
+                        "manifest {digest} in {} is {} bytes, its descriptor says {}",
+                        ImageSource::describe(self),
+                        bytes.len(),
+                        descriptor.size()
+                    ),
+                ));
+            }
+            Manifest::verified(bytes, Some(descriptor.media_type().as_ref()), &digest)
+        })
+    }
+
+    fn fetch_blob<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<ByteStream>> {
+        Box::pin(async move {
+            let digest = digest_of(descriptor)?;
+            let reader = self.read_blob(&digest).await?;
+            if reader.size() != descriptor.size() {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!(
+                        "blob {digest} in {} is {} bytes, its descriptor says {}",
+                        ImageSource::describe(self),
+                        reader.size(),
+                        descriptor.size()
+                    ),
+                ));
+            }
+            // The reader checks the digest at the end of the stream.
+            let stream: ByteStream = Box::pin(reader.into_stream());
+            Ok(stream)
+        })
+    }
+}
+
+impl ImageDestination for OciLayout {
+    fn describe(&self) -> String {
+        format!("oci:{}", self.root().display())
+    }
+
+    fn blob_exists<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(self.has(descriptor))
+    }
+
+    fn push_blob<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+        content: &'a dyn BlobSource,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let digest = digest_of(descriptor)?;
+            let stream = content.open(0).await?;
+            self.write_blob(&digest, Some(descriptor.size()), stream)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn manifest_exists<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(self.has(descriptor))
+    }
+
+    fn push_manifest<'a>(
+        &'a self,
+        manifest: &'a Manifest,
+        tag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if let Some(tag) = tag {
+                super::validate_ref_name(tag)?;
+            }
+            self.write_blob(
+                manifest.digest(),
+                Some(manifest.size()),
+                futures_util::stream::iter([Ok::<_, Error>(manifest.bytes().clone())]),
+            )
+            .await?;
+            if let Some(tag) = tag {
+                self.set_ref(tag, &manifest.descriptor()).await?;
+            }
+            Ok(())
+        })
+    }
+}
