@@ -44,3 +44,5 @@ pub use content::{BlobSource, ImageDestination, ImageSource};
 pub use manifest::{Manifest, ParsedManifest};
 pub use reference::Reference;
 pub use registry_core::{Digest, Error, ErrorKind};
+pub mod extract;
+pub mod layout;
