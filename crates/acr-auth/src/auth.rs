@@ -363,11 +363,11 @@ impl Authenticator for AcrAuthenticator {
         ctx: &'a AuthContext,
     ) -> BoxFuture<'a, Result<Option<HeaderValue>, Error>> {
         Box::pin(async move {
-            if let Mode::Docker(d) = &self.mode {
-                return d.authorize(ctx).await;
-            }
             if !self.host_allowed(ctx.authority()) {
                 return Ok(None);
+            }
+            if let Mode::Docker(d) = &self.mode {
+                return d.authorize(ctx).await;
             }
             let Some(svc) = self.state().services.get(ctx.authority()).cloned() else {
                 return Ok(None);
@@ -384,11 +384,11 @@ impl Authenticator for AcrAuthenticator {
         rejected: Option<&'a HeaderValue>,
     ) -> BoxFuture<'a, Result<Option<HeaderValue>, Error>> {
         Box::pin(async move {
-            if let Mode::Docker(d) = &self.mode {
-                return d.challenge(ctx, challenges, rejected).await;
-            }
             if !self.host_allowed(ctx.authority()) {
                 return Ok(None);
+            }
+            if let Mode::Docker(d) = &self.mode {
+                return d.challenge(ctx, challenges, rejected).await;
             }
             let Some(c) = challenges.iter().find(|c| c.scheme() == "bearer") else {
                 return Ok(None);
