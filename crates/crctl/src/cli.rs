@@ -1,0 +1,194 @@
+//! Command-line arguments (the contract in `../shared/CLI.md`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// crctl: container registries from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "crctl", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOptions {
+    /// Talk HTTP instead of HTTPS to registries.
+    #[arg(long, global = true)]
+    pub plain_http: bool,
+    /// Do not verify TLS certificates.
+    #[arg(long, global = true)]
+    pub insecure: bool,
+    /// Extra trusted root certificates (PEM).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// Registry user name.
+    #[arg(short = 'u', long, global = true, env = "CRCTL_USERNAME")]
+    pub username: Option<String>,
+    /// Registry password.
+    #[arg(
+        short = 'p',
+        long,
+        global = true,
+        env = "CRCTL_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Read the registry password from standard input.
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
+    /// Concurrent transfers.
+    #[arg(long, global = true, value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
+    /// Which image of an index to use: OS/ARCH[/VARIANT] (default: the host's).
+    #[arg(long, global = true, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Logs on stderr (-v info, -vv debug); secrets never appear.
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Machine-readable output where a command prints data.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Copy an image or index between registries and OCI layouts.
+    Copy {
+        /// Source: HOST[:PORT]/REPO[:TAG][@DIGEST] or oci:PATH[:TAG].
+        src: String,
+        /// Destination: HOST[:PORT]/REPO[:TAG] or oci:PATH[:TAG].
+        dst: String,
+        /// Copy every platform of an index (default: only --platform's).
+        #[arg(long)]
+        all_platforms: bool,
+    },
+    /// Resolve a reference to its manifest digest.
+    Digest {
+        /// The image reference.
+        reference: String,
+    },
+    /// Print a manifest exactly as served.
+    Manifest {
+        /// The image reference.
+        reference: String,
+    },
+    /// Print the image config (platform-resolved).
+    Config {
+        /// The image reference.
+        reference: String,
+    },
+    /// Check presence: exit 0 when present, 3 when absent.
+    Exists {
+        /// The image reference.
+        reference: String,
+    },
+    /// List tags, all pages unless --limit.
+    Tags {
+        /// HOST[:PORT]/REPO.
+        repository: String,
+        /// At most this many tags (one page).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Start after this tag.
+        #[arg(long)]
+        last: Option<String>,
+    },
+    /// List repositories of a registry.
+    Catalog {
+        /// HOST[:PORT].
+        registry: String,
+        /// Only repositories under this prefix.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// At most this many repositories (one page).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Start after this repository.
+        #[arg(long)]
+        last: Option<String>,
+    },
+    /// Add tags to an existing manifest (no blob upload).
+    Tag {
+        /// The existing image reference.
+        reference: String,
+        /// New tags.
+        #[arg(required = true)]
+        tags: Vec<String>,
+    },
+    /// Delete a tag or a manifest by digest.
+    Delete {
+        /// The image reference.
+        reference: String,
+    },
+    /// Write the flattened filesystem (whiteouts applied) as a tar.
+    Export {
+        /// The image reference.
+        reference: String,
+        /// Output file; `-` or absent writes standard output.
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+    },
+    /// Single blobs.
+    #[command(subcommand)]
+    Blob(BlobCommand),
+    /// List referrers as an OCI index.
+    Referrers {
+        /// The subject image reference.
+        reference: String,
+        /// Only referrers of this artifact type.
+        #[arg(long)]
+        artifact_type: Option<String>,
+    },
+    /// Store credentials in docker's config.json.
+    Login {
+        /// HOST[:PORT].
+        host: String,
+    },
+    /// Remove credentials from docker's config.json.
+    Logout {
+        /// HOST[:PORT].
+        host: String,
+    },
+    /// Magalu Cloud Container Registry management.
+    Mgc(crate::mgc::MgcArgs),
+    /// Azure Container Registry metadata.
+    Acr(crate::acr::AcrArgs),
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `crctl blob …`
+#[derive(Debug, Subcommand)]
+pub enum BlobCommand {
+    /// Download a blob (verified against its digest).
+    Get {
+        /// HOST[:PORT]/REPO@DIGEST.
+        reference: String,
+        /// Output file; `-` or absent writes standard output.
+        #[arg(short = 'o', long)]
+        output: Option<String>,
+    },
+    /// Upload a file as a blob; prints its digest.
+    Put {
+        /// HOST[:PORT]/REPO.
+        repository: String,
+        /// The file.
+        file: PathBuf,
+    },
+    /// Delete a blob.
+    Delete {
+        /// HOST[:PORT]/REPO@DIGEST.
+        reference: String,
+    },
+}

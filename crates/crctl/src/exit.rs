@@ -1,0 +1,67 @@
+//! Exit codes (CLI.md): 0 success, 1 failure, 2 usage, 3 not found, 4 auth.
+
+use std::fmt;
+
+/// A failed command: what to print on stderr and which code to exit with.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code.
+    pub code: i32,
+    /// One clear line.
+    pub message: String,
+}
+
+/// Success.
+pub const OK: i32 = 0;
+/// Any other failure.
+pub const FAILURE: i32 = 1;
+/// Usage error: bad flags, malformed reference or digest.
+pub const USAGE: i32 = 2;
+/// Not found (also `exists` when absent).
+pub const NOT_FOUND: i32 = 3;
+/// Authentication or authorization failed.
+pub const AUTH: i32 = 4;
+
+impl Failure {
+    /// A failure with an explicit code.
+    pub fn new(code: i32, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A usage error.
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure::new(USAGE, message)
+    }
+
+    /// Adds what was being done to the message.
+    pub fn context(mut self, what: impl fmt::Display) -> Failure {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+}
+
+/// The exit code for a transport error kind.
+pub fn code_for(kind: facade::core::ErrorKind) -> i32 {
+    use facade::core::ErrorKind as K;
+    match kind {
+        K::NotFound => NOT_FOUND,
+        K::Unauthorized | K::Denied => AUTH,
+        K::InvalidInput => USAGE,
+        _ => FAILURE,
+    }
+}
+
+impl From<facade::core::Error> for Failure {
+    fn from(e: facade::core::Error) -> Failure {
+        Failure::new(code_for(e.kind()), e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::from(facade::core::Error::from(e))
+    }
+}

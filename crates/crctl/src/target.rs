@@ -1,0 +1,1 @@
+//! Command-line targets: registry references and `oci:` layouts.
