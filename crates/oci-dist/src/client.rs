@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -86,6 +87,8 @@ struct Shared {
     /// `scheme://endpoint` for API requests.
     base: String,
     options: Options,
+    /// Set after a `413` to a monolithic upload: use chunks from then on.
+    refuses_large_bodies: AtomicBool,
 }
 
 /// A distribution-spec client for one registry, scoped to a repository path.
@@ -200,6 +203,17 @@ impl Client {
 
     pub(crate) fn options(&self) -> &Options {
         &self.shared.options
+    }
+
+    /// Whether the registry answered `413` to a monolithic upload before.
+    pub(crate) fn refuses_large_bodies(&self) -> bool {
+        self.shared.refuses_large_bodies.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_refuses_large_bodies(&self) {
+        self.shared
+            .refuses_large_bodies
+            .store(true, Ordering::Relaxed);
     }
 
     /// The repository name, validated.
@@ -460,6 +474,7 @@ impl ClientBuilder {
                 base: format!("{scheme}://{endpoint}"),
                 registry,
                 options: self.options,
+                refuses_large_bodies: AtomicBool::new(false),
             }),
             scope: "".into(),
         })

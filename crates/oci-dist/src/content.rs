@@ -53,6 +53,8 @@ use registry_core::{Digest, Error, ErrorKind};
 
 use crate::manifest::Manifest;
 
+mod registry;
+
 pub use registry_core::auth::BoxFuture;
 
 /// A boxed stream of blob bytes.

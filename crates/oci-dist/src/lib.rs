@@ -32,17 +32,37 @@
 //! | [`content`] | `ImageSource` / `ImageDestination` / `BlobSource` |
 //! | [`platform`] | platform parsing and matching |
 
+pub mod blob;
+pub mod catalog;
 pub mod client;
 pub mod content;
+pub mod copy;
+pub mod delete;
 pub mod descriptor;
+pub mod image;
 pub mod manifest;
 pub mod media_type;
+pub mod paging;
+pub mod platform;
+pub mod progress;
 pub mod reference;
+pub mod referrers;
+pub mod tag;
+pub mod tags;
+pub mod upload;
 
+pub use blob::{Blob, BlobRange};
 pub use client::{Client, ClientBuilder};
 pub use content::{BlobSource, ImageDestination, ImageSource};
-pub use manifest::{Manifest, ParsedManifest};
+pub use copy::{CopyOptions, CopyReport, copy};
+pub use delete::TagDeletion;
+pub use image::{GetImageOptions, Image, ImageBuilder, ImageLayer, NewImage, NewIndex};
+pub use manifest::{Manifest, ParsedManifest, PushedManifest};
+pub use paging::Page;
+pub use progress::{Progress, ProgressEvent};
 pub use reference::Reference;
+pub use referrers::Referrers;
 pub use registry_core::{Digest, Error, ErrorKind};
+pub use upload::{Mount, PushMethod, UploadSession};
 pub mod extract;
 pub mod layout;

@@ -4,3 +4,273 @@
 mod document;
 
 pub use document::{MAX_MANIFEST_SIZE, Manifest, ParsedManifest};
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, Method, StatusCode};
+use oci_spec::image::{Descriptor, ImageConfiguration};
+use registry_core::{Body, Digest, Error, ErrorKind};
+
+use crate::client::{Client, content_type, header_str};
+use crate::descriptor;
+use crate::media_type::MANIFEST_ACCEPT;
+use crate::reference::TagOrDigest;
+
+/// What the registry answered to a manifest `PUT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedManifest {
+    /// The digest of the manifest bytes.
+    pub digest: Digest,
+    /// The `Location` the registry returned, if any.
+    pub location: Option<String>,
+}
+
+const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
+const OCI_SUBJECT: &str = "oci-subject";
+
+impl Client {
+    /// The descriptor (media type, digest, size) of the manifest a tag or
+    /// digest points to: `HEAD`, falling back to `GET` when the registry
+    /// sends no `Docker-Content-Digest`.
+    ///
+    /// A missing manifest is an error of kind [`ErrorKind::NotFound`].
+    pub async fn resolve(&self, reference: &str) -> Result<Descriptor, Error> {
+        let target: TagOrDigest = reference.parse()?;
+        let what = format!("HEAD manifest {}", self.describe(&target));
+        let url = self.repo_url(&format!("manifests/{}", target.as_path()))?;
+        let mut req = self.request(Method::HEAD, &url, Body::empty())?;
+        req.headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        match self.send_expect(req, &[StatusCode::OK], &what).await {
+            Ok(resp) => {
+                let digest =
+                    header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
+                let size =
+                    header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok());
+                let mt = content_type(&resp).map(crate::media_type::essence);
+                if let (Some(digest), Some(size), Some(mt)) = (digest, size, mt)
+                    && crate::media_type::is_manifest(mt)
+                    && target.digest().is_none_or(|d| d == &digest)
+                {
+                    return Ok(descriptor::new(mt, &digest, size));
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::NotFound
+                        | ErrorKind::Unauthorized
+                        | ErrorKind::Denied
+                        | ErrorKind::RateLimited
+                ) =>
+            {
+                return Err(e);
+            }
+            Err(_) => {}
+        }
+        Ok(self.get_manifest(reference).await?.descriptor())
+    }
+
+    /// The digest of the manifest a tag points to (see [`Client::resolve`]).
+    pub async fn get_digest(&self, reference: &str) -> Result<Digest, Error> {
+        descriptor::digest_of(&self.resolve(reference).await?)
+    }
+
+    /// Whether the manifest exists: `Ok(())`, or an error of kind
+    /// [`ErrorKind::NotFound`] when it does not (other kinds for other
+    /// failures).
+    pub async fn check_image_exists(&self, reference: &str) -> Result<(), Error> {
+        self.resolve(reference).await.map(drop)
+    }
+
+    /// Like [`Client::check_image_exists`] as a boolean: `Ok(false)` only
+    /// for not found.
+    pub async fn manifest_exists(&self, reference: &str) -> Result<bool, Error> {
+        match self.resolve(reference).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The manifest or index a tag or digest points to, as the exact bytes
+    /// received with their media type and digest, plus the parsed document.
+    /// Fetched by digest, the bytes are checked against it; by tag, against
+    /// the registry's `Docker-Content-Digest` when sent.
+    pub async fn get_manifest(&self, reference: &str) -> Result<Manifest, Error> {
+        let target: TagOrDigest = reference.parse()?;
+        let what = format!("GET manifest {}", self.describe(&target));
+        let url = self.repo_url(&format!("manifests/{}", target.as_path()))?;
+        let mut req = self.request(Method::GET, &url, Body::empty())?;
+        req.headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let resp = self.send_expect(req, &[StatusCode::OK], &what).await?;
+        if let Some(len) =
+            header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok())
+            && len > MAX_MANIFEST_SIZE as u64
+        {
+            return Err(Error::protocol(format!(
+                "{what}: manifest is {len} bytes, more than the {MAX_MANIFEST_SIZE}-byte limit"
+            )));
+        }
+        let mt = content_type(&resp).map(str::to_owned);
+        let header_digest =
+            header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
+        let bytes = resp
+            .into_body()
+            .collect_bytes(MAX_MANIFEST_SIZE)
+            .await
+            .map_err(|e| e.context(&what))?;
+        let result = match (target.digest(), header_digest) {
+            (Some(d), _) => Manifest::verified(bytes, mt.as_deref(), d),
+            (None, Some(d)) => Manifest::verified(bytes, mt.as_deref(), &d).map_err(|e| {
+                if e.kind() == ErrorKind::DigestMismatch {
+                    e.context("the registry's Docker-Content-Digest does not match the content")
+                } else {
+                    e
+                }
+            }),
+            (None, None) => Manifest::new(bytes, mt.as_deref()),
+        };
+        result.map_err(|e| e.context(&what))
+    }
+
+    /// Fetches a manifest by descriptor (digest), checking its size too.
+    pub async fn fetch_manifest(&self, descriptor: &Descriptor) -> Result<Manifest, Error> {
+        let digest = descriptor::digest_of(descriptor)?;
+        let m = self.get_manifest(&digest.to_string()).await?;
+        if m.size() != descriptor.size() {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!(
+                    "manifest {digest} is {} bytes, its descriptor says {}",
+                    m.size(),
+                    descriptor.size()
+                ),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// Uploads a manifest under a tag or its digest (`PUT` with its media
+    /// type; the bytes are sent exactly as they are). When the manifest has
+    /// a `subject` and the registry does not confirm it handled it
+    /// (`OCI-Subject`), the referrers tag-schema index is updated.
+    pub async fn put_manifest(
+        &self,
+        reference: &str,
+        manifest: &Manifest,
+    ) -> Result<PushedManifest, Error> {
+        let target: TagOrDigest = reference.parse()?;
+        if let Some(d) = target.digest()
+            && d != manifest.digest()
+        {
+            return Err(Error::invalid_input(format!(
+                "cannot push manifest {} under digest {d}",
+                manifest.digest()
+            )));
+        }
+        let pushed = self.put_manifest_raw(&target, manifest).await?;
+        if let Some(subject) = manifest.subject()
+            && !pushed.1
+        {
+            self.add_fallback_referrer(subject, manifest)
+                .await
+                .map_err(|e| {
+                    e.context(format!(
+                    "manifest {} was pushed but updating the referrers index of its subject failed",
+                    manifest.digest()
+                ))
+                })?;
+        }
+        Ok(pushed.0)
+    }
+
+    /// Uploads manifest bytes with a media type (see [`Client::put_manifest`]).
+    pub async fn put_manifest_bytes(
+        &self,
+        reference: &str,
+        media_type: &str,
+        bytes: impl Into<Bytes>,
+    ) -> Result<PushedManifest, Error> {
+        let m = Manifest::new(bytes, Some(media_type))?;
+        self.put_manifest(reference, &m).await
+    }
+
+    /// The `PUT` itself; returns whether the registry confirmed the subject.
+    pub(crate) async fn put_manifest_raw(
+        &self,
+        target: &TagOrDigest,
+        manifest: &Manifest,
+    ) -> Result<(PushedManifest, bool), Error> {
+        let what = format!("PUT manifest {}", self.describe(target));
+        let url = self.repo_url(&format!("manifests/{}", target.as_path()))?;
+        let mut req = self.request(Method::PUT, &url, Body::full(manifest.bytes().clone()))?;
+        let ct = HeaderValue::from_str(manifest.media_type())
+            .map_err(|_| Error::invalid_input("media type is not a valid header value"))?;
+        req.headers_mut().insert(CONTENT_TYPE, ct);
+        let resp = self
+            .send_expect(
+                req,
+                &[StatusCode::CREATED, StatusCode::OK, StatusCode::ACCEPTED],
+                &what,
+            )
+            .await?;
+        if let Some(d) =
+            header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok())
+            && d.algorithm() == manifest.digest().algorithm()
+            && &d != manifest.digest()
+        {
+            return Err(Error::protocol(format!(
+                "{what}: registry stored digest {d}, expected {}",
+                manifest.digest()
+            )));
+        }
+        let subject_ok = resp.headers().contains_key(OCI_SUBJECT);
+        let location = header_str(&resp, "location").map(str::to_owned);
+        Ok((
+            PushedManifest {
+                digest: manifest.digest().clone(),
+                location,
+            },
+            subject_ok,
+        ))
+    }
+
+    /// Deletes a manifest by digest. When it had a `subject`, it is also
+    /// removed from the referrers tag-schema index, if there is one.
+    pub async fn delete_manifest(&self, digest: &Digest) -> Result<(), Error> {
+        let target = TagOrDigest::Digest(digest.clone());
+        let subject = match self.get_manifest(&digest.to_string()).await {
+            Ok(m) => m.subject().cloned(),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err(e),
+            Err(_) => None,
+        };
+        let what = format!("DELETE manifest {}", self.describe(&target));
+        let url = self.repo_url(&format!("manifests/{digest}"))?;
+        let req = self.request(Method::DELETE, &url, Body::empty())?;
+        self.send_expect(
+            req,
+            &[StatusCode::ACCEPTED, StatusCode::OK, StatusCode::NO_CONTENT],
+            &what,
+        )
+        .await?;
+        if let Some(subject) = subject {
+            self.remove_fallback_referrer(&subject, digest).await.map_err(|e| {
+                e.context(format!(
+                    "manifest {digest} was deleted but updating the referrers index of its subject failed"
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The image configuration of an image (for an index, of the image for
+    /// the host platform; see [`Client::get_image`] to choose one).
+    pub async fn get_image_config(&self, reference: &str) -> Result<ImageConfiguration, Error> {
+        let image = self
+            .get_image(reference, &crate::image::GetImageOptions::default())
+            .await?;
+        Ok(image.config().clone())
+    }
+}

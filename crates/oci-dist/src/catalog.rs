@@ -1,0 +1,101 @@
+//! Repository listing (`GET /v2/_catalog`). On a scoped client only the
+//! repositories under the scope are returned (the Go seed lists the whole
+//! registry despite its documentation).
+
+use futures_util::{Stream, TryStreamExt};
+use registry_core::Error;
+
+use crate::client::Client;
+use crate::paging::{DEFAULT_PAGE_SIZE, Kind, Page};
+
+impl Client {
+    /// The prefix repositories must have (`scope/`), empty when unscoped.
+    fn catalog_prefix(&self) -> Result<String, Error> {
+        if self.scope().is_empty() {
+            return Ok(String::new());
+        }
+        crate::reference::validate_repository(self.scope())?;
+        Ok(format!("{}/", self.scope()))
+    }
+
+    /// One page of the catalog: at most `limit` names after `last` (when
+    /// scoped, the page is filtered to the scope and may hold fewer).
+    pub async fn list_repositories_page(
+        &self,
+        limit: Option<usize>,
+        last: Option<&str>,
+    ) -> Result<Page, Error> {
+        let prefix = self.catalog_prefix()?;
+        let base = self.url("/v2/_catalog");
+        let what = format!("list repositories of {}", self.registry());
+        let start = match last {
+            Some(l) => Some(l.to_owned()),
+            None if !prefix.is_empty() => Some(prefix.clone()),
+            None => None,
+        };
+        let mut page = self
+            .list_page(&base, Kind::Catalog, limit, start.as_deref(), &what)
+            .await?;
+        if !prefix.is_empty() {
+            if page.items.last().is_some_and(|l| past_prefix(l, &prefix)) {
+                page.next = None;
+            }
+            page.items.retain(|r| r.starts_with(&prefix));
+        }
+        Ok(page)
+    }
+
+    /// The catalog page by page (`n` = `page_size`, at most 1000), limited
+    /// to the scope; listing stops once names sort past the scope.
+    pub fn list_repositories_pages(
+        &self,
+        page_size: usize,
+    ) -> impl Stream<Item = Result<Vec<String>, Error>> + Send + 'static + use<> {
+        let prefix = self.catalog_prefix();
+        let base = self.url("/v2/_catalog");
+        let what = format!("list repositories of {}", self.registry());
+        let client = self.clone();
+        futures_util::stream::once(async move { prefix })
+            .map_ok(move |prefix| {
+                let start = (!prefix.is_empty()).then(|| prefix.clone());
+                let prefix = (!prefix.is_empty()).then_some(prefix);
+                client.list_pages(
+                    base.clone(),
+                    Kind::Catalog,
+                    page_size,
+                    start,
+                    prefix,
+                    what.clone(),
+                )
+            })
+            .try_flatten()
+    }
+
+    /// Every repository under the scope (the whole catalog when unscoped).
+    pub async fn list_repositories(&self) -> Result<Vec<String>, Error> {
+        let pages: Vec<Vec<String>> = self
+            .list_repositories_pages(DEFAULT_PAGE_SIZE)
+            .try_collect()
+            .await?;
+        Ok(pages.concat())
+    }
+}
+
+/// Whether `name` sorts after every name starting with `prefix`.
+fn past_prefix(name: &str, prefix: &str) -> bool {
+    name > prefix && !name.starts_with(prefix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_ordering() {
+        assert!(past_prefix("org0", "org/"));
+        assert!(past_prefix("orh", "org/"));
+        assert!(!past_prefix("org/a", "org/"));
+        assert!(!past_prefix("org-a", "org/"));
+        assert!(!past_prefix("a", "org/"));
+    }
+}

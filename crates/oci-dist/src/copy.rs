@@ -1,0 +1,364 @@
+//! Copies an image or index between any [`ImageSource`] and
+//! [`ImageDestination`] (registry repositories, OCI layouts, images being
+//! built): blobs first (concurrently; each distinct blob once even when
+//! several images of an index share it; skipped when present; mounted when
+//! both sides are in one registry), then child manifests, then the root
+//! under its tag. Progress is reported per blob and overall.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{StreamExt, TryStreamExt};
+use oci_spec::image::{Descriptor, Platform};
+use registry_core::{Digest, Error, ErrorKind};
+
+use crate::blob::slice_stream;
+use crate::content::{
+    BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, MountOrigin,
+};
+use crate::descriptor;
+use crate::manifest::Manifest;
+use crate::platform;
+use crate::progress::{BlobCounter, BlobOutcome, Progress, ProgressEvent, Tracker};
+
+/// How deep nested indexes may go.
+const MAX_DEPTH: usize = 4;
+
+/// Options of [`copy`].
+#[derive(Clone)]
+pub struct CopyOptions {
+    /// Concurrent blob transfers (default 4).
+    pub jobs: usize,
+    /// Copy only the image for this platform out of an index (the result is
+    /// that image's manifest); `None` copies everything, digests unchanged.
+    pub platform: Option<Platform>,
+    /// Where progress goes.
+    pub progress: Option<Arc<dyn Progress>>,
+    /// Mount blobs when source and destination are in one registry (default true).
+    pub mount: bool,
+    /// Skip blobs the destination has (`HEAD`) (default true).
+    pub skip_existing: bool,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            jobs: crate::client::DEFAULT_JOBS,
+            platform: None,
+            progress: None,
+            mount: true,
+            skip_existing: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for CopyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CopyOptions")
+            .field("jobs", &self.jobs)
+            .field("platform", &self.platform.as_ref().map(platform::to_string))
+            .field("progress", &self.progress.is_some())
+            .field("mount", &self.mount)
+            .field("skip_existing", &self.skip_existing)
+            .finish()
+    }
+}
+
+impl CopyOptions {
+    /// Sets the number of concurrent transfers.
+    pub fn jobs(mut self, n: usize) -> Self {
+        self.jobs = n.max(1);
+        self
+    }
+
+    /// Copies only the image for `p`.
+    pub fn platform(mut self, p: Platform) -> Self {
+        self.platform = Some(p);
+        self
+    }
+
+    /// Reports progress to `p`.
+    pub fn progress(mut self, p: impl Progress + 'static) -> Self {
+        self.progress = Some(Arc::new(p));
+        self
+    }
+}
+
+/// What a copy did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyReport {
+    /// The digest of the root manifest or index at the destination.
+    pub digest: Digest,
+    /// Its media type.
+    pub media_type: String,
+    /// Manifests and indexes involved (root included).
+    pub manifests: usize,
+    /// Distinct blobs involved.
+    pub blobs: usize,
+    /// Blobs whose bytes were transferred.
+    pub copied: usize,
+    /// Blobs the destination had.
+    pub skipped: usize,
+    /// Blobs mounted from the source repository.
+    pub mounted: usize,
+    /// Bytes of the copied blobs.
+    pub bytes_copied: u64,
+}
+
+/// Copies `reference` (tag or digest) of `source` to `destination`,
+/// tagged `tag` there when given (else stored by digest only).
+///
+/// ```no_run
+/// use oci_dist::{Client, copy::{copy, CopyOptions}};
+/// # async fn run() -> Result<(), registry_core::Error> {
+/// let src = Client::new("registry-a.example")?.with_segment("org/app");
+/// let dst = Client::new("registry-b.example")?.with_segment("mirror/org/app");
+/// let opts = CopyOptions::default().jobs(8).progress(|e: &oci_dist::progress::ProgressEvent| eprintln!("{e:?}"));
+/// let report = copy(&src, "v1", &dst, Some("v1"), &opts).await?;
+/// println!("{} ({} blobs copied, {} skipped)", report.digest, report.copied, report.skipped);
+/// # Ok(()) }
+/// ```
+pub async fn copy(
+    source: &dyn ImageSource,
+    reference: &str,
+    destination: &dyn ImageDestination,
+    tag: Option<&str>,
+    options: &CopyOptions,
+) -> Result<CopyReport, Error> {
+    let ctx = |e: Error| {
+        e.context(format!(
+            "copying {}:{reference} to {}",
+            source.describe(),
+            destination.describe()
+        ))
+    };
+    copy_inner(source, reference, destination, tag, options)
+        .await
+        .map_err(ctx)
+}
+
+async fn copy_inner(
+    source: &dyn ImageSource,
+    reference: &str,
+    destination: &dyn ImageDestination,
+    tag: Option<&str>,
+    options: &CopyOptions,
+) -> Result<CopyReport, Error> {
+    let jobs = options.jobs.max(1);
+    let root_desc = source.resolve(reference).await?;
+    let mut root = source.fetch_manifest(&root_desc).await?;
+    if let Some(p) = &options.platform
+        && let Some(index) = root.as_index()
+    {
+        let child = platform::select(index, p).cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "no image for platform {} in index {}; available: {}",
+                    platform::to_string(p),
+                    root.digest(),
+                    platform::available(index).join(", ")
+                ),
+            )
+        })?;
+        root = source.fetch_manifest(&child).await?;
+    }
+
+    // Every manifest below the root, level by level; pushed deepest first.
+    let mut levels: Vec<Vec<Manifest>> = Vec::new();
+    let mut current = vec![root.clone()];
+    let mut seen: HashSet<Digest> = HashSet::from([root.digest().clone()]);
+    while current.iter().any(Manifest::is_index) {
+        if levels.len() >= MAX_DEPTH {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "indexes nested too deeply",
+            ));
+        }
+        let children: Vec<Descriptor> = current
+            .iter()
+            .flat_map(|m| m.manifests().iter().cloned())
+            .filter(|d| descriptor::digest_of(d).is_ok_and(|dg| seen.insert(dg)))
+            .collect();
+        let fetched: Vec<Manifest> = futures_util::stream::iter(children)
+            .map(|d| async move { source.fetch_manifest(&d).await })
+            .buffered(jobs)
+            .try_collect()
+            .await?;
+        levels.push(fetched.clone());
+        current = fetched;
+    }
+    let all: Vec<&Manifest> = std::iter::once(&root)
+        .chain(levels.iter().flatten())
+        .collect();
+
+    // Distinct blobs, in first-seen order.
+    let mut blob_seen = HashSet::new();
+    let mut blobs: Vec<Descriptor> = Vec::new();
+    for m in &all {
+        for b in m.blobs() {
+            if is_foreign(b) {
+                continue;
+            }
+            if blob_seen.insert(descriptor::digest_of(b)?) {
+                blobs.push(b.clone());
+            }
+        }
+    }
+    let total: u64 = blobs.iter().map(Descriptor::size).sum();
+    let tracker = Tracker::new(options.progress.clone(), total);
+    tracker.emit(ProgressEvent::Started {
+        blobs: blobs.len(),
+        total_bytes: total,
+    });
+    let origin = if options.mount {
+        source.mount_origin()
+    } else {
+        None
+    };
+    let outcomes: Vec<(BlobOutcome, u64)> = futures_util::stream::iter(blobs.iter())
+        .map(|d| {
+            transfer_blob(
+                source,
+                destination,
+                d,
+                origin.as_ref(),
+                &tracker,
+                options.skip_existing,
+            )
+        })
+        .buffer_unordered(jobs)
+        .try_collect()
+        .await?;
+
+    // Manifests: deepest level first, root last.
+    let tracker = &tracker;
+    for level in levels.iter().rev() {
+        futures_util::stream::iter(level.iter())
+            .map(|m| async move {
+                let desc = m.descriptor();
+                if !destination.manifest_exists(&desc).await? {
+                    destination.push_manifest(m, None).await?;
+                    tracker.emit(ProgressEvent::Manifest {
+                        digest: m.digest().clone(),
+                        media_type: m.media_type().to_owned(),
+                        tag: None,
+                    });
+                }
+                Ok::<_, Error>(())
+            })
+            .buffer_unordered(jobs)
+            .try_collect::<()>()
+            .await?;
+    }
+    if tag.is_some() || !destination.manifest_exists(&root.descriptor()).await? {
+        destination.push_manifest(&root, tag).await?;
+        tracker.emit(ProgressEvent::Manifest {
+            digest: root.digest().clone(),
+            media_type: root.media_type().to_owned(),
+            tag: tag.map(str::to_owned),
+        });
+    }
+    let count = |o: BlobOutcome| outcomes.iter().filter(|(x, _)| *x == o).count();
+    Ok(CopyReport {
+        digest: root.digest().clone(),
+        media_type: root.media_type().to_owned(),
+        manifests: all.len(),
+        blobs: blobs.len(),
+        copied: count(BlobOutcome::Copied),
+        skipped: count(BlobOutcome::Skipped),
+        mounted: count(BlobOutcome::Mounted),
+        bytes_copied: outcomes
+            .iter()
+            .filter(|(o, _)| *o == BlobOutcome::Copied)
+            .map(|(_, n)| n)
+            .sum(),
+    })
+}
+
+/// Foreign (non-distributable) layers with URLs are not copied.
+fn is_foreign(d: &Descriptor) -> bool {
+    let mt = descriptor::media_type_of(d);
+    d.urls().as_ref().is_some_and(|u| !u.is_empty())
+        && (mt.contains("foreign") || mt.contains("nondistributable"))
+}
+
+async fn transfer_blob(
+    source: &dyn ImageSource,
+    destination: &dyn ImageDestination,
+    desc: &Descriptor,
+    origin: Option<&MountOrigin>,
+    tracker: &Arc<Tracker>,
+    skip_existing: bool,
+) -> Result<(BlobOutcome, u64), Error> {
+    let digest = descriptor::digest_of(desc)?;
+    let size = desc.size();
+    if skip_existing && destination.blob_exists(desc).await? {
+        tracker.finish_blob(&digest, size, 0, BlobOutcome::Skipped);
+        return Ok((BlobOutcome::Skipped, 0));
+    }
+    if let Some(o) = origin {
+        match destination.mount_blob(desc, o).await {
+            Ok(true) => {
+                tracker.finish_blob(&digest, size, 0, BlobOutcome::Mounted);
+                return Ok((BlobOutcome::Mounted, 0));
+            }
+            Ok(false) => {}
+            Err(e) => tracing::info!(%digest, error = %e, "mount failed; uploading instead"),
+        }
+    }
+    let counter = tracker.blob(digest.clone(), size);
+    let content = SourceBlob {
+        source,
+        desc,
+        counter: counter.clone(),
+        failure: Arc::new(Mutex::new(None)),
+    };
+    match destination.push_blob(desc, &content).await {
+        Ok(()) => {
+            tracker.finish_blob(&digest, size, counter.done(), BlobOutcome::Copied);
+            Ok((BlobOutcome::Copied, size))
+        }
+        Err(e) => {
+            // A failure of the source stream (e.g. a digest mismatch) is the
+            // real cause; the destination only saw its body break.
+            let source_failure = content.failure.lock().expect("poisoned").take();
+            Err(source_failure
+                .unwrap_or(e)
+                .context(format!("copying blob {digest}")))
+        }
+    }
+}
+
+/// A source blob as upload content: reopenable (from an offset, skipping
+/// bytes), counting progress, remembering a failure of the source stream.
+struct SourceBlob<'a> {
+    source: &'a dyn ImageSource,
+    desc: &'a Descriptor,
+    counter: BlobCounter,
+    failure: Arc<Mutex<Option<Error>>>,
+}
+
+impl BlobSource for SourceBlob<'_> {
+    fn open(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream, Error>> {
+        Box::pin(async move {
+            let stream = self.source.fetch_blob(self.desc).await?;
+            let stream = if offset > 0 {
+                slice_stream(stream, offset, None)
+            } else {
+                stream
+            };
+            self.counter.reset_to(offset);
+            let counter = self.counter.clone();
+            let failure = self.failure.clone();
+            let counted = stream.inspect(move |item| match item {
+                Ok(chunk) => counter.add(chunk.len() as u64),
+                Err(e) => {
+                    *failure.lock().expect("poisoned") = Some(Error::new(e.kind(), e.to_string()));
+                }
+            });
+            let s: ByteStream = Box::pin(counted);
+            Ok(s)
+        })
+    }
+}

@@ -1,0 +1,266 @@
+//! Whole images: [`Client::get_image`] (with platform selection) returning
+//! an [`Image`] handle with manifest, config and layer streams;
+//! [`Client::push_image`] and [`Client::push_index`] for images built with
+//! [`ImageBuilder`] (blobs concurrently, then manifests).
+
+mod build;
+
+pub use build::{ImageBuilder, ImageLayer, NewImage, NewIndex};
+
+use bytes::Bytes;
+use oci_spec::image::{Descriptor, ImageConfiguration, ImageManifest, Platform};
+use registry_core::{Digest, Error, ErrorKind};
+
+use crate::blob::Blob;
+use crate::client::Client;
+use crate::copy::{CopyOptions, CopyReport, copy};
+use crate::manifest::Manifest;
+use crate::media_type::{DOCKER_CONFIG, OCI_CONFIG};
+use crate::platform;
+
+/// The largest image config accepted.
+pub const MAX_CONFIG_SIZE: usize = 32 * 1024 * 1024;
+
+/// Options of [`Client::get_image`].
+#[derive(Debug, Clone, Default)]
+pub struct GetImageOptions {
+    /// The platform to pick from an index (default: the host's).
+    pub platform: Option<Platform>,
+}
+
+impl GetImageOptions {
+    /// Options picking `platform` (`arm64` implies variant `v8`).
+    pub fn for_platform(platform: Platform) -> GetImageOptions {
+        GetImageOptions {
+            platform: Some(platform),
+        }
+    }
+}
+
+/// An image in a registry: its manifest and config are fetched, layers
+/// are streamed on demand.
+#[derive(Debug, Clone)]
+pub struct Image {
+    client: Client,
+    index: Option<Manifest>,
+    manifest: Manifest,
+    config_bytes: Bytes,
+    config: ImageConfiguration,
+}
+
+impl Image {
+    /// The image manifest.
+    pub fn manifest(&self) -> &ImageManifest {
+        self.manifest
+            .as_image()
+            .expect("an image holds an image manifest")
+    }
+
+    /// The image manifest with its exact bytes, media type and digest.
+    pub fn raw_manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The digest of the image manifest.
+    pub fn digest(&self) -> &Digest {
+        self.manifest.digest()
+    }
+
+    /// The index the image was selected from, if the reference named one.
+    pub fn index(&self) -> Option<&Manifest> {
+        self.index.as_ref()
+    }
+
+    /// The image configuration.
+    pub fn config(&self) -> &ImageConfiguration {
+        &self.config
+    }
+
+    /// The config exactly as stored.
+    pub fn config_bytes(&self) -> &Bytes {
+        &self.config_bytes
+    }
+
+    /// The platform from the config.
+    pub fn platform(&self) -> Platform {
+        let c = &self.config;
+        platform::normalize(&platform::new(
+            &c.os().to_string(),
+            &c.architecture().to_string(),
+            c.variant().as_deref(),
+        ))
+    }
+
+    /// The layer descriptors, base layer first.
+    pub fn layers(&self) -> &[Descriptor] {
+        self.manifest().layers()
+    }
+
+    /// Streams layer `i` (verified against its digest and size).
+    pub async fn layer(&self, i: usize) -> Result<Blob, Error> {
+        let desc = self.layers().get(i).ok_or_else(|| {
+            Error::invalid_input(format!(
+                "image {} has {} layers, no layer {i}",
+                self.digest(),
+                self.layers().len()
+            ))
+        })?;
+        self.client.fetch_blob(desc).await
+    }
+
+    /// The client of the image's repository.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Client {
+    /// The image a tag or digest points to; for an index, the image for
+    /// `options.platform` (default: the host platform). A missing image or
+    /// platform is an error of kind [`ErrorKind::NotFound`] that lists the
+    /// available platforms.
+    ///
+    /// ```no_run
+    /// use oci_dist::image::GetImageOptions;
+    /// # async fn run(app: oci_dist::Client) -> Result<(), registry_core::Error> {
+    /// let arm = oci_dist::platform::parse("linux/arm64")?;
+    /// let image = app.get_image("v1", &GetImageOptions::for_platform(arm)).await?;
+    /// println!("{} layers, config {:?}", image.layers().len(), image.config().config());
+    /// let mut first = image.layer(0).await?;
+    /// # drop(first);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_image(
+        &self,
+        reference: &str,
+        options: &GetImageOptions,
+    ) -> Result<Image, Error> {
+        let top = self.get_manifest(reference).await?;
+        let (index, manifest) = if let Some(idx) = top.as_index() {
+            let wanted = options.platform.clone().unwrap_or_else(platform::host);
+            let desc = platform::select(idx, &wanted).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "{}: no image for platform {} in index {}; available: {}",
+                        self.registry(),
+                        platform::to_string(&wanted),
+                        top.digest(),
+                        platform::available(idx).join(", ")
+                    ),
+                )
+            })?;
+            let m = self.fetch_manifest(desc).await?;
+            if m.is_index() {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "index {} lists another index for the platform",
+                        top.digest()
+                    ),
+                ));
+            }
+            (Some(top), m)
+        } else {
+            (None, top)
+        };
+        let image = manifest.as_image().expect("checked above");
+        let config_mt = image.config().media_type().to_string();
+        if config_mt != OCI_CONFIG && config_mt != DOCKER_CONFIG {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{} is not a container image: its config is {config_mt}",
+                    manifest.digest()
+                ),
+            ));
+        }
+        let config_bytes = self
+            .fetch_blob(image.config())
+            .await?
+            .bytes(MAX_CONFIG_SIZE)
+            .await?;
+        let config: ImageConfiguration = serde_json::from_slice(&config_bytes).map_err(|e| {
+            Error::protocol(format!("invalid image config of {}", manifest.digest())).with_source(e)
+        })?;
+        if index.is_none()
+            && let Some(wanted) = &options.platform
+        {
+            let have = platform::new(
+                &config.os().to_string(),
+                &config.architecture().to_string(),
+                config.variant().as_deref(),
+            );
+            if !platform::matches(wanted, &have) {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "image {} is for {}, not {}",
+                        manifest.digest(),
+                        platform::to_string(&platform::normalize(&have)),
+                        platform::to_string(wanted)
+                    ),
+                ));
+            }
+        }
+        Ok(Image {
+            client: self.clone(),
+            index,
+            manifest,
+            config_bytes,
+            config,
+        })
+    }
+
+    /// Pushes an image: its blobs concurrently (skipping those present),
+    /// then its manifest under `tag` (a tag, or its digest).
+    pub async fn push_image(&self, tag: &str, image: &NewImage) -> Result<CopyReport, Error> {
+        self.push_image_with(tag, image, &self.default_copy_options())
+            .await
+    }
+
+    /// [`Client::push_image`] with options (jobs, progress).
+    pub async fn push_image_with(
+        &self,
+        tag: &str,
+        image: &NewImage,
+        options: &CopyOptions,
+    ) -> Result<CopyReport, Error> {
+        let tag = self.tag_for_push(tag, image.manifest())?;
+        copy(image, "", self, tag.as_deref(), options).await
+    }
+
+    /// Pushes a multi-platform index: every blob once, each image manifest
+    /// by digest, then the index under `tag`.
+    pub async fn push_index(&self, tag: &str, index: &NewIndex) -> Result<CopyReport, Error> {
+        self.push_index_with(tag, index, &self.default_copy_options())
+            .await
+    }
+
+    /// [`Client::push_index`] with options.
+    pub async fn push_index_with(
+        &self,
+        tag: &str,
+        index: &NewIndex,
+        options: &CopyOptions,
+    ) -> Result<CopyReport, Error> {
+        let tag = self.tag_for_push(tag, index.manifest())?;
+        copy(index, "", self, tag.as_deref(), options).await
+    }
+
+    /// Copy options from this client's settings.
+    pub fn default_copy_options(&self) -> CopyOptions {
+        CopyOptions::default().jobs(self.options().jobs)
+    }
+
+    fn tag_for_push(&self, tag: &str, manifest: &Manifest) -> Result<Option<String>, Error> {
+        match tag.parse::<crate::reference::TagOrDigest>()? {
+            crate::reference::TagOrDigest::Tag(t) => Ok(Some(t)),
+            crate::reference::TagOrDigest::Digest(d) if &d == manifest.digest() => Ok(None),
+            crate::reference::TagOrDigest::Digest(d) => Err(Error::invalid_input(format!(
+                "cannot push manifest {} under digest {d}",
+                manifest.digest()
+            ))),
+        }
+    }
+}

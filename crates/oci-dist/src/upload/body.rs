@@ -1,0 +1,232 @@
+//! Request bodies for uploads: a slice of a shared byte stream with an
+//! exact length, so a chunk or a whole blob streams with `Content-Length`
+//! and nothing is buffered beyond the chunk the source yields.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use registry_core::{Error, ErrorKind};
+
+use crate::content::ByteStream;
+
+/// The source stream of an upload, shared by the bodies of its chunks.
+pub(crate) struct Reader {
+    stream: ByteStream,
+    leftover: Option<Bytes>,
+    /// Hashes what flows, when the digest is not known up front.
+    digester: Option<registry_core::digest::Digester>,
+}
+
+impl Reader {
+    pub(crate) fn new(stream: ByteStream) -> Arc<Mutex<Reader>> {
+        Arc::new(Mutex::new(Reader {
+            stream,
+            leftover: None,
+            digester: None,
+        }))
+    }
+
+    pub(crate) fn hashing(
+        stream: ByteStream,
+        digester: registry_core::digest::Digester,
+    ) -> Arc<Mutex<Reader>> {
+        Arc::new(Mutex::new(Reader {
+            stream,
+            leftover: None,
+            digester: Some(digester),
+        }))
+    }
+
+    pub(crate) fn take_digester(&mut self) -> Option<registry_core::digest::Digester> {
+        self.digester.take()
+    }
+
+    /// Polls at most `max` bytes.
+    fn poll_take(&mut self, cx: &mut Context<'_>, max: u64) -> Poll<Option<Result<Bytes, Error>>> {
+        let mut chunk = match self.leftover.take() {
+            Some(c) => c,
+            None => match ready!(self.stream.as_mut().poll_next(cx)) {
+                Some(Ok(c)) => {
+                    if let Some(d) = self.digester.as_mut() {
+                        d.update(&c);
+                    }
+                    c
+                }
+                other => return Poll::Ready(other),
+            },
+        };
+        if chunk.len() as u64 > max {
+            self.leftover = Some(chunk.split_off(max as usize));
+        }
+        Poll::Ready(Some(Ok(chunk)))
+    }
+
+    /// Whether the source has nothing more (polls it once if needed).
+    pub(crate) fn poll_at_end(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Error>> {
+        if self.leftover.as_ref().is_some_and(|l| !l.is_empty()) {
+            return Poll::Ready(Ok(false));
+        }
+        match ready!(self.stream.as_mut().poll_next(cx)) {
+            None => Poll::Ready(Ok(true)),
+            Some(Err(e)) => Poll::Ready(Err(e)),
+            Some(Ok(c)) => {
+                if let Some(d) = self.digester.as_mut() {
+                    d.update(&c);
+                }
+                let empty = c.is_empty();
+                self.leftover = Some(c);
+                Poll::Ready(Ok(empty))
+            }
+        }
+    }
+}
+
+/// Exactly `remaining` bytes taken from a shared [`Reader`].
+pub(crate) struct SliceBody {
+    reader: Arc<Mutex<Reader>>,
+    remaining: u64,
+    /// Unknown length: stream until the source ends.
+    unbounded: bool,
+}
+
+impl SliceBody {
+    pub(crate) fn new(reader: Arc<Mutex<Reader>>, len: u64) -> SliceBody {
+        SliceBody {
+            reader,
+            remaining: len,
+            unbounded: false,
+        }
+    }
+
+    pub(crate) fn to_end(reader: Arc<Mutex<Reader>>) -> SliceBody {
+        SliceBody {
+            reader,
+            remaining: u64::MAX,
+            unbounded: true,
+        }
+    }
+}
+
+impl HttpBody for SliceBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        if self.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let max = self.remaining;
+        let polled = {
+            let mut r = self.reader.lock().expect("upload reader poisoned");
+            ready!(r.poll_take(cx, max))
+        };
+        match polled {
+            Some(Ok(chunk)) => {
+                if !self.unbounded {
+                    self.remaining -= chunk.len() as u64;
+                }
+                Poll::Ready(Some(Ok(Frame::data(chunk))))
+            }
+            Some(Err(e)) => {
+                self.remaining = 0;
+                Poll::Ready(Some(Err(e)))
+            }
+            None if self.unbounded => {
+                self.remaining = 0;
+                Poll::Ready(None)
+            }
+            None => {
+                let short = self.remaining;
+                self.remaining = 0;
+                Poll::Ready(Some(Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("blob content ended {short} bytes before its declared size"),
+                ))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        if self.unbounded {
+            SizeHint::default()
+        } else {
+            SizeHint::with_exact(self.remaining)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn reader(parts: &[&'static str]) -> Arc<Mutex<Reader>> {
+        let items: Vec<Result<Bytes, Error>> = parts
+            .iter()
+            .map(|p| Ok(Bytes::from_static(p.as_bytes())))
+            .collect();
+        Reader::new(Box::pin(futures_util::stream::iter(items)))
+    }
+
+    #[tokio::test]
+    async fn slices_split_source_chunks() {
+        let r = reader(&["abcde", "fgh", "ij"]);
+        let a = SliceBody::new(r.clone(), 3)
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
+        let b = SliceBody::new(r.clone(), 4)
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
+        let c = SliceBody::new(r.clone(), 3)
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(
+            (&a[..], &b[..], &c[..]),
+            (&b"abc"[..], &b"defg"[..], &b"hij"[..])
+        );
+        let end = std::future::poll_fn(|cx| r.lock().unwrap().poll_at_end(cx))
+            .await
+            .unwrap();
+        assert!(end);
+    }
+
+    #[tokio::test]
+    async fn short_source_is_an_error() {
+        let r = reader(&["ab"]);
+        let err = SliceBody::new(r, 5).collect().await.unwrap_err();
+        assert!(err.to_string().contains("3 bytes"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn unbounded_hashes_everything() {
+        let items: Vec<Result<Bytes, Error>> = vec![Ok(Bytes::from_static(b"hello "))];
+        let r = Reader::hashing(
+            Box::pin(futures_util::stream::iter(items)),
+            registry_core::digest::Digester::new(registry_core::digest::Algorithm::Sha256),
+        );
+        let all = SliceBody::to_end(r.clone())
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(&all[..], b"hello ");
+        let d = r.lock().unwrap().take_digester().unwrap().finish();
+        assert_eq!(d, registry_core::Digest::sha256_of(b"hello "));
+    }
+}
