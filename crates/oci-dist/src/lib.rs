@@ -31,6 +31,8 @@
 //! | [`copy`] | copies between registries and layouts, with progress |
 //! | [`content`] | `ImageSource` / `ImageDestination` / `BlobSource` |
 //! | [`platform`] | platform parsing and matching |
+//! | [`layout`] | OCI image layout on disk (source and destination of copies) |
+//! | [`extract`] | flatten an image's layers into one tar |
 
 pub mod blob;
 pub mod catalog;
@@ -39,7 +41,9 @@ pub mod content;
 pub mod copy;
 pub mod delete;
 pub mod descriptor;
+pub mod extract;
 pub mod image;
+pub mod layout;
 pub mod manifest;
 pub mod media_type;
 pub mod paging;
@@ -64,5 +68,3 @@ pub use reference::Reference;
 pub use referrers::Referrers;
 pub use registry_core::{Digest, Error, ErrorKind};
 pub use upload::{Mount, PushMethod, UploadSession};
-pub mod extract;
-pub mod layout;
