@@ -1,0 +1,69 @@
+//! Helpers shared by the registry integration tests.
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use oci_dist::Client;
+use oci_dist::image::{ImageBuilder, ImageLayer, NewImage};
+use oci_dist::media_type::{OCI_CONFIG, OCI_LAYER_GZIP};
+use test_support::{Proxy, TestRegistry};
+
+/// A client for a test registry (or proxy) URL.
+pub fn client(url: &str) -> Client {
+    test_support::init_tracing();
+    Client::new(url).expect("client")
+}
+
+/// A client for `registry`.
+pub fn client_for(registry: &TestRegistry) -> Client {
+    client(&registry.url())
+}
+
+/// A client for `proxy`.
+pub fn client_via(proxy: &Proxy) -> Client {
+    client(&proxy.url())
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn bytes(len: usize, seed: u64) -> Bytes {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    Bytes::from(out)
+}
+
+/// An image config for a platform.
+pub fn config(os: &str, arch: &str, variant: Option<&str>, label: &str) -> Bytes {
+    let mut v = serde_json::json!({
+        "architecture": arch,
+        "os": os,
+        "config": {"Labels": {"test.label": label}},
+        "rootfs": {"type": "layers", "diff_ids": []},
+    });
+    if let Some(variant) = variant {
+        v["variant"] = variant.into();
+    }
+    Bytes::from(serde_json::to_vec(&v).unwrap())
+}
+
+/// An image with the given layers (as gzip-typed blobs; content is opaque).
+pub fn image(layers: &[Bytes], os: &str, arch: &str, variant: Option<&str>) -> NewImage {
+    let mut b = ImageBuilder::new().config_bytes(OCI_CONFIG, config(os, arch, variant, arch));
+    for l in layers {
+        b = b.layer(ImageLayer::from_bytes(OCI_LAYER_GZIP, l.clone()));
+    }
+    b.build().expect("image")
+}
+
+/// A small linux/amd64 image with `n` layers of `size` bytes.
+pub fn small_image(n: usize, size: usize, seed: u64) -> NewImage {
+    let layers: Vec<Bytes> = (0..n)
+        .map(|i| bytes(size, seed * 1000 + i as u64))
+        .collect();
+    image(&layers, "linux", "amd64", None)
+}
