@@ -1,0 +1,206 @@
+//! Members of a registry and their roles
+//! (`/v0/registries/{registry_id}/members`).
+
+use chrono::{DateTime, Utc};
+use http::Method;
+use serde::{Deserialize, Serialize};
+
+use crate::client::MgcClient;
+use crate::error::Error;
+use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
+use crate::request::Call;
+use crate::serde_util::{self, string_enum};
+use crate::validate;
+
+string_enum! {
+    /// A member's role.
+    ///
+    /// ```
+    /// use mgc_api::MemberRole;
+    /// assert_eq!("developer".parse::<MemberRole>().unwrap(), MemberRole::Developer);
+    /// assert!("admin".parse::<MemberRole>().is_err());
+    /// ```
+    MemberRole {
+        /// Can push and pull images.
+        Developer => "developer",
+        /// Read-only: can pull images.
+        Guest => "guest",
+    }
+}
+
+/// `MemberRequest`: adds a user to a registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberRequest {
+    /// UUID of the user to add.
+    pub user_id: String,
+    /// Role; the API uses `guest` when omitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<MemberRole>,
+}
+
+impl MemberRequest {
+    /// Adds user `user_id` with the default role.
+    pub fn new(user_id: impl Into<String>) -> Self {
+        MemberRequest {
+            user_id: user_id.into(),
+            role: None,
+        }
+    }
+
+    /// Sets the role.
+    pub fn role(mut self, role: MemberRole) -> Self {
+        self.role = Some(role);
+        self
+    }
+}
+
+/// `MemberUpdateRequest`: a member's new role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberUpdateRequest {
+    /// The new role.
+    pub role: MemberRole,
+}
+
+impl MemberUpdateRequest {
+    /// Changes the role to `role`.
+    pub fn new(role: MemberRole) -> Self {
+        MemberUpdateRequest { role }
+    }
+}
+
+/// `MemberResponse`: a user's membership of a registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberResponse {
+    /// UUID of the membership (the `member_id` of the other operations).
+    pub id: String,
+    /// The registry's UUID.
+    pub registry_id: String,
+    /// The user's UUID.
+    pub user_id: String,
+    /// The role, e.g. `guest`.
+    pub role: MemberRole,
+    /// When the member was added.
+    #[serde(deserialize_with = "serde_util::timestamp")]
+    pub created_at: DateTime<Utc>,
+    /// When the membership last changed.
+    #[serde(deserialize_with = "serde_util::timestamp")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `MembersResponse`: one page of members.
+pub type MembersResponse = ListResponse<MemberResponse>;
+
+/// The member operations; from [`MgcClient::members`].
+#[derive(Debug, Clone)]
+pub struct MembersService {
+    client: MgcClient,
+}
+
+fn members_path(op: &'static str, registry_id: &str) -> Result<String, Error> {
+    validate::uuid(op, "registry_id", registry_id)?;
+    Ok(format!(
+        "/v0/registries/{}/members",
+        validate::segment(registry_id)
+    ))
+}
+
+fn member_path(op: &'static str, registry_id: &str, member_id: &str) -> Result<String, Error> {
+    let base = members_path(op, registry_id)?;
+    validate::uuid(op, "member_id", member_id)?;
+    Ok(format!("{base}/{}", validate::segment(member_id)))
+}
+
+fn known_role(op: &'static str, role: &MemberRole) -> Result<(), Error> {
+    if role.is_known() {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            op,
+            format!(
+                "role {:?} is not one of: {}",
+                role.as_str(),
+                MemberRole::KNOWN.join(", ")
+            ),
+        ))
+    }
+}
+
+impl MembersService {
+    pub(crate) fn new(client: MgcClient) -> Self {
+        MembersService { client }
+    }
+
+    /// `addRegistryMember`: `POST /v0/registries/{registry_id}/members`. Not retried.
+    pub async fn add(
+        &self,
+        registry_id: &str,
+        request: MemberRequest,
+    ) -> Result<MemberResponse, Error> {
+        const OP: &str = "addRegistryMember";
+        let path = members_path(OP, registry_id)?;
+        validate::uuid(OP, "user_id", &request.user_id)?;
+        if let Some(role) = &request.role {
+            known_role(OP, role)?;
+        }
+        let call = Call::new(OP, Method::POST, path).json(&request)?;
+        self.client.json(call).await
+    }
+
+    /// `getRegistryMembers`: one page of the registry's members. Takes
+    /// `limit`, `offset` and `sort` (default `created_at:desc`).
+    pub async fn list(
+        &self,
+        registry_id: &str,
+        options: ListOptions,
+    ) -> Result<MembersResponse, Error> {
+        const OP: &str = "getRegistryMembers";
+        let path = members_path(OP, registry_id)?;
+        let q = options.query(OP, Accepts::PAGING)?;
+        self.client
+            .json(Call::new(OP, Method::GET, path).query(q))
+            .await
+    }
+
+    /// Every member of the registry, page after page, as a stream.
+    pub fn list_stream(
+        &self,
+        registry_id: &str,
+        options: ListOptions,
+    ) -> ItemStream<MemberResponse> {
+        let this = self.clone();
+        let registry_id = registry_id.to_owned();
+        walk("getRegistryMembers", options, move |o| {
+            let this = this.clone();
+            let registry_id = registry_id.clone();
+            async move { this.list(&registry_id, o).await }
+        })
+    }
+
+    /// `getRegistryMember`: `GET /v0/registries/{registry_id}/members/{member_id}`.
+    pub async fn get(&self, registry_id: &str, member_id: &str) -> Result<MemberResponse, Error> {
+        const OP: &str = "getRegistryMember";
+        let path = member_path(OP, registry_id, member_id)?;
+        self.client.json(Call::new(OP, Method::GET, path)).await
+    }
+
+    /// `updateRegistryMember`: `PATCH …/members/{member_id}`, a new role. Not retried.
+    pub async fn update(
+        &self,
+        registry_id: &str,
+        member_id: &str,
+        request: MemberUpdateRequest,
+    ) -> Result<MemberResponse, Error> {
+        const OP: &str = "updateRegistryMember";
+        let path = member_path(OP, registry_id, member_id)?;
+        known_role(OP, &request.role)?;
+        let call = Call::new(OP, Method::PATCH, path).json(&request)?;
+        self.client.json(call).await
+    }
+
+    /// `deleteRegistryMember`: `DELETE …/members/{member_id}`.
+    pub async fn delete(&self, registry_id: &str, member_id: &str) -> Result<(), Error> {
+        const OP: &str = "deleteRegistryMember";
+        let path = member_path(OP, registry_id, member_id)?;
+        self.client.empty(Call::new(OP, Method::DELETE, path)).await
+    }
+}

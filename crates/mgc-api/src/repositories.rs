@@ -1,0 +1,171 @@
+//! Repositories of a registry, addressed by UUID
+//! (`/v1/registries/{registry_id}/repositories`).
+
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use http::Method;
+use serde::{Deserialize, Serialize};
+
+use crate::client::MgcClient;
+use crate::error::{Error, ErrorKind};
+use crate::paging::{
+    Accepts, ItemStream, ListMetadata, ListOptions, Paginated, PaginationMetadata, walk,
+};
+use crate::request::Call;
+use crate::{serde_util, validate};
+
+/// `AmountRepositoryResponse`: the user's repository count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmountRepositoryResponse {
+    /// Total number of repositories of the user, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
+/// `RepositoryV1Response`: a repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryV1Response {
+    /// The repository's UUID.
+    pub id: String,
+    /// Name of its registry.
+    pub registry_name: String,
+    /// The repository's name, e.g. `alpine`.
+    pub name: String,
+    /// Number of images in it.
+    pub image_count: u64,
+    /// When it was created.
+    #[serde(deserialize_with = "serde_util::timestamp")]
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    #[serde(deserialize_with = "serde_util::timestamp")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `RepositoriesV1Response`: one page of repositories, with the optional
+/// `goal.total`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoriesV1Response {
+    /// The user's repository count, when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<AmountRepositoryResponse>,
+    /// The repositories of this page.
+    pub results: Vec<RepositoryV1Response>,
+    /// Pagination metadata.
+    pub meta: ListMetadata,
+}
+
+impl Paginated for RepositoriesV1Response {
+    type Item = RepositoryV1Response;
+    fn page(&self) -> PaginationMetadata {
+        self.meta.page
+    }
+    fn into_results(self) -> Vec<RepositoryV1Response> {
+        self.results
+    }
+}
+
+/// The repository operations; from [`MgcClient::repositories`].
+#[derive(Debug, Clone)]
+pub struct RepositoriesService {
+    client: MgcClient,
+}
+
+fn repositories_path(registry_id: &str) -> String {
+    format!(
+        "/v1/registries/{}/repositories",
+        validate::segment(registry_id)
+    )
+}
+
+impl RepositoriesService {
+    pub(crate) fn new(client: MgcClient) -> Self {
+        RepositoriesService { client }
+    }
+
+    /// `getRepositoriesV1`: `GET /v1/registries/{registry_id}/repositories`,
+    /// one page. Takes `limit`, `offset`, `sort` (default `created_at:desc`)
+    /// and `name` (a filter the API may match loosely; see
+    /// [`get_by_name`](Self::get_by_name) for an exact look-up).
+    pub async fn list(
+        &self,
+        registry_id: &str,
+        options: ListOptions,
+    ) -> Result<RepositoriesV1Response, Error> {
+        const OP: &str = "getRepositoriesV1";
+        validate::uuid(OP, "registry_id", registry_id)?;
+        let q = options.query(OP, Accepts::NAME)?;
+        let call = Call::new(OP, Method::GET, repositories_path(registry_id)).query(q);
+        self.client.json(call).await
+    }
+
+    /// Every repository of the registry, page after page, as a stream.
+    pub fn list_stream(
+        &self,
+        registry_id: &str,
+        options: ListOptions,
+    ) -> ItemStream<RepositoryV1Response> {
+        let this = self.clone();
+        let registry_id = registry_id.to_owned();
+        walk("getRepositoriesV1", options, move |o| {
+            let this = this.clone();
+            let registry_id = registry_id.clone();
+            async move { this.list(&registry_id, o).await }
+        })
+    }
+
+    /// `getRepositoryV1`: `GET /v1/registries/{registry_id}/repositories/{repository_id}`.
+    pub async fn get(
+        &self,
+        registry_id: &str,
+        repository_id: &str,
+    ) -> Result<RepositoryV1Response, Error> {
+        const OP: &str = "getRepositoryV1";
+        let path = repository_path(OP, registry_id, repository_id)?;
+        self.client.json(Call::new(OP, Method::GET, path)).await
+    }
+
+    /// `deleteRepositoryV1`: `DELETE /v1/registries/{registry_id}/repositories/{repository_id}`.
+    pub async fn delete(&self, registry_id: &str, repository_id: &str) -> Result<(), Error> {
+        const OP: &str = "deleteRepositoryV1";
+        let path = repository_path(OP, registry_id, repository_id)?;
+        self.client.empty(Call::new(OP, Method::DELETE, path)).await
+    }
+
+    /// The repository named exactly `name` (e.g. `team/app`), found with the
+    /// `name` filter of `getRepositoriesV1` (walking its pages); a
+    /// [`ErrorKind::NotFound`] error when there is none.
+    pub async fn get_by_name(
+        &self,
+        registry_id: &str,
+        name: &str,
+    ) -> Result<RepositoryV1Response, Error> {
+        const OP: &str = "getRepositoriesV1";
+        validate::non_empty(OP, "repository name", name)?;
+        let mut stream = self.list_stream(registry_id, ListOptions::new().name(name));
+        while let Some(repo) = stream.try_next().await? {
+            if repo.name == name {
+                return Ok(repo);
+            }
+        }
+        Err(Error::new(
+            ErrorKind::NotFound,
+            format!("no repository named {name:?} in registry {registry_id}"),
+        )
+        .with_operation(OP))
+    }
+}
+
+/// Checks both UUIDs and builds `/v1/registries/{r}/repositories/{id}`.
+pub(crate) fn repository_path(
+    op: &'static str,
+    registry_id: &str,
+    repository_id: &str,
+) -> Result<String, Error> {
+    validate::uuid(op, "registry_id", registry_id)?;
+    validate::uuid(op, "repository_id", repository_id)?;
+    Ok(format!(
+        "{}/{}",
+        repositories_path(registry_id),
+        validate::segment(repository_id)
+    ))
+}

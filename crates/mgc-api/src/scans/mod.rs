@@ -1,0 +1,235 @@
+//! Image scans: scheduling, listing, progress, vulnerabilities, stopping
+//! (`…/images/{digest_or_tag}/scans` and `/v1/scans/{scan_id}`).
+
+mod models;
+
+pub use models::*;
+
+use http::Method;
+
+use crate::client::MgcClient;
+use crate::error::Error;
+use crate::images::image_path;
+use crate::paging::{Accepts, ItemStream, ListOptions, walk};
+use crate::request::Call;
+use crate::validate;
+
+/// Filters of [`ScansService::vulnerabilities`].
+///
+/// ```
+/// use mgc_api::{VulnerabilityFilter, VulnerabilitySeverity};
+/// let f = VulnerabilityFilter::new()
+///     .severity(VulnerabilitySeverity::High)
+///     .severity(VulnerabilitySeverity::Critical)
+///     .fixable(true);
+/// assert_eq!(f.severity.len(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VulnerabilityFilter {
+    /// Only these severities (sent as repeated `severity=`).
+    pub severity: Vec<VulnerabilitySeverity>,
+    /// Only this package (`package_name`).
+    pub package_name: Option<String>,
+    /// Only this CVE (`cve_id`).
+    pub cve_id: Option<String>,
+    /// Only those with (`true`) or without (`false`) a fix (`fixable`).
+    pub fixable: Option<bool>,
+}
+
+impl VulnerabilityFilter {
+    /// No filter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a severity.
+    pub fn severity(mut self, s: VulnerabilitySeverity) -> Self {
+        self.severity.push(s);
+        self
+    }
+
+    /// Sets `package_name`.
+    pub fn package_name(mut self, name: impl Into<String>) -> Self {
+        self.package_name = Some(name.into());
+        self
+    }
+
+    /// Sets `cve_id`.
+    pub fn cve_id(mut self, id: impl Into<String>) -> Self {
+        self.cve_id = Some(id.into());
+        self
+    }
+
+    /// Sets `fixable`.
+    pub fn fixable(mut self, yes: bool) -> Self {
+        self.fixable = Some(yes);
+        self
+    }
+
+    fn query(&self, op: &'static str) -> Result<Vec<(&'static str, String)>, Error> {
+        let mut q = Vec::new();
+        for s in &self.severity {
+            if !s.is_known() {
+                return Err(Error::invalid_input(
+                    op,
+                    format!(
+                        "severity {:?} is not one of: {}",
+                        s.as_str(),
+                        VulnerabilitySeverity::KNOWN.join(", ")
+                    ),
+                ));
+            }
+            q.push(("severity", s.as_str().to_owned()));
+        }
+        if let Some(p) = &self.package_name {
+            validate::non_empty(op, "package_name", p)?;
+            q.push(("package_name", p.clone()));
+        }
+        if let Some(c) = &self.cve_id {
+            validate::non_empty(op, "cve_id", c)?;
+            q.push(("cve_id", c.clone()));
+        }
+        if let Some(f) = self.fixable {
+            q.push(("fixable", f.to_string()));
+        }
+        Ok(q)
+    }
+}
+
+/// The scan operations; from [`MgcClient::scans`].
+#[derive(Debug, Clone)]
+pub struct ScansService {
+    client: MgcClient,
+}
+
+fn scan_path(op: &'static str, scan_id: &str) -> Result<String, Error> {
+    validate::uuid(op, "scan_id", scan_id)?;
+    Ok(format!("/v1/scans/{}", validate::segment(scan_id)))
+}
+
+impl ScansService {
+    pub(crate) fn new(client: MgcClient) -> Self {
+        ScansService { client }
+    }
+
+    /// `scheduleImageScan`: `POST …/images/{digest_or_tag}/scans`. Not retried.
+    pub async fn schedule(
+        &self,
+        registry_id: &str,
+        repository_id: &str,
+        digest_or_tag: &str,
+    ) -> Result<ImageScanScheduleResponse, Error> {
+        const OP: &str = "scheduleImageScan";
+        let path = format!(
+            "{}/scans",
+            image_path(OP, registry_id, repository_id, digest_or_tag)?
+        );
+        self.client.json(Call::new(OP, Method::POST, path)).await
+    }
+
+    /// `getImageScans`: one page of the image's scans. Takes `limit`,
+    /// `offset`, `sort` (default `created_at:desc`) and an optional `status`.
+    pub async fn list(
+        &self,
+        registry_id: &str,
+        repository_id: &str,
+        digest_or_tag: &str,
+        options: ListOptions,
+        status: Option<ScanStatus>,
+    ) -> Result<ImageScansResponse, Error> {
+        const OP: &str = "getImageScans";
+        let path = format!(
+            "{}/scans",
+            image_path(OP, registry_id, repository_id, digest_or_tag)?
+        );
+        let mut q = options.query(OP, Accepts::PAGING)?;
+        if let Some(s) = status {
+            if !s.is_known() {
+                return Err(Error::invalid_input(
+                    OP,
+                    format!(
+                        "status {:?} is not one of: {}",
+                        s.as_str(),
+                        ScanStatus::KNOWN.join(", ")
+                    ),
+                ));
+            }
+            q.push(("status", s.as_str().to_owned()));
+        }
+        self.client
+            .json(Call::new(OP, Method::GET, path).query(q))
+            .await
+    }
+
+    /// Every scan of the image, page after page, as a stream.
+    pub fn list_stream(
+        &self,
+        registry_id: &str,
+        repository_id: &str,
+        digest_or_tag: &str,
+        options: ListOptions,
+        status: Option<ScanStatus>,
+    ) -> ItemStream<ImageScanResponse> {
+        let this = self.clone();
+        let ids = (
+            registry_id.to_owned(),
+            repository_id.to_owned(),
+            digest_or_tag.to_owned(),
+        );
+        walk("getImageScans", options, move |o| {
+            let this = this.clone();
+            let (reg, repo, image) = ids.clone();
+            let status = status.clone();
+            async move { this.list(&reg, &repo, &image, o, status).await }
+        })
+    }
+
+    /// `getImageScan`: `GET /v1/scans/{scan_id}`, progress and summary.
+    pub async fn get(&self, scan_id: &str) -> Result<ImageScanResponse, Error> {
+        const OP: &str = "getImageScan";
+        let path = scan_path(OP, scan_id)?;
+        self.client.json(Call::new(OP, Method::GET, path)).await
+    }
+
+    /// `getImageScanVulnerabilities`: one page of what the scan found. Takes
+    /// `limit`, `offset`, `sort` (default `severity:desc`) and the filters.
+    pub async fn vulnerabilities(
+        &self,
+        scan_id: &str,
+        options: ListOptions,
+        filter: VulnerabilityFilter,
+    ) -> Result<VulnerabilitiesResponse, Error> {
+        const OP: &str = "getImageScanVulnerabilities";
+        let path = format!("{}/vulnerabilities", scan_path(OP, scan_id)?);
+        let mut q = options.query(OP, Accepts::PAGING)?;
+        q.extend(filter.query(OP)?);
+        self.client
+            .json(Call::new(OP, Method::GET, path).query(q))
+            .await
+    }
+
+    /// Every vulnerability of the scan, page after page, as a stream.
+    pub fn vulnerabilities_stream(
+        &self,
+        scan_id: &str,
+        options: ListOptions,
+        filter: VulnerabilityFilter,
+    ) -> ItemStream<VulnerabilityResponse> {
+        let this = self.clone();
+        let scan_id = scan_id.to_owned();
+        walk("getImageScanVulnerabilities", options, move |o| {
+            let this = this.clone();
+            let scan_id = scan_id.clone();
+            let filter = filter.clone();
+            async move { this.vulnerabilities(&scan_id, o, filter).await }
+        })
+    }
+
+    /// `stopImageScan`: `POST /v1/scans/{scan_id}/stop`; only `pending` or
+    /// `running` scans stop, others are already done (also 204).
+    pub async fn stop(&self, scan_id: &str) -> Result<(), Error> {
+        const OP: &str = "stopImageScan";
+        let path = format!("{}/stop", scan_path(OP, scan_id)?);
+        self.client.empty(Call::new(OP, Method::POST, path)).await
+    }
+}
