@@ -92,6 +92,12 @@ impl Merge {
         let path =
             normalize(&raw).map_err(|why| refuse(format!("entry {:?} {why}", show(&raw))))?;
         let (parent, name) = split_parent(&path);
+        if parent
+            .split(|&b| b == b'/')
+            .any(|c| c.starts_with(AUFS_META_PREFIX))
+        {
+            return Ok(()); // inside AUFS bookkeeping (.wh..wh.plnk/…)
+        }
         if name.starts_with(WHITEOUT_PREFIX) {
             return self.whiteout(parent, name, &raw);
         }
@@ -416,14 +422,27 @@ fn as_path(bytes: &[u8]) -> Cow<'_, Path> {
 fn copy_header(src: &Header, etype: EntryType, raw: &[u8]) -> Result<Header, LayerError> {
     let bad = |e: io::Error| refuse(format!("entry {:?} has an invalid header: {e}", show(raw)));
     let mut h = Header::new_gnu();
+    h.set_size(0);
     h.set_entry_type(match etype {
         EntryType::Continuous | EntryType::GNUSparse => EntryType::Regular,
         t => t,
     });
-    h.set_mode(src.mode().map_err(bad)?);
-    h.set_uid(src.uid().map_err(bad)?);
-    h.set_gid(src.gid().map_err(bad)?);
-    h.set_mtime(src.mtime().map_err(bad)?);
+    // An empty numeric field reads as 0, as Go's archive/tar (which wrote
+    // most layers) does; anything else unparsable is refused.
+    let old = src.as_old();
+    let num = |field: &[u8], value: io::Result<u64>| match value {
+        Ok(v) => Ok(v),
+        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        Err(e) => Err(bad(e)),
+    };
+    let mode = num(&old.mode, src.mode().map(u64::from))?;
+    h.set_mode(
+        u32::try_from(mode)
+            .map_err(|_| refuse(format!("entry {:?} has an invalid mode", show(raw))))?,
+    );
+    h.set_uid(num(&old.uid, src.uid())?);
+    h.set_gid(num(&old.gid, src.gid())?);
+    h.set_mtime(num(&old.mtime, src.mtime())?);
     if let Ok(Some(name)) = src.username() {
         let _ = h.set_username(name);
     }

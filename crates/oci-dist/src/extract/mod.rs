@@ -31,18 +31,40 @@
 //! cannot express the lower file's content under the link without buffering
 //! or reading the layer twice).
 //!
-//! ```no_run
+//! ```
 //! use oci_dist::extract::{Layer, extract};
-//! # async fn run(layer_bytes: Vec<u8>) -> Result<(), registry_core::Error> {
-//! let digest = registry_core::Digest::sha256_of(&layer_bytes);
-//! let layer = Layer::new(
-//!     "application/vnd.oci.image.layer.v1.tar+gzip",
-//!     digest,
-//!     std::io::Cursor::new(layer_bytes),
-//! )?;
-//! let mut out = tokio::fs::File::create("rootfs.tar").await?;
-//! let summary = extract(vec![layer], &mut out).await?;
-//! println!("{} entries", summary.entries);
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), registry_core::Error> {
+//! // Two layers: the upper one deletes `a` with a whiteout and adds `b`.
+//! fn layer_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+//!     let mut b = tar::Builder::new(Vec::new());
+//!     for (path, data) in files {
+//!         let mut h = tar::Header::new_gnu();
+//!         h.set_size(data.len() as u64);
+//!         h.set_mode(0o644);
+//!         b.append_data(&mut h, path, *data).unwrap();
+//!     }
+//!     b.into_inner().unwrap()
+//! }
+//! let lower = layer_tar(&[("a", b"old"), ("c", b"kept")]);
+//! let upper = layer_tar(&[(".wh.a", b""), ("b", b"new")]);
+//! let layers = [lower, upper]
+//!     .into_iter()
+//!     .map(|tar| {
+//!         let digest = registry_core::Digest::sha256_of(&tar);
+//!         Layer::new("application/vnd.oci.image.layer.v1.tar", digest, std::io::Cursor::new(tar))
+//!     })
+//!     .collect::<Result<Vec<_>, _>>()?;
+//!
+//! let mut out = Vec::new(); // or a tokio::fs::File
+//! let summary = extract(layers, &mut out).await?;
+//! assert_eq!(summary.entries, 2);
+//! let mut names: Vec<String> = tar::Archive::new(&out[..])
+//!     .entries()?
+//!     .map(|e| e.unwrap().path().unwrap().display().to_string())
+//!     .collect();
+//! names.sort();
+//! assert_eq!(names, ["b", "c"]);
 //! # Ok(()) }
 //! ```
 
@@ -262,14 +284,15 @@ where
         })
         .collect();
     let (in_tx, in_rx) = mpsc::channel::<Input>(16);
+    let (done_tx, done_rx) = mpsc::unbounded_channel::<()>();
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(4);
-    let worker = tokio::task::spawn_blocking(move || worker::run(specs, in_rx, out_tx));
+    let worker = tokio::task::spawn_blocking(move || worker::run(specs, in_rx, done_tx, out_tx));
     let work = async {
         let (drained, worked) = tokio::join!(drain(out_rx, out), worker);
         (drained, worked)
     };
     let feeding = async {
-        feed(layers, in_tx).await;
+        feed(layers, in_tx, done_rx).await;
         // Feeding is done (or the worker is gone): wait for the worker.
         std::future::pending::<()>().await;
     };
@@ -283,8 +306,13 @@ where
     Ok(ExtractSummary { entries, bytes })
 }
 
-/// Sends the layers' bytes to the worker, newest layer first.
-async fn feed(layers: Vec<Layer<'_>>, tx: mpsc::Sender<Input>) {
+/// Sends the layers' bytes to the worker, newest layer first; opens a layer
+/// only once the worker has verified the previous one.
+async fn feed(
+    layers: Vec<Layer<'_>>,
+    tx: mpsc::Sender<Input>,
+    mut done: mpsc::UnboundedReceiver<()>,
+) {
     for layer in layers.into_iter().rev() {
         let mut reader = match layer.source {
             Source::Ready(r) => r,
@@ -311,6 +339,9 @@ async fn feed(layers: Vec<Layer<'_>>, tx: mpsc::Sender<Input>) {
             if last {
                 break;
             }
+        }
+        if done.recv().await.is_none() {
+            return; // the worker stopped on this layer
         }
     }
 }

@@ -32,13 +32,16 @@ pub(super) struct LayerSpec {
 
 /// Runs the extraction: `specs` in processing order (newest first).
 /// Returns the number of entries written.
+/// Each layer verified is acknowledged on `done`, so that the next one is
+/// opened only then.
 pub(super) fn run(
     specs: Vec<LayerSpec>,
     mut rx: mpsc::Receiver<Input>,
+    done: mpsc::UnboundedSender<()>,
     tx: mpsc::Sender<Bytes>,
 ) -> Result<u64> {
     let mut out = tar::Builder::new(ChannelWriter::new(tx));
-    let result = run_layers(&specs, &mut rx, &mut out);
+    let result = run_layers(&specs, &mut rx, &done, &mut out);
     match result {
         Ok(entries) => {
             let writer = out.into_inner().map_err(output_error)?;
@@ -57,6 +60,7 @@ pub(super) fn run(
 fn run_layers(
     specs: &[LayerSpec],
     rx: &mut mpsc::Receiver<Input>,
+    done: &mpsc::UnboundedSender<()>,
     out: &mut tar::Builder<ChannelWriter>,
 ) -> Result<u64> {
     let mut merge = Merge::default();
@@ -96,6 +100,7 @@ fn run_layers(
             }
         }
         merge.finish_layer();
+        let _ = done.send(());
     }
     merge.finish(out)
 }

@@ -14,24 +14,31 @@
 //! concurrent processes do not lose each other's tags). Reads verify the
 //! digest while streaming.
 //!
-//! ```no_run
+//! ```
 //! use oci_dist::layout::OciLayout;
 //! use registry_core::Digest;
-//! # async fn run() -> Result<(), registry_core::Error> {
-//! let layout = OciLayout::create("/tmp/my-image").await?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), registry_core::Error> {
+//! # let dir = tempfile::tempdir()?;
+//! let layout = OciLayout::create(dir.path().join("my-image")).await?;
 //! let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-//! let digest = Digest::sha256_of(config);
+//! let config_digest = Digest::sha256_of(config);
+//! let chunks = [Ok::<_, std::io::Error>(bytes::Bytes::from_static(config))];
 //! layout
-//!     .write_blob(&digest, Some(config.len() as u64), futures_util::stream::iter([
-//!         Ok::<_, std::io::Error>(bytes::Bytes::from_static(config)),
-//!     ]))
+//!     .write_blob(&config_digest, Some(config.len() as u64), futures_util::stream::iter(chunks))
 //!     .await?;
-//! // ... write layers, then the manifest under a tag:
-//! # let manifest_bytes = b"{}";
+//! let manifest = format!(
+//!     r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[]}}"#,
+//!     config.len()
+//! );
 //! let desc = layout
-//!     .write_manifest(manifest_bytes, "application/vnd.oci.image.manifest.v1+json", Some("v1"))
+//!     .write_manifest(manifest.as_bytes(), "application/vnd.oci.image.manifest.v1+json", Some("v1"))
 //!     .await?;
-//! assert_eq!(layout.resolve("v1").await?.digest(), desc.digest());
+//!
+//! let reopened = OciLayout::open(layout.root()).await?;
+//! let (found, bytes) = reopened.read_manifest("v1").await?;
+//! assert_eq!(found.digest(), desc.digest());
+//! assert_eq!(bytes, manifest.as_bytes());
 //! # Ok(()) }
 //! ```
 
