@@ -326,3 +326,93 @@ impl<W: Write> Write for HashWriter<W> {
         self.inner.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use super::*;
+
+    fn sha256_file(path: &Path) -> String {
+        let data = std::fs::read(path).unwrap();
+        format!("sha256:{}", hex::encode(Sha256::digest(&data)))
+    }
+
+    #[test]
+    fn generated_layout_is_valid_reproducible_and_cached() {
+        let root = tempfile::tempdir().unwrap();
+        let image = ensure(root.path(), 2, 1).unwrap();
+        assert_eq!(image.dir, root.path().join("2x1MiB"));
+        assert_eq!(image.layers.len(), 2);
+
+        // Every blob hashes to its digest and has its size.
+        for blob in image.blobs().chain([&image.manifest]) {
+            let path = image.blob_path(&blob.digest);
+            assert_eq!(sha256_file(&path), blob.digest);
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), blob.size);
+        }
+
+        // Each layer is a gzip tar with one file of 1 MiB; the config lists
+        // the digests of the uncompressed tars.
+        let config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(image.blob_path(&image.config.digest)).unwrap())
+                .unwrap();
+        for (i, layer) in image.layers.iter().enumerate() {
+            assert_eq!(layer.media_type, LAYER_TYPE);
+            let file = File::open(image.blob_path(&layer.digest)).unwrap();
+            let mut tar_bytes = Vec::new();
+            flate2::read::GzDecoder::new(file)
+                .read_to_end(&mut tar_bytes)
+                .unwrap();
+            let diff_id = format!("sha256:{}", hex::encode(Sha256::digest(&tar_bytes)));
+            assert_eq!(config["rootfs"]["diff_ids"][i], diff_id);
+            let mut archive = tar::Archive::new(tar_bytes.as_slice());
+            let entries: Vec<(String, u64)> = archive
+                .entries()
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    (e.path().unwrap().display().to_string(), e.size())
+                })
+                .collect();
+            assert_eq!(entries, vec![(format!("layer-{i}.bin"), MIB)]);
+        }
+        assert_ne!(image.layers[0].digest, image.layers[1].digest);
+
+        // index.json names the manifest with the tag.
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(image.dir.join("index.json")).unwrap()).unwrap();
+        assert_eq!(
+            index["manifests"][0]["digest"],
+            image.manifest.digest.as_str()
+        );
+        assert_eq!(
+            index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+            TAG
+        );
+
+        // A second call reuses it; a fresh generation yields the same bytes.
+        let marker = image.dir.join(MARKER);
+        let modified = std::fs::metadata(&marker).unwrap().modified().unwrap();
+        let again = ensure(root.path(), 2, 1).unwrap();
+        assert_eq!(again.manifest.digest, image.manifest.digest);
+        assert_eq!(
+            std::fs::metadata(&marker).unwrap().modified().unwrap(),
+            modified
+        );
+        let other = tempfile::tempdir().unwrap();
+        assert_eq!(
+            ensure(other.path(), 2, 1).unwrap().manifest.digest,
+            image.manifest.digest
+        );
+
+        // A damaged layout is regenerated.
+        std::fs::write(image.blob_path(&image.layers[1].digest), b"short").unwrap();
+        let repaired = ensure(root.path(), 2, 1).unwrap();
+        assert_eq!(repaired.manifest.digest, image.manifest.digest);
+        assert_eq!(
+            sha256_file(&repaired.blob_path(&image.layers[1].digest)),
+            image.layers[1].digest
+        );
+    }
+}
