@@ -118,24 +118,26 @@ impl Client {
         let url = first_url(base, limit, last);
         let fetched = self.fetch_list(&url, kind, what).await?;
         let mut items = fetched.items;
-        if let Some(l) = last
-            && items.iter().any(|i| i.as_str() <= l)
-        {
-            // `last` was ignored: drop what precedes it.
-            items.retain(|i| i.as_str() > l);
-        }
         let limit = limit.map(|n| n.clamp(1, MAX_PAGE_SIZE));
         let mut next = fetched
             .link
             .as_deref()
             .and_then(|l| query_param(l, "last"))
             .or_else(|| fetched.link.as_ref().and(items.last().cloned()));
-        if let Some(n) = limit
-            && items.len() > n
-        {
-            // `n` was ignored: cut the page here.
-            items.truncate(n);
-            next = items.last().cloned();
+        if ignored_paging(&items, limit, last) {
+            // The registry ignored `n` or `last` (distribution 2.8 on tags,
+            // which also returns them unsorted): page client-side.
+            items.sort();
+            if let Some(l) = last {
+                items.retain(|i| i.as_str() > l);
+            }
+            next = None;
+            if let Some(n) = limit
+                && items.len() > n
+            {
+                items.truncate(n);
+                next = items.last().cloned();
+            }
         }
         Ok(Page { items, next })
     }
@@ -179,11 +181,16 @@ impl Client {
                     Err(e) => return Some((Err(e), st)),
                     Ok(f) => {
                         let mut items = f.items;
-                        if st.seen.len() == 1
-                            && let Some(l) = &st.start_after
-                            && items.iter().any(|i| i <= l)
-                        {
-                            items.retain(|i| i > l);
+                        let start = if st.seen.len() == 1 {
+                            st.start_after.as_deref()
+                        } else {
+                            None
+                        };
+                        if ignored_paging(&items, Some(st.page_size), start) {
+                            items.sort();
+                            if let Some(l) = start {
+                                items.retain(|i| i.as_str() > l);
+                            }
                         }
                         st.next_url = f.link;
                         if let Some(p) = &st.prefix {
@@ -221,6 +228,12 @@ struct PageState {
     kind: Kind,
     page_size: usize,
     what: String,
+}
+
+/// Whether a response shows the registry ignored `n` (more items than
+/// asked for) or `last` (the `last` item itself is listed).
+fn ignored_paging(items: &[String], limit: Option<usize>, last: Option<&str>) -> bool {
+    limit.is_some_and(|n| items.len() > n) || last.is_some_and(|l| items.iter().any(|i| i == l))
 }
 
 /// The target of the `rel="next"` entry of a `Link` header.

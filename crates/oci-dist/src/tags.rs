@@ -47,12 +47,15 @@ impl Client {
             .try_flatten()
     }
 
-    /// Every tag of the repository.
+    /// Every tag of the repository, sorted (distribution 2.8 sends them
+    /// in storage order).
     pub async fn list_tags(&self) -> Result<Vec<String>, Error> {
         let pages: Vec<Vec<String>> = self
             .list_tags_pages(DEFAULT_PAGE_SIZE)
             .try_collect()
             .await?;
-        Ok(pages.concat())
+        let mut tags = pages.concat();
+        tags.sort();
+        Ok(tags)
     }
 }
