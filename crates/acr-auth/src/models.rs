@@ -2,7 +2,8 @@
 //! 2021-07-01), with the SDK's field names and the wire names as serde
 //! renames. Reading is tolerant: unknown fields are ignored, architecture
 //! and OS are open enums, timestamps (7 fractional digits on the wire) that
-//! cannot be parsed become `None`.
+//! cannot be parsed become `None`. Serializing writes the same wire names
+//! (timestamps as RFC 3339 UTC), so a value can be printed as ACR would.
 
 use std::fmt;
 
@@ -81,7 +82,7 @@ impl WriteableProperties {
 }
 
 /// Properties of a repository (`GET /acr/v1/{name}`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContainerRepositoryProperties {
     /// The registry login server, e.g. `name.azurecr.io` (`registry`).
     #[serde(rename = "registry", default)]
@@ -107,7 +108,7 @@ pub struct ContainerRepositoryProperties {
 }
 
 /// What deleting a repository removed (`DELETE /acr/v1/{name}`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletedRepository {
     /// Digests of the deleted manifests (`manifestsDeleted`).
     #[serde(rename = "manifestsDeleted", default)]
@@ -118,7 +119,7 @@ pub struct DeletedRepository {
 }
 
 /// One tag (an item of `GET /acr/v1/{name}/_tags`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TagAttributes {
     /// The tag.
     #[serde(default)]
@@ -141,7 +142,7 @@ pub struct TagAttributes {
 }
 
 /// A tag with its repository (`GET /acr/v1/{name}/_tags/{tag}`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactTagProperties {
     /// The registry login server (`registry`).
     #[serde(rename = "registry", default)]
@@ -154,7 +155,7 @@ pub struct ArtifactTagProperties {
 }
 
 /// The platform of a manifest referenced by an index (`references`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactManifestPlatform {
     /// The referenced manifest.
     #[serde(default)]
@@ -168,7 +169,7 @@ pub struct ArtifactManifestPlatform {
 }
 
 /// One manifest (an item of `GET /acr/v1/{name}/_manifests`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestAttributes {
     /// The manifest digest.
     #[serde(default)]
@@ -207,7 +208,7 @@ pub struct ManifestAttributes {
 }
 
 /// A manifest with its repository (`GET /acr/v1/{name}/_manifests/{digest}`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactManifestProperties {
     /// The registry login server (`registry`).
     #[serde(rename = "registry", default)]
@@ -470,5 +471,33 @@ mod tests {
             "\"386\""
         );
         assert_eq!(Architecture::from("ppc641e"), Architecture::Ppc64Le);
+    }
+
+    #[test]
+    fn serializing_writes_the_wire_names() {
+        let wire = serde_json::json!({
+            "registry": "r.azurecr.io",
+            "imageName": "app",
+            "tag": {
+                "name": "v1",
+                "digest": "sha256:abc",
+                "createdTime": "2018-09-06T06:17:20.9983915Z",
+                "lastUpdateTime": null,
+                "signed": false,
+                "changeableAttributes": {"deleteEnabled": false, "writeEnabled": true}
+            }
+        });
+        let t: ArtifactTagProperties = serde_json::from_value(wire).unwrap();
+        let out = serde_json::to_value(&t).unwrap();
+        assert_eq!(out["imageName"], "app");
+        assert_eq!(out["tag"]["createdTime"], "2018-09-06T06:17:20.998391500Z");
+        assert_eq!(out["tag"]["lastUpdateTime"], serde_json::Value::Null);
+        assert_eq!(
+            out["tag"]["changeableAttributes"],
+            serde_json::json!({"deleteEnabled": false, "writeEnabled": true})
+        );
+        // And back: what is printed reads the same.
+        let again: ArtifactTagProperties = serde_json::from_value(out).unwrap();
+        assert_eq!(again, t);
     }
 }

@@ -1,9 +1,7 @@
 //! `AcrClient` against a fake ACR metadata API over real HTTP on 127.0.0.1,
 //! answering with the JSON shapes of the data-plane spec (2021-07-01):
 //! repository, tag and manifest attributes, `Link` pagination, and
-//! `{"errors":[…]}` error bodies.
-
-mod fake_acr;
+//! `{"errors":[…]}` error bodies (`test_support::fake_acr`).
 
 use std::collections::HashMap;
 
@@ -12,13 +10,20 @@ use acr_auth::{
     ListTagsOptions, OperatingSystem, OrderBy, StaticTokenCredential, WriteableProperties,
 };
 use chrono::{TimeZone, Utc};
-use fake_acr::{AAD, DIGEST_A, DIGEST_B, DIGEST_C, REPOS, fake_acr, handle_with_auth};
 use futures_util::TryStreamExt;
 use http::Method;
-use registry_core::ErrorKind;
+use registry_core::{ErrorKind, HttpClient};
 use serde_json::{Value, json};
-use test_support::FakeServer;
+use test_support::fake_acr::{DIGEST_A, DIGEST_B, DIGEST_C, FakeAcr, REPOS};
 use test_support::http::RecordedRequest;
+
+/// An open fake ACR and a client for it that does not retry.
+async fn fake_acr() -> (FakeAcr, AcrClient) {
+    let server = FakeAcr::start().await;
+    let http = HttpClient::builder().max_attempts(1).build().unwrap();
+    let client = AcrClient::from_http(&server.url(), http).unwrap();
+    (server, client)
+}
 
 fn query(r: &RecordedRequest) -> HashMap<String, String> {
     url::form_urlencoded::parse(r.query().unwrap_or("").as_bytes())
@@ -187,7 +192,7 @@ async fn manifests_are_listed_with_platforms() {
     );
 }
 
-fn patch_bodies(server: &FakeServer) -> Vec<(String, Value, String)> {
+fn patch_bodies(server: &FakeAcr) -> Vec<(String, Value, String)> {
     server
         .requests()
         .into_iter()
@@ -236,10 +241,26 @@ async fn repository_properties_get_update_delete() {
         )]
     );
 
+    // Locked: the delete is refused with the ACR error body.
+    let err = acr.delete_repository("app").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied);
+    assert_eq!(err.oci_errors()[0].code, "DENIED");
+    acr.update_repository_properties("app", &WriteableProperties::new().can_delete(true))
+        .await
+        .unwrap();
     let deleted = acr.delete_repository("app").await.unwrap();
-    assert_eq!(deleted.deleted_manifests, [DIGEST_A, DIGEST_B, DIGEST_C]);
-    assert_eq!(deleted.deleted_tags, ["v1", "latest"]);
-    assert_eq!(server.count("DELETE", "/acr/v1/app"), 1);
+    assert_eq!(deleted.deleted_manifests, [DIGEST_C, DIGEST_A, DIGEST_B]);
+    assert_eq!(
+        deleted.deleted_tags,
+        ["v1", "v2", "v3", "v4", "v5", "v6", "v7"]
+    );
+    assert_eq!(
+        server.count("DELETE", "/acr/v1/app"),
+        2,
+        "refused, then done"
+    );
+    let err = acr.repository_properties("app").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
 }
 
 #[tokio::test]
@@ -357,7 +378,8 @@ async fn errors_carry_the_acr_error_body() {
 
 #[tokio::test]
 async fn metadata_requests_authenticate_with_metadata_scopes() {
-    let server = FakeServer::start(|req| async move { handle_with_auth(req) }).await;
+    const AAD: &str = "aad-token-for-metadata";
+    let server = FakeAcr::builder().aad_token(AAD).start().await;
     let acr = AcrClient::new(
         &server.url(),
         AcrAuthenticator::aad(StaticTokenCredential::new(AAD)),
@@ -366,11 +388,11 @@ async fn metadata_requests_authenticate_with_metadata_scopes() {
 
     for _ in 0..2 {
         let tags: Vec<_> = acr
-            .list_tags("app", ListTagsOptions::default())
+            .list_tags("app", ListTagsOptions::default().page_size(10))
             .try_collect()
             .await
             .unwrap();
-        assert!(tags.is_empty());
+        assert_eq!(tags.len(), 7);
     }
     let t = acr
         .update_tag_properties("app", "v1", &WriteableProperties::new().can_write(false))
@@ -378,11 +400,11 @@ async fn metadata_requests_authenticate_with_metadata_scopes() {
         .unwrap();
     assert_eq!(t.tag.properties.can_write, Some(false));
     let repos: Vec<String> = acr
-        .list_repositories(ListRepositoriesOptions::default())
+        .list_repositories(ListRepositoriesOptions::default().page_size(10))
         .try_collect()
         .await
         .unwrap();
-    assert_eq!(repos, ["app"]);
+    assert_eq!(repos, REPOS);
 
     assert_eq!(server.count("POST", "/oauth2/exchange"), 1);
     let scopes: Vec<String> = server

@@ -24,6 +24,7 @@
 //! `apt-get install -y docker-registry` on Debian.
 
 pub mod client;
+pub mod fake_acr;
 pub mod http;
 pub mod registry;
 mod server;
