@@ -194,6 +194,12 @@ fn bench(args: &Args, root: &Path, target: &Path) -> Result<(), String> {
         work,
         crctl_copy,
     };
+    let load_before = loadavg();
+    if load_before.first().is_some_and(|l| *l > 0.5) {
+        eprintln!(
+            "bench: load average is {load_before:?}: other work on this machine will add noise"
+        );
+    }
     let mut scenarios = Vec::new();
     if wants(Which::Push) {
         scenarios.push(ctx.push());
@@ -209,7 +215,7 @@ fn bench(args: &Args, root: &Path, target: &Path) -> Result<(), String> {
     }
     let checks = targets::check(&scenarios);
     let report = Report {
-        meta: meta(&ctx, args),
+        meta: meta(&ctx, args, &load_before),
         scenarios,
         checks,
     };
@@ -249,8 +255,18 @@ fn trial_copy(tools: &Tools, host: &str, small: &SmallImage, work: &Path) -> Res
     scenarios::remove_dir(&dest)
 }
 
+/// The 1, 5 and 15 minute load averages.
+fn loadavg() -> Vec<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .filter_map(|v| v.parse().ok())
+        .collect()
+}
+
 /// Context for the JSON report.
-fn meta(ctx: &Ctx, args: &Args) -> serde_json::Value {
+fn meta(ctx: &Ctx, args: &Args, load_before: &[f64]) -> serde_json::Value {
     let version = |bin: Result<&Path, String>, arg: &str| {
         bin.ok().and_then(|b| {
             let out = Command::new(b).arg(arg).output().ok()?;
@@ -260,6 +276,8 @@ fn meta(ctx: &Ctx, args: &Args) -> serde_json::Value {
     json!({
         "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
         "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "loadavg_before": load_before,
+        "loadavg_after": loadavg(),
         "runs": args.runs,
         "image": {
             "dir": ctx.image.dir,
@@ -273,6 +291,6 @@ fn meta(ctx: &Ctx, args: &Args) -> serde_json::Value {
         "skopeo": version(ctx.tools.binary(Tool::Skopeo), "--version"),
         "crctl": version(ctx.tools.binary(Tool::Crctl), "--version"),
         "crctl_copy": ctx.crctl_copy.as_ref().err(),
-        "peak_rss": if ctx.tools.time.is_some() { "/usr/bin/time -f %M" } else { "unavailable" },
+        "peak_rss_and_cpu": if ctx.tools.time.is_some() { "/usr/bin/time -f '%M %U %S' (raw: /proc/self/stat)" } else { "unavailable" },
     })
 }

@@ -16,6 +16,8 @@ pub(crate) struct Sample {
     pub(crate) seconds: f64,
     /// Peak RSS in KiB (external tools with `/usr/bin/time` only).
     pub(crate) rss_kib: Option<u64>,
+    /// User + system CPU seconds of the client.
+    pub(crate) cpu_s: Option<f64>,
 }
 
 /// The runs of one tool in one scenario.
@@ -41,17 +43,17 @@ impl ToolResult {
 
     /// The median run time, if any run succeeded.
     pub(crate) fn median(&self) -> Option<f64> {
-        let mut v: Vec<f64> = self.samples.iter().map(|s| s.seconds).collect();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        Some(if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        })
+        median(self.samples.iter().map(|s| s.seconds).collect())
+    }
+
+    /// The median CPU time of the client, when measured on every run.
+    pub(crate) fn median_cpu(&self) -> Option<f64> {
+        median(
+            self.samples
+                .iter()
+                .map(|s| s.cpu_s)
+                .collect::<Option<Vec<f64>>>()?,
+        )
     }
 
     /// The largest peak RSS over the runs, in MiB.
@@ -135,6 +137,8 @@ impl Scenario {
                     "rss_mib_runs": t.samples.iter()
                         .map(|s| s.rss_kib.map(|k| round(k as f64 / 1024.0, 1)))
                         .collect::<Vec<_>>(),
+                    "cpu_s_runs": t.samples.iter().map(|s| s.cpu_s.map(|c| round(c, 3))).collect::<Vec<_>>(),
+                    "median_cpu_s": t.median_cpu().map(|c| round(c, 3)),
                     "ratio_of_medians": ratios,
                 }),
             );
@@ -146,6 +150,19 @@ impl Scenario {
             "tools": tools,
         })
     }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 fn round(x: f64, digits: i32) -> f64 {
@@ -193,8 +210,16 @@ impl Report {
     pub(crate) fn table(&self) -> String {
         let mut out = String::new();
         let header = format!(
-            "{:<6} {:<11} {:>8} {:>8} {:>8} {:>8} {:>9}  {}\n",
-            "", "tool", "median", "min", "max", "MiB/s", "peak RSS", "median ratio vs others"
+            "{:<6} {:<11} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}  {}\n",
+            "",
+            "tool",
+            "median",
+            "min",
+            "max",
+            "MiB/s",
+            "CPU",
+            "peak RSS",
+            "median ratio vs others"
         );
         for s in &self.scenarios {
             out.push_str(&format!("\n{}: {}\n", s.name, s.description));
@@ -221,13 +246,14 @@ impl Report {
                     None => ratios.join(", "),
                 };
                 out.push_str(&format!(
-                    "{:<6} {:<11} {:>8} {:>8} {:>8} {:>8} {:>9}  {}\n",
+                    "{:<6} {:<11} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}  {}\n",
                     "",
                     t.tool.name(),
                     secs(t.median()),
                     secs(min),
                     secs(max),
                     mibs,
+                    secs(t.median_cpu()),
                     rss,
                     tail
                 ));
@@ -255,6 +281,7 @@ mod tests {
                 .map(|&seconds| Sample {
                     seconds,
                     rss_kib: Some(2048),
+                    cpu_s: Some(seconds / 2.0),
                 })
                 .collect(),
             error: None,
@@ -287,5 +314,6 @@ mod tests {
         assert_eq!(json["tools"]["crctl"]["ratio_of_medians"]["skopeo"], 0.5);
         assert_eq!(json["tools"]["crctl"]["mib_per_s"], 1.0);
         assert_eq!(json["tools"]["crctl"]["peak_rss_mib"], 2.0);
+        assert_eq!(json["tools"]["crctl"]["median_cpu_s"], 0.5);
     }
 }

@@ -94,11 +94,12 @@ impl Ctx {
             for r in results.iter_mut().filter(|r| r.error.is_none()) {
                 match f(r.tool, run) {
                     Ok(s) => {
+                        let cpu = s.cpu_s.map_or(String::new(), |c| format!(", CPU {c:.2} s"));
                         let rss = s.rss_kib.map_or(String::new(), |k| {
                             format!(", peak RSS {:.1} MiB", k as f64 / 1024.0)
                         });
                         eprintln!(
-                            "bench:   run {}/{} {:<10} {:.3} s{rss}",
+                            "bench:   run {}/{} {:<10} {:.3} s{cpu}{rss}",
                             run + 1,
                             self.runs,
                             r.tool.name(),
@@ -132,6 +133,7 @@ impl Ctx {
             Sample {
                 seconds: t.seconds,
                 rss_kib: t.peak_rss_kib,
+                cpu_s: t.cpu_seconds,
             },
             t.stdout,
         ))
@@ -151,11 +153,12 @@ impl Ctx {
                 let repo = format!("bench/push-{}-{}-{run}", tool.name(), self.nonce);
                 let raw = Raw::new(&host)?;
                 let sample = if tool == Tool::Raw {
-                    let start = Instant::now();
+                    let (cpu, start) = (tools::own_cpu_seconds(), Instant::now());
                     self.rt.block_on(raw.push(&self.image, &repo))?;
                     Sample {
                         seconds: start.elapsed().as_secs_f64(),
                         rss_kib: None,
+                        cpu_s: cpu_since(cpu),
                     }
                 } else {
                     let copy = Copy::Push {
@@ -201,13 +204,15 @@ impl Ctx {
                 let dest = self.work.join(format!("pull-{}-{run}", tool.name()));
                 remove_dir(&dest)?;
                 let sample = if tool == Tool::Raw {
-                    let start = Instant::now();
+                    let (cpu, start) = (tools::own_cpu_seconds(), Instant::now());
                     let digest = self.rt.block_on(self.raw.pull(SOURCE_REPO, &dest))?;
                     let seconds = start.elapsed().as_secs_f64();
+                    let cpu_s = cpu_since(cpu);
                     expect_digest(&digest, &self.image.manifest.digest)?;
                     Sample {
                         seconds,
                         rss_kib: None,
+                        cpu_s,
                     }
                 } else {
                     let copy = Copy::Pull {
@@ -310,6 +315,11 @@ impl Ctx {
             tools,
         })
     }
+}
+
+/// CPU seconds this process used since `before`.
+fn cpu_since(before: Option<f64>) -> Option<f64> {
+    Some(tools::own_cpu_seconds()? - before?)
 }
 
 fn expect_digest(actual: &str, expected: &str) -> Result<(), String> {

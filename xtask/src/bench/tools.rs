@@ -41,6 +41,8 @@ pub(crate) struct Timed {
     pub(crate) seconds: f64,
     /// Peak resident set size in KiB, when `/usr/bin/time` was available.
     pub(crate) peak_rss_kib: Option<u64>,
+    /// User plus system CPU seconds, when `/usr/bin/time` was available.
+    pub(crate) cpu_seconds: Option<f64>,
     /// What it printed on stdout.
     pub(crate) stdout: String,
 }
@@ -72,8 +74,8 @@ impl Tools {
         r.as_deref().map_err(Clone::clone)
     }
 
-    /// Runs `tool args...`, timed, wrapped in `/usr/bin/time -f %M` when
-    /// available. Fails with the exit status and the end of stderr.
+    /// Runs `tool args...`, timed, wrapped in `/usr/bin/time -f "%M %U %S"`
+    /// (peak RSS and CPU time) when available. Fails with the exit status and the end of stderr.
     pub(crate) fn run(&self, tool: Tool, args: &[OsString]) -> Result<Timed, String> {
         let program = self.binary(tool)?;
         let rss_file = self.scratch.join(format!("rss-{}.txt", tool.name()));
@@ -81,7 +83,11 @@ impl Tools {
         let mut cmd = match &self.time {
             Some(time) => {
                 let mut c = Command::new(time);
-                c.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(program);
+                c.arg("-f")
+                    .arg("%M %U %S")
+                    .arg("-o")
+                    .arg(&rss_file)
+                    .arg(program);
                 c
             }
             None => Command::new(program),
@@ -107,15 +113,40 @@ impl Tools {
                 tail(&String::from_utf8_lossy(&out.stderr))
             ));
         }
-        let peak_rss_kib = std::fs::read_to_string(&rss_file)
+        let (peak_rss_kib, cpu_seconds) = std::fs::read_to_string(&rss_file)
             .ok()
-            .and_then(|s| s.lines().last()?.trim().parse().ok());
+            .and_then(|s| parse_time_output(&s))
+            .unzip();
         Ok(Timed {
             seconds,
             peak_rss_kib,
+            cpu_seconds,
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         })
     }
+}
+
+/// Peak RSS (KiB) and user + system seconds from the last line GNU time
+/// wrote with `-f "%M %U %S"`.
+fn parse_time_output(s: &str) -> Option<(u64, f64)> {
+    let mut fields = s.lines().last()?.split_whitespace();
+    let rss = fields.next()?.parse().ok()?;
+    let user: f64 = fields.next()?.parse().ok()?;
+    let sys: f64 = fields.next()?.parse().ok()?;
+    Some((rss, user + sys))
+}
+
+/// CPU seconds (user + system) this process has used so far, from
+/// `/proc/self/stat` (clock ticks of 1/100 s, Linux's `USER_HZ`).
+pub(crate) fn own_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the line, so the 12th and 13th after it.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// The last few lines of a tool's stderr, on one line.
