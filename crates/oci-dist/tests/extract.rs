@@ -419,6 +419,48 @@ async fn lower_symlink_cannot_redirect_upper_entries() {
 }
 
 #[tokio::test]
+async fn hardlinks_survive_the_deletion_of_their_target() {
+    // `T` and its links are one file in the lower layer; the upper layer
+    // deletes `T` only: the links keep the content.
+    let lower = layer_tar(&[
+        E::File("T", b"shared content"),
+        E::Hardlink("L", "T"),
+        E::Hardlink("M", "T"),
+    ]);
+    let upper = layer_tar(&[E::File(".wh.T", b"")]);
+    let (out, _) = run(vec![layer(TAR, lower), layer(TAR, upper)])
+        .await
+        .unwrap();
+    assert_eq!(
+        entries(&out),
+        vec![
+            ("L".to_owned(), file("shared content")),
+            ("M".to_owned(), Node::Hardlink("L".into())),
+        ]
+    );
+    let tree = unpack_tree(&out);
+    assert_eq!(tree["M"], file("shared content"));
+}
+
+#[tokio::test]
+async fn hardlinks_keep_their_content_when_the_target_is_replaced() {
+    let lower = layer_tar(&[
+        E::File("bin/tool", b"v1"),
+        E::Hardlink("bin/tool-1", "bin/tool"),
+    ]);
+    let upper = layer_tar(&[E::File("bin/tool", b"v2")]);
+    let (out, _) = run(vec![layer(GZIP, gzip(&lower)), layer(TAR, upper)])
+        .await
+        .unwrap();
+    let got: BTreeMap<String, Node> = entries(&out).into_iter().collect();
+    let want: BTreeMap<String, Node> = [("bin/tool", file("v2")), ("bin/tool-1", file("v1"))]
+        .into_iter()
+        .map(|(p, n)| (p.to_owned(), n))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
 async fn absolute_names_are_normalised_to_the_root() {
     let l = layer_tar(&[
         E::RawFile(b"/etc/passwd", b"p"),

@@ -2,35 +2,19 @@
 //! hidden (whiteouts, opaque directories, non-directories of upper layers),
 //! what was already written by an upper layer, what is refused.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::io::{self, Read, Write};
-use std::path::Path;
+use std::io::{Read, Write};
 
 use registry_core::{Error, ErrorKind};
 use tar::{EntryType, Header};
 
+use super::entry::{Exact, LayerError, copy_header, pax_records, refuse, write_pax};
+use super::path::{ancestors, as_path, join, normalize, show, split_parent};
+use super::spool::Spool;
+
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 const AUFS_META_PREFIX: &[u8] = b".wh..wh.";
-
-/// Why a layer could not be applied.
-pub(super) enum LayerError {
-    /// The layer breaks a rule (escaping path, bad link…).
-    Policy(Error),
-    /// Reading the layer or writing the output failed.
-    Io(io::Error),
-}
-
-impl From<io::Error> for LayerError {
-    fn from(e: io::Error) -> LayerError {
-        LayerError::Io(e)
-    }
-}
-
-fn refuse(msg: String) -> LayerError {
-    LayerError::Policy(Error::new(ErrorKind::InvalidInput, msg))
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -72,6 +56,11 @@ pub(super) struct Merge {
     pending_whiteouts: Vec<Vec<u8>>,
     pending_opaques: Vec<Vec<u8>>,
     deferred: Vec<DeferredLink>,
+    /// Files of the current layer not written, kept for its hardlinks.
+    spool: Spool,
+    /// Hardlink targets of the current layer that were not written, mapped
+    /// to the link written with their content instead.
+    relinked: HashMap<Vec<u8>, Vec<u8>>,
     entries: u64,
 }
 
@@ -129,14 +118,14 @@ impl Merge {
             };
         }
         if self.hidden(&path, level)? {
-            return Ok(());
+            return self.skip(etype, path, &raw, entry);
         }
         if let Some(seen) = self.seen.get(&path).copied() {
             if seen.level < level {
                 // An upper layer has this path; only a directory it merely
                 // implied takes this layer's directory entry (metadata).
                 if !(seen.kind == Kind::ImplicitDir && kind == Kind::Dir) {
-                    return Ok(());
+                    return self.skip(etype, path, &raw, entry);
                 }
             } else if matches!(seen.kind, Kind::Dir | Kind::ImplicitDir) && kind != Kind::Dir {
                 return Err(refuse(format!(
@@ -170,6 +159,23 @@ impl Merge {
                         show(&raw),
                         show(&raw_target)
                     )));
+                }
+                let target = self.relinked.get(&target).cloned().unwrap_or(target);
+                if let Some(spooled) = self.spool.take(&target) {
+                    // The target is not in the merged filesystem: the link
+                    // becomes the file, and later links to it point here.
+                    self.claim(&path, level, Kind::NonDir);
+                    write_pax(out, &spooled.pax)?;
+                    let mut header = spooled.header.clone();
+                    header.set_size(spooled.len);
+                    let data = Exact {
+                        inner: self.spool.reader(&spooled)?,
+                        remaining: spooled.len,
+                    };
+                    out.append_data(&mut header, as_path(&path), data)?;
+                    self.entries += 1;
+                    self.relinked.insert(target, path);
+                    return Ok(());
                 }
                 match self.seen.get(&target).map(|s| s.kind) {
                     Some(Kind::NonDir) => {
@@ -227,6 +233,27 @@ impl Merge {
                 out.append_data(&mut header, as_path(&path), data)?;
                 self.entries += 1;
             }
+        }
+        Ok(())
+    }
+
+    /// Passes over an entry that is not written; a regular file is kept in
+    /// the spool in case a later hardlink of its layer names it.
+    fn skip<R: Read>(
+        &mut self,
+        etype: EntryType,
+        path: Vec<u8>,
+        raw: &[u8],
+        mut entry: tar::Entry<'_, R>,
+    ) -> Result<(), LayerError> {
+        if matches!(
+            etype,
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+        ) {
+            let header = copy_header(entry.header(), etype, raw)?;
+            let pax = pax_records(&mut entry, raw)?;
+            let len = entry.size();
+            self.spool.keep(path, header, pax, entry, len)?;
         }
         Ok(())
     }
@@ -293,6 +320,8 @@ impl Merge {
 
     /// Makes the current layer's whiteouts apply to the layers below.
     pub(super) fn finish_layer(&mut self) {
+        self.spool.clear();
+        self.relinked.clear();
         self.whiteouts.extend(self.pending_whiteouts.drain(..));
         self.opaques.extend(self.pending_opaques.drain(..));
     }
@@ -352,236 +381,5 @@ impl Merge {
             pending = still;
         }
         Ok(self.entries)
-    }
-}
-
-/// Normalises an entry name to the root: drops a leading `/`, empty and `.`
-/// components; refuses `..`. Returns `a/b/c` (empty for the root).
-fn normalize(raw: &[u8]) -> Result<Vec<u8>, &'static str> {
-    let mut out = Vec::with_capacity(raw.len());
-    for component in raw.split(|&b| b == b'/') {
-        match component {
-            b"" | b"." => {}
-            b".." => return Err("escapes the root (it has a '..' component)"),
-            c => {
-                if c.contains(&0) {
-                    return Err("contains a NUL byte");
-                }
-                if !out.is_empty() {
-                    out.push(b'/');
-                }
-                out.extend_from_slice(c);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// `a/b/c` -> (`a/b`, `c`); `c` -> (``, `c`).
-fn split_parent(path: &[u8]) -> (&[u8], &[u8]) {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(i) => (&path[..i], &path[i + 1..]),
-        None => (&b""[..], path),
-    }
-}
-
-fn join(parent: &[u8], name: &[u8]) -> Vec<u8> {
-    let mut p = parent.to_vec();
-    if !p.is_empty() {
-        p.push(b'/');
-    }
-    p.extend_from_slice(name);
-    p
-}
-
-/// The proper ancestors of `a/b/c`: `a`, `a/b` (not the root).
-fn ancestors(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    path.iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == b'/')
-        .map(move |(i, _)| &path[..i])
-}
-
-fn show(bytes: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
-}
-
-#[cfg(unix)]
-fn as_path(bytes: &[u8]) -> Cow<'_, Path> {
-    use std::os::unix::ffi::OsStrExt as _;
-    Cow::Borrowed(Path::new(std::ffi::OsStr::from_bytes(bytes)))
-}
-
-#[cfg(not(unix))]
-fn as_path(bytes: &[u8]) -> Cow<'_, Path> {
-    Cow::Owned(String::from_utf8_lossy(bytes).into_owned().into())
-}
-
-/// A fresh GNU header with the entry's metadata (type, mode, owner, mtime,
-/// device numbers); name, link name and size are set by the caller.
-fn copy_header(src: &Header, etype: EntryType, raw: &[u8]) -> Result<Header, LayerError> {
-    let bad = |e: io::Error| refuse(format!("entry {:?} has an invalid header: {e}", show(raw)));
-    let mut h = Header::new_gnu();
-    h.set_size(0);
-    h.set_entry_type(match etype {
-        EntryType::Continuous | EntryType::GNUSparse => EntryType::Regular,
-        t => t,
-    });
-    // An empty numeric field reads as 0, as Go's archive/tar (which wrote
-    // most layers) does; anything else unparsable is refused.
-    let old = src.as_old();
-    let num = |field: &[u8], value: io::Result<u64>| match value {
-        Ok(v) => Ok(v),
-        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
-        Err(e) => Err(bad(e)),
-    };
-    let mode = num(&old.mode, src.mode().map(u64::from))?;
-    h.set_mode(
-        u32::try_from(mode)
-            .map_err(|_| refuse(format!("entry {:?} has an invalid mode", show(raw))))?,
-    );
-    h.set_uid(num(&old.uid, src.uid())?);
-    h.set_gid(num(&old.gid, src.gid())?);
-    h.set_mtime(num(&old.mtime, src.mtime())?);
-    if let Ok(Some(name)) = src.username() {
-        let _ = h.set_username(name);
-    }
-    if let Ok(Some(name)) = src.groupname() {
-        let _ = h.set_groupname(name);
-    }
-    if matches!(etype, EntryType::Char | EntryType::Block) {
-        if let Some(major) = src.device_major().map_err(bad)? {
-            h.set_device_major(major).map_err(bad)?;
-        }
-        if let Some(minor) = src.device_minor().map_err(bad)? {
-            h.set_device_minor(minor).map_err(bad)?;
-        }
-    }
-    Ok(h)
-}
-
-/// PAX records: key, value.
-type PaxRecords = Vec<(Vec<u8>, Vec<u8>)>;
-
-/// The entry's PAX records to carry over (xattrs, precise times, large
-/// ids…), without those the output sets itself (`path`, `linkpath`, `size`).
-fn pax_records<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
-    raw: &[u8],
-) -> Result<PaxRecords, LayerError> {
-    let mut records = Vec::new();
-    if let Some(exts) = entry.pax_extensions()? {
-        for ext in exts {
-            let ext = ext?;
-            let key = ext.key_bytes();
-            if key.starts_with(b"GNU.sparse.") {
-                return Err(LayerError::Policy(Error::new(
-                    ErrorKind::Unsupported,
-                    format!("entry {:?} is a PAX sparse file (unsupported)", show(raw)),
-                )));
-            }
-            if matches!(key, b"path" | b"linkpath" | b"size") {
-                continue;
-            }
-            records.push((key.to_vec(), ext.value_bytes().to_vec()));
-        }
-    }
-    Ok(records)
-}
-
-/// Writes a PAX extended header (`x`) for the next entry.
-fn write_pax<W: Write>(
-    out: &mut tar::Builder<W>,
-    records: &[(Vec<u8>, Vec<u8>)],
-) -> io::Result<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let mut data = Vec::new();
-    for (key, value) in records {
-        // "<len> <key>=<value>\n", where <len> counts itself.
-        let rest = key.len() + value.len() + 3;
-        let mut len = rest + rest.to_string().len();
-        if len.to_string().len() != rest.to_string().len() {
-            len = rest + len.to_string().len();
-        }
-        data.extend_from_slice(format!("{len} ").as_bytes());
-        data.extend_from_slice(key);
-        data.push(b'=');
-        data.extend_from_slice(value);
-        data.push(b'\n');
-    }
-    let mut h = Header::new_ustar();
-    h.set_entry_type(EntryType::XHeader);
-    h.set_mode(0o644);
-    h.set_size(data.len() as u64);
-    out.append_data(&mut h, "PaxHeader", &data[..])
-}
-
-/// Reads exactly `remaining` bytes from `inner`; a short entry is an error
-/// instead of a silently truncated file.
-struct Exact<R> {
-    inner: R,
-    remaining: u64,
-}
-
-impl<R: Read> Read for Exact<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.remaining == 0 {
-            return Ok(0);
-        }
-        let max = buf
-            .len()
-            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..max])?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the layer ends inside a file",
-            ));
-        }
-        self.remaining -= n as u64;
-        Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalizes() {
-        assert_eq!(normalize(b"/etc//passwd").unwrap(), b"etc/passwd");
-        assert_eq!(normalize(b"./a/./b/").unwrap(), b"a/b");
-        assert_eq!(normalize(b"./").unwrap(), b"");
-        assert!(normalize(b"../etc/passwd").is_err());
-        assert!(normalize(b"a/../../x").is_err());
-        assert!(normalize(b"/../x").is_err());
-    }
-
-    #[test]
-    fn ancestors_and_parents() {
-        let got: Vec<&[u8]> = ancestors(b"a/b/c").collect();
-        assert_eq!(got, vec![&b"a"[..], &b"a/b"[..]]);
-        assert_eq!(ancestors(b"a").count(), 0);
-        assert_eq!(split_parent(b"a/b/.wh.c"), (&b"a/b"[..], &b".wh.c"[..]));
-        assert_eq!(
-            split_parent(b".wh..wh..opq"),
-            (&b""[..], &b".wh..wh..opq"[..])
-        );
-    }
-
-    #[test]
-    fn pax_record_lengths_count_themselves() {
-        let mut ar = tar::Builder::new(Vec::new());
-        // 98 bytes without the length field: adding "98" makes 100, so the
-        // length field needs 3 digits and the record is 101 bytes.
-        let value = vec![b'x'; 94];
-        write_pax(&mut ar, &[(b"k".to_vec(), value)]).unwrap();
-        let data = ar.into_inner().unwrap();
-        let body = &data[512..];
-        assert_eq!(&body[..4], b"101 ");
-        assert_eq!(body[100], b'\n');
-        assert_eq!(body[101], 0);
     }
 }

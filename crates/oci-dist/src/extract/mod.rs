@@ -26,10 +26,14 @@
 //! layer that has it. Memory holds the set of paths seen, never file
 //! contents: file data streams through 256 KiB buffers.
 //!
-//! Known limitation: a hardlink in a lower layer whose target file is
-//! replaced by an upper layer links to the upper file in the output (a tar
-//! cannot express the lower file's content under the link without buffering
-//! or reading the layer twice).
+//! Hardlinks keep their meaning: when a hardlink's target (an earlier entry
+//! of the same layer) is not in the merged filesystem (deleted or replaced
+//! by an upper layer) while the link is, the link is written as a regular
+//! file with the target's content. For this, the regular files of a layer
+//! that are not written are kept in an anonymous temporary file (`TMPDIR`)
+//! until the layer ends: disk use, not memory, up to the hidden content of
+//! one layer. (A hardlink to a file of another layer, which layer tools do
+//! not produce, links to the file as merged.)
 //!
 //! ```
 //! use oci_dist::extract::{Layer, extract};
@@ -68,7 +72,10 @@
 //! # Ok(()) }
 //! ```
 
+mod entry;
 mod merge;
+mod path;
+mod spool;
 mod worker;
 
 use std::future::Future;
@@ -227,7 +234,7 @@ impl<'a> Layer<'a> {
         descriptor: &Descriptor,
         reader: impl AsyncRead + Send + 'a,
     ) -> Result<Layer<'a>> {
-        let digest: Digest = descriptor.digest().to_string().parse()?;
+        let digest = crate::descriptor::digest_of(descriptor)?;
         Ok(
             Layer::new(descriptor.media_type().as_ref(), digest, reader)?
                 .with_size(descriptor.size()),
@@ -283,7 +290,7 @@ where
             size: l.size,
         })
         .collect();
-    let (in_tx, in_rx) = mpsc::channel::<Input>(16);
+    let (in_tx, in_rx) = mpsc::channel::<Input>(8);
     let (done_tx, done_rx) = mpsc::unbounded_channel::<()>();
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(4);
     let worker = tokio::task::spawn_blocking(move || worker::run(specs, in_rx, done_tx, out_tx));

@@ -9,7 +9,8 @@ use registry_core::digest::{Digester, verify};
 use registry_core::{Digest, Error, ErrorKind, Result};
 use tokio::sync::mpsc;
 
-use super::merge::{LayerError, Merge};
+use super::entry::LayerError;
+use super::merge::Merge;
 use super::{BUF_SIZE, Compression};
 
 /// What the async side sends for the layer being read.
