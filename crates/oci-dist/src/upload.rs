@@ -252,7 +252,8 @@ impl Client {
                 ],
                 &what,
             )
-            .await?;
+            .await
+            .map_err(digest_invalid_is_a_mismatch)?;
         if let Some(d) =
             header_str(&resp, "docker-content-digest").and_then(|d| d.parse::<Digest>().ok())
             && d.algorithm() == digest.algorithm()
@@ -366,7 +367,7 @@ impl Client {
         if !self.options().chunked_uploads && !self.refuses_large_bodies() {
             let stream = source.open(0).await?;
             let reader = Reader::new(stream);
-            let body = Body::wrap(SliceBody::new(reader, size));
+            let body = Body::wrap(SliceBody::last(reader, size));
             match self.put_final(&session, digest, body, Some(size)).await {
                 Ok(_) => return Ok(PushMethod::Monolithic),
                 Err(e) if e.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) => {
@@ -411,7 +412,12 @@ impl Client {
                 _ => Reader::new(source.open(offset).await?),
             };
             let len = chunk.min(size - offset);
-            let body = Body::wrap(SliceBody::new(r.clone(), len));
+            let body = if offset + len == size {
+                SliceBody::last(r.clone(), len)
+            } else {
+                SliceBody::new(r.clone(), len)
+            };
+            let body = Body::wrap(body);
             match self.patch(session, body, Some(len)).await {
                 Ok(()) if session.offset == offset + len => reader = Some((session.offset, r)),
                 Ok(()) => reader = None,
@@ -497,6 +503,20 @@ impl Client {
             let _ = self.cancel_upload(session).await;
         }
         result
+    }
+}
+
+/// The registry's `DIGEST_INVALID` on completing an upload means the bytes
+/// it received do not hash to the digest: a digest mismatch.
+fn digest_invalid_is_a_mismatch(e: Error) -> Error {
+    if e.oci_errors().iter().any(|o| o.code == "DIGEST_INVALID") {
+        let mut out = Error::new(ErrorKind::DigestMismatch, e.to_string());
+        if let Some(s) = e.status() {
+            out = out.with_status(s);
+        }
+        out
+    } else {
+        e
     }
 }
 

@@ -90,6 +90,12 @@ pub(crate) struct SliceBody {
     remaining: u64,
     /// Unknown length: stream until the source ends.
     unbounded: bool,
+    /// These are the last bytes of the source: before sending the final
+    /// chunk, make sure the source ends there, and cleanly (a verifying
+    /// source reports a digest mismatch only at its end), so that corrupt
+    /// or overlong content never completes an upload.
+    check_end: bool,
+    held: Option<Bytes>,
 }
 
 impl SliceBody {
@@ -98,6 +104,16 @@ impl SliceBody {
             reader,
             remaining: len,
             unbounded: false,
+            check_end: false,
+            held: None,
+        }
+    }
+
+    /// The last `len` bytes of the source (see `check_end`).
+    pub(crate) fn last(reader: Arc<Mutex<Reader>>, len: u64) -> SliceBody {
+        SliceBody {
+            check_end: true,
+            ..SliceBody::new(reader, len)
         }
     }
 
@@ -106,6 +122,8 @@ impl SliceBody {
             reader,
             remaining: u64::MAX,
             unbounded: true,
+            check_end: false,
+            held: None,
         }
     }
 }
@@ -121,12 +139,40 @@ impl HttpBody for SliceBody {
         if self.remaining == 0 {
             return Poll::Ready(None);
         }
+        if self.held.is_some() {
+            let end = {
+                let mut r = self.reader.lock().expect("upload reader poisoned");
+                ready!(r.poll_at_end(cx))
+            };
+            let chunk = self.held.take().expect("checked above");
+            return match end {
+                Ok(true) => {
+                    self.remaining -= chunk.len() as u64;
+                    Poll::Ready(Some(Ok(Frame::data(chunk))))
+                }
+                Ok(false) => {
+                    self.remaining = 0;
+                    Poll::Ready(Some(Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        "blob content is longer than its declared size",
+                    ))))
+                }
+                Err(e) => {
+                    self.remaining = 0;
+                    Poll::Ready(Some(Err(e)))
+                }
+            };
+        }
         let max = self.remaining;
         let polled = {
             let mut r = self.reader.lock().expect("upload reader poisoned");
             ready!(r.poll_take(cx, max))
         };
         match polled {
+            Some(Ok(chunk)) if self.check_end && chunk.len() as u64 == self.remaining => {
+                self.held = Some(chunk);
+                self.poll_frame(cx)
+            }
             Some(Ok(chunk)) => {
                 if !self.unbounded {
                     self.remaining -= chunk.len() as u64;
@@ -204,6 +250,30 @@ mod tests {
             .await
             .unwrap();
         assert!(end);
+    }
+
+    #[tokio::test]
+    async fn last_slice_surfaces_the_source_end_error_before_its_final_bytes() {
+        let items: Vec<Result<Bytes, Error>> = vec![
+            Ok(Bytes::from_static(b"abc")),
+            Ok(Bytes::from_static(b"def")),
+            Err(Error::new(ErrorKind::DigestMismatch, "bad")),
+        ];
+        let r = Reader::new(Box::pin(futures_util::stream::iter(items)));
+        let mut body = SliceBody::last(r, 6);
+        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(&first[..], b"abc");
+        // "def" is held back: the source's error comes instead.
+        let err = body.frame().await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        assert!(body.frame().await.is_none());
+
+        let r = reader(&["abc", "def", "g"]);
+        let err = SliceBody::last(r, 6).collect().await.unwrap_err();
+        assert!(err.to_string().contains("longer"), "{err}");
+        let r = reader(&["abc", "def"]);
+        let all = SliceBody::last(r, 6).collect().await.unwrap().to_bytes();
+        assert_eq!(&all[..], b"abcdef");
     }
 
     #[tokio::test]
