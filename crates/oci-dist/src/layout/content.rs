@@ -1,5 +1,5 @@
-//! [`ImageSource`] and [`ImageDestination`] for [`OciLayout`], so that
-//! [`copy`](crate::content) runs registry → directory and back.
+//! [`ImageSource`] and [`ImageDestination`] for [`OciLayout`], so that image
+//! copies (see [`crate::content`]) run registry → directory and back.
 
 use oci_spec::image::Descriptor;
 use registry_core::{Error, ErrorKind, Result};
