@@ -1,0 +1,207 @@
+//! Copies between registries and through an OCI layout: each blob once
+//! (shared layers of an index too), skips, platform selection, progress.
+
+mod common;
+
+use std::collections::HashMap;
+
+use oci_dist::copy::{CopyOptions, copy};
+use oci_dist::image::NewIndex;
+use oci_dist::layout::OciLayout;
+use oci_dist::progress::{BlobOutcome, ProgressEvent};
+use oci_dist::{Digest, platform};
+use test_support::TestRegistry;
+
+fn three_platform_index(seed: u64) -> NewIndex {
+    let shared = common::bytes(400_000, seed);
+    let images = [("amd64", None), ("arm64", Some("v8")), ("arm", Some("v7"))]
+        .iter()
+        .enumerate()
+        .map(|(i, (arch, variant))| {
+            common::image(
+                &[
+                    shared.clone(),
+                    common::bytes(100_000 + i * 1000, seed + 1 + i as u64),
+                ],
+                "linux",
+                arch,
+                *variant,
+            )
+        })
+        .collect();
+    NewIndex::new(images).unwrap()
+}
+
+#[tokio::test]
+async fn index_between_registries_with_progress() {
+    let a = TestRegistry::anonymous().await;
+    let b = TestRegistry::anonymous().await;
+    let src = common::client_for(&a).with_segment("src/app");
+    let index = three_platform_index(40);
+    src.push_index("v1", &index).await.unwrap();
+
+    let proxy = b.start_proxy().await;
+    let dst = common::client_via(&proxy).with_segment("mirror/app");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let opts = CopyOptions::default().jobs(3).progress(tx);
+    let report = copy(&src, "v1", &dst, Some("v1"), &opts).await.unwrap();
+    drop(opts);
+    assert_eq!(&report.digest, index.manifest().digest());
+    assert_eq!(
+        (
+            report.manifests,
+            report.blobs,
+            report.copied,
+            report.mounted
+        ),
+        (4, 7, 7, 0)
+    );
+    // The shared layer went up once.
+    assert_eq!(proxy.count("POST", "/v2/mirror/app/blobs/uploads/"), 7);
+    assert_eq!(
+        dst.get_manifest("v1").await.unwrap().bytes(),
+        index.manifest().bytes()
+    );
+
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    let total: u64 = match &events[0] {
+        ProgressEvent::Started {
+            blobs: 7,
+            total_bytes,
+        } => *total_bytes,
+        other => panic!("first event {other:?}"),
+    };
+    assert_eq!(total, report.bytes_copied);
+    let mut done: HashMap<Digest, (u64, BlobOutcome)> = HashMap::new();
+    let mut last_overall = 0;
+    for e in &events {
+        match e {
+            ProgressEvent::BlobDone {
+                digest,
+                size,
+                outcome,
+                overall_done,
+                overall_total,
+            } => {
+                assert!(
+                    done.insert(digest.clone(), (*size, *outcome)).is_none(),
+                    "{digest} twice"
+                );
+                assert_eq!(*overall_total, total);
+                assert!(*overall_done >= last_overall);
+                last_overall = *overall_done;
+            }
+            ProgressEvent::Blob {
+                done,
+                total: t,
+                overall_total,
+                ..
+            } => {
+                assert!(done <= t);
+                assert_eq!(*overall_total, total);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(done.len(), 7);
+    assert!(done.values().all(|(_, o)| *o == BlobOutcome::Copied));
+    assert_eq!(last_overall, total);
+    let manifests: Vec<&ProgressEvent> = events
+        .iter()
+        .filter(|e| matches!(e, ProgressEvent::Manifest { .. }))
+        .collect();
+    assert_eq!(manifests.len(), 4);
+    assert!(matches!(manifests[3], ProgressEvent::Manifest { tag: Some(t), .. } if t == "v1"));
+
+    // Again: everything is there already.
+    let again = copy(&src, "v1", &dst, Some("v2"), &CopyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((again.copied, again.skipped), (0, 7));
+    assert_eq!(dst.get_digest("v2").await.unwrap(), report.digest);
+}
+
+#[tokio::test]
+async fn one_platform_out_of_an_index() {
+    let a = TestRegistry::anonymous().await;
+    let src = common::client_for(&a).with_segment("src");
+    let index = three_platform_index(50);
+    src.push_index("v1", &index).await.unwrap();
+    let dst = src.with_repository("only-arm");
+    let opts = CopyOptions {
+        mount: false,
+        ..CopyOptions::default().platform(platform::parse("linux/arm64").unwrap())
+    };
+    let report = copy(&src, "v1", &dst, Some("arm"), &opts).await.unwrap();
+    let arm = &index.images()[1];
+    assert_eq!(&report.digest, arm.digest());
+    assert_eq!((report.blobs, report.copied), (3, 3));
+    assert_eq!(dst.get_digest("arm").await.unwrap(), *arm.digest());
+    let err = copy(
+        &src,
+        "v1",
+        &dst,
+        None,
+        &CopyOptions::default().platform(platform::parse("windows/amd64").unwrap()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), oci_dist::ErrorKind::NotFound);
+    assert!(err.to_string().contains("linux/arm/v7"), "{err}");
+}
+
+#[tokio::test]
+async fn registry_to_layout_and_back() {
+    let a = TestRegistry::anonymous().await;
+    let b = TestRegistry::anonymous().await;
+    let src = common::client_for(&a).with_segment("src");
+    let index = three_platform_index(60);
+    src.push_index("v1", &index).await.unwrap();
+    let single = common::small_image(2, 50_000, 61);
+    src.push_image("single", &single).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
+    let to_disk = copy(&src, "v1", &layout, Some("v1"), &CopyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(&to_disk.digest, index.manifest().digest());
+    copy(
+        &src,
+        "single",
+        &layout,
+        Some("single"),
+        &CopyOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(layout.blob_exists(index.manifest().digest()).await.unwrap());
+
+    let dst = common::client_for(&b).with_segment("restored");
+    let back = copy(&layout, "v1", &dst, Some("v1"), &CopyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(&back.digest, index.manifest().digest());
+    assert_eq!(
+        dst.get_manifest("v1").await.unwrap().bytes(),
+        index.manifest().bytes()
+    );
+    copy(
+        &layout,
+        "single",
+        &dst,
+        Some("single"),
+        &CopyOptions::default(),
+    )
+    .await
+    .unwrap();
+    let image = dst.get_image("single", &Default::default()).await.unwrap();
+    assert_eq!(image.digest(), single.digest());
+    assert_eq!(
+        image.layer(1).await.unwrap().bytes(1 << 20).await.unwrap(),
+        common::bytes(50_000, 61_001)
+    );
+}
