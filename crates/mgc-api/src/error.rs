@@ -389,6 +389,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn error_and_client_are_thread_safe() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+        assert_send_sync::<crate::MgcClient>();
+    }
+
+    #[test]
     fn non_json_body_is_shown_as_text() {
         let e = Error::from_response(
             "getRegistries",
