@@ -85,10 +85,8 @@ pub fn normalize(p: &Platform) -> Platform {
         _ => {}
     }
     match arch.as_str() {
-        "arm64" => {
-            if variant.as_deref().is_none_or(|v| v == "8" || v == "v8") {
-                variant = Some("v8".into());
-            }
+        "arm64" if variant.as_deref().is_none_or(|v| v == "8" || v == "v8") => {
+            variant = Some("v8".into());
         }
         "arm" => match variant.as_deref() {
             None | Some("7") => variant = Some("v7".into()),
@@ -96,11 +94,7 @@ pub fn normalize(p: &Platform) -> Platform {
             Some("5") => variant = Some("v5".into()),
             _ => {}
         },
-        "amd64" => {
-            if variant.as_deref() == Some("v1") {
-                variant = None;
-            }
-        }
+        "amd64" if variant.as_deref() == Some("v1") => variant = None,
         _ => {}
     }
     let mut out = new(&os, &arch, variant.as_deref());

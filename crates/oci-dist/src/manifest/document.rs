@@ -18,9 +18,9 @@ pub const MAX_MANIFEST_SIZE: usize = 4 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParsedManifest {
     /// An image manifest (OCI, or Docker v2 schema 2, which has the same shape).
-    Image(ImageManifest),
+    Image(Box<ImageManifest>),
     /// An image index (OCI, or a Docker manifest list).
-    Index(ImageIndex),
+    Index(Box<ImageIndex>),
 }
 
 /// A manifest exactly as stored: its bytes (the digest is always computed
@@ -204,7 +204,7 @@ impl Manifest {
     /// The image manifest, if this is one.
     pub fn as_image(&self) -> Option<&ImageManifest> {
         match &self.parsed {
-            ParsedManifest::Image(m) => Some(m),
+            ParsedManifest::Image(m) => Some(m.as_ref()),
             ParsedManifest::Index(_) => None,
         }
     }
@@ -212,7 +212,7 @@ impl Manifest {
     /// The index, if this is one.
     pub fn as_index(&self) -> Option<&ImageIndex> {
         match &self.parsed {
-            ParsedManifest::Index(i) => Some(i),
+            ParsedManifest::Index(i) => Some(i.as_ref()),
             ParsedManifest::Image(_) => None,
         }
     }
