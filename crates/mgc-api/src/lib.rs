@@ -19,7 +19,7 @@
 //!   [`Region`] `br-se1` (default), `br-ne1` or `br-mgl1` (URL segment
 //!   `br-se-1`), or any base URL.
 //! - Authentication: an API key (`X-API-Key`) or a JWT (`Authorization:
-//!   Bearer`); both are [`Secret`](registry_core::Secret)s, never shown in
+//!   Bearer`); both are [`Secret`]s, never shown in
 //!   `Debug`, logs or errors.
 //! - Every request carries `User-Agent: mgc-api/<version>` and a fresh UUIDv4
 //!   `X-Request-ID` (or yours, see [`MgcClient::with_request_id`]); an
