@@ -1,0 +1,231 @@
+//! Where and as whom: `--endpoint`, and exactly one way to authenticate
+//! (`--anonymous`, `--aad-token`/`AZURE_ACCESS_TOKEN`, or the global
+//! `-u/-p`).
+
+use std::io::BufRead;
+
+use clap::Args;
+use facade::acr::{AZURE_ACCESS_TOKEN_ENV, AcrAuthenticator, StaticTokenCredential};
+use facade::core::Secret;
+
+use crate::cli::GlobalOptions;
+use crate::exit::Failure;
+
+/// The connection options of `crctl acr` (accepted before or after the
+/// subcommand).
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The registry login server, https://NAME.azurecr.io (http:// only with --plain-http).
+    #[arg(long, global = true, value_name = "URL")]
+    endpoint: Option<String>,
+    /// Anonymous access (the registry must allow anonymous pull).
+    #[arg(long, global = true, conflicts_with = "aad_token")]
+    anonymous: bool,
+    /// An AAD access token for the container registry audience
+    /// (https://containerregistry.azure.net); default: the env AZURE_ACCESS_TOKEN.
+    #[arg(long, global = true, value_name = "TOKEN")]
+    aad_token: Option<Secret>,
+}
+
+/// A connected registry: the clients and the host for messages.
+pub struct Registry {
+    /// The OCI and metadata clients.
+    pub client: facade::Azure,
+    /// `NAME.azurecr.io` (with `:port` when not the default).
+    pub host: String,
+}
+
+/// A checked endpoint.
+#[derive(Debug, PartialEq, Eq)]
+struct Endpoint {
+    /// `scheme://authority`, no path, no default port.
+    url: String,
+    /// `authority` as requests carry it.
+    authority: String,
+}
+
+/// Parses `--endpoint`: a login server URL, or a bare host (HTTPS, or HTTP
+/// with `--plain-http`). `http://` needs `--plain-http`.
+fn endpoint(raw: &str, plain_http: bool) -> Result<Endpoint, Failure> {
+    let bad = |why: &str| Failure::usage(format!("--endpoint {raw:?}: {why}"));
+    let (scheme, rest) = match raw.split_once("://") {
+        Some((s, rest)) => (s.to_ascii_lowercase(), rest),
+        None if plain_http => ("http".to_owned(), raw),
+        None => ("https".to_owned(), raw),
+    };
+    match scheme.as_str() {
+        "https" => {}
+        "http" if plain_http => {}
+        "http" => {
+            return Err(bad(
+                "refusing plain HTTP; pass --plain-http to allow an http:// endpoint",
+            ));
+        }
+        _ => return Err(bad("not an https:// URL")),
+    }
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() {
+        return Err(bad("no host"));
+    }
+    if authority.contains(['/', '?', '#']) {
+        return Err(bad(
+            "the login server is a URL without a path, e.g. https://NAME.azurecr.io",
+        ));
+    }
+    if authority.contains('@') {
+        return Err(bad("credentials do not belong in the URL; use -u/-p"));
+    }
+    let uri: http::uri::Authority = authority
+        .parse()
+        .map_err(|_| bad("not a valid host[:port]"))?;
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    let authority = match uri.port_u16() {
+        Some(p) if p == default_port => uri.host().to_ascii_lowercase(),
+        Some(p) => format!("{}:{p}", uri.host().to_ascii_lowercase()),
+        None => uri.host().to_ascii_lowercase(),
+    };
+    Ok(Endpoint {
+        url: format!("{scheme}://{authority}"),
+        authority,
+    })
+}
+
+/// The password from `-p`, `--password-stdin` (first line) or
+/// `CRCTL_PASSWORD`.
+fn password(global: &GlobalOptions) -> Result<Option<String>, Failure> {
+    if !global.password_stdin {
+        return Ok(global.password.clone());
+    }
+    if global.password.is_some() {
+        return Err(Failure::usage(
+            "--password and --password-stdin are exclusive",
+        ));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::from(e).context("reading the password from standard input"))?;
+    Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()))
+}
+
+/// How to authenticate, from exactly one source.
+fn authenticator(args: &ConnectArgs, global: &GlobalOptions) -> Result<AcrAuthenticator, Failure> {
+    let registry_user = global.username.is_some() || global.password.is_some();
+    let explicit = if args.anonymous {
+        Some("--anonymous")
+    } else if args.aad_token.is_some() {
+        Some("--aad-token")
+    } else {
+        None
+    };
+    if let Some(flag) = explicit
+        && registry_user
+    {
+        return Err(Failure::usage(format!(
+            "{flag} and -u/-p (or CRCTL_USERNAME/CRCTL_PASSWORD) both given: choose one way to authenticate"
+        )));
+    }
+    if args.anonymous {
+        return Ok(AcrAuthenticator::anonymous());
+    }
+    if let Some(token) = &args.aad_token {
+        return aad(token.expose(), "--aad-token");
+    }
+    if registry_user || global.password_stdin {
+        return match (&global.username, password(global)?) {
+            (Some(user), Some(pass)) => Ok(AcrAuthenticator::basic(user.clone(), pass)),
+            (Some(_), None) => Err(Failure::usage(
+                "--username needs a password (-p, --password-stdin or CRCTL_PASSWORD)",
+            )),
+            (None, _) => Err(Failure::usage("a password was given without --username")),
+        };
+    }
+    match std::env::var(AZURE_ACCESS_TOKEN_ENV) {
+        Ok(token) if !token.trim().is_empty() => aad(&token, AZURE_ACCESS_TOKEN_ENV),
+        _ => Err(Failure::usage(format!(
+            "no credentials: pass --anonymous, --aad-token TOKEN (or set {AZURE_ACCESS_TOKEN_ENV}), \
+             or -u/-p (admin user or repository-scoped token)"
+        ))),
+    }
+}
+
+fn aad(token: &str, from: &str) -> Result<AcrAuthenticator, Failure> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(Failure::usage(format!(
+            "{from}: the AAD access token is empty"
+        )));
+    }
+    Ok(AcrAuthenticator::aad(StaticTokenCredential::new(token)))
+}
+
+/// Builds the clients for `crctl acr`.
+pub fn connect(args: &ConnectArgs, global: &GlobalOptions) -> Result<Registry, Failure> {
+    let Some(raw) = args.endpoint.as_deref() else {
+        return Err(Failure::usage(
+            "--endpoint is required: the registry login server, e.g. https://NAME.azurecr.io",
+        ));
+    };
+    let endpoint = endpoint(raw, global.plain_http)?;
+    // Tokens go to this registry only, whatever a response points at.
+    let auth = authenticator(args, global)?.for_host(endpoint.authority.clone());
+    let mut transport = facade::TransportOptions::new()
+        .insecure(global.insecure)
+        .plain_http(endpoint.url.starts_with("http://"))
+        .user_agent(concat!("crctl/", env!("CARGO_PKG_VERSION")));
+    if let Some(ca) = &global.ca_file {
+        transport = transport.ca_file(ca)?;
+    }
+    let client = facade::Azure::builder(endpoint.url.as_str())
+        .authenticator(auth)
+        .transport(transport)
+        .build()?;
+    Ok(Registry {
+        client,
+        host: endpoint.authority,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(raw: &str, plain: bool) -> (String, String) {
+        let e = endpoint(raw, plain).unwrap();
+        (e.url, e.authority)
+    }
+
+    #[test]
+    fn endpoints_are_checked_and_normalised() {
+        let reg = (
+            "https://reg.azurecr.io".to_owned(),
+            "reg.azurecr.io".to_owned(),
+        );
+        assert_eq!(ok("https://reg.azurecr.io", false), reg);
+        assert_eq!(ok("https://Reg.azurecr.io:443/", false), reg);
+        assert_eq!(ok("reg.azurecr.io", false), reg);
+        assert_eq!(
+            ok("http://127.0.0.1:5000", true),
+            (
+                "http://127.0.0.1:5000".to_owned(),
+                "127.0.0.1:5000".to_owned()
+            )
+        );
+        assert_eq!(ok("127.0.0.1:80", true).0, "http://127.0.0.1");
+        // An explicit https:// stays HTTPS under --plain-http.
+        assert_eq!(ok("https://reg.azurecr.io", true), reg);
+        for (raw, plain, why) in [
+            ("http://reg.azurecr.io", false, "--plain-http"),
+            ("ftp://reg.azurecr.io", true, "https://"),
+            ("https://reg.azurecr.io/v2/", false, "without a path"),
+            ("https://u:p@reg.azurecr.io", false, "-u/-p"),
+            ("https://", false, "no host"),
+            ("https://reg azurecr", false, "host[:port]"),
+        ] {
+            let err = endpoint(raw, plain).unwrap_err();
+            assert_eq!(err.code, crate::exit::USAGE, "{raw}");
+            assert!(err.message.contains(why), "{raw}: {}", err.message);
+        }
+    }
+}

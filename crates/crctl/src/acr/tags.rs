@@ -1,0 +1,96 @@
+//! `crctl acr tags list | show | update | delete`.
+
+use clap::Subcommand;
+use facade::acr::{AcrClient, ListTagsOptions};
+use facade::core::Digest;
+
+use super::list::{OrderArgs, PageArgs, PropertyArgs, collect};
+use crate::exit::Failure;
+use crate::output::print_json;
+
+/// `crctl acr tags …`
+#[derive(Debug, Subcommand)]
+pub enum TagsCommand {
+    /// List a repository's tags (a JSON array of tag attributes).
+    List {
+        /// The repository.
+        repository: String,
+        /// Only the tags of this manifest digest.
+        #[arg(long, value_name = "DIGEST")]
+        digest: Option<String>,
+        #[command(flatten)]
+        paging: PageArgs,
+        #[command(flatten)]
+        order: OrderArgs,
+    },
+    /// Show a tag's properties.
+    Show {
+        /// The repository.
+        repository: String,
+        /// The tag.
+        tag: String,
+    },
+    /// Update a tag's writeable properties; prints the new properties.
+    Update {
+        /// The repository.
+        repository: String,
+        /// The tag.
+        tag: String,
+        #[command(flatten)]
+        properties: PropertyArgs,
+    },
+    /// Delete a tag (its manifest stays); prints nothing.
+    Delete {
+        /// The repository.
+        repository: String,
+        /// The tag.
+        tag: String,
+    },
+}
+
+/// Runs one tags command.
+pub async fn run(acr: &AcrClient, command: TagsCommand) -> Result<(), Failure> {
+    match command {
+        TagsCommand::List {
+            repository,
+            digest,
+            paging,
+            order,
+        } => {
+            // Checked here: the registry would take anything.
+            let digest = match digest {
+                Some(d) => Some(
+                    d.parse::<Digest>()
+                        .map_err(|e| Failure::usage(format!("--digest: {e}")))?
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let options = ListTagsOptions {
+                page_size: paging.limit,
+                last: paging.last.clone(),
+                order_by: order.order_by(),
+                digest,
+            };
+            let tags = collect(
+                &paging,
+                || acr.list_tags(&repository, options.clone()),
+                || acr.list_tags_page(&repository, &options),
+            )
+            .await?;
+            print_json(&tags)
+        }
+        TagsCommand::Show { repository, tag } => {
+            print_json(&acr.tag_properties(&repository, &tag).await?)
+        }
+        TagsCommand::Update {
+            repository,
+            tag,
+            properties,
+        } => print_json(
+            &acr.update_tag_properties(&repository, &tag, &properties.properties())
+                .await?,
+        ),
+        TagsCommand::Delete { repository, tag } => Ok(acr.delete_tag(&repository, &tag).await?),
+    }
+}
