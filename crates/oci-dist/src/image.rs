@@ -11,9 +11,14 @@ use bytes::Bytes;
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageManifest, Platform};
 use registry_core::{Digest, Error, ErrorKind};
 
+use futures_util::TryStreamExt;
+use tokio::io::AsyncWrite;
+use tokio_util::io::StreamReader;
+
 use crate::blob::Blob;
 use crate::client::Client;
 use crate::copy::{CopyOptions, CopyReport, copy};
+use crate::extract::{ExtractSummary, Layer};
 use crate::manifest::Manifest;
 use crate::media_type::{DOCKER_CONFIG, OCI_CONFIG};
 use crate::platform;
@@ -111,6 +116,41 @@ impl Image {
     /// The client of the image's repository.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Writes the image's merged filesystem as one tar stream to `out`
+    /// (see [`crate::extract`]: whiteouts applied, hostile paths refused).
+    /// Layers are downloaded one at a time, newest first, and verified
+    /// while read; on a digest mismatch the tar is left unfinished and the
+    /// error has kind [`ErrorKind::DigestMismatch`].
+    ///
+    /// ```no_run
+    /// # async fn run(app: oci_dist::Client) -> Result<(), registry_core::Error> {
+    /// let image = app.get_image("v1", &Default::default()).await?;
+    /// let mut out = tokio::fs::File::create("rootfs.tar").await?;
+    /// let summary = image.extract(&mut out).await?;
+    /// println!("{} entries", summary.entries);
+    /// # Ok(()) }
+    /// ```
+    pub async fn extract<W>(&self, out: W) -> Result<ExtractSummary, Error>
+    where
+        W: AsyncWrite + Unpin,
+    {
+        let mut layers = Vec::with_capacity(self.layers().len());
+        for desc in self.layers() {
+            let digest = crate::descriptor::digest_of(desc)?;
+            let client = &self.client;
+            let open = async move {
+                let blob = client.fetch_blob(desc).await?;
+                Ok(StreamReader::new(
+                    blob.into_stream().map_err(std::io::Error::from),
+                ))
+            };
+            layers.push(
+                Layer::lazy(desc.media_type().as_ref(), digest, open)?.with_size(desc.size()),
+            );
+        }
+        crate::extract::extract(layers, out).await
     }
 }
 
