@@ -529,7 +529,7 @@ fn segment(value: &str, what: &str) -> Result<String, Error> {
 fn parse_digest(digest: &str) -> Result<Digest, Error> {
     digest
         .parse::<Digest>()
-        .map_err(|e| e.context(format!("invalid manifest digest {digest:?}")))
+        .map_err(|e| e.context("the manifest digest"))
 }
 
 fn read_scope(name: &str) -> Scopes {
