@@ -1,5 +1,5 @@
 //! Where images come from and go to: the [`ImageSource`] and
-//! [`ImageDestination`] traits used by [`copy`](crate::copy), and
+//! [`ImageDestination`] traits used by [`copy`](crate::copy::copy), and
 //! [`BlobSource`], re-readable blob content for uploads.
 //!
 //! The registry [`Client`](crate::Client) implements both traits for the
@@ -16,7 +16,7 @@
 //! Contract for an [`ImageSource`]:
 //! - `resolve(reference)` takes a tag, or a digest (`sha256:…`, also with a
 //!   leading `@`), and returns the descriptor of the manifest: media type,
-//!   digest and size. [`ErrorKind::NotFound`](registry_core::ErrorKind::NotFound)
+//!   digest and size. [`registry_core::ErrorKind::NotFound`]
 //!   when there is no such tag.
 //! - `fetch_manifest(descriptor)` returns the manifest's exact bytes, checked
 //!   against the descriptor's digest ([`Manifest::verified`]).
@@ -145,6 +145,16 @@ pub trait ImageDestination: Send + Sync {
 pub trait BlobSource: Send + Sync {
     /// A stream of the content starting at byte `offset`.
     fn open(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream, Error>>;
+
+    /// Whether every stream this source opens is already checked against
+    /// the blob's digest and size while it flows (its last item is a
+    /// `DigestMismatch` error otherwise), so that a destination may skip
+    /// hashing the bytes a second time, provided it commits the blob only
+    /// after the stream ended cleanly. [`copy`](crate::copy::copy) passes
+    /// such sources (every [`ImageSource`] verifies); the default is `false`.
+    fn verifies_digest(&self) -> bool {
+        false
+    }
 }
 
 impl BlobSource for Bytes {

@@ -340,6 +340,10 @@ struct SourceBlob<'a> {
 }
 
 impl BlobSource for SourceBlob<'_> {
+    fn verifies_digest(&self) -> bool {
+        true
+    }
+
     fn open(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream, Error>> {
         Box::pin(async move {
             let stream = self.source.fetch_blob(self.desc).await?;

@@ -18,7 +18,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`reference`] | `Reference` parsing and validation |
+//! | [`reference`](mod@reference) | `Reference` parsing and validation |
 //! | [`client`] | `Client`, scoping, builder |
 //! | [`manifest`] | resolve, get, put, delete manifests; [`Manifest`] |
 //! | [`blob`] | get (verified stream), range, exists, delete |
@@ -28,7 +28,7 @@
 //! | [`tag`] | `tag_image` |
 //! | [`referrers`] | OCI 1.1 referrers with the tag-schema fallback |
 //! | [`image`] | `get_image`, `push_image`, `push_index` |
-//! | [`copy`] | copies between registries and layouts, with progress |
+//! | [`copy`](mod@copy) | copies between registries and layouts, with progress |
 //! | [`content`] | `ImageSource` / `ImageDestination` / `BlobSource` |
 //! | [`platform`] | platform parsing and matching |
 //! | [`layout`] | OCI image layout on disk (source and destination of copies) |
