@@ -149,3 +149,27 @@ async fn catalog_scoped_to_a_prefix() {
         .unwrap();
     assert_eq!(next.items, listed[3..6]);
 }
+
+#[tokio::test]
+async fn pagination_links_to_other_hosts_are_refused() {
+    use test_support::http::{FakeServer, json_response};
+    // A registry whose Link sends the client elsewhere (127.0.0.2).
+    let fake = FakeServer::start(|req| async move {
+        let mut resp = json_response(200, &serde_json::json!({"name": "x", "tags": ["a"]}));
+        if req.uri().query().is_none_or(|q| !q.contains("last")) {
+            resp.headers_mut().insert(
+                "link",
+                "<http://127.0.0.2:1/v2/x/tags/list?last=a&n=1>; rel=\"next\""
+                    .parse()
+                    .unwrap(),
+            );
+        }
+        resp
+    })
+    .await;
+    let app = common::client(&fake.url()).with_segment("x");
+    let err = app.list_tags().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert!(err.to_string().contains("another host"), "{err}");
+    assert_eq!(fake.request_count(), 1);
+}

@@ -194,3 +194,43 @@ async fn tag_image_puts_the_same_manifest_and_no_blob() {
     let err = app.tag_image("latest", "bad tag").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
+
+#[tokio::test]
+async fn head_without_digest_falls_back_to_get_and_header_digests_are_checked() {
+    let registry = TestRegistry::anonymous().await;
+    let img = small_image(1, 100, 6);
+    common::client_for(&registry)
+        .with_segment("hdr")
+        .push_image("v1", &img)
+        .await
+        .unwrap();
+    // A registry that sends no Docker-Content-Digest on HEAD.
+    let proxy = registry
+        .proxy_builder()
+        .rewrite_response("HEAD", "/v2/*/manifests/*", |_req, parts, body| {
+            parts.headers.remove("docker-content-digest");
+            body
+        })
+        .start()
+        .await;
+    let app = common::client_via(&proxy).with_segment("hdr");
+    assert_eq!(app.get_digest("v1").await.unwrap(), *img.digest());
+    assert_eq!(proxy.count("HEAD", "/v2/hdr/manifests/v1"), 1);
+    assert_eq!(proxy.count("GET", "/v2/hdr/manifests/v1"), 1);
+
+    // A registry whose Docker-Content-Digest disagrees with the bytes.
+    let wrong = registry_core::Digest::sha256_of(b"something else").to_string();
+    let proxy = registry
+        .proxy_builder()
+        .rewrite_response("GET", "/v2/*/manifests/*", move |_req, parts, body| {
+            parts
+                .headers
+                .insert("docker-content-digest", wrong.parse().unwrap());
+            body
+        })
+        .start()
+        .await;
+    let app = common::client_via(&proxy).with_segment("hdr");
+    let err = app.get_manifest("v1").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+}
