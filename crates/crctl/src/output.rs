@@ -94,11 +94,6 @@ impl AtomicFile {
         self.tmp.as_file_mut()
     }
 
-    /// The temp file's path.
-    pub fn path(&self) -> &Path {
-        self.tmp.path()
-    }
-
     /// Flushes and renames into place.
     pub fn commit(self) -> Result<(), Failure> {
         self.tmp.as_file().sync_all()?;

@@ -1,5 +1,15 @@
 //! One module per command; [`run`] dispatches.
 
+mod blob;
+mod copy;
+mod export;
+mod inspect;
+mod list;
+mod login;
+mod modify;
+mod referrers;
+pub mod resolve;
+
 use crate::cli::{Cli, Command};
 use crate::exit::Failure;
 
@@ -15,9 +25,46 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut cmd, "crctl", &mut std::io::stdout());
             Ok(())
         }
-        other => Err(Failure::new(
-            crate::exit::FAILURE,
-            format!("{other:?}: not available yet"),
-        )),
+        Command::Copy {
+            src,
+            dst,
+            all_platforms,
+        } => copy::run(&global, &src, &dst, all_platforms).await,
+        Command::Digest { reference } => inspect::digest(&global, &reference).await,
+        Command::Manifest { reference } => inspect::manifest(&global, &reference).await,
+        Command::Config { reference } => inspect::config(&global, &reference).await,
+        Command::Exists { reference } => inspect::exists(&global, &reference).await,
+        Command::Tags {
+            repository,
+            limit,
+            last,
+        } => list::tags(&global, &repository, limit, last.as_deref()).await,
+        Command::Catalog {
+            registry,
+            prefix,
+            limit,
+            last,
+        } => {
+            list::catalog(
+                &global,
+                &registry,
+                prefix.as_deref(),
+                limit,
+                last.as_deref(),
+            )
+            .await
+        }
+        Command::Tag { reference, tags } => modify::tag(&global, &reference, &tags).await,
+        Command::Delete { reference } => modify::delete(&global, &reference).await,
+        Command::Export { reference, output } => {
+            export::run(&global, &reference, output.as_deref()).await
+        }
+        Command::Blob(cmd) => blob::run(&global, cmd).await,
+        Command::Referrers {
+            reference,
+            artifact_type,
+        } => referrers::run(&global, &reference, artifact_type.as_deref()).await,
+        Command::Login { host } => login::login(&global, &host).await,
+        Command::Logout { host } => login::logout(&host).await,
     }
 }

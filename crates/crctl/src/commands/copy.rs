@@ -1,0 +1,131 @@
+//! `crctl copy SRC DST [--all-platforms]`: between registries and OCI
+//! layouts; prints the destination digest.
+
+use std::path::Path;
+
+use facade::oci::content::{ImageDestination, ImageSource};
+use facade::oci::layout::OciLayout;
+use facade::oci::reference::TagOrDigest;
+use facade::oci::{CopyOptions, copy};
+
+use crate::cli::GlobalOptions;
+use crate::commands::resolve::{open_source, wanted_platform};
+use crate::exit::Failure;
+use crate::output;
+use crate::progress::CopyBars;
+use crate::target::{self, Target};
+
+/// A destination, with the tag to give the image there.
+struct Destination {
+    dest: Box<dyn ImageDestination>,
+    tag: Option<String>,
+    /// A layout this command created: removed again if the copy fails.
+    created: Option<std::path::PathBuf>,
+    layout: Option<OciLayout>,
+}
+
+async fn open_destination(
+    global: &GlobalOptions,
+    arg: &str,
+    source_tag: Option<&str>,
+) -> Result<Destination, Failure> {
+    match Target::parse(arg)? {
+        Target::Registry(r) => {
+            let tag = match r.target() {
+                _ if r.digest().is_some() => None,
+                TagOrDigest::Tag(t) if r.tag().is_some() => Some(t),
+                _ => Some(source_tag.unwrap_or("latest").to_owned()),
+            };
+            Ok(Destination {
+                dest: Box::new(target::repository_client(global, &r)?),
+                tag,
+                created: None,
+                layout: None,
+            })
+        }
+        Target::Layout { path, tag } => {
+            let existed = Path::new(&path).join("oci-layout").exists();
+            let layout = OciLayout::create(&path)
+                .await
+                .map_err(|e| Failure::from(e).context(format!("creating {}", path.display())))?;
+            Ok(Destination {
+                dest: Box::new(layout.clone()),
+                tag: tag.or_else(|| source_tag.map(str::to_owned)),
+                created: (!existed).then_some(path),
+                layout: Some(layout),
+            })
+        }
+    }
+}
+
+/// Runs the copy.
+pub async fn run(
+    global: &GlobalOptions,
+    src: &str,
+    dst: &str,
+    all_platforms: bool,
+) -> Result<(), Failure> {
+    let source = open_source(global, src).await?;
+    let source_tag = match Target::parse(src)? {
+        Target::Registry(r) if r.digest().is_none() => Some(r.target().as_path()),
+        Target::Layout { tag, .. } => tag,
+        _ => None,
+    };
+    let dest = open_destination(global, dst, source_tag.as_deref()).await?;
+    let mut options = CopyOptions::default().jobs(global.jobs);
+    if !all_platforms {
+        options = options.platform(wanted_platform(global)?);
+    }
+    let bars = CopyBars::new().map(std::sync::Arc::new);
+    if let Some(b) = &bars {
+        let b = b.clone();
+        options = options.progress(move |e: &facade::oci::ProgressEvent| {
+            facade::oci::Progress::report(b.as_ref(), e)
+        });
+    }
+    let result = copy(
+        source.source.as_ref() as &dyn ImageSource,
+        &source.reference,
+        dest.dest.as_ref(),
+        dest.tag.as_deref(),
+        &options,
+    )
+    .await;
+    if let Some(b) = &bars {
+        b.finish();
+    }
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(path) = &dest.created {
+                // Leave nothing half-written behind.
+                let _ = std::fs::remove_dir_all(path);
+            }
+            return Err(Failure::from(e));
+        }
+    };
+    if let (Some(layout), None) = (&dest.layout, &dest.tag) {
+        let desc = layout.resolve(&report.digest.to_string()).await?;
+        layout.add_untagged(&desc).await?;
+    }
+    tracing::info!(
+        blobs = report.blobs,
+        copied = report.copied,
+        skipped = report.skipped,
+        mounted = report.mounted,
+        bytes = report.bytes_copied,
+        "copy finished"
+    );
+    if global.json {
+        return output::print_json(&serde_json::json!({
+            "digest": report.digest.to_string(),
+            "mediaType": report.media_type,
+            "blobs": report.blobs,
+            "copied": report.copied,
+            "skipped": report.skipped,
+            "mounted": report.mounted,
+            "bytesCopied": report.bytes_copied,
+        }));
+    }
+    output::print_lines([report.digest.to_string()])
+}

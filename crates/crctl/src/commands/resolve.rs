@@ -1,0 +1,116 @@
+//! Shared steps: open a source (registry or layout), resolve a reference,
+//! pick the platform's image out of an index.
+
+use facade::oci::content::ImageSource;
+use facade::oci::layout::OciLayout;
+use facade::oci::{Manifest, platform};
+use oci_spec::image::{Descriptor, Platform};
+
+use crate::cli::GlobalOptions;
+use crate::exit::Failure;
+use crate::target::{self, Target};
+
+/// A source of images with the reference to look up in it.
+pub struct Source {
+    /// The registry client or layout.
+    pub source: Box<dyn ImageSource>,
+    /// Tag or digest to resolve in it.
+    pub reference: String,
+    /// How the user wrote it, for messages.
+    pub shown: String,
+}
+
+/// Opens `arg` (a registry reference or `oci:PATH[:TAG]`) for reading.
+pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Failure> {
+    match Target::parse(arg)? {
+        Target::Registry(r) => Ok(Source {
+            source: Box::new(target::repository_client(global, &r)?),
+            reference: r.target().as_path(),
+            shown: arg.to_owned(),
+        }),
+        Target::Layout { path, tag } => {
+            let layout = OciLayout::open(&path)
+                .await
+                .map_err(|e| Failure::from(e).context(format!("opening {}", path.display())))?;
+            let reference = match tag {
+                Some(t) => t,
+                None => single_ref(&layout).await?,
+            };
+            Ok(Source {
+                source: Box::new(layout),
+                reference,
+                shown: arg.to_owned(),
+            })
+        }
+    }
+}
+
+/// The only image of a layout when no tag was given.
+async fn single_ref(layout: &OciLayout) -> Result<String, Failure> {
+    let index = layout.index().await?;
+    match index.manifests().as_slice() {
+        [one] => Ok(one.digest().to_string()),
+        [] => Err(Failure::new(
+            crate::exit::NOT_FOUND,
+            format!("{} holds no image", layout.root().display()),
+        )),
+        _ => Err(Failure::usage(format!(
+            "{} holds several images: name one with oci:PATH:TAG",
+            layout.root().display()
+        ))),
+    }
+}
+
+/// The platform from `--platform`, or the host's.
+pub fn wanted_platform(global: &GlobalOptions) -> Result<Platform, Failure> {
+    match &global.platform {
+        Some(p) => platform::parse(p).map_err(|e| Failure::usage(e.to_string())),
+        None => Ok(platform::host()),
+    }
+}
+
+/// Resolves and fetches the top-level manifest.
+pub async fn top_manifest(src: &Source) -> Result<(Descriptor, Manifest), Failure> {
+    let desc = src
+        .source
+        .resolve(&src.reference)
+        .await
+        .map_err(|e| Failure::from(e).context(&src.shown))?;
+    let manifest = src
+        .source
+        .fetch_manifest(&desc)
+        .await
+        .map_err(|e| Failure::from(e).context(&src.shown))?;
+    Ok((desc, manifest))
+}
+
+/// The image manifest for the wanted platform (following an index).
+pub async fn image_manifest(global: &GlobalOptions, src: &Source) -> Result<Manifest, Failure> {
+    let (_, mut manifest) = top_manifest(src).await?;
+    let wanted = wanted_platform(global)?;
+    for _ in 0..4 {
+        let Some(index) = manifest.as_index() else {
+            return Ok(manifest);
+        };
+        let Some(desc) = platform::select(index, &wanted) else {
+            return Err(Failure::new(
+                crate::exit::NOT_FOUND,
+                format!(
+                    "{}: no image for platform {} (available: {})",
+                    src.shown,
+                    platform::to_string(&wanted),
+                    platform::available(index).join(", ")
+                ),
+            ));
+        };
+        manifest = src
+            .source
+            .fetch_manifest(desc)
+            .await
+            .map_err(|e| Failure::from(e).context(&src.shown))?;
+    }
+    Err(Failure::new(
+        crate::exit::FAILURE,
+        format!("{}: indexes nested too deeply", src.shown),
+    ))
+}
