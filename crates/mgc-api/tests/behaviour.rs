@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::FakeClient;
+
 use common::spec::{DIGEST, PROXY_CACHE_ID, REGISTRY_ID, REPOSITORY_ID, SCAN_ID};
 use common::{API_KEY, Auth, MagaluFake, error_response};
 use mgc_api::*;

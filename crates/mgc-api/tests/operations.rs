@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::FakeClient;
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};

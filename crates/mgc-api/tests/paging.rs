@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::FakeClient;
+
 use common::spec::{REGISTRY_ID, REPOSITORY_ID, SCAN_ID};
 use common::{MagaluFake, page_body};
 use futures_util::TryStreamExt;

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::FakeClient;
+
 use std::fmt::Debug;
 
 use common::spec::{PROXY_CACHE_ID, REGISTRY_ID, REPOSITORY_ID, SCAN_ID};

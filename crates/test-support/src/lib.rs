@@ -25,6 +25,7 @@
 
 pub mod client;
 pub mod fake_acr;
+pub mod fake_mgc;
 pub mod http;
 pub mod registry;
 mod server;

@@ -1,4 +1,4 @@
-//! The 32 operations of `fixtures/container-registry.openapi.yaml`, as the
+//! The 32 operations of the service's OpenAPI spec, as the
 //! fake checks and answers them: method, path template, query parameters,
 //! request body schema, success status and the spec's example answer.
 
@@ -30,6 +30,7 @@ pub enum Param {
 }
 
 impl Param {
+    /// The name on the wire, e.g. `_limit`.
     pub fn wire(self) -> &'static str {
         match self {
             Param::Limit => "_limit",
@@ -45,6 +46,7 @@ impl Param {
         }
     }
 
+    /// Whether the parameter is an array (sent repeated).
     pub fn repeatable(self) -> bool {
         matches!(self, Param::Expand | Param::Severity)
     }
@@ -66,7 +68,9 @@ pub enum Field {
 /// A JSON request body: required and optional properties.
 #[derive(Debug, Clone, Copy)]
 pub struct BodySpec {
+    /// Properties that must be present.
     pub required: &'static [(&'static str, Field)],
+    /// Properties that may be present.
     pub optional: &'static [(&'static str, Field)],
 }
 
@@ -87,12 +91,19 @@ pub enum Answer {
 /// One operation of the spec.
 #[derive(Debug, Clone, Copy)]
 pub struct Op {
+    /// The `operationId`.
     pub id: &'static str,
+    /// The HTTP method.
     pub method: &'static str,
+    /// The path template, e.g. `/v0/registries/{registry_id}`.
     pub path: &'static str,
+    /// The query parameters it takes.
     pub params: &'static [Param],
+    /// Its JSON request body, if any.
     pub body: Option<BodySpec>,
+    /// The success status.
     pub status: u16,
+    /// What it answers on success.
     pub answer: Answer,
 }
 
@@ -101,6 +112,7 @@ use Param::*;
 const PAGING: &[Param] = &[Limit, Offset, Sort];
 const PAGING_NAME: &[Param] = &[Limit, Offset, Sort, Name];
 
+/// The 32 operations of the spec.
 #[rustfmt::skip]
 pub const OPS: &[Op] = &[
     Op { id: "getCredentials", method: "GET", path: "/v0/credentials", params: &[], body: None, status: 200, answer: Answer::Object(credentials) },
@@ -180,22 +192,32 @@ pub fn op(id: &str) -> &'static Op {
 
 // The spec's examples.
 
+/// The example registry id.
 pub const REGISTRY_ID: &str = "0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42c";
+/// The example repository id.
 pub const REPOSITORY_ID: &str = "ef376048-a0f7-446c-826b-1d5cb3e5a5b0";
+/// The example proxy cache id.
 pub const PROXY_CACHE_ID: &str = "3a1b8f76-1238-41d8-946d-b69f231d91e4";
+/// The example user id (also the credentials' username).
 pub const USER_ID: &str = "e3d49354-35d7-4565-b634-65d8b86aa594";
+/// The example member id.
 pub const MEMBER_ID: &str = "ef376048-a0f7-446c-826b-1d5cb3e5a5b0";
+/// The example scan id.
 pub const SCAN_ID: &str = "00000000-0000-0000-0000-000000000000";
+/// The example image digest.
 pub const DIGEST: &str = "sha256:aef9ff594b36575be6248901a4e5a9bad031f3e0fd42c33a6d2bd501dde5e955";
 
+/// `CredentialsResponse`.
 pub fn credentials() -> Value {
     json!({"username": "e3d49354-35d7-4565-b634-65d8b86aa594", "password": "62kWa168QL!d4IVwN6wTfTYFv63=Sc1D", "email": "janedoe@email.com"})
 }
 
+/// `CreateRegistryResponse`.
 pub fn create_registry() -> Value {
     json!({"id": REGISTRY_ID, "name": "cool_registry"})
 }
 
+/// `RegistryResponse`.
 pub fn registry() -> Value {
     json!({
         "id": REGISTRY_ID, "name": "cool_registry", "storage_usage_bytes": 12345,
@@ -204,10 +226,12 @@ pub fn registry() -> Value {
     })
 }
 
+/// `CreateProxyCacheResponse`.
 pub fn create_proxy_cache() -> Value {
     json!({"id": "0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42c", "name": "cool_registry_proxy"})
 }
 
+/// `ProxyCacheResponse`.
 pub fn proxy_cache() -> Value {
     json!({
         "id": "0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42c", "name": "cool_proxy", "provider": "docker-hub",
@@ -216,22 +240,27 @@ pub fn proxy_cache() -> Value {
     })
 }
 
+/// `ProxyCacheDetailedResponse`.
 pub fn proxy_cache_detailed() -> Value {
     proxy_cache()
 }
 
+/// `ProxyCacheCredentialStatusResponse`.
 pub fn credential_status() -> Value {
     json!({"status": "valid", "message": "Proxy cache credentials are valid"})
 }
 
+/// `ProxyCacheStatusResponse`.
 pub fn proxy_cache_status() -> Value {
     json!({"status": "connected", "message": "Proxy cache configuration is active."})
 }
 
+/// `UserResponse`.
 pub fn user() -> Value {
     json!({"id": USER_ID, "username": USER_ID, "created_at": "2024-05-15T19:56:47Z"})
 }
 
+/// `MemberResponse`.
 pub fn member() -> Value {
     json!({
         "id": MEMBER_ID, "registry_id": REGISTRY_ID, "user_id": USER_ID, "role": "guest",
@@ -239,6 +268,7 @@ pub fn member() -> Value {
     })
 }
 
+/// `RepositoryV1Response`.
 pub fn repository() -> Value {
     json!({
         "id": REPOSITORY_ID, "registry_name": "cool_registry", "name": "alpine", "image_count": 2,
@@ -246,6 +276,7 @@ pub fn repository() -> Value {
     })
 }
 
+/// `ImageResponse` (every `expand` field included).
 pub fn image() -> Value {
     json!({
         "digest": DIGEST, "size_bytes": 3552429,
@@ -258,6 +289,7 @@ pub fn image() -> Value {
     })
 }
 
+/// `ImageScanScheduleResponse`.
 pub fn scan_schedule() -> Value {
     json!({
         "id": SCAN_ID, "digest": "sha256:000000000", "input_tag": "latest",
@@ -266,6 +298,7 @@ pub fn scan_schedule() -> Value {
     })
 }
 
+/// `ImageScanResponse` with one child scan.
 pub fn scan() -> Value {
     json!({
         "id": SCAN_ID, "digest": "sha256:000000000", "input_tag": "latest", "status": "completed",
@@ -281,6 +314,7 @@ pub fn scan() -> Value {
     })
 }
 
+/// `VulnerabilityResponse`.
 pub fn vulnerability() -> Value {
     json!({
         "cve_id": "CVE-2016-2781", "severity": "low",
