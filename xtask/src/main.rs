@@ -6,7 +6,8 @@
 //!   `target/xtask-registry/` ([`registry`]).
 //! - `test`: the README's test command: docker-registry, lints, every test.
 //! - `lint`: fmt, clippy, cargo-deny.
-//! - `conformance`, `bench`: not yet implemented (exit code 2).
+//! - `conformance`: the client-side OCI conformance suite (the main job).
+//! - `bench`: benchmarks against skopeo and oci-client.
 
 use std::process::ExitCode;
 
@@ -30,7 +31,7 @@ struct Cli {
 enum Command {
     /// Run a local docker-registry for development and conformance runs.
     Registry(registry::RegistryArgs),
-    /// Run the OCI conformance suite (not yet implemented).
+    /// Client-side OCI conformance suite against a local registry.
     Conformance(conformance::Args),
     /// Run benchmarks (not yet implemented).
     Bench(bench::Args),

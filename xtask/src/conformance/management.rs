@@ -1,0 +1,99 @@
+//! Content management: delete a tag (with distribution 2.8's fallback),
+//! a manifest, a blob; tag listings reflect it.
+
+use facade::core::{Digest, ErrorKind};
+use facade::oci::{Client, TagDeletion};
+
+use super::report::Outcome;
+use super::{check, e, ensure, fixtures};
+
+pub(crate) async fn run(client: &Client, out: &mut Vec<Outcome>) {
+    let repo = client.with_segment("conformance/management");
+
+    check(
+        out,
+        "management",
+        "delete tag",
+        Box::pin(async {
+            let img = fixtures::image(1, 30);
+            repo.push_image("only", &img).await.map_err(e("push"))?;
+            let done = repo.delete_tag("only").await.map_err(e("delete_tag"))?;
+            ensure(
+                matches!(
+                    done,
+                    TagDeletion::TagDeleted | TagDeletion::ManifestDeleted { .. }
+                ),
+                || format!("{done:?}"),
+            )?;
+            let tags = repo.list_tags().await.unwrap_or_default();
+            ensure(!tags.iter().any(|t| t == "only"), || {
+                format!("tag still listed: {tags:?}")
+            })
+        }),
+    )
+    .await;
+
+    check(
+        out,
+        "management",
+        "delete tag refuses to drop a shared manifest",
+        Box::pin(async {
+            let img = fixtures::image(1, 31);
+            repo.push_image("keep-a", &img).await.map_err(e("push"))?;
+            repo.tag_image("keep-a", "keep-b").await.map_err(e("tag"))?;
+            match repo.delete_tag("keep-b").await {
+                Ok(TagDeletion::TagDeleted) => {
+                    // A registry with real tag deletion: keep-a must survive.
+                    let d = repo.get_digest("keep-a").await.map_err(e("keep-a"))?;
+                    ensure(&d == img.digest(), || "keep-a changed".into())
+                }
+                Ok(other) => Err(format!("deleted a manifest another tag uses: {other:?}")),
+                Err(_) => {
+                    let d = repo.get_digest("keep-a").await.map_err(e("keep-a lost"))?;
+                    ensure(&d == img.digest(), || "keep-a changed".into())
+                }
+            }
+        }),
+    )
+    .await;
+
+    check(
+        out,
+        "management",
+        "delete manifest by digest",
+        Box::pin(async {
+            let img = fixtures::image(1, 32);
+            repo.push_image("doomed", &img).await.map_err(e("push"))?;
+            let digest: Digest = img.digest().to_string().parse().map_err(e("digest"))?;
+            repo.delete_manifest(&digest)
+                .await
+                .map_err(e("delete_manifest"))?;
+            match repo.get_manifest(&digest.to_string()).await {
+                Err(err) if err.kind() == ErrorKind::NotFound => {}
+                other => return Err(format!("manifest still there: {other:?}")),
+            }
+            let tags = repo.list_tags().await.unwrap_or_default();
+            ensure(!tags.iter().any(|t| t == "doomed"), || {
+                format!("tag still listed: {tags:?}")
+            })
+        }),
+    )
+    .await;
+
+    check(
+        out,
+        "management",
+        "delete blob",
+        Box::pin(async {
+            let data = fixtures::bytes(10_000, 33);
+            let digest = Digest::sha256_of(&data);
+            repo.push_blob(&data, &digest, data.len() as u64)
+                .await
+                .map_err(e("push_blob"))?;
+            repo.delete_blob(&digest).await.map_err(e("delete_blob"))?;
+            let exists = repo.blob_exists(&digest).await.map_err(e("blob_exists"))?;
+            ensure(!exists, || "blob still there".into())
+        }),
+    )
+    .await;
+}
