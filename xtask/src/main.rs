@@ -42,15 +42,6 @@ enum Command {
     Test(test::Args),
 }
 
-/// Exit code of subcommands that are not implemented yet.
-pub(crate) const NOT_IMPLEMENTED: u8 = 2;
-
-/// Prints the standard "not yet implemented" message and returns exit code 2.
-pub(crate) fn not_implemented(name: &str) -> ExitCode {
-    eprintln!("cargo xtask {name}: not yet implemented (placeholder; see xtask/src/{name}.rs)");
-    ExitCode::from(NOT_IMPLEMENTED)
-}
-
 /// The workspace root (the parent of `xtask/`).
 pub(crate) fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -34,7 +34,7 @@ pub async fn run(
                 stream.map_err(std::io::Error::from),
             ))
         };
-        let layer = Layer::lazy(&desc.media_type().to_string(), digest, open)
+        let layer = Layer::lazy(desc.media_type().as_ref(), digest, open)
             .map_err(|e| Failure::from(e).context(reference))?
             .with_size(desc.size());
         layers.push(layer);
