@@ -1,17 +1,20 @@
 //! Redirects for reads: blob downloads are often sent to object storage.
 //!
 //! GET and HEAD follow 301/302/303/307/308, at most [`RedirectLayer::max_hops`]
-//! times. `Authorization`, `Cookie` and `Proxy-Authorization` are removed
-//! when the scheme, host or port changes, and an https -> http redirect is
-//! refused: credentials never leave the origin they were meant for.
+//! times. Credential headers (`Authorization`, `Cookie`,
+//! `Proxy-Authorization`, `X-API-Key`, and any added with
+//! [`RedirectLayer::sensitive_header`]) are removed when the scheme, host or
+//! port changes, and an https -> http redirect is refused: credentials never
+//! leave the origin they were meant for.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::{AUTHORIZATION, COOKIE, LOCATION, PROXY_AUTHORIZATION};
 use http::uri::{Parts, Scheme};
-use http::{Method, Request, Response, Uri};
+use http::{HeaderName, Method, Request, Response, Uri};
 use tower::ServiceExt;
 
 use crate::body::Body;
@@ -24,14 +27,23 @@ use crate::error::{Error, ErrorKind};
 /// let layer = RedirectLayer::new().max_hops(5);
 /// # drop(layer);
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RedirectLayer {
     max_hops: usize,
+    sensitive: Arc<Vec<HeaderName>>,
 }
 
 impl Default for RedirectLayer {
     fn default() -> Self {
-        RedirectLayer { max_hops: 10 }
+        RedirectLayer {
+            max_hops: 10,
+            sensitive: Arc::new(vec![
+                AUTHORIZATION,
+                COOKIE,
+                PROXY_AUTHORIZATION,
+                HeaderName::from_static("x-api-key"),
+            ]),
+        }
     }
 }
 
@@ -46,6 +58,12 @@ impl RedirectLayer {
         self.max_hops = n;
         self
     }
+
+    /// Another header to drop when a redirect leaves the origin.
+    pub fn sensitive_header(mut self, name: HeaderName) -> Self {
+        Arc::make_mut(&mut self.sensitive).push(name);
+        self
+    }
 }
 
 impl<S> tower::Layer<S> for RedirectLayer {
@@ -55,6 +73,7 @@ impl<S> tower::Layer<S> for RedirectLayer {
         Redirect {
             inner,
             max_hops: self.max_hops,
+            sensitive: self.sensitive.clone(),
         }
     }
 }
@@ -64,6 +83,7 @@ impl<S> tower::Layer<S> for RedirectLayer {
 pub struct Redirect<S> {
     inner: S,
     max_hops: usize,
+    sensitive: Arc<Vec<HeaderName>>,
 }
 
 fn same_origin(a: &Uri, b: &Uri) -> bool {
@@ -115,6 +135,7 @@ where
             return Box::pin(inner.oneshot(req));
         }
         let max_hops = self.max_hops;
+        let sensitive = self.sensitive.clone();
         Box::pin(async move {
             let (mut parts, _) = req.into_parts();
             let mut hops = 0;
@@ -150,9 +171,9 @@ where
                     ));
                 }
                 if !same_origin(&parts.uri, &next) {
-                    parts.headers.remove(AUTHORIZATION);
-                    parts.headers.remove(COOKIE);
-                    parts.headers.remove(PROXY_AUTHORIZATION);
+                    for name in sensitive.iter() {
+                        parts.headers.remove(name);
+                    }
                 }
                 tracing::debug!(to = %crate::trace::redact_uri(&next), hops, "following redirect");
                 let mut p = Parts::from(next);

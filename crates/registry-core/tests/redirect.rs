@@ -36,6 +36,7 @@ async fn cross_host_redirect_drops_authorization_and_cookies() {
             http::Request::get(format!("{}/v2/a/blobs/start", registry.url()))
                 .header("authorization", "Bearer secret-token")
                 .header("cookie", "session=1")
+                .header("x-api-key", "mgc-key")
                 .body(Body::empty())
                 .unwrap(),
         )
@@ -57,6 +58,8 @@ async fn cross_host_redirect_drops_authorization_and_cookies() {
     assert_eq!(st[0].path(), "/bucket/blob");
     assert!(st[0].header("authorization").is_none());
     assert!(st[0].header("cookie").is_none());
+    assert!(st[0].header("x-api-key").is_none());
+    assert_eq!(reg[1].header("x-api-key"), Some("mgc-key"));
 }
 
 #[tokio::test]
