@@ -97,8 +97,12 @@ impl AzureBuilder {
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_owned();
-        let auth: Arc<dyn Authenticator> =
-            Arc::new(self.auth.unwrap_or_else(AcrAuthenticator::anonymous));
+        // Credentials and tokens only ever go to this registry.
+        let auth: Arc<dyn Authenticator> = Arc::new(
+            self.auth
+                .unwrap_or_else(AcrAuthenticator::anonymous)
+                .for_host(host.clone()),
+        );
         let http = self.transport.http_client(auth)?;
         let transport = if plain {
             self.transport.clone().plain_http(true)
