@@ -232,3 +232,63 @@ async fn htpasswd_right_and_wrong_password() {
         .unwrap();
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test]
+async fn identity_token_uses_the_oauth2_refresh_grant() {
+    let tokens = TokenServer::builder()
+        .user("alice", "wonderland")
+        .refresh_token("identity-abc", "alice")
+        .start()
+        .await;
+    let registry = TestRegistry::token(&tokens).await;
+    let client = HttpClient::builder()
+        .authenticator(DockerAuth::new(
+            Static::new(Credential::IdentityToken(registry_core::Secret::new(
+                "identity-abc",
+            )))
+            .for_host(registry.host()),
+        ))
+        .build()
+        .unwrap();
+    let digest = push_blob(&client, &registry.url(), "oauth/app", b"oauth bytes").await;
+    assert_eq!(
+        get_blob(&client, &registry.url(), "oauth/app", &digest).await,
+        "oauth bytes"
+    );
+    let reqs = tokens.requests();
+    assert!(!reqs.is_empty());
+    for r in &reqs {
+        assert_eq!(r.method, http::Method::POST, "{r:?}");
+        assert_eq!(r.grant_type.as_deref(), Some("refresh_token"), "{r:?}");
+        assert_eq!(r.user.as_deref(), Some("alice"), "{r:?}");
+        assert!(!r.basic_auth, "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_identity_token_is_unauthorized() {
+    let tokens = TokenServer::builder()
+        .user("alice", "wonderland")
+        .start()
+        .await;
+    let registry = TestRegistry::token(&tokens).await;
+    let client = HttpClient::builder()
+        .authenticator(DockerAuth::new(
+            Static::new(Credential::IdentityToken(registry_core::Secret::new(
+                "revoked",
+            )))
+            .for_host(registry.host()),
+        ))
+        .build()
+        .unwrap();
+    let err = client
+        .send(
+            http::Request::get(format!("{}/v2/x/tags/list", registry.url()))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(!format!("{err} {err:?}").contains("revoked"));
+}
