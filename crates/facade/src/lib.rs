@@ -33,7 +33,7 @@
 //! // Management API…
 //! let registries = mgc.api().registries().list(Default::default()).await?;
 //! // …and the registry itself, with credentials fetched from the API.
-//! let tags = mgc.registry("myregistry").await?.with_segment("app").list_tags(Default::default()).await?;
+//! let tags = mgc.registry("myregistry").await?.with_segment("app").list_tags().await?;
 //! # drop((registries, tags));
 //! # Ok(()) }
 //! ```
@@ -58,10 +58,16 @@ mod registry;
 #[cfg(feature = "acr")]
 mod azure;
 
+#[cfg(feature = "mgc")]
+mod magalu;
+
 pub use registry::{Registry, RegistryBuilder, TransportOptions};
 
 #[cfg(feature = "acr")]
 pub use azure::{Azure, AzureBuilder};
+
+#[cfg(feature = "mgc")]
+pub use magalu::{Magalu, MagaluBuilder};
 
 /// `registry-core`: the transport.
 pub use registry_core as core;

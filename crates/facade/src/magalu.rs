@@ -1,0 +1,454 @@
+//! [`Magalu`]: the Magalu Cloud Container Registry management API and the
+//! registries themselves, logged in with credentials fetched from the API.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+
+use mgc_api::{API_KEY_ENV, API_URL_ENV, MgcClient, REGION_ENV, Region, TOKEN_ENV};
+use registry_core::auth::{Authenticator, DockerAuth};
+use registry_core::credentials::{Credential, Static};
+use registry_core::{Error, ErrorKind, Secret};
+
+use crate::TransportOptions;
+
+fn registry_host_for(region: Region) -> String {
+    format!("container-registry.{}.magalu.cloud", region.as_str())
+}
+
+/// Magalu Cloud Container Registry: [`Magalu::api`] for the management API
+/// (registries, repositories, images, scans…) and [`Magalu::registry`] for
+/// the OCI distribution API of one registry at
+/// `container-registry.{region}.magalu.cloud/{registry-name}`.
+///
+/// The registry login (`GET /v0/credentials`) is fetched once, on the first
+/// [`Magalu::registry`] call, and shared by every registry and every clone of
+/// this value; it is sent as Basic credentials to the registry host only.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), facade::core::Error> {
+/// let mgc = facade::Magalu::builder().api_key("my-api-key").region("br-ne1").build()?;
+/// let created = mgc.api().registries().create(facade::mgc::RegistryRequest::new("myregistry")).await?;
+/// let app = mgc.registry(&created.name).await?.with_segment("team/app");
+/// let digest = app.get_digest("latest").await?;
+/// println!("{}/team/app@{digest}", mgc.registry_host());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Magalu {
+    api: MgcClient,
+    region: Region,
+    registry_host: String,
+    transport: TransportOptions,
+    login: Arc<LoginCache>,
+}
+
+impl fmt::Debug for Magalu {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Magalu")
+            .field("api", &self.api)
+            .field("region", &self.region)
+            .field("registry_host", &self.registry_host)
+            .field("logged_in", &self.login.is_ready())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Magalu {
+    /// A builder: region `br-se1`, no credentials yet.
+    pub fn builder() -> MagaluBuilder {
+        MagaluBuilder::default()
+    }
+
+    /// A client configured from `MGC_API_KEY` or `MGC_TOKEN`, `MGC_REGION`
+    /// and `MGC_API_URL`; see [`MagaluBuilder::from_env`].
+    pub fn from_env() -> Result<Magalu, Error> {
+        MagaluBuilder::from_env().build()
+    }
+
+    /// The registry host of a region: `container-registry.{region}.magalu.cloud`.
+    ///
+    /// ```
+    /// use facade::mgc::Region;
+    /// let host = facade::Magalu::registry_host_for(Region::BrNe1);
+    /// assert_eq!(host, "container-registry.br-ne1.magalu.cloud");
+    /// ```
+    pub fn registry_host_for(region: Region) -> String {
+        registry_host_for(region)
+    }
+
+    /// The management API client.
+    pub fn api(&self) -> &MgcClient {
+        &self.api
+    }
+
+    /// The region.
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
+    /// The registry host images are pushed to and pulled from
+    /// (`container-registry.{region}.magalu.cloud` unless overridden).
+    pub fn registry_host(&self) -> &str {
+        &self.registry_host
+    }
+
+    /// An OCI client for the registry named `name`, scoped to it: add the
+    /// repository with [`with_segment`](oci_dist::Client::with_segment).
+    /// Fetches the registry login from the API on first use.
+    ///
+    /// Fails with [`ErrorKind::InvalidInput`] on a name that is not one path
+    /// component (lowercase letters and digits, `.`, `_` or `-` between
+    /// them), or with the API's error when the login cannot be fetched.
+    pub async fn registry(&self, name: &str) -> Result<oci_dist::Client, Error> {
+        check_registry_name(name)?;
+        Ok(self.registry_root().await?.with_segment(name))
+    }
+
+    /// An OCI client for the registry host, not scoped to a registry (e.g.
+    /// for [`oci_dist::Client::for_reference`]). Fetches the registry login
+    /// from the API on first use.
+    pub async fn registry_root(&self) -> Result<oci_dist::Client, Error> {
+        self.login.get_or_try_init(|| self.connect()).await
+    }
+
+    /// Forgets the cached registry login, e.g. after
+    /// `api().credentials().reset_password()`: the next
+    /// [`registry`](Self::registry) fetches it again. Clients already
+    /// returned keep the old one.
+    pub fn forget_login(&self) {
+        self.login.clear();
+    }
+
+    async fn connect(&self) -> Result<oci_dist::Client, Error> {
+        let login = self.api.credentials().get().await.map_err(|e| {
+            Error::from(e).context(format!(
+                "fetching the login for {} from the Magalu API",
+                self.registry_host
+            ))
+        })?;
+        let provider = Static::new(Credential::basic(login.username, login.password))
+            .for_host(self.registry_host.clone());
+        let auth: Arc<dyn Authenticator> = Arc::new(DockerAuth::new(provider));
+        let http = self.transport.http_client(auth)?;
+        self.transport.oci_client(&self.registry_host, http)
+    }
+}
+
+/// A registry name is one repository path component.
+fn check_registry_name(name: &str) -> Result<(), Error> {
+    let bytes = name.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let ok = bytes.first().is_some_and(alnum)
+        && bytes.last().is_some_and(alnum)
+        && bytes
+            .iter()
+            .all(|b| alnum(b) || matches!(b, b'.' | b'_' | b'-'))
+        && !bytes.windows(2).any(|w| !alnum(&w[0]) && !alnum(&w[1]));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "registry name {name:?} is not a valid name: lowercase letters and digits, \
+             optionally separated by one '.', '_' or '-'"
+        )))
+    }
+}
+
+/// The registry client, made once on first use: concurrent first callers
+/// wait for one fetch of the login instead of each asking the API.
+#[derive(Default)]
+struct LoginCache {
+    slot: Mutex<Slot>,
+}
+
+#[derive(Default)]
+enum Slot {
+    #[default]
+    Empty,
+    /// One caller is fetching; the others wait to be woken.
+    Loading(Vec<Waker>),
+    Ready(oci_dist::Client),
+}
+
+impl LoginCache {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_ready(&self) -> bool {
+        matches!(*self.lock(), Slot::Ready(_))
+    }
+
+    fn clear(&self) {
+        let mut slot = self.lock();
+        if matches!(*slot, Slot::Ready(_)) {
+            *slot = Slot::Empty;
+        }
+    }
+
+    async fn get_or_try_init<F, Fut>(&self, init: F) -> Result<oci_dist::Client, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<oci_dist::Client, Error>>,
+    {
+        // `Some` when ready; `None` when this caller is to load (the slot was
+        // empty, or emptied by a failed load it was waiting for).
+        let ready = std::future::poll_fn(|cx| {
+            let mut slot = self.lock();
+            match &mut *slot {
+                Slot::Ready(c) => Poll::Ready(Some(c.clone())),
+                Slot::Loading(waiters) => {
+                    if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                        waiters.push(cx.waker().clone());
+                    }
+                    Poll::Pending
+                }
+                Slot::Empty => {
+                    *slot = Slot::Loading(Vec::new());
+                    Poll::Ready(None)
+                }
+            }
+        })
+        .await;
+        if let Some(client) = ready {
+            return Ok(client);
+        }
+        // On failure or cancellation the guard empties the slot and wakes
+        // the waiters, one of which then loads.
+        let mut guard = Loading {
+            cache: self,
+            done: None,
+        };
+        let client = init().await?;
+        guard.done = Some(client.clone());
+        Ok(client)
+    }
+}
+
+/// Ends a load: publishes the client (or empties the slot) and wakes the
+/// waiters.
+struct Loading<'a> {
+    cache: &'a LoginCache,
+    done: Option<oci_dist::Client>,
+}
+
+impl Drop for Loading<'_> {
+    fn drop(&mut self) {
+        let next = match self.done.take() {
+            Some(c) => Slot::Ready(c),
+            None => Slot::Empty,
+        };
+        let previous = std::mem::replace(&mut *self.cache.lock(), next);
+        if let Slot::Loading(waiters) = previous {
+            waiters.into_iter().for_each(Waker::wake);
+        }
+    }
+}
+
+#[derive(Clone)]
+enum ApiCredential {
+    ApiKey(Secret),
+    Token(Secret),
+}
+
+/// Builds a [`Magalu`].
+///
+/// ```
+/// let mgc = facade::Magalu::builder()
+///     .token("eyJhbGciOi…")
+///     .region("br-mgl1")
+///     .build()
+///     .unwrap();
+/// assert_eq!(mgc.api().base_url(), "https://api.magalu.cloud/br-se-1/container-registry");
+/// assert_eq!(mgc.registry_host(), "container-registry.br-mgl1.magalu.cloud");
+/// assert!(!format!("{mgc:?}").contains("eyJ"));
+///
+/// let local = facade::Magalu::builder()
+///     .api_key("k")
+///     .api_url("http://127.0.0.1:8080")
+///     .registry_host("127.0.0.1:5000")
+///     .transport(facade::TransportOptions::new().plain_http(true))
+///     .build()
+///     .unwrap();
+/// assert_eq!(local.registry_host(), "127.0.0.1:5000");
+/// assert!(facade::Magalu::builder().api_key("k").region("us-east-1").build().is_err());
+/// ```
+#[derive(Default, Clone)]
+pub struct MagaluBuilder {
+    credential: Option<ApiCredential>,
+    region: Option<String>,
+    api_url: Option<String>,
+    registry_host: Option<String>,
+    user_agent: Option<String>,
+    transport: TransportOptions,
+}
+
+impl fmt::Debug for MagaluBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let auth = self.credential.as_ref().map(|c| match c {
+            ApiCredential::ApiKey(_) => "api key",
+            ApiCredential::Token(_) => "token",
+        });
+        f.debug_struct("MagaluBuilder")
+            .field("auth", &auth)
+            .field("region", &self.region)
+            .field("api_url", &self.api_url)
+            .field("registry_host", &self.registry_host)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MagaluBuilder {
+    /// A builder from the environment: `MGC_API_KEY` (preferred) or
+    /// `MGC_TOKEN`, `MGC_REGION` and `MGC_API_URL`. Empty variables count
+    /// as unset; an unknown region fails in [`build`](Self::build).
+    pub fn from_env() -> MagaluBuilder {
+        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut b = MagaluBuilder::default();
+        if let Some(r) = get(REGION_ENV) {
+            b.region = Some(r);
+        }
+        if let Some(u) = get(API_URL_ENV) {
+            b = b.api_url(u);
+        }
+        if let Some(t) = get(TOKEN_ENV) {
+            b = b.token(t);
+        }
+        if let Some(k) = get(API_KEY_ENV) {
+            b = b.api_key(k);
+        }
+        b
+    }
+
+    /// Authenticate to the API with an API key (`X-API-Key`); replaces a token.
+    pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.credential = Some(ApiCredential::ApiKey(key.into()));
+        self
+    }
+
+    /// Authenticate to the API with a JWT (`Authorization: Bearer`);
+    /// replaces an API key.
+    pub fn token(mut self, token: impl Into<Secret>) -> Self {
+        self.credential = Some(ApiCredential::Token(token.into()));
+        self
+    }
+
+    /// The region: a [`Region`] or its name (`br-se1`, the default,
+    /// `br-ne1`, `br-mgl1`); checked by [`build`](Self::build).
+    pub fn region(mut self, region: impl fmt::Display) -> Self {
+        self.region = Some(region.to_string());
+        self
+    }
+
+    /// A custom API base URL (requests go to `{url}/v0/…` and `{url}/v1/…`)
+    /// instead of the region's.
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = Some(url.into());
+        self
+    }
+
+    /// The registry host (`host[:port]`) instead of
+    /// `container-registry.{region}.magalu.cloud`.
+    pub fn registry_host(mut self, host: impl Into<String>) -> Self {
+        self.registry_host = Some(host.into());
+        self
+    }
+
+    /// The `User-Agent` of API and registry requests.
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = Some(ua.into());
+        self
+    }
+
+    /// Transport settings of the registry clients (TLS, plain HTTP, jobs).
+    pub fn transport(mut self, transport: TransportOptions) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Builds the client. Fails without credentials, on an unknown region
+    /// or a bad API URL; nothing is sent yet.
+    pub fn build(self) -> Result<Magalu, Error> {
+        let region: Region = match &self.region {
+            Some(r) => r.parse().map_err(Error::from)?,
+            None => Region::default(),
+        };
+        let mut api = MgcClient::builder().region(region);
+        if let Some(url) = self.api_url {
+            api = api.base_url(url);
+        }
+        match self.credential {
+            Some(ApiCredential::ApiKey(k)) => api = api.api_key(k),
+            Some(ApiCredential::Token(t)) => api = api.token(t),
+            None => {}
+        }
+        let mut transport = self.transport;
+        if let Some(ua) = self.user_agent {
+            api = api.user_agent(ua.clone());
+            transport = transport.user_agent(ua);
+        }
+        let registry_host = match self.registry_host {
+            Some(h) if h.trim().is_empty() => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    "the registry host is empty",
+                ));
+            }
+            Some(h) => h.trim().trim_end_matches('/').to_owned(),
+            None => registry_host_for(region),
+        };
+        Ok(Magalu {
+            api: api.build()?,
+            region,
+            registry_host,
+            transport,
+            login: Arc::new(LoginCache::default()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names() {
+        for ok in ["myregistry", "a", "cool_registry", "team-1.x"] {
+            assert!(check_registry_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "My", "a/b", "-a", "a-", "a__b", "a b", "../x"] {
+            let e = check_registry_name(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
+        }
+    }
+
+    #[test]
+    fn hosts_and_regions() {
+        let b = || Magalu::builder().api_key("k");
+        let m = b().build().unwrap();
+        assert_eq!(m.region(), Region::BrSe1);
+        assert_eq!(m.registry_host(), "container-registry.br-se1.magalu.cloud");
+        let m = b().region(Region::BrNe1).build().unwrap();
+        assert_eq!(
+            m.api().base_url(),
+            "https://api.magalu.cloud/br-ne1/container-registry"
+        );
+        assert_eq!(m.registry_host(), "container-registry.br-ne1.magalu.cloud");
+        let e = b().region("mars-1").build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let e = Magalu::builder().build().unwrap_err();
+        assert!(e.to_string().contains("MGC_API_KEY"), "{e}");
+        assert!(b().registry_host(" ").build().is_err());
+        assert!(b().api_url("ftp://x").build().is_err());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let b = Magalu::builder().api_key("sekrit-key");
+        assert!(!format!("{b:?}").contains("sekrit"));
+        let m = b.build().unwrap();
+        assert!(!format!("{m:?}").contains("sekrit"));
+    }
+}
