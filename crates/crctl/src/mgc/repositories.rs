@@ -1,0 +1,69 @@
+//! `crctl mgc repositories list | get | delete`.
+
+use clap::Subcommand;
+
+use super::Ctx;
+use super::list::{NameArgs, PageArgs, collect};
+use crate::exit::Failure;
+
+/// `crctl mgc repositories …`
+#[derive(Debug, Subcommand)]
+pub enum RepositoriesCommand {
+    /// List a registry's repositories (a JSON array).
+    List {
+        /// The registry ID (a UUID).
+        registry_id: String,
+        #[command(flatten)]
+        paging: PageArgs,
+        #[command(flatten)]
+        name: NameArgs,
+    },
+    /// Show a repository.
+    Get {
+        /// The registry ID.
+        registry_id: String,
+        /// The repository ID (a UUID).
+        repository_id: String,
+    },
+    /// Delete a repository with all its images; prints nothing.
+    Delete {
+        /// The registry ID.
+        registry_id: String,
+        /// The repository ID.
+        repository_id: String,
+    },
+}
+
+/// The table columns of a repository list.
+const COLUMNS: &[&str] = &["id", "name", "image_count", "registry_name", "updated_at"];
+
+/// Runs one repositories command.
+pub async fn run(ctx: &Ctx, command: RepositoriesCommand) -> Result<(), Failure> {
+    let repositories = ctx.api.repositories();
+    match command {
+        RepositoriesCommand::List {
+            registry_id,
+            paging,
+            name,
+        } => {
+            let options = paging.named(&name);
+            let items = collect(
+                &paging,
+                || repositories.list_stream(&registry_id, options.clone()),
+                || repositories.list(&registry_id, options.clone()),
+            )
+            .await?;
+            ctx.out.list(&items, COLUMNS)
+        }
+        RepositoriesCommand::Get {
+            registry_id,
+            repository_id,
+        } => ctx
+            .out
+            .object(&repositories.get(&registry_id, &repository_id).await?),
+        RepositoriesCommand::Delete {
+            registry_id,
+            repository_id,
+        } => Ok(repositories.delete(&registry_id, &repository_id).await?),
+    }
+}
