@@ -24,20 +24,26 @@ use crate::progress::{BlobCounter, BlobOutcome, Progress, ProgressEvent, Tracker
 /// How deep nested indexes may go.
 const MAX_DEPTH: usize = 4;
 
-/// Options of [`copy`].
+/// Options of [`copy`], set through its builder methods.
+///
+/// ```
+/// use oci_dist::copy::CopyOptions;
+/// let opts = CopyOptions::default().jobs(8).mount(false).skip_existing(true);
+/// assert!(format!("{opts:?}").contains("jobs: 8"));
+/// ```
 #[derive(Clone)]
 pub struct CopyOptions {
     /// Concurrent blob transfers (default 4).
-    pub jobs: usize,
+    jobs: usize,
     /// Copy only the image for this platform out of an index (the result is
     /// that image's manifest); `None` copies everything, digests unchanged.
-    pub platform: Option<Platform>,
+    platform: Option<Platform>,
     /// Where progress goes.
-    pub progress: Option<Arc<dyn Progress>>,
+    progress: Option<Arc<dyn Progress>>,
     /// Mount blobs when source and destination are in one registry (default true).
-    pub mount: bool,
+    mount: bool,
     /// Skip blobs the destination has (`HEAD`) (default true).
-    pub skip_existing: bool,
+    skip_existing: bool,
 }
 
 impl Default for CopyOptions {
@@ -80,6 +86,20 @@ impl CopyOptions {
     /// Reports progress to `p`.
     pub fn progress(mut self, p: impl Progress + 'static) -> Self {
         self.progress = Some(Arc::new(p));
+        self
+    }
+
+    /// Whether to mount blobs when source and destination are repositories
+    /// of one registry (default true).
+    pub fn mount(mut self, yes: bool) -> Self {
+        self.mount = yes;
+        self
+    }
+
+    /// Whether to skip blobs the destination already has, checked with a
+    /// `HEAD` (default true).
+    pub fn skip_existing(mut self, yes: bool) -> Self {
+        self.skip_existing = yes;
         self
     }
 }

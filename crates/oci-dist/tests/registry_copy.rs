@@ -131,10 +131,9 @@ async fn one_platform_out_of_an_index() {
     let index = three_platform_index(50);
     src.push_index("v1", &index).await.unwrap();
     let dst = src.with_repository("only-arm");
-    let opts = CopyOptions {
-        mount: false,
-        ..CopyOptions::default().platform(platform::parse("linux/arm64").unwrap())
-    };
+    let opts = CopyOptions::default()
+        .mount(false)
+        .platform(platform::parse("linux/arm64").unwrap());
     let report = copy(&src, "v1", &dst, Some("arm"), &opts).await.unwrap();
     let arm = &index.images()[1];
     assert_eq!(&report.digest, arm.digest());
