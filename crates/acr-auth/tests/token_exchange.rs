@@ -8,9 +8,9 @@ mod common;
 use std::time::Duration;
 
 use acr_auth::{AcrAuthenticator, StaticTokenCredential};
-use common::{AcrTokenService, SERVICE, aad_token, form};
 use registry_core::{ErrorKind, HttpClient};
 use test_support::TokenServer;
+use test_support::fake_acr::{AcrTokenService, TOKEN_SERVICE, aad_token, form};
 
 fn client(auth: AcrAuthenticator) -> HttpClient {
     HttpClient::builder().authenticator(auth).build().unwrap()
@@ -52,7 +52,7 @@ async fn push_and_pull_with_an_aad_token_and_one_exchange() {
     assert_eq!(exchanges.len(), 1);
     let f = form(&exchanges[0]);
     assert_eq!(f["grant_type"], "access_token");
-    assert_eq!(f["service"], SERVICE);
+    assert_eq!(f["service"], TOKEN_SERVICE);
     assert_eq!(f["access_token"], aad_token());
     assert_eq!(f["tenant"], "tenant-1");
     // One access token per scope set: push (pull,push) and pull.
@@ -65,7 +65,7 @@ async fn push_and_pull_with_an_aad_token_and_one_exchange() {
     for r in &tokens {
         let f = form(r);
         assert_eq!(f["grant_type"], "refresh_token");
-        assert_eq!(f["service"], SERVICE);
+        assert_eq!(f["service"], TOKEN_SERVICE);
         assert_eq!(
             f["refresh_token"].split('.').count(),
             3,
@@ -246,7 +246,7 @@ async fn anonymous_pull_where_allowed() {
     let f = form(&last);
     assert_eq!(f["grant_type"], "password");
     assert_eq!(f["refresh_token"], "");
-    assert_eq!(f["service"], SERVICE);
+    assert_eq!(f["service"], TOKEN_SERVICE);
     assert_eq!(f["scope"], "repository:public/app:pull");
 
     // Pushing anonymously gets a token without push: the registry's 401 is

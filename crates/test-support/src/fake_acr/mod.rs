@@ -22,6 +22,10 @@
 //! the anonymous `grant_type=password` is refused) and `GET /oauth2/token`
 //! with Basic credentials (admin user or repository token).
 //!
+//! [`AcrTokenService`] (module [`token_service`]) is a different fake: only
+//! the token endpoints, signing tokens a real `docker-registry` in
+//! token-auth mode accepts.
+//!
 //! ```no_run
 //! # async fn demo() {
 //! use test_support::fake_acr::{FakeAcr, DIGEST_A};
@@ -40,6 +44,9 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 
 mod auth;
+pub mod token_service;
+
+pub use token_service::{AcrTokenService, TOKEN_SERVICE, aad_token, form};
 
 use crate::http::{FakeServer, RecordedRequest, json_response, response};
 
