@@ -1,0 +1,275 @@
+//! [`Proxy`] and its builder: the public face of the recording proxy (request
+//! log, rewrite and interception hooks, tag pagination switches). The
+//! forwarding itself lives in the `forward` module.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Response, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::forward::ProxyState;
+use super::{glob_match, method_matches};
+use crate::server::{self, ServerHandle};
+
+/// A request that went through a [`Proxy`] (bodies are not recorded).
+#[derive(Debug, Clone)]
+pub struct ProxiedRequest {
+    /// Method.
+    pub method: Method,
+    /// Request target as received by the proxy.
+    pub uri: Uri,
+    /// Request headers as received.
+    pub headers: HeaderMap,
+    /// Status sent back to the client (502 if the upstream failed; 0 until answered).
+    pub status: u16,
+}
+
+impl ProxiedRequest {
+    /// The path of the request URI.
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The query string, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+}
+
+/// A response rewrite: gets the request, the response head (mutable) and the
+/// whole body, returns the new body (`Content-Length` is fixed up afterwards).
+pub type RewriteFn =
+    Arc<dyn Fn(&ProxiedRequest, &mut http::response::Parts, Bytes) -> Bytes + Send + Sync>;
+
+/// An interception: returns `Some(response)` to answer a request without
+/// forwarding it (e.g. inject a 503 or 429), `None` to forward it.
+pub type InterceptFn = Arc<dyn Fn(&ProxiedRequest) -> Option<Response<Full<Bytes>>> + Send + Sync>;
+
+/// A response rewrite registered with [`ProxyBuilder::rewrite_response`].
+pub(super) struct Rewrite {
+    pub(super) method: String,
+    pub(super) path: String,
+    pub(super) hook: RewriteFn,
+}
+
+/// Configures a [`Proxy`]; see [`Proxy::builder`].
+pub struct ProxyBuilder {
+    upstream: String,
+    ip: IpAddr,
+    rewrites: Vec<Rewrite>,
+    intercepts: Vec<InterceptFn>,
+    paginate_tags: bool,
+    tags_page_size: Option<usize>,
+}
+
+impl std::fmt::Debug for ProxyBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyBuilder")
+            .field("upstream", &self.upstream)
+            .field("ip", &self.ip)
+            .field("rewrites", &self.rewrites.len())
+            .field("intercepts", &self.intercepts.len())
+            .field("paginate_tags", &self.paginate_tags)
+            .field("tags_page_size", &self.tags_page_size)
+            .finish()
+    }
+}
+
+impl ProxyBuilder {
+    /// Listens on this loopback IP instead of 127.0.0.1.
+    pub fn ip(mut self, ip: IpAddr) -> Self {
+        self.ip = ip;
+        self
+    }
+
+    /// Rewrites responses to requests matching `method` (`"*"` for any) and
+    /// path glob `path` ([`glob_match`]). Such responses are buffered whole.
+    /// Rewrites run in the order added.
+    pub fn rewrite_response(
+        mut self,
+        method: &str,
+        path: &str,
+        hook: impl Fn(&ProxiedRequest, &mut http::response::Parts, Bytes) -> Bytes
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.rewrites.push(Rewrite {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            hook: Arc::new(hook),
+        });
+        self
+    }
+
+    /// Corrupts blob downloads: every non-empty `200`/`206` body of
+    /// `GET /v2/*/blobs/*` gets its first byte flipped (same length, wrong digest).
+    pub fn corrupt_blobs(self) -> Self {
+        self.rewrite_response("GET", "/v2/*/blobs/*", |_req, parts, body| {
+            if !matches!(parts.status.as_u16(), 200 | 206) || body.is_empty() {
+                return body;
+            }
+            let mut bytes = body.to_vec();
+            bytes[0] ^= 0xff;
+            Bytes::from(bytes)
+        })
+    }
+
+    /// Answers some requests itself: `f` returns `Some(response)` to answer,
+    /// `None` to forward. Interceptions run before forwarding, in the order added.
+    pub fn intercept(
+        mut self,
+        f: impl Fn(&ProxiedRequest) -> Option<Response<Full<Bytes>>> + Send + Sync + 'static,
+    ) -> Self {
+        self.intercepts.push(Arc::new(f));
+        self
+    }
+
+    /// Implements `n`/`last` pagination of `GET /v2/<name>/tags/list` (which
+    /// distribution 2.8 ignores): tags are sorted, those `<= last` dropped, at
+    /// most `n` returned, and a `Link: </v2/<name>/tags/list?last=..&n=..>; rel="next"`
+    /// header is added when more remain. Without `n` the full list is returned
+    /// unless [`ProxyBuilder::tags_page_size`] is set.
+    pub fn paginate_tags(mut self) -> Self {
+        self.paginate_tags = true;
+        self
+    }
+
+    /// Like [`ProxyBuilder::paginate_tags`], and pages by `n` even when the
+    /// client does not ask (as Docker Hub and others do).
+    pub fn tags_page_size(mut self, n: usize) -> Self {
+        self.paginate_tags = true;
+        self.tags_page_size = Some(n);
+        self
+    }
+
+    /// Starts the proxy on the current tokio runtime.
+    pub async fn start(self) -> Proxy {
+        let upstream: Uri = self.upstream.parse().expect("upstream is a valid URL");
+        let authority = upstream
+            .authority()
+            .expect("upstream URL has a host")
+            .clone();
+        let scheme = upstream
+            .scheme()
+            .cloned()
+            .unwrap_or(http::uri::Scheme::HTTP);
+        let client: Client<HttpConnector, Incoming> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let listener = server::bind(self.ip, 0).await;
+        let addr = listener.local_addr().expect("local addr");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let state = Arc::new(ProxyState {
+            client,
+            scheme,
+            authority,
+            addr,
+            rewrites: self.rewrites,
+            intercepts: self.intercepts,
+            paginate_tags: self.paginate_tags,
+            tags_page_size: self.tags_page_size,
+            requests: requests.clone(),
+        });
+        let handle = server::spawn(
+            listener,
+            Arc::new(move |req| {
+                let state = state.clone();
+                Box::pin(async move { state.handle(req).await })
+            }),
+        );
+        Proxy {
+            handle,
+            upstream: self.upstream,
+            requests,
+        }
+    }
+}
+
+/// A running proxy in front of an upstream (normally a [`crate::TestRegistry`]);
+/// stops when dropped. The client's `Host` header is forwarded unchanged, so
+/// the registry's upload `Location`s point back at the proxy.
+///
+/// ```no_run
+/// # async fn demo() {
+/// let registry = test_support::TestRegistry::anonymous().await;
+/// let proxy = registry.proxy_builder().paginate_tags().start().await;
+/// // ... point the client at proxy.url() ...
+/// assert_eq!(proxy.count("PUT", "/v2/*/blobs/uploads/*"), 1);
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Proxy {
+    handle: ServerHandle,
+    upstream: String,
+    requests: Arc<Mutex<Vec<ProxiedRequest>>>,
+}
+
+impl Proxy {
+    /// A builder forwarding to `upstream` (e.g. `http://127.0.0.1:5000`).
+    pub fn builder(upstream: impl Into<String>) -> ProxyBuilder {
+        ProxyBuilder {
+            upstream: upstream.into(),
+            ip: server::LOCALHOST,
+            rewrites: Vec::new(),
+            intercepts: Vec::new(),
+            paginate_tags: false,
+            tags_page_size: None,
+        }
+    }
+
+    /// Starts a plain pass-through proxy to `upstream`.
+    pub async fn start(upstream: impl Into<String>) -> Proxy {
+        Self::builder(upstream).start().await
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.handle.addr()
+    }
+
+    /// `IP:PORT`.
+    pub fn host(&self) -> String {
+        self.addr().to_string()
+    }
+
+    /// `http://IP:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    /// The upstream URL.
+    pub fn upstream(&self) -> &str {
+        &self.upstream
+    }
+
+    /// Every request answered so far, in the order their responses started.
+    pub fn requests(&self) -> Vec<ProxiedRequest> {
+        self.requests.lock().expect("request log poisoned").clone()
+    }
+
+    /// How many requests were answered so far.
+    pub fn request_count(&self) -> usize {
+        self.requests.lock().expect("request log poisoned").len()
+    }
+
+    /// How many requests matched `method` (`"*"` for any) and path glob `path` (see [`glob_match`]).
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.requests
+            .lock()
+            .expect("request log poisoned")
+            .iter()
+            .filter(|r| method_matches(method, &r.method) && glob_match(path, r.uri.path()))
+            .count()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.requests.lock().expect("request log poisoned").clear();
+    }
+}
