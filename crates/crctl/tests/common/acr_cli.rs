@@ -1,4 +1,7 @@
 //! Running the built `crctl` binary against a fake ACR.
+//!
+//! Shared by the `acr_*` test binaries; each uses only some of the helpers.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -8,6 +11,9 @@ use serde_json::Value;
 use test_support::fake_acr::FakeAcr;
 use test_support::http::RecordedRequest;
 use tokio::io::AsyncWriteExt;
+
+/// The AAD access token the fakes accept when built with `aad_token(AAD)`.
+pub const AAD: &str = "aad-token-for-crctl";
 
 /// What one run of `crctl` did.
 #[derive(Debug)]
