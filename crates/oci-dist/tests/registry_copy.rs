@@ -204,3 +204,70 @@ async fn registry_to_layout_and_back() {
         common::bytes(50_000, 61_001)
     );
 }
+
+/// Every file under `dir` (recursively).
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_corrupt_download_leaves_no_blob_in_the_layout() {
+    let a = TestRegistry::anonymous().await;
+    let src = common::client_for(&a).with_segment("src");
+    let img = common::small_image(3, 300_000, 70);
+    src.push_image("v1", &img).await.unwrap();
+    // Same length, one byte flipped in the middle of every layer (the
+    // config is small and passes): only the digest can tell.
+    let proxy = a
+        .proxy_builder()
+        .rewrite_response("GET", "/v2/*/blobs/*", |_req, _parts, body| {
+            if body.len() > 200 {
+                let mut v = body.to_vec();
+                let n = v.len();
+                v[n / 2] ^= 1;
+                bytes::Bytes::from(v)
+            } else {
+                body
+            }
+        })
+        .start()
+        .await;
+    let bad = common::client_via(&proxy).with_segment("src");
+
+    let dir = tempfile::tempdir().unwrap();
+    let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
+    let err = copy(&bad, "v1", &layout, Some("v1"), &CopyOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), oci_dist::ErrorKind::DigestMismatch, "{err}");
+    assert!(proxy.count("GET", "/v2/src/blobs/*") >= 1);
+
+    // No layer, no temporary file, no tag; whatever is stored is verified.
+    let stored = files_under(&dir.path().join("oci"));
+    for path in &stored {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.starts_with(".tmp"), "temporary file left: {path:?}");
+        if path.parent().unwrap().ends_with("blobs/sha256") {
+            let data = std::fs::read(path).unwrap();
+            assert_eq!(Digest::sha256_of(&data).hex(), name, "{path:?}");
+            assert!(data.len() < 300_000, "a layer was stored: {path:?}");
+        }
+    }
+    assert!(layout.list_refs().await.unwrap().is_empty());
+
+    // The same copy without the corruption stores everything.
+    let report = copy(&src, "v1", &layout, Some("v1"), &CopyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(&report.digest, img.digest());
+    assert_eq!(layout.list_refs().await.unwrap().len(), 1);
+}

@@ -125,15 +125,27 @@ impl AsyncRead for BlobReader {
     }
 }
 
-/// Writes `stream` to a temporary file in `root`, hashing it, and renames it
-/// to `target` only when it matches `digest` (and `size`). The temporary file
-/// is removed on every error and when this future is dropped.
+/// How [`write_blob`] checks what it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Check {
+    /// Hash the bytes and compare with the digest.
+    Hash,
+    /// The stream verifies the digest itself (its last item is an error
+    /// otherwise): count the bytes only.
+    StreamVerifies,
+}
+
+/// Writes `stream` to a temporary file in `root`, hashing it (unless
+/// `check` says the stream does), and renames it to `target` only when it
+/// matches `digest` (and `size`) and the stream ended cleanly. The
+/// temporary file is removed on every error and when this future is dropped.
 pub(super) async fn write_blob<S, E>(
     root: &Path,
     target: PathBuf,
     digest: &Digest,
     size: Option<u64>,
     stream: S,
+    check: Check,
 ) -> Result<u64>
 where
     S: Stream<Item = std::result::Result<Bytes, E>>,
@@ -161,15 +173,20 @@ where
     })
     .await?;
     // From here on, dropping `tmp_path` (error, cancellation) deletes the file.
+    let mut syncer = BackgroundSync::new(&file);
     let mut out = BufWriter::with_capacity(BUF_SIZE, tokio::fs::File::from_std(file));
     let mut digester = digest.digester();
+    let mut written = 0u64;
     let mut stream = std::pin::pin!(stream);
     let failed = |what: &str, e: Error| e.context(format!("writing blob {digest}: {what}"));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| failed("reading the source failed", e.into()))?;
-        digester.update(&chunk);
+        if check == Check::Hash {
+            digester.update(&chunk);
+        }
+        written += chunk.len() as u64;
         if let Some(max) = size
-            && digester.bytes() > max
+            && written > max
         {
             return Err(Error::new(
                 ErrorKind::DigestMismatch,
@@ -179,13 +196,29 @@ where
         out.write_all(&chunk)
             .await
             .map_err(|e| failed("writing the temporary file", Error::from(e)))?;
+        syncer.wrote(written);
     }
-    let written = digester.bytes();
-    verify(digest, size, digester).map_err(|e| failed("not stored", e))?;
+    match check {
+        Check::Hash => verify(digest, size, digester).map_err(|e| failed("not stored", e))?,
+        Check::StreamVerifies => {
+            if let Some(size) = size
+                && written != size
+            {
+                return Err(failed(
+                    "not stored",
+                    Error::new(
+                        ErrorKind::DigestMismatch,
+                        format!("content is {written} bytes, expected {size}"),
+                    ),
+                ));
+            }
+        }
+    }
     out.flush()
         .await
         .map_err(|e| failed("writing the temporary file", Error::from(e)))?;
     let file = out.into_inner();
+    syncer.finish().await;
     file.sync_all()
         .await
         .map_err(|e| failed("syncing the temporary file", Error::from(e)))?;
@@ -201,4 +234,48 @@ where
     })
     .await?;
     Ok(written)
+}
+
+/// Starts writing a big blob back to disk while it is still being
+/// downloaded (an `fdatasync` on a second handle every
+/// [`BackgroundSync::EVERY`] bytes, at most one at a time), so that the
+/// final sync before the rename has little left to wait for. Best effort:
+/// the final `sync_all` is what guarantees durability.
+struct BackgroundSync {
+    file: Option<std::fs::File>,
+    next: u64,
+    running: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl BackgroundSync {
+    const EVERY: u64 = 32 << 20;
+
+    fn new(file: &std::fs::File) -> Self {
+        BackgroundSync {
+            file: file.try_clone().ok(),
+            next: Self::EVERY,
+            running: None,
+        }
+    }
+
+    /// `written` bytes have been handed to the file so far.
+    fn wrote(&mut self, written: u64) {
+        if written < self.next || self.running.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        let Some(file) = self.file.as_ref().and_then(|f| f.try_clone().ok()) else {
+            return;
+        };
+        self.next = written + Self::EVERY;
+        self.running = Some(tokio::task::spawn_blocking(move || {
+            let _ = file.sync_data();
+        }));
+    }
+
+    /// Waits for the sync in flight, if any.
+    async fn finish(&mut self) {
+        if let Some(h) = self.running.take() {
+            let _ = h.await;
+        }
+    }
 }

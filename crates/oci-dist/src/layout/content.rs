@@ -96,8 +96,24 @@ impl ImageDestination for OciLayout {
         Box::pin(async move {
             let digest = digest_of(descriptor)?;
             let stream = content.open(0).await?;
-            self.write_blob(&digest, Some(descriptor.size()), stream)
-                .await?;
+            // A verifying source fails its stream on a mismatch, and the
+            // blob is only renamed into place after a clean end: no need
+            // to hash the bytes twice.
+            let check = if content.verifies_digest() {
+                super::blob::Check::StreamVerifies
+            } else {
+                super::blob::Check::Hash
+            };
+            let target = self.blob_path(&digest);
+            super::blob::write_blob(
+                self.root(),
+                target,
+                &digest,
+                Some(descriptor.size()),
+                stream,
+                check,
+            )
+            .await?;
             Ok(())
         })
     }

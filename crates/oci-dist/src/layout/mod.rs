@@ -405,7 +405,8 @@ impl OciLayout {
         S: Stream<Item = std::result::Result<Bytes, E>>,
         E: Into<Error>,
     {
-        blob::write_blob(&self.root, self.blob_path(digest), digest, size, stream).await
+        let target = self.blob_path(digest);
+        blob::write_blob(&self.root, target, digest, size, stream, blob::Check::Hash).await
     }
 
     /// [`write_blob`](Self::write_blob) from an [`AsyncRead`].
