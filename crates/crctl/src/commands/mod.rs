@@ -22,8 +22,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "crctl", &mut std::io::stdout());
-            Ok(())
+            // Into a buffer first: clap_complete panics on a write error
+            // (a closed pipe), write_stdout does not.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "crctl", &mut script);
+            crate::output::write_stdout(&script)
         }
         Command::Copy {
             src,
