@@ -3,14 +3,14 @@
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
-use super::{glob_match, method_matches};
+use super::log::{Logged, RequestLog};
 use crate::server::{self, ServerHandle};
 
 /// A request as received by a [`FakeServer`], body included.
@@ -43,6 +43,16 @@ impl RecordedRequest {
     }
 }
 
+impl Logged for RecordedRequest {
+    fn method(&self) -> &Method {
+        &self.method
+    }
+
+    fn path(&self) -> &str {
+        self.uri.path()
+    }
+}
+
 type Handler =
     Arc<dyn Fn(Request<Bytes>) -> server::BoxFuture<Response<Full<Bytes>>> + Send + Sync>;
 
@@ -62,7 +72,7 @@ type Handler =
 #[derive(Debug)]
 pub struct FakeServer {
     handle: ServerHandle,
-    requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    requests: RequestLog<RecordedRequest>,
 }
 
 impl FakeServer {
@@ -82,7 +92,7 @@ impl FakeServer {
         Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
     {
         let handler: Handler = Arc::new(move |req| Box::pin(handler(req)));
-        let requests = Arc::new(Mutex::new(Vec::new()));
+        let requests = RequestLog::new();
         let log = requests.clone();
         let listener = server::bind(ip, 0).await;
         let handle = server::spawn(
@@ -101,14 +111,12 @@ impl FakeServer {
                                 .expect("valid response");
                         }
                     };
-                    log.lock()
-                        .expect("request log poisoned")
-                        .push(RecordedRequest {
-                            method: parts.method.clone(),
-                            uri: parts.uri.clone(),
-                            headers: parts.headers.clone(),
-                            body: body.clone(),
-                        });
+                    log.push(RecordedRequest {
+                        method: parts.method.clone(),
+                        uri: parts.uri.clone(),
+                        headers: parts.headers.clone(),
+                        body: body.clone(),
+                    });
                     let resp = handler(Request::from_parts(parts, body)).await;
                     resp.map(|b| b.map_err(|never| match never {}).boxed())
                 })
@@ -134,26 +142,21 @@ impl FakeServer {
 
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.requests.lock().expect("request log poisoned").clone()
+        self.requests.all()
     }
 
     /// How many requests were received so far.
     pub fn request_count(&self) -> usize {
-        self.requests.lock().expect("request log poisoned").len()
+        self.requests.len()
     }
 
-    /// How many requests matched `method` (`"*"` for any) and path glob `path` (see [`glob_match`]).
+    /// How many requests matched `method` (`"*"` for any) and path glob `path` (see [`glob_match`](super::glob_match)).
     pub fn count(&self, method: &str, path: &str) -> usize {
-        self.requests
-            .lock()
-            .expect("request log poisoned")
-            .iter()
-            .filter(|r| method_matches(method, &r.method) && glob_match(path, r.uri.path()))
-            .count()
+        self.requests.count(method, path)
     }
 
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
-        self.requests.lock().expect("request log poisoned").clear();
+        self.requests.clear();
     }
 }

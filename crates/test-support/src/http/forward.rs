@@ -2,7 +2,6 @@
 //! headers stripped, interceptions, response rewrites and tag-list pagination.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HOST, LINK};
@@ -14,6 +13,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
+use super::log::RequestLog;
 use super::proxy::{InterceptFn, ProxiedRequest, Rewrite};
 use super::{glob_match, method_matches};
 use crate::server::{self, Body, BoxError};
@@ -28,7 +28,7 @@ pub(super) struct ProxyState {
     pub(super) intercepts: Vec<InterceptFn>,
     pub(super) paginate_tags: bool,
     pub(super) tags_page_size: Option<usize>,
-    pub(super) requests: Arc<Mutex<Vec<ProxiedRequest>>>,
+    pub(super) requests: RequestLog<ProxiedRequest>,
 }
 
 /// Headers that apply to one connection only and must not be forwarded.
@@ -71,10 +71,7 @@ impl ProxyState {
     fn record(&self, info: &ProxiedRequest, status: u16) {
         let mut entry = info.clone();
         entry.status = status;
-        self.requests
-            .lock()
-            .expect("request log poisoned")
-            .push(entry);
+        self.requests.push(entry);
     }
 
     pub(super) async fn handle(&self, req: Request<Incoming>) -> Response<Body> {

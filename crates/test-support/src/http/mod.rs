@@ -17,6 +17,7 @@
 
 mod fake;
 mod forward;
+mod log;
 mod proxy;
 
 use bytes::Bytes;

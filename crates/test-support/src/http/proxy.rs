@@ -3,7 +3,7 @@
 //! forwarding itself lives in the `forward` module.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response, Uri};
@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::forward::ProxyState;
-use super::{glob_match, method_matches};
+use super::log::{Logged, RequestLog};
 use crate::server::{self, ServerHandle};
 
 /// A request that went through a [`Proxy`] (bodies are not recorded).
@@ -39,6 +39,16 @@ impl ProxiedRequest {
     /// The query string, if any.
     pub fn query(&self) -> Option<&str> {
         self.uri.query()
+    }
+}
+
+impl Logged for ProxiedRequest {
+    fn method(&self) -> &Method {
+        &self.method
+    }
+
+    fn path(&self) -> &str {
+        self.uri.path()
     }
 }
 
@@ -89,7 +99,7 @@ impl ProxyBuilder {
     }
 
     /// Rewrites responses to requests matching `method` (`"*"` for any) and
-    /// path glob `path` ([`glob_match`]). Such responses are buffered whole.
+    /// path glob `path` ([`glob_match`](super::glob_match)). Such responses are buffered whole.
     /// Rewrites run in the order added.
     pub fn rewrite_response(
         mut self,
@@ -164,7 +174,7 @@ impl ProxyBuilder {
             Client::builder(TokioExecutor::new()).build_http();
         let listener = server::bind(self.ip, 0).await;
         let addr = listener.local_addr().expect("local addr");
-        let requests = Arc::new(Mutex::new(Vec::new()));
+        let requests = RequestLog::new();
         let state = Arc::new(ProxyState {
             client,
             scheme,
@@ -207,7 +217,7 @@ impl ProxyBuilder {
 pub struct Proxy {
     handle: ServerHandle,
     upstream: String,
-    requests: Arc<Mutex<Vec<ProxiedRequest>>>,
+    requests: RequestLog<ProxiedRequest>,
 }
 
 impl Proxy {
@@ -250,26 +260,21 @@ impl Proxy {
 
     /// Every request answered so far, in the order their responses started.
     pub fn requests(&self) -> Vec<ProxiedRequest> {
-        self.requests.lock().expect("request log poisoned").clone()
+        self.requests.all()
     }
 
     /// How many requests were answered so far.
     pub fn request_count(&self) -> usize {
-        self.requests.lock().expect("request log poisoned").len()
+        self.requests.len()
     }
 
-    /// How many requests matched `method` (`"*"` for any) and path glob `path` (see [`glob_match`]).
+    /// How many requests matched `method` (`"*"` for any) and path glob `path` (see [`glob_match`](super::glob_match)).
     pub fn count(&self, method: &str, path: &str) -> usize {
-        self.requests
-            .lock()
-            .expect("request log poisoned")
-            .iter()
-            .filter(|r| method_matches(method, &r.method) && glob_match(path, r.uri.path()))
-            .count()
+        self.requests.count(method, path)
     }
 
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
-        self.requests.lock().expect("request log poisoned").clear();
+        self.requests.clear();
     }
 }
