@@ -3,50 +3,20 @@
 //! Shared by the `acr_*` test binaries; each uses only some of the helpers.
 #![allow(dead_code)]
 
+#[path = "run.rs"]
+mod run;
+
 use std::collections::HashMap;
-use std::process::Stdio;
 
 use http::Method;
 use serde_json::Value;
 use test_support::fake_acr::FakeAcr;
 use test_support::http::RecordedRequest;
-use tokio::io::AsyncWriteExt;
+
+pub use self::run::Run;
 
 /// The AAD access token the fakes accept when built with `aad_token(AAD)`.
 pub const AAD: &str = "aad-token-for-crctl";
-
-/// What one run of `crctl` did.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// Stdout as JSON, after checking the run succeeded.
-    #[track_caller]
-    pub fn json(&self) -> Value {
-        assert_eq!(self.code, 0, "crctl failed: {}", self.stderr);
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", self.stdout))
-    }
-
-    /// Checks a failure: its exit code, nothing on stdout, one line on
-    /// stderr containing every one of `words`.
-    #[track_caller]
-    pub fn failed(&self, code: i32, words: &[&str]) {
-        assert_eq!(
-            self.code, code,
-            "exit code; stdout {:?}, stderr {:?}",
-            self.stdout, self.stderr
-        );
-        assert_eq!(self.stdout, "", "nothing on stdout");
-        for w in words {
-            assert!(self.stderr.contains(w), "{w:?} not in {:?}", self.stderr);
-        }
-    }
-}
 
 /// Options of one run.
 #[derive(Default)]
@@ -58,35 +28,13 @@ pub struct Opts<'a> {
 /// Runs `crctl args…` with a clean environment (no credentials from the
 /// caller's).
 pub async fn crctl_with(args: &[&str], opts: Opts<'_>) -> Run {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crctl"));
-    cmd.args(args)
-        .env_remove("AZURE_ACCESS_TOKEN")
-        .env_remove("CRCTL_USERNAME")
-        .env_remove("CRCTL_PASSWORD")
-        .env_remove("CRCTL_LOG")
-        .stdin(if opts.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (k, v) in opts.env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("crctl starts");
-    if let Some(input) = opts.stdin {
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(input.as_bytes()).await.unwrap();
-        drop(stdin);
-    }
-    let out = child.wait_with_output().await.unwrap();
-    Run {
-        code: out.status.code().expect("crctl exited normally"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    let unset = [
+        "AZURE_ACCESS_TOKEN",
+        "CRCTL_USERNAME",
+        "CRCTL_PASSWORD",
+        "CRCTL_LOG",
+    ];
+    run::crctl(args, &unset, &opts.env, opts.stdin).await
 }
 
 /// `crctl --plain-http acr --endpoint {fake} args…`.

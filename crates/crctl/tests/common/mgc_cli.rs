@@ -2,62 +2,19 @@
 
 #![allow(dead_code)]
 
-use std::process::Stdio;
+#[path = "run.rs"]
+mod run;
 
 use serde_json::Value;
 use test_support::fake_mgc::{API_KEY, MagaluFake};
 use test_support::http::RecordedRequest;
 
-/// What one run of `crctl` did.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// Stdout as JSON, after checking the run succeeded.
-    #[track_caller]
-    pub fn json(&self) -> Value {
-        self.ok();
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}", self.stdout))
-    }
-
-    /// Checks the run succeeded.
-    #[track_caller]
-    pub fn ok(&self) -> &Run {
-        assert_eq!(self.code, 0, "crctl failed: {}", self.stderr);
-        self
-    }
-
-    /// Checks a failure: its exit code, nothing on stdout, one line on
-    /// stderr containing every one of `words`.
-    #[track_caller]
-    pub fn failed(&self, code: i32, words: &[&str]) {
-        assert_eq!(
-            self.code, code,
-            "exit code; stdout {:?}, stderr {:?}",
-            self.stdout, self.stderr
-        );
-        assert_eq!(self.stdout, "", "nothing on stdout");
-        for w in words {
-            assert!(self.stderr.contains(w), "{w:?} not in {:?}", self.stderr);
-        }
-    }
-}
+pub use self::run::Run;
 
 /// Runs `crctl args…` with a clean environment (no credentials, region or
 /// URL from the caller's) plus `env`.
 pub async fn crctl_env(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_crctl"));
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for var in [
+    let unset = [
         "MGC_API_KEY",
         "MGC_TOKEN",
         "MGC_REGION",
@@ -65,18 +22,8 @@ pub async fn crctl_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         "CRCTL_USERNAME",
         "CRCTL_PASSWORD",
         "CRCTL_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().await.expect("crctl runs");
-    Run {
-        code: out.status.code().expect("crctl exited normally"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    ];
+    run::crctl(args, &unset, env, None).await
 }
 
 /// `crctl mgc --api-url {fake} --api-key API_KEY args…`.
