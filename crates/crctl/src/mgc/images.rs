@@ -4,7 +4,7 @@ use clap::{Subcommand, ValueEnum};
 use facade::mgc::images;
 
 use super::Ctx;
-use super::list::{NameArgs, PageArgs, collect};
+use super::list::{NameArgs, PageArgs, print_list};
 use crate::exit::Failure;
 
 /// `crctl mgc images …`
@@ -94,13 +94,14 @@ pub async fn run(ctx: &Ctx, command: ImagesCommand) -> Result<(), Failure> {
                     options.expand.push(field);
                 }
             }
-            let items = collect(
+            print_list(
+                ctx,
                 &paging,
+                COLUMNS,
                 || images.list_stream(&registry_id, &repository_id, options.clone()),
                 || images.list(&registry_id, &repository_id, options.clone()),
             )
-            .await?;
-            ctx.out.list(&items, COLUMNS)
+            .await
         }
         ImagesCommand::Get {
             registry_id,

@@ -6,7 +6,9 @@ use facade::mgc::{
     self, ItemStream, ListOptions, ListResponse, PaginationMetadata, RepositoriesV1Response,
 };
 use futures_util::TryStreamExt;
+use serde::Serialize;
 
+use super::Ctx;
 use crate::exit::Failure;
 
 /// `--limit`, `--offset`, `--sort`, `--all`.
@@ -79,9 +81,27 @@ impl Page for RepositoriesV1Response {
     }
 }
 
+/// Prints every item (`--all`: `all` walks the pages), or the items of the
+/// one page `one` fetches, as a list whose table shows `columns`.
+pub async fn print_list<P, F>(
+    ctx: &Ctx,
+    paging: &PageArgs,
+    columns: &[&str],
+    all: impl FnOnce() -> ItemStream<P::Item>,
+    one: impl FnOnce() -> F,
+) -> Result<(), Failure>
+where
+    P: Page,
+    P::Item: Serialize,
+    F: Future<Output = Result<P, mgc::Error>>,
+{
+    let items = collect(paging, all, one).await?;
+    ctx.out.list(&items, columns)
+}
+
 /// Every item (`--all`: `all` walks the pages), or the items of the one
 /// page `one` fetches.
-pub async fn collect<P, F>(
+async fn collect<P, F>(
     paging: &PageArgs,
     all: impl FnOnce() -> ItemStream<P::Item>,
     one: impl FnOnce() -> F,

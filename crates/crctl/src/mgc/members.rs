@@ -5,7 +5,7 @@ use clap::{Subcommand, ValueEnum};
 use facade::mgc::{MemberRequest, MemberRole, MemberUpdateRequest};
 
 use super::Ctx;
-use super::list::{PageArgs, collect};
+use super::list::{PageArgs, print_list};
 use crate::exit::Failure;
 
 /// `crctl mgc members …`
@@ -85,13 +85,14 @@ pub async fn run(ctx: &Ctx, command: MembersCommand) -> Result<(), Failure> {
             paging,
         } => {
             let options = paging.options();
-            let items = collect(
+            print_list(
+                ctx,
                 &paging,
+                COLUMNS,
                 || members.list_stream(&registry_id, options.clone()),
                 || members.list(&registry_id, options.clone()),
             )
-            .await?;
-            ctx.out.list(&items, COLUMNS)
+            .await
         }
         MembersCommand::Create {
             registry_id,

@@ -5,7 +5,7 @@ use facade::core::Secret;
 use facade::mgc::{ProxyCacheCredentialStatusRequest, ProxyCacheRequest, UpdateProxyCacheRequest};
 
 use super::Ctx;
-use super::list::{PageArgs, collect};
+use super::list::{PageArgs, print_list};
 use crate::exit::Failure;
 
 /// `crctl mgc proxy-caches …`
@@ -121,13 +121,14 @@ pub async fn run(ctx: &Ctx, command: ProxyCachesCommand) -> Result<(), Failure> 
     match command {
         ProxyCachesCommand::List { paging } => {
             let options = paging.options();
-            let items = collect(
+            print_list(
+                ctx,
                 &paging,
+                COLUMNS,
                 || caches.list_stream(options.clone()),
                 || caches.list(options.clone()),
             )
-            .await?;
-            ctx.out.list(&items, COLUMNS)
+            .await
         }
         ProxyCachesCommand::Get { proxy_cache_id } => {
             ctx.out.object(&caches.get(&proxy_cache_id).await?)

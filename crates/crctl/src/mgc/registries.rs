@@ -4,7 +4,7 @@ use clap::Subcommand;
 use facade::mgc::RegistryRequest;
 
 use super::Ctx;
-use super::list::{NameArgs, PageArgs, collect};
+use super::list::{NameArgs, PageArgs, print_list};
 use crate::exit::Failure;
 
 /// `crctl mgc registries …`
@@ -52,13 +52,14 @@ pub async fn run(ctx: &Ctx, command: RegistriesCommand) -> Result<(), Failure> {
     match command {
         RegistriesCommand::List { paging, name } => {
             let options = paging.named(&name);
-            let items = collect(
+            print_list(
+                ctx,
                 &paging,
+                COLUMNS,
                 || registries.list_stream(options.clone()),
                 || registries.list(options.clone()),
             )
-            .await?;
-            ctx.out.list(&items, COLUMNS)
+            .await
         }
         RegistriesCommand::Get { registry_id } => {
             ctx.out.object(&registries.get(&registry_id).await?)

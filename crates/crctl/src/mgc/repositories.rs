@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::Ctx;
-use super::list::{NameArgs, PageArgs, collect};
+use super::list::{NameArgs, PageArgs, print_list};
 use crate::exit::Failure;
 
 /// `crctl mgc repositories …`
@@ -47,13 +47,14 @@ pub async fn run(ctx: &Ctx, command: RepositoriesCommand) -> Result<(), Failure>
             name,
         } => {
             let options = paging.named(&name);
-            let items = collect(
+            print_list(
+                ctx,
                 &paging,
+                COLUMNS,
                 || repositories.list_stream(&registry_id, options.clone()),
                 || repositories.list(&registry_id, options.clone()),
             )
-            .await?;
-            ctx.out.list(&items, COLUMNS)
+            .await
         }
         RepositoriesCommand::Get {
             registry_id,

@@ -4,7 +4,7 @@ use clap::{Subcommand, ValueEnum};
 use facade::mgc::{ScanStatus, VulnerabilityFilter, VulnerabilitySeverity};
 
 use super::Ctx;
-use super::list::{PageArgs, collect};
+use super::list::{PageArgs, print_list};
 use crate::exit::Failure;
 
 /// `crctl mgc scans …`
@@ -161,13 +161,14 @@ pub async fn run(ctx: &Ctx, command: ScansCommand) -> Result<(), Failure> {
             let options = paging.options();
             let status = status.map(ScanStatus::from);
             let (reg, repo, image) = (&registry_id, &repository_id, &digest_or_tag);
-            let items = collect(
+            print_list(
+                ctx,
                 &paging,
+                SCAN_COLUMNS,
                 || scans.list_stream(reg, repo, image, options.clone(), status.clone()),
                 || scans.list(reg, repo, image, options.clone(), status.clone()),
             )
-            .await?;
-            ctx.out.list(&items, SCAN_COLUMNS)
+            .await
         }
         ScansCommand::Get { scan_id } => ctx.out.object(&scans.get(&scan_id).await?),
         ScansCommand::Stop { scan_id } => Ok(scans.stop(&scan_id).await?),
@@ -190,13 +191,14 @@ pub async fn run(ctx: &Ctx, command: ScansCommand) -> Result<(), Failure> {
             filter.cve_id = cve_id;
             filter.fixable = fixable;
             let options = paging.options();
-            let items = collect(
+            print_list(
+                ctx,
                 &paging,
+                VULNERABILITY_COLUMNS,
                 || scans.vulnerabilities_stream(&scan_id, options.clone(), filter.clone()),
                 || scans.vulnerabilities(&scan_id, options.clone(), filter.clone()),
             )
-            .await?;
-            ctx.out.list(&items, VULNERABILITY_COLUMNS)
+            .await
         }
     }
 }
