@@ -229,16 +229,7 @@ async fn a_corrupt_download_leaves_no_blob_in_the_layout() {
     // config is small and passes): only the digest can tell.
     let proxy = a
         .proxy_builder()
-        .rewrite_response("GET", "/v2/*/blobs/*", |_req, _parts, body| {
-            if body.len() > 200 {
-                let mut v = body.to_vec();
-                let n = v.len();
-                v[n / 2] ^= 1;
-                bytes::Bytes::from(v)
-            } else {
-                body
-            }
-        })
+        .corrupt_blobs_larger_than(200)
         .start()
         .await;
     let bad = common::client_via(&proxy).with_segment("src");

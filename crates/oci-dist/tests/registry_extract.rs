@@ -104,17 +104,8 @@ async fn pulled_image_flattens_with_whiteouts() {
     // With the config fetched cleanly, the layers are still checked.
     let proxy = registry
         .proxy_builder()
-        .rewrite_response("GET", "/v2/*/blobs/*", |_req, _parts, body| {
-            // Configs are small; the layers are not.
-            if body.len() > 200 {
-                let mut v = body.to_vec();
-                let n = v.len();
-                v[n / 2] ^= 1;
-                Bytes::from(v)
-            } else {
-                body
-            }
-        })
+        // Configs are small; the layers are not.
+        .corrupt_blobs_larger_than(200)
         .start()
         .await;
     let half_bad = common::client_via(&proxy).with_segment("fs");

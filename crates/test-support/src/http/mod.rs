@@ -8,9 +8,10 @@
 //!   every request (method, path, status) so tests can count them
 //!   ([`Proxy::count`]), can answer some requests itself ([`ProxyBuilder::intercept`]),
 //!   can rewrite responses ([`ProxyBuilder::rewrite_response`],
-//!   [`ProxyBuilder::corrupt_blobs`]) and can add tag-list pagination, which
-//!   distribution 2.8 lacks ([`ProxyBuilder::paginate_tags`]). Bodies stream
-//!   through without being buffered, except responses a rewrite applies to.
+//!   [`ProxyBuilder::corrupt_blobs`], [`ProxyBuilder::corrupt_blobs_larger_than`])
+//!   and can add tag-list pagination, which distribution 2.8 lacks
+//!   ([`ProxyBuilder::paginate_tags`]). Bodies stream through without being
+//!   buffered, except responses a rewrite applies to.
 //!
 //! The free functions here ([`response`], [`json_response`], [`glob_match`])
 //! are shared by both and handy in handlers and interceptions.

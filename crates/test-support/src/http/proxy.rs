@@ -131,6 +131,23 @@ impl ProxyBuilder {
         })
     }
 
+    /// Corrupts the larger blob downloads: every `200`/`206` body of
+    /// `GET /v2/*/blobs/*` longer than `min_len` bytes gets its middle byte
+    /// flipped (same length, wrong digest); shorter ones pass untouched. With
+    /// a `min_len` above the config's size, a client fetches the image config
+    /// cleanly and must catch the bad layers.
+    pub fn corrupt_blobs_larger_than(self, min_len: usize) -> Self {
+        self.rewrite_response("GET", "/v2/*/blobs/*", move |_req, parts, body| {
+            if !matches!(parts.status.as_u16(), 200 | 206) || body.len() <= min_len {
+                return body;
+            }
+            let mut bytes = body.to_vec();
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0xff;
+            Bytes::from(bytes)
+        })
+    }
+
     /// Answers some requests itself: `f` returns `Some(response)` to answer,
     /// `None` to forward. Interceptions run before forwarding, in the order added.
     pub fn intercept(
