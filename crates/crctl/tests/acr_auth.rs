@@ -5,7 +5,7 @@
 #[path = "common/acr_cli.rs"]
 mod cli;
 
-use cli::{AAD, Opts, acr, acr_with, crctl_with, query, requests_to};
+use cli::{AAD, Opts, acr, acr_env, acr_with, crctl_with, query, requests_to};
 use http::Method;
 use serde_json::json;
 use test_support::fake_acr::{DIGEST_A, FakeAcr, REPOS};
@@ -41,14 +41,10 @@ async fn admin_user_with_password_on_stdin() {
     assert_eq!(query(&token[0])["scope"], "registry:catalog:*");
 
     // The same from the environment; a wrong password is refused: exit 4.
-    let env = vec![("CRCTL_USERNAME", "admin"), ("CRCTL_PASSWORD", "s3cret")];
-    let tag = acr_with(
+    let tag = acr_env(
         &fake,
         &["tags", "show", "app", "v1"],
-        Opts {
-            env,
-            ..Opts::default()
-        },
+        &[("CRCTL_USERNAME", "admin"), ("CRCTL_PASSWORD", "s3cret")],
     )
     .await;
     assert_eq!(tag.json()["tag"]["name"], "v1");
@@ -64,14 +60,10 @@ async fn admin_user_with_password_on_stdin() {
 #[tokio::test]
 async fn aad_token_from_the_environment_and_refused_tokens() {
     let fake = FakeAcr::builder().aad_token(AAD).start().await;
-    let env = vec![("AZURE_ACCESS_TOKEN", AAD)];
-    let ok = acr_with(
+    let ok = acr_env(
         &fake,
         &["tags", "show", "app", "v1"],
-        Opts {
-            env,
-            ..Opts::default()
-        },
+        &[("AZURE_ACCESS_TOKEN", AAD)],
     )
     .await;
     assert_eq!(ok.json()["tag"]["digest"], DIGEST_A);
@@ -105,14 +97,10 @@ async fn aad_token_from_the_environment_and_refused_tokens() {
     // --anonymous beats the environment's token: the registry refuses
     // anonymous access, and no exchange is tried.
     fake.clear_requests();
-    let env = vec![("AZURE_ACCESS_TOKEN", AAD)];
-    let anonymous = acr_with(
+    let anonymous = acr_env(
         &fake,
         &["--anonymous", "repositories", "list"],
-        Opts {
-            env,
-            ..Opts::default()
-        },
+        &[("AZURE_ACCESS_TOKEN", AAD)],
     )
     .await;
     anonymous.failed(4, &[]);

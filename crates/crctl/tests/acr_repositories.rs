@@ -5,7 +5,7 @@
 #[path = "common/acr_cli.rs"]
 mod cli;
 
-use cli::{AAD, acr, patches, query, requests_to};
+use cli::{AAD, acr, anonymous, patches, query, requests_to, with_aad};
 use http::Method;
 use serde_json::json;
 use test_support::fake_acr::{DIGEST_A, DIGEST_B, DIGEST_C, FakeAcr, REFRESH_TOKEN, REPOS};
@@ -14,20 +14,12 @@ use test_support::fake_acr::{DIGEST_A, DIGEST_B, DIGEST_C, FakeAcr, REFRESH_TOKE
 async fn repositories_list_one_page_or_every_page() {
     let fake = FakeAcr::start().await;
     // One page, as the registry sizes it (3 here).
-    let first = acr(&fake, &["--anonymous", "repositories", "list"]).await;
+    let first = anonymous(&fake, &["repositories", "list"]).await;
     assert_eq!(first.json(), json!(REPOS[..3]));
     // --limit and --last pick the page.
-    let page = acr(
+    let page = anonymous(
         &fake,
-        &[
-            "--anonymous",
-            "repositories",
-            "list",
-            "--limit",
-            "2",
-            "--last",
-            "beta",
-        ],
+        &["repositories", "list", "--limit", "2", "--last", "beta"],
     )
     .await;
     assert_eq!(page.json(), json!(["delta/one", "delta/two"]));
@@ -69,7 +61,7 @@ async fn repositories_list_one_page_or_every_page() {
 #[tokio::test]
 async fn repository_show_update_delete_with_an_aad_token() {
     let fake = FakeAcr::builder().aad_token(AAD).start().await;
-    let show = acr(&fake, &["--aad-token", AAD, "repositories", "show", "app"]).await;
+    let show = with_aad(&fake, &["repositories", "show", "app"]).await;
     let p = show.json();
     assert_eq!(p["registry"], fake.host());
     assert_eq!(p["imageName"], "app");
@@ -92,11 +84,9 @@ async fn repository_show_update_delete_with_an_aad_token() {
     let token = requests_to(&fake, Method::POST, "/oauth2/token");
     assert!(String::from_utf8_lossy(&token[0].body).contains(REFRESH_TOKEN));
 
-    let updated = acr(
+    let updated = with_aad(
         &fake,
         &[
-            "--aad-token",
-            AAD,
             "repositories",
             "update",
             "app",
@@ -133,11 +123,7 @@ async fn repository_show_update_delete_with_an_aad_token() {
     );
 
     // Locked: the registry refuses (403 DENIED), exit 4.
-    let refused = acr(
-        &fake,
-        &["--aad-token", AAD, "repositories", "delete", "app"],
-    )
-    .await;
+    let refused = with_aad(&fake, &["repositories", "delete", "app"]).await;
     refused.failed(
         4,
         &[
@@ -146,25 +132,13 @@ async fn repository_show_update_delete_with_an_aad_token() {
             "deleteEnabled is false",
         ],
     );
-    acr(
+    with_aad(
         &fake,
-        &[
-            "--aad-token",
-            AAD,
-            "repositories",
-            "update",
-            "app",
-            "--delete-enabled",
-            "true",
-        ],
+        &["repositories", "update", "app", "--delete-enabled", "true"],
     )
     .await
     .json();
-    let deleted = acr(
-        &fake,
-        &["--aad-token", AAD, "repositories", "delete", "app"],
-    )
-    .await;
+    let deleted = with_aad(&fake, &["repositories", "delete", "app"]).await;
     let d = deleted.json();
     assert_eq!(d["manifestsDeleted"], json!([DIGEST_C, DIGEST_A, DIGEST_B]));
     assert_eq!(d["tagsDeleted"].as_array().unwrap().len(), 7);
@@ -177,7 +151,7 @@ async fn repository_show_update_delete_with_an_aad_token() {
     assert_eq!(authorized, ["Bearer at|repository:app:delete"; 2]);
 
     // Gone: exit 3, one line naming the repository and the registry's code.
-    let gone = acr(&fake, &["--aad-token", AAD, "repositories", "show", "app"]).await;
+    let gone = with_aad(&fake, &["repositories", "show", "app"]).await;
     gone.failed(3, &["repository app", "NAME_UNKNOWN", &fake.host()]);
     assert_eq!(gone.stderr.lines().count(), 1, "{:?}", gone.stderr);
 }

@@ -5,7 +5,7 @@
 #[path = "common/acr_cli.rs"]
 mod cli;
 
-use cli::{acr, names, patches, query, requests_to};
+use cli::{anonymous, names, patches, query, requests_to};
 use http::Method;
 use serde_json::json;
 use test_support::fake_acr::{DIGEST_A, DIGEST_B, DIGEST_C, FakeAcr};
@@ -13,10 +13,9 @@ use test_support::fake_acr::{DIGEST_A, DIGEST_B, DIGEST_C, FakeAcr};
 #[tokio::test]
 async fn tags_list_show_update_delete() {
     let fake = FakeAcr::start().await;
-    let all = acr(
+    let all = anonymous(
         &fake,
         &[
-            "--anonymous",
             "tags",
             "list",
             "app",
@@ -43,16 +42,12 @@ async fn tags_list_show_update_delete() {
     assert_eq!(v1["signed"], false);
 
     // The digest filter.
-    let b = acr(
-        &fake,
-        &["--anonymous", "tags", "list", "app", "--digest", DIGEST_B],
-    )
-    .await;
+    let b = anonymous(&fake, &["tags", "list", "app", "--digest", DIGEST_B]).await;
     assert_eq!(names(&b.json()), ["v2", "v4", "v6"]);
     let last = fake.requests().pop().unwrap();
     assert_eq!(query(&last)["digest"], DIGEST_B);
 
-    let show = acr(&fake, &["--anonymous", "tags", "show", "app", "v2"])
+    let show = anonymous(&fake, &["tags", "show", "app", "v2"])
         .await
         .json();
     assert_eq!(
@@ -64,10 +59,9 @@ async fn tags_list_show_update_delete() {
         (json!("app"), json!("v2"), json!(DIGEST_B))
     );
 
-    let updated = acr(
+    let updated = anonymous(
         &fake,
         &[
-            "--anonymous",
             "tags",
             "update",
             "app",
@@ -93,34 +87,19 @@ async fn tags_list_show_update_delete() {
         )]
     );
 
-    let deleted = acr(&fake, &["--anonymous", "tags", "delete", "app", "v3"]).await;
-    assert_eq!(
-        (deleted.code, deleted.stdout.as_str()),
-        (0, ""),
-        "{}",
-        deleted.stderr
-    );
+    let deleted = anonymous(&fake, &["tags", "delete", "app", "v3"]).await;
+    deleted.silent();
     assert_eq!(fake.count("DELETE", "/acr/v1/app/_tags/v3"), 1);
-    let gone = acr(&fake, &["--anonymous", "tags", "show", "app", "v3"]).await;
+    let gone = anonymous(&fake, &["tags", "show", "app", "v3"]).await;
     gone.failed(3, &["tag app:v3", "TAG_UNKNOWN"]);
 }
 
 #[tokio::test]
 async fn manifests_list_show_update_delete() {
     let fake = FakeAcr::start().await;
-    let list = acr(
-        &fake,
-        &[
-            "--anonymous",
-            "manifests",
-            "list",
-            "app",
-            "--orderby",
-            "timeasc",
-        ],
-    )
-    .await
-    .json();
+    let list = anonymous(&fake, &["manifests", "list", "app", "--orderby", "timeasc"])
+        .await
+        .json();
     let digests: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -139,12 +118,9 @@ async fn manifests_list_show_update_delete() {
     );
     assert_eq!(query(&fake.requests()[0])["orderby"], "timeasc");
 
-    let index = acr(
-        &fake,
-        &["--anonymous", "manifests", "show", "app", DIGEST_C],
-    )
-    .await
-    .json();
+    let index = anonymous(&fake, &["manifests", "show", "app", DIGEST_C])
+        .await
+        .json();
     assert_eq!(
         index["manifest"]["mediaType"],
         "application/vnd.oci.image.index.v1+json"
@@ -155,10 +131,9 @@ async fn manifests_list_show_update_delete() {
     );
     assert_eq!(index["manifest"]["tags"], json!(["v1", "latest"]));
 
-    let locked = acr(
+    let locked = anonymous(
         &fake,
         &[
-            "--anonymous",
             "manifests",
             "update",
             "app",
@@ -182,17 +157,12 @@ async fn manifests_list_show_update_delete() {
             "application/json".to_owned()
         )]
     );
-    let refused = acr(
-        &fake,
-        &["--anonymous", "manifests", "delete", "app", DIGEST_A],
-    )
-    .await;
+    let refused = anonymous(&fake, &["manifests", "delete", "app", DIGEST_A]).await;
     refused.failed(4, &["DENIED"]);
 
-    let opened = acr(
+    let opened = anonymous(
         &fake,
         &[
-            "--anonymous",
             "manifests",
             "update",
             "app",
@@ -203,39 +173,24 @@ async fn manifests_list_show_update_delete() {
     )
     .await;
     opened.json();
-    let deleted = acr(
-        &fake,
-        &["--anonymous", "manifests", "delete", "app", DIGEST_A],
-    )
-    .await;
-    assert_eq!(
-        (deleted.code, deleted.stdout.as_str()),
-        (0, ""),
-        "{}",
-        deleted.stderr
-    );
+    let deleted = anonymous(&fake, &["manifests", "delete", "app", DIGEST_A]).await;
+    deleted.silent();
     assert_eq!(
         fake.count("DELETE", &format!("/v2/app/manifests/{DIGEST_A}")),
         2
     );
     // Its tags went with it.
-    let tags = acr(&fake, &["--anonymous", "tags", "list", "app", "--all"])
+    let tags = anonymous(&fake, &["tags", "list", "app", "--all"])
         .await
         .json();
     assert_eq!(names(&tags), ["v2", "v4", "v6"]);
-    acr(
-        &fake,
-        &["--anonymous", "manifests", "show", "app", DIGEST_A],
-    )
-    .await
-    .failed(3, &["MANIFEST_UNKNOWN"]);
+    anonymous(&fake, &["manifests", "show", "app", DIGEST_A])
+        .await
+        .failed(3, &["MANIFEST_UNKNOWN"]);
     // A malformed digest is a usage error, and no request is sent.
     let before = fake.request_count();
-    acr(
-        &fake,
-        &["--anonymous", "manifests", "show", "app", "latest"],
-    )
-    .await
-    .failed(2, &["latest"]);
+    anonymous(&fake, &["manifests", "show", "app", "latest"])
+        .await
+        .failed(2, &["latest"]);
     assert_eq!(fake.request_count(), before);
 }

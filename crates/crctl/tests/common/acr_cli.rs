@@ -33,6 +33,13 @@ pub async fn crctl_with(args: &[&str], opts: Opts<'_>) -> Run {
         "CRCTL_USERNAME",
         "CRCTL_PASSWORD",
         "CRCTL_LOG",
+        // The Azure identity environment credential.
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_AUTHORITY_HOST",
     ];
     run::crctl(args, &unset, &opts.env, opts.stdin).await
 }
@@ -48,6 +55,25 @@ pub async fn acr_with(fake: &FakeAcr, args: &[&str], opts: Opts<'_>) -> Run {
     let mut all = vec!["--plain-http", "acr", "--endpoint", url.as_str()];
     all.extend_from_slice(args);
     crctl_with(&all, opts).await
+}
+
+/// `acr` with `--anonymous` first.
+pub async fn anonymous(fake: &FakeAcr, args: &[&str]) -> Run {
+    acr(fake, &[&["--anonymous"], args].concat()).await
+}
+
+/// `acr` with `--aad-token AAD` first.
+pub async fn with_aad(fake: &FakeAcr, args: &[&str]) -> Run {
+    acr(fake, &[&["--aad-token", AAD], args].concat()).await
+}
+
+/// `acr` with the variables `env` set.
+pub async fn acr_env(fake: &FakeAcr, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let opts = Opts {
+        env: env.to_vec(),
+        ..Opts::default()
+    };
+    acr_with(fake, args, opts).await
 }
 
 /// The decoded query of a request.

@@ -30,6 +30,17 @@ impl Run {
         self
     }
 
+    /// Checks the run succeeded and printed nothing on stdout.
+    #[track_caller]
+    pub fn silent(&self) {
+        assert_eq!(
+            (self.code, self.stdout.as_str()),
+            (0, ""),
+            "{}",
+            self.stderr
+        );
+    }
+
     /// Checks a failure: its exit code, nothing on stdout, one line on
     /// stderr containing every one of `words`.
     #[track_caller]
