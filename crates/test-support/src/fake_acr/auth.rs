@@ -10,7 +10,7 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 
 use super::{Auth, REFRESH_TOKEN, SERVICE, acr_error};
-use crate::http::{json_response, response};
+use crate::http::{json_response, query_params, response};
 
 /// The scope ACR wants for a request.
 fn needed_scope(method: &Method, path: &str) -> String {
@@ -74,10 +74,7 @@ fn access_token(scopes: &str) -> Response<Full<Bytes>> {
 pub(super) fn token_endpoint(auth: &Auth, req: &Request<Bytes>) -> Response<Full<Bytes>> {
     if req.method() == Method::GET && req.uri().path() == "/oauth2/token" {
         // The Docker flow: Basic credentials, scopes in the query.
-        let q: Vec<(String, String)> =
-            url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-                .into_owned()
-                .collect();
+        let q: Vec<(String, String)> = query_params(req.uri());
         let given = req
             .headers()
             .get("authorization")

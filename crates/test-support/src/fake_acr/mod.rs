@@ -48,7 +48,7 @@ pub mod token_service;
 
 pub use token_service::{AcrTokenService, TOKEN_SERVICE, aad_token, form};
 
-use crate::http::{FakeServer, RecordedRequest, json_response, response};
+use crate::http::{FakeServer, RecordedRequest, json_response, query_params, response};
 
 /// An image manifest (amd64/windows) of [`REPOSITORY`], tagged `v1`, `v3`,
 /// `v5`, `v7`.
@@ -374,10 +374,7 @@ fn handle(st: &State, req: Request<Bytes>) -> Response<Full<Bytes>> {
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let q: HashMap<String, String> =
-        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
+    let q: HashMap<String, String> = query_params(req.uri());
     if let Some(rest) = path.strip_prefix("/v2/") {
         return delete_manifest_v2(&mut store, req.method(), rest);
     }

@@ -31,7 +31,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::FakeServer;
-use crate::http::{RecordedRequest, json_response, response};
+use crate::http::{RecordedRequest, json_response, query_params, response};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
@@ -269,15 +269,7 @@ fn check_and_answer(
             return Err(fail(format!("path parameter {name} is empty")));
         }
     }
-    let query: Vec<(String, String)> = req
-        .uri()
-        .query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
+    let query: Vec<(String, String)> = query_params(req.uri());
     check_query(op, &query).map_err(fail)?;
     let body = check_body(op, req).map_err(fail)?;
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::log::RequestLog;
 use super::proxy::{InterceptFn, ProxiedRequest, Rewrite};
-use super::{glob_match, method_matches};
+use super::{glob_match, method_matches, query_params};
 use crate::server::{self, Body, BoxError};
 
 /// The shared state of a running [`Proxy`](super::Proxy).
@@ -48,16 +48,6 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in HOP_BY_HOP {
         headers.remove(*name);
     }
-}
-
-fn query_params(uri: &Uri) -> Vec<(String, String)> {
-    uri.query()
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The repository name of a `/v2/<name>/tags/list` path.
@@ -182,7 +172,7 @@ impl ProxyState {
         if parts.status != StatusCode::OK {
             return body;
         }
-        let params = query_params(&info.uri);
+        let params: Vec<(String, String)> = query_params(&info.uri);
         let param = |k: &str| {
             params
                 .iter()

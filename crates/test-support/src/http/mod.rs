@@ -23,7 +23,7 @@ mod proxy;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Method, Response};
+use http::{HeaderValue, Method, Response, Uri};
 use http_body_util::Full;
 use serde_json::Value;
 
@@ -70,6 +70,14 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// The decoded query pairs of `uri`, in order (none without a query), into
+/// a `Vec<(String, String)>`, a `HashMap` or any other collection of pairs.
+pub(crate) fn query_params<C: FromIterator<(String, String)>>(uri: &Uri) -> C {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn method_matches(pattern: &str, method: &Method) -> bool {

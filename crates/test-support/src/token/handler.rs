@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::jwt::{Signer, now_secs, rfc3339};
 use super::scope::{Scope, TokenPolicy};
+use crate::http::query_params;
 use crate::server::{self, Body};
 
 /// One request received by a [`TokenServer`](super::TokenServer), as logged.
@@ -175,15 +176,7 @@ impl Inner {
     pub(super) async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        let query: Vec<(String, String)> = req
-            .uri()
-            .query()
-            .map(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .into_owned()
-                    .collect()
-            })
-            .unwrap_or_default();
+        let query: Vec<(String, String)> = query_params(req.uri());
         let basic = self.basic_auth(&req);
         let basic_auth = basic.is_some();
         let form: Vec<(String, String)> = if method == Method::POST {
