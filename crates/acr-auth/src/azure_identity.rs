@@ -58,6 +58,19 @@ impl AzureIdentityCredential {
             .map_err(|e| setup_error("managed identity", e))
     }
 
+    /// A user-assigned managed identity, by its client ID.
+    pub fn user_assigned_managed_identity(
+        client_id: impl Into<String>,
+    ) -> Result<AzureIdentityCredential, Error> {
+        let options = azure_identity::ManagedIdentityCredentialOptions {
+            user_assigned_id: Some(azure_identity::UserAssignedId::ClientId(client_id.into())),
+            ..Default::default()
+        };
+        azure_identity::ManagedIdentityCredential::new(Some(options))
+            .map(|c| Self::new(c))
+            .map_err(|e| setup_error("managed identity", e))
+    }
+
     /// Workload identity (Kubernetes federated tokens, from the
     /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_FEDERATED_TOKEN_FILE`
     /// environment variables).

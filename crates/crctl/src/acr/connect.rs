@@ -1,6 +1,6 @@
 //! Where and as whom: `--endpoint`, and exactly one way to authenticate
-//! (`--anonymous`, `--aad-token`/`AZURE_ACCESS_TOKEN`, or the global
-//! `-u/-p`).
+//! (`--anonymous`, `--aad-token`/`AZURE_ACCESS_TOKEN`, the Azure identity
+//! environment credential or `--azure-identity`, or the global `-u/-p`).
 
 use std::io::BufRead;
 
@@ -25,6 +25,29 @@ pub struct ConnectArgs {
     /// (https://containerregistry.azure.net); default: the env AZURE_ACCESS_TOKEN.
     #[arg(long, global = true, value_name = "TOKEN")]
     aad_token: Option<Secret>,
+    /// Which Azure identity credential to use (default: the environment
+    /// credential when AZURE_CLIENT_ID and friends are set).
+    #[cfg(feature = "azure-identity")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "KIND",
+        conflicts_with_all = ["anonymous", "aad_token"]
+    )]
+    azure_identity: Option<AzureIdentity>,
+}
+
+/// `--azure-identity`: an Azure SDK credential.
+#[cfg(feature = "azure-identity")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AzureIdentity {
+    /// AZURE_TENANT_ID + AZURE_CLIENT_ID + AZURE_CLIENT_SECRET (client secret) or
+    /// AZURE_FEDERATED_TOKEN_FILE (workload identity).
+    Env,
+    /// The host's managed identity (user-assigned when AZURE_CLIENT_ID is set).
+    Managed,
+    /// The signed-in Azure CLI (`az login`).
+    Cli,
 }
 
 /// A connected registry: the clients and the host for messages.
@@ -109,13 +132,17 @@ fn password(global: &GlobalOptions) -> Result<Option<String>, Failure> {
     Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()))
 }
 
-/// How to authenticate, from exactly one source.
+/// How to authenticate, from exactly one source: a flag (`--anonymous`,
+/// `--aad-token`, `--azure-identity`), then `-u/-p`, then
+/// `AZURE_ACCESS_TOKEN`, then the Azure identity environment credential.
 fn authenticator(args: &ConnectArgs, global: &GlobalOptions) -> Result<AcrAuthenticator, Failure> {
     let registry_user = global.username.is_some() || global.password.is_some();
     let explicit = if args.anonymous {
         Some("--anonymous")
     } else if args.aad_token.is_some() {
         Some("--aad-token")
+    } else if azure_identity_flag(args) {
+        Some("--azure-identity")
     } else {
         None
     };
@@ -132,6 +159,10 @@ fn authenticator(args: &ConnectArgs, global: &GlobalOptions) -> Result<AcrAuthen
     if let Some(token) = &args.aad_token {
         return aad(token.expose(), "--aad-token");
     }
+    #[cfg(feature = "azure-identity")]
+    if let Some(kind) = args.azure_identity {
+        return azure::explicit(kind);
+    }
     if registry_user || global.password_stdin {
         return match (&global.username, password(global)?) {
             (Some(user), Some(pass)) => Ok(AcrAuthenticator::basic(user.clone(), pass)),
@@ -141,12 +172,176 @@ fn authenticator(args: &ConnectArgs, global: &GlobalOptions) -> Result<AcrAuthen
             (None, _) => Err(Failure::usage("a password was given without --username")),
         };
     }
-    match std::env::var(AZURE_ACCESS_TOKEN_ENV) {
-        Ok(token) if !token.trim().is_empty() => aad(&token, AZURE_ACCESS_TOKEN_ENV),
-        _ => Err(Failure::usage(format!(
-            "no credentials: pass --anonymous, --aad-token TOKEN (or set {AZURE_ACCESS_TOKEN_ENV}), \
-             or -u/-p (admin user or repository-scoped token)"
-        ))),
+    if let Ok(token) = std::env::var(AZURE_ACCESS_TOKEN_ENV)
+        && !token.trim().is_empty()
+    {
+        return aad(&token, AZURE_ACCESS_TOKEN_ENV);
+    }
+    #[cfg(feature = "azure-identity")]
+    if let Some(auth) = azure::from_env(false)? {
+        return Ok(auth);
+    }
+    Err(Failure::usage(format!(
+        "no credentials: pass --anonymous, --aad-token TOKEN (or set {AZURE_ACCESS_TOKEN_ENV}), \
+         or -u/-p (admin user or repository-scoped token){}",
+        if cfg!(feature = "azure-identity") {
+            ", set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or \
+             AZURE_FEDERATED_TOKEN_FILE, or pass --azure-identity managed|cli"
+        } else {
+            ""
+        }
+    )))
+}
+
+#[cfg(feature = "azure-identity")]
+fn azure_identity_flag(args: &ConnectArgs) -> bool {
+    args.azure_identity.is_some()
+}
+
+#[cfg(not(feature = "azure-identity"))]
+fn azure_identity_flag(_: &ConnectArgs) -> bool {
+    false
+}
+
+/// The Azure SDK credentials (cargo feature `azure-identity`).
+#[cfg(feature = "azure-identity")]
+mod azure {
+    use facade::acr::{AcrAuthenticator, AzureIdentityCredential};
+    use facade::core::Secret;
+
+    use super::AzureIdentity;
+    use crate::exit::Failure;
+
+    const TENANT_ID: &str = "AZURE_TENANT_ID";
+    const CLIENT_ID: &str = "AZURE_CLIENT_ID";
+    const CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+    const FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+    const CLIENT_CERTIFICATE_PATH: &str = "AZURE_CLIENT_CERTIFICATE_PATH";
+
+    /// What the environment credential needs, for messages.
+    const NEEDS: &str = "the Azure environment credential needs AZURE_TENANT_ID, AZURE_CLIENT_ID, \
+                         and AZURE_CLIENT_SECRET (client secret) or AZURE_FEDERATED_TOKEN_FILE \
+                         (workload identity)";
+
+    /// The Azure environment variables that select a credential: set and
+    /// not blank.
+    #[derive(Debug, Default, PartialEq, Eq)]
+    pub(super) struct Vars {
+        pub tenant_id: Option<String>,
+        pub client_id: Option<String>,
+        pub client_secret: Option<String>,
+        pub federated_token_file: Option<String>,
+        pub client_certificate_path: bool,
+    }
+
+    impl Vars {
+        fn from_env() -> Vars {
+            let var = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+            Vars {
+                tenant_id: var(TENANT_ID),
+                client_id: var(CLIENT_ID),
+                client_secret: var(CLIENT_SECRET),
+                federated_token_file: var(FEDERATED_TOKEN_FILE),
+                client_certificate_path: var(CLIENT_CERTIFICATE_PATH).is_some(),
+            }
+        }
+
+        fn any(&self) -> bool {
+            self.tenant_id.is_some()
+                || self.client_id.is_some()
+                || self.client_secret.is_some()
+                || self.federated_token_file.is_some()
+        }
+    }
+
+    /// The environment credential, as Azure's `EnvironmentCredential` and
+    /// `DefaultAzureCredential` read it.
+    #[derive(Debug, PartialEq, Eq)]
+    pub(super) enum EnvCredential {
+        /// A service principal with a client secret.
+        ClientSecret {
+            tenant_id: String,
+            client_id: String,
+        },
+        /// A federated token file (Kubernetes workload identity).
+        WorkloadIdentity,
+    }
+
+    /// Which environment credential `vars` select: `None` when no Azure
+    /// variable is set (and `required` is false); a usage error naming the
+    /// missing variable when only some are.
+    pub(super) fn select(vars: &Vars, required: bool) -> Result<Option<EnvCredential>, Failure> {
+        if !vars.any() && !required {
+            return Ok(None);
+        }
+        let missing =
+            |name: &str, hint: &str| Failure::usage(format!("{name} is not set: {NEEDS}{hint}"));
+        let Some(tenant_id) = &vars.tenant_id else {
+            let hint = if vars.client_id.is_some()
+                && vars.client_secret.is_none()
+                && vars.federated_token_file.is_none()
+            {
+                "; for a managed identity pass --azure-identity managed"
+            } else {
+                ""
+            };
+            return Err(missing(TENANT_ID, hint));
+        };
+        let Some(client_id) = &vars.client_id else {
+            return Err(missing(CLIENT_ID, ""));
+        };
+        if vars.client_secret.is_some() {
+            return Ok(Some(EnvCredential::ClientSecret {
+                tenant_id: tenant_id.clone(),
+                client_id: client_id.clone(),
+            }));
+        }
+        if vars.federated_token_file.is_some() {
+            return Ok(Some(EnvCredential::WorkloadIdentity));
+        }
+        let hint = if vars.client_certificate_path {
+            "; AZURE_CLIENT_CERTIFICATE_PATH (certificates) is not supported"
+        } else {
+            ""
+        };
+        Err(missing(
+            "AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE",
+            hint,
+        ))
+    }
+
+    /// The environment credential, if the Azure variables select one.
+    pub(super) fn from_env(required: bool) -> Result<Option<AcrAuthenticator>, Failure> {
+        let vars = Vars::from_env();
+        let Some(which) = select(&vars, required)? else {
+            return Ok(None);
+        };
+        let credential = match which {
+            EnvCredential::ClientSecret {
+                tenant_id,
+                client_id,
+            } => {
+                let secret = Secret::new(vars.client_secret.unwrap_or_default());
+                AzureIdentityCredential::client_secret(&tenant_id, client_id, &secret)?
+            }
+            EnvCredential::WorkloadIdentity => AzureIdentityCredential::workload_identity()?,
+        };
+        Ok(Some(AcrAuthenticator::aad(credential)))
+    }
+
+    /// `--azure-identity KIND`.
+    pub(super) fn explicit(kind: AzureIdentity) -> Result<AcrAuthenticator, Failure> {
+        let credential = match kind {
+            AzureIdentity::Env => {
+                return from_env(true)?.ok_or_else(|| Failure::usage(NEEDS));
+            }
+            AzureIdentity::Managed => match Vars::from_env().client_id {
+                Some(id) => AzureIdentityCredential::user_assigned_managed_identity(id)?,
+                None => AzureIdentityCredential::managed_identity()?,
+            },
+            AzureIdentity::Cli => AzureIdentityCredential::azure_cli()?,
+        };
+        Ok(AcrAuthenticator::aad(credential))
     }
 }
 
@@ -194,6 +389,53 @@ mod tests {
     fn ok(raw: &str, plain: bool) -> (String, String) {
         let e = endpoint(raw, plain).unwrap();
         (e.url, e.authority)
+    }
+
+    #[cfg(feature = "azure-identity")]
+    #[test]
+    fn azure_environment_variables_select_a_credential() {
+        use azure::{EnvCredential, Vars, select};
+        let some = |v: &str| Some(v.to_owned());
+        let full = Vars {
+            tenant_id: some("t"),
+            client_id: some("c"),
+            client_secret: some("s"),
+            federated_token_file: some("/f"),
+            client_certificate_path: false,
+        };
+        let secret = EnvCredential::ClientSecret {
+            tenant_id: "t".to_owned(),
+            client_id: "c".to_owned(),
+        };
+        // A client secret comes first, as in Azure's EnvironmentCredential.
+        assert_eq!(select(&full, false).unwrap(), Some(secret));
+        let workload = Vars {
+            client_secret: None,
+            ..full
+        };
+        assert_eq!(
+            select(&workload, false).unwrap(),
+            Some(EnvCredential::WorkloadIdentity)
+        );
+        // Nothing set: not considered, unless required.
+        assert_eq!(select(&Vars::default(), false).unwrap(), None);
+        let err = select(&Vars::default(), true).unwrap_err();
+        assert_eq!(err.code, crate::exit::USAGE);
+        assert!(
+            err.message.starts_with("AZURE_TENANT_ID is not set"),
+            "{}",
+            err.message
+        );
+        let only_client = Vars {
+            client_id: some("c"),
+            ..Vars::default()
+        };
+        let err = select(&only_client, false).unwrap_err();
+        assert!(
+            err.message.contains("--azure-identity managed"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

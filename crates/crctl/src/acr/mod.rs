@@ -17,12 +17,31 @@ use clap::{Args, Subcommand};
 use crate::cli::GlobalOptions;
 use crate::exit::Failure;
 
+/// How `crctl acr` authenticates, for `--help`.
+#[cfg(feature = "azure-identity")]
+const AFTER_HELP: &str = "\
+Authenticate with one of:
+  --anonymous                 the registry must allow anonymous pull
+  --aad-token TOKEN           an AAD access token (default: the env AZURE_ACCESS_TOKEN)
+  -u/-p                       admin user or repository-scoped token
+  the Azure identity environment credential, when no option above is given:
+    AZURE_TENANT_ID + AZURE_CLIENT_ID + AZURE_CLIENT_SECRET         a client secret
+    AZURE_TENANT_ID + AZURE_CLIENT_ID + AZURE_FEDERATED_TOKEN_FILE  workload identity
+    (AZURE_AUTHORITY_HOST picks another cloud's Entra ID endpoint)
+  --azure-identity env|managed|cli
+                              the environment credential (required), the managed
+                              identity (user-assigned with AZURE_CLIENT_ID), or `az login`";
+
+/// How `crctl acr` authenticates, for `--help`.
+#[cfg(not(feature = "azure-identity"))]
+const AFTER_HELP: &str = "Authenticate with one of --anonymous, --aad-token (or AZURE_ACCESS_TOKEN), \
+                          or -u/-p (admin user or repository-scoped token).";
+
 /// `crctl acr` arguments.
 #[derive(Debug, Args)]
 #[command(
     about = "Azure Container Registry metadata: repositories, tags, manifests",
-    after_help = "Authenticate with one of --anonymous, --aad-token (or AZURE_ACCESS_TOKEN), \
-                  or -u/-p (admin user or repository-scoped token)."
+    after_help = AFTER_HELP
 )]
 pub struct AcrArgs {
     #[command(flatten)]
