@@ -217,6 +217,10 @@ fn classify(e: hyper_util::client::legacy::Error) -> Error {
         {
             return Error::new(ErrorKind::Timeout, "connecting timed out").with_source(e);
         }
+        if is_rustls_error(s) {
+            return Error::new(ErrorKind::Tls, "the TLS handshake with the registry failed")
+                .with_source(e);
+        }
         source = s.source();
     }
     if e.to_string().contains("timed out") {
@@ -228,6 +232,22 @@ fn classify(e: hyper_util::client::legacy::Error) -> Error {
         "the HTTP request failed"
     };
     Error::transport(msg, e)
+}
+
+/// Whether `e` is, or wraps, a rustls error. hyper-rustls hands them over
+/// inside (nested) `io::Error`s, whose `source()` skips the wrapped error,
+/// so look inside those too.
+fn is_rustls_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.is::<rustls::Error>() {
+        return true;
+    }
+    match e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        Some(inner) => is_rustls_error(inner),
+        None => false,
+    }
 }
 
 #[derive(Debug)]

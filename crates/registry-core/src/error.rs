@@ -33,8 +33,12 @@ pub enum ErrorKind {
     RateLimited,
     /// Content did not hash to the digest it was addressed by.
     DigestMismatch,
-    /// Connecting, TLS, or the connection broke.
+    /// Connecting failed or the connection broke.
     Transport,
+    /// The TLS handshake failed: the certificate is not trusted (or not for
+    /// this host), or the server does not speak TLS. Never retried: trying
+    /// again gives the same answer.
+    Tls,
     /// A connect, response or read timeout elapsed.
     Timeout,
     /// The caller gave something malformed (reference, digest, option).
@@ -74,6 +78,7 @@ impl ErrorKind {
             ErrorKind::RateLimited => "rate limited",
             ErrorKind::DigestMismatch => "digest mismatch",
             ErrorKind::Transport => "transport error",
+            ErrorKind::Tls => "TLS error",
             ErrorKind::Timeout => "timeout",
             ErrorKind::InvalidInput => "invalid input",
             ErrorKind::Protocol => "protocol error",
