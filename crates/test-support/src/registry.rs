@@ -24,6 +24,14 @@ use tokio::net::TcpStream;
 use crate::http::{Proxy, ProxyBuilder};
 use crate::token::{CERT_PEM, TokenServer};
 
+/// PEM of the self-signed TLS certificate (`127.0.0.1`, `localhost`) a
+/// registry started with [`TestRegistryBuilder::tls`] serves; trust it as an
+/// extra root.
+pub const TLS_CERT_PEM: &str = include_str!("../fixtures/tls-cert.pem");
+
+/// PEM of the key of [`TLS_CERT_PEM`].
+const TLS_KEY_PEM: &str = include_str!("../fixtures/tls-key.pem");
+
 /// The message given when no `docker-registry` binary can be found.
 pub const INSTALL_HINT: &str = "docker-registry not found: run `apt-get install -y docker-registry` (Debian) — .ci/run installs it";
 
@@ -132,6 +140,8 @@ pub struct RegistryConfig {
     pub auth: RegistryAuth,
     /// `log.level`: `error`, `warn`, `info` (logs every request) or `debug`.
     pub log_level: String,
+    /// `http.tls`: certificate and key PEM files; `None` serves plain HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Quotes a string for YAML (a JSON string is a valid double-quoted YAML scalar).
@@ -151,6 +161,7 @@ impl RegistryConfig {
             storage_dir: storage_dir.into(),
             auth: RegistryAuth::Anonymous,
             log_level: "info".to_owned(),
+            tls: None,
         }
     }
 
@@ -167,6 +178,13 @@ impl RegistryConfig {
             root = yaml_path(&self.storage_dir),
             addr = yaml_str(self.addr.to_string()),
         );
+        if let Some((cert, key)) = &self.tls {
+            y += &format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                yaml_path(cert),
+                yaml_path(key)
+            );
+        }
         match &self.auth {
             RegistryAuth::Anonymous => {}
             RegistryAuth::Htpasswd { realm, path } => {
@@ -214,6 +232,7 @@ enum AuthSpec {
 pub struct TestRegistryBuilder {
     auth: AuthSpec,
     log_level: String,
+    tls: bool,
 }
 
 impl TestRegistryBuilder {
@@ -254,6 +273,15 @@ impl TestRegistryBuilder {
             service: service.into(),
             issuer: issuer.into(),
         };
+        self
+    }
+
+    /// Serves HTTPS (HTTP/1.1 and HTTP/2 by ALPN) with the self-signed
+    /// [`TLS_CERT_PEM`] for `127.0.0.1`; [`TestRegistry::url`] is then
+    /// `https://…`. Clients must trust [`TLS_CERT_PEM`] (or skip
+    /// verification).
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
         self
     }
 
@@ -309,12 +337,21 @@ impl TestRegistryBuilder {
             }
         };
 
+        let tls = self.tls.then(|| {
+            let cert = dir.path().join("tls-cert.pem");
+            let key = dir.path().join("tls-key.pem");
+            std::fs::write(&cert, TLS_CERT_PEM).expect("write TLS certificate");
+            std::fs::write(&key, TLS_KEY_PEM).expect("write TLS key");
+            (cert, key)
+        });
+
         const ATTEMPTS: usize = 5;
         for attempt in 1..=ATTEMPTS {
             let addr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, free_port()));
             let mut config = RegistryConfig::new(addr, &storage_dir);
             config.auth = auth.clone();
             config.log_level = self.log_level.clone();
+            config.tls = tls.clone();
             std::fs::write(&config_path, config.to_yaml()).expect("write config.yml");
 
             let child = spawn_registry(&binary, &config_path, &log_path)
@@ -326,6 +363,7 @@ impl TestRegistryBuilder {
                 log_path: log_path.clone(),
                 config_path: config_path.clone(),
                 credentials: credentials.clone(),
+                tls: tls.is_some(),
                 _dir: None,
             };
             match wait_ready(registry.child.as_mut().expect("child"), addr, READY_TIMEOUT).await {
@@ -425,6 +463,7 @@ pub struct TestRegistry {
     log_path: PathBuf,
     config_path: PathBuf,
     credentials: Option<(String, String)>,
+    tls: bool,
     // Declared last: dropped after the process is killed.
     _dir: Option<tempfile::TempDir>,
 }
@@ -435,6 +474,7 @@ impl TestRegistry {
         TestRegistryBuilder {
             auth: AuthSpec::Anonymous,
             log_level: "info".to_owned(),
+            tls: false,
         }
     }
 
@@ -458,9 +498,11 @@ impl TestRegistry {
         self.addr.to_string()
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when started with
+    /// [`TestRegistryBuilder::tls`]).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The socket address the registry listens on.
