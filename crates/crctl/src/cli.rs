@@ -19,13 +19,15 @@ pub struct Cli {
 /// Options accepted before or after the command.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalOptions {
-    /// Talk HTTP instead of HTTPS to registries.
+    /// Talk HTTP instead of HTTPS to registries (the default for loopback
+    /// hosts such as localhost and 127.0.0.1, unless --insecure or
+    /// --ca-file asks for TLS).
     #[arg(long, global = true)]
     pub plain_http: bool,
-    /// Do not verify TLS certificates.
+    /// Do not verify TLS certificates (HTTPS, also to loopback hosts).
     #[arg(long, global = true)]
     pub insecure: bool,
-    /// Extra trusted root certificates (PEM).
+    /// Extra trusted root certificates, PEM (HTTPS, also to loopback hosts).
     #[arg(long, global = true, value_name = "PATH")]
     pub ca_file: Option<PathBuf>,
     /// Registry user name.

@@ -75,6 +75,10 @@ pub fn transport(global: &GlobalOptions) -> Result<facade::TransportOptions, Fai
         .user_agent(concat!("crctl/", env!("CARGO_PKG_VERSION")));
     if global.plain_http {
         t = t.plain_http(true);
+    } else if global.insecure || global.ca_file.is_some() {
+        // Asking how to verify TLS means TLS, even where plain HTTP is the
+        // default (loopback hosts).
+        t = t.plain_http(false);
     }
     if let Some(ca) = &global.ca_file {
         t = t.ca_file(ca)?;
