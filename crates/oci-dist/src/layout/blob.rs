@@ -242,7 +242,7 @@ where
 /// final sync before the rename has little left to wait for. Best effort:
 /// the final `sync_all` is what guarantees durability.
 struct BackgroundSync {
-    file: Option<std::fs::File>,
+    file: Option<std::sync::Arc<std::fs::File>>,
     next: u64,
     running: Option<tokio::task::JoinHandle<()>>,
 }
@@ -252,7 +252,7 @@ impl BackgroundSync {
 
     fn new(file: &std::fs::File) -> Self {
         BackgroundSync {
-            file: file.try_clone().ok(),
+            file: file.try_clone().ok().map(std::sync::Arc::new),
             next: Self::EVERY,
             running: None,
         }
@@ -263,7 +263,7 @@ impl BackgroundSync {
         if written < self.next || self.running.as_ref().is_some_and(|h| !h.is_finished()) {
             return;
         }
-        let Some(file) = self.file.as_ref().and_then(|f| f.try_clone().ok()) else {
+        let Some(file) = self.file.clone() else {
             return;
         };
         self.next = written + Self::EVERY;

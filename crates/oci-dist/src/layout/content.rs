@@ -4,7 +4,7 @@
 use oci_spec::image::Descriptor;
 use registry_core::{Error, ErrorKind, Result};
 
-use super::OciLayout;
+use super::{OciLayout, blob};
 use crate::content::{BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource};
 use crate::descriptor::digest_of;
 use crate::manifest::{MAX_MANIFEST_SIZE, Manifest};
@@ -100,20 +100,12 @@ impl ImageDestination for OciLayout {
             // blob is only renamed into place after a clean end: no need
             // to hash the bytes twice.
             let check = if content.verifies_digest() {
-                super::blob::Check::StreamVerifies
+                blob::Check::StreamVerifies
             } else {
-                super::blob::Check::Hash
+                blob::Check::Hash
             };
-            let target = self.blob_path(&digest);
-            super::blob::write_blob(
-                self.root(),
-                target,
-                &digest,
-                Some(descriptor.size()),
-                stream,
-                check,
-            )
-            .await?;
+            self.write_blob_checked(&digest, Some(descriptor.size()), stream, check)
+                .await?;
             Ok(())
         })
     }
