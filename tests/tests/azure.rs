@@ -2,8 +2,6 @@
 //! `docker-registry` in token-auth mode whose realm is a fake ACR token
 //! service (`/oauth2/exchange`, `/oauth2/token`), all on 127.0.0.1.
 
-use std::io::Write as _;
-
 use facade::Azure;
 use facade::acr::StaticTokenCredential;
 use facade::core::ErrorKind;
@@ -16,15 +14,7 @@ const CONFIG: &[u8] =
 
 /// A gzipped tar holding one file.
 fn layer(path: &str, data: &[u8]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    b.append_data(&mut h, path, data).unwrap();
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(&b.into_inner().unwrap()).unwrap();
-    e.finish().unwrap()
+    test_support::layers::gzip(&test_support::layers::tar_files(&[(path, data)]))
 }
 
 fn image(layer_bytes: &[u8]) -> NewImage {

@@ -3,32 +3,13 @@
 //! registry and an OCI layout on disk, all real, with one image whose
 //! layers carry whiteouts.
 
-use std::io::Write as _;
-
 use facade::oci::copy::{CopyOptions, copy};
 use facade::oci::image::{ImageBuilder, ImageLayer};
 use facade::oci::layout::OciLayout;
 use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR};
 use facade::{Registry, TransportOptions};
+use test_support::layers::{gzip, tar_files as tar};
 use test_support::{TestRegistry, TokenServer};
-
-fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (path, data) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        b.append_data(&mut h, path, *data).unwrap();
-    }
-    b.into_inner().unwrap()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
 
 /// Paths and contents of a tar, sorted.
 fn files(tar_bytes: &[u8]) -> Vec<(String, Vec<u8>)> {

@@ -37,22 +37,11 @@ fn stdout(o: &Output) -> String {
 }
 
 fn tar(entries: &[(&str, &[u8])]) -> Bytes {
-    let mut b = tar::Builder::new(Vec::new());
-    for (path, data) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        b.append_data(&mut h, path, *data).unwrap();
-    }
-    Bytes::from(b.into_inner().unwrap())
+    Bytes::from(test_support::layers::tar_files(entries))
 }
 
 fn gzip(data: &[u8]) -> Bytes {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    Bytes::from(e.finish().unwrap())
+    Bytes::from(test_support::layers::gzip(data))
 }
 
 const CONFIG: &[u8] = br#"{"architecture":"amd64","os":"linux","config":{"Labels":{"app":"demo"}},"rootfs":{"type":"layers","diff_ids":[]}}"#;

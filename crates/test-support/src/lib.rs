@@ -27,6 +27,7 @@ pub mod client;
 pub mod fake_acr;
 pub mod fake_mgc;
 pub mod http;
+pub mod layers;
 pub mod registry;
 mod server;
 pub mod token;
