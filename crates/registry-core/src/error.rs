@@ -45,6 +45,11 @@ pub enum ErrorKind {
     InvalidInput,
     /// The server answered something that does not follow the protocol.
     Protocol,
+    /// Content from a registry or a layout was refused: a layer entry that
+    /// escapes the extraction root or writes through a non-directory, a
+    /// manifest or config that does not parse. A failure of the source, not
+    /// of what the user typed.
+    InvalidContent,
     /// The server failed (HTTP 5xx).
     Server,
     /// The server does not support the operation (e.g. HTTP 405, tag deletion).
@@ -82,6 +87,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::InvalidInput => "invalid input",
             ErrorKind::Protocol => "protocol error",
+            ErrorKind::InvalidContent => "invalid content",
             ErrorKind::Server => "server error",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Conflict => "conflict",
@@ -201,6 +207,11 @@ impl Error {
     /// A protocol error.
     pub fn protocol(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Protocol, message)
+    }
+
+    /// Refused content (see [`ErrorKind::InvalidContent`]).
+    pub fn invalid_content(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidContent, message)
     }
 
     /// Sets the cause.
