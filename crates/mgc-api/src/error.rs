@@ -217,7 +217,7 @@ impl Error {
     pub fn from_transport(operation: &'static str, err: registry_core::Error) -> Error {
         use registry_core::ErrorKind as K;
         let kind = match err.kind() {
-            K::Transport | K::Tls => ErrorKind::Transport,
+            K::Transport | K::Tls | K::UnknownHost => ErrorKind::Transport,
             K::Timeout => ErrorKind::Timeout,
             K::InvalidInput => ErrorKind::InvalidInput,
             _ => match err.status() {

@@ -19,7 +19,7 @@ use crate::connector::ConnectorOptions;
 use crate::error::Error;
 use crate::redirect::RedirectLayer;
 use crate::retry::{Backoff, RetryLayer, RetryPolicy};
-use crate::timeout::TimeoutLayer;
+use crate::timeout::{LowSpeed, TimeoutLayer};
 use crate::trace::TraceLayer;
 
 /// The default `User-Agent`: `registry-core/<version>`.
@@ -165,7 +165,8 @@ where
 pub struct ClientBuilder {
     connector: ConnectorOptions,
     user_agent: String,
-    retry: Arc<dyn RetryPolicy>,
+    backoff: Backoff,
+    retry: Option<Arc<dyn RetryPolicy>>,
     authenticator: Option<Arc<dyn Authenticator>>,
     redirect: RedirectLayer,
     timeouts: TimeoutLayer,
@@ -177,12 +178,11 @@ impl Default for ClientBuilder {
         ClientBuilder {
             connector: ConnectorOptions::new(),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
-            retry: Arc::new(Backoff::new()),
+            backoff: Backoff::new(),
+            retry: None,
             authenticator: None,
             redirect: RedirectLayer::new(),
-            timeouts: TimeoutLayer::new()
-                .response(Duration::from_secs(300))
-                .read(Duration::from_secs(120)),
+            timeouts: TimeoutLayer::defaults(),
             extra_root_pem: Vec::new(),
         }
     }
@@ -229,28 +229,49 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed until a response head arrives.
+    /// Time allowed from the end of the request body until the response
+    /// head arrives (default 30 s).
     pub fn response_timeout(mut self, d: Duration) -> Self {
         self.timeouts = self.timeouts.response(d);
         self
     }
 
-    /// Time allowed between two frames of a response body.
+    /// Time allowed between two frames of a response body (default 30 s).
     pub fn read_timeout(mut self, d: Duration) -> Self {
         self.timeouts = self.timeouts.read(d);
+        self
+    }
+
+    /// Fail bodies that move slower than this (default 1 KiB/s over 30 s;
+    /// see [`crate::timeout`]). Blob reads resume after such a failure.
+    pub fn low_speed_limit(mut self, limit: LowSpeed) -> Self {
+        self.timeouts = self.timeouts.low_speed(limit);
+        self
+    }
+
+    /// No low-speed limit.
+    pub fn no_low_speed_limit(mut self) -> Self {
+        self.timeouts = self.timeouts.no_low_speed();
         self
     }
 
     /// Total attempts for retryable requests (1 disables retries), with the
     /// default backoff.
     pub fn max_attempts(mut self, n: u32) -> Self {
-        self.retry = Arc::new(Backoff::new().max_attempts(n));
+        self.backoff = self.backoff.max_attempts(n);
         self
     }
 
-    /// A custom retry policy.
+    /// The wall time one request may take across its retries (default
+    /// 2 minutes; see [`RetryPolicy::budget`]).
+    pub fn retry_budget(mut self, d: Duration) -> Self {
+        self.backoff = self.backoff.budget(d);
+        self
+    }
+
+    /// A custom retry policy (replaces `max_attempts` and `retry_budget`).
     pub fn retry_policy(mut self, policy: impl RetryPolicy) -> Self {
-        self.retry = Arc::new(policy);
+        self.retry = Some(Arc::new(policy));
         self
     }
 
@@ -282,7 +303,9 @@ impl ClientBuilder {
         let ua = HeaderValue::from_str(&self.user_agent)
             .map_err(|_| Error::invalid_input("user agent is not a valid header value"))?;
         let below_auth = ServiceBuilder::new()
-            .layer(RetryLayer::from_arc(self.retry))
+            .layer(RetryLayer::from_arc(
+                self.retry.unwrap_or_else(|| Arc::new(self.backoff)),
+            ))
             .layer(self.redirect)
             .layer(self.timeouts)
             .layer(TraceLayer::new())

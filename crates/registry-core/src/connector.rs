@@ -217,6 +217,19 @@ fn classify(e: hyper_util::client::legacy::Error) -> Error {
         {
             return Error::new(ErrorKind::Timeout, "connecting timed out").with_source(e);
         }
+        // hyper-util's `ConnectError` says "dns error" for a failed lookup;
+        // a temporary resolver failure (EAI_AGAIN) is worth retrying, a
+        // name that does not exist is not.
+        if s.to_string() == "dns error" {
+            let detail = s.source().map(|c| c.to_string()).unwrap_or_default();
+            if !detail.contains("Temporary failure") && !detail.contains("try again") {
+                return Error::new(
+                    ErrorKind::UnknownHost,
+                    "the registry's host name does not resolve",
+                )
+                .with_source(e);
+            }
+        }
         if is_rustls_error(s) {
             return Error::new(ErrorKind::Tls, "the TLS handshake with the registry failed")
                 .with_source(e);

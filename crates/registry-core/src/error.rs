@@ -35,6 +35,9 @@ pub enum ErrorKind {
     DigestMismatch,
     /// Connecting failed or the connection broke.
     Transport,
+    /// The registry's host name does not resolve (DNS: no such host).
+    /// Never retried: asking again gives the same answer.
+    UnknownHost,
     /// The TLS handshake failed: the certificate is not trusted (or not for
     /// this host), or the server does not speak TLS. Never retried: trying
     /// again gives the same answer.
@@ -83,6 +86,7 @@ impl ErrorKind {
             ErrorKind::RateLimited => "rate limited",
             ErrorKind::DigestMismatch => "digest mismatch",
             ErrorKind::Transport => "transport error",
+            ErrorKind::UnknownHost => "unknown host",
             ErrorKind::Tls => "TLS error",
             ErrorKind::Timeout => "timeout",
             ErrorKind::InvalidInput => "invalid input",
@@ -250,6 +254,22 @@ impl Error {
     /// The message without the cause chain.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Whether the cause is a refused TCP connection (nothing listens on
+    /// the port).
+    pub fn is_connection_refused(&self) -> bool {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> =
+            self.source.as_deref().map(|e| e as _);
+        while let Some(c) = cause {
+            if c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+            {
+                return true;
+            }
+            cause = c.source();
+        }
+        false
     }
 
     /// Whether trying the same request again may succeed.

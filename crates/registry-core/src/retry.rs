@@ -1,6 +1,12 @@
 //! Retries: idempotent requests with replayable bodies, on connect errors,
 //! timeouts and 408/429/500/502/503/504, with exponential backoff, jitter and
-//! `Retry-After`.
+//! `Retry-After`, within a wall-time budget per request.
+//!
+//! Only what can succeed is retried: a host that does not resolve
+//! ([`ErrorKind::UnknownHost`]), a TLS failure and 4xx answers other than
+//! 408 and 429 are final at once; a refused connection is tried a few
+//! times only (a registry restarting). The final error says how many
+//! attempts were made; each retry is logged at `info` (`crctl -v`).
 //!
 //! What to retry and how long to wait is a [`RetryPolicy`]; [`Backoff`] is
 //! the default one.
@@ -33,7 +39,22 @@ pub trait RetryPolicy: Send + Sync + 'static {
         method: &Method,
         outcome: &Result<Response<Body>, Error>,
     ) -> Option<Duration>;
+
+    /// The wall time one request may take across all its attempts: no
+    /// attempt starts once `elapsed + delay` would pass it. `None`: no
+    /// limit beyond the attempt count.
+    fn budget(&self) -> Option<Duration> {
+        None
+    }
 }
+
+/// How many attempts a request took, set as a response extension by
+/// [`Retry`] so that callers can say so in their errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts(pub u32);
+
+/// The default retry budget: 2 minutes of wall time per request.
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(120);
 
 /// Exponential backoff with full jitter, honouring `Retry-After`.
 ///
@@ -44,30 +65,36 @@ pub trait RetryPolicy: Send + Sync + 'static {
 ///     .max_attempts(4)
 ///     .base_delay(Duration::from_millis(200))
 ///     .max_delay(Duration::from_secs(10))
-///     .max_retry_after(Duration::from_secs(60));
+///     .max_retry_after(Duration::from_secs(60))
+///     .budget(Duration::from_secs(90));
 /// # drop(policy);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Backoff {
     max_attempts: u32,
+    refused_attempts: u32,
     base: Duration,
     cap: Duration,
     max_retry_after: Duration,
+    budget: Option<Duration>,
 }
 
 impl Default for Backoff {
     fn default() -> Self {
         Backoff {
             max_attempts: 5,
+            refused_attempts: 3,
             base: Duration::from_millis(250),
             cap: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            budget: Some(DEFAULT_RETRY_BUDGET),
         }
     }
 }
 
 impl Backoff {
-    /// Defaults: 5 attempts, 250 ms base, 10 s cap, `Retry-After` up to 60 s.
+    /// Defaults: 5 attempts (3 when the connection is refused), 250 ms
+    /// base, 10 s cap, `Retry-After` up to 60 s, 2 minutes of wall time.
     pub fn new() -> Self {
         Self::default()
     }
@@ -75,6 +102,26 @@ impl Backoff {
     /// Total attempts including the first (1 disables retries).
     pub fn max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = n.max(1);
+        self
+    }
+
+    /// Total attempts when the connection is refused (nothing listens:
+    /// worth a short wait for a restarting registry, not more).
+    pub fn refused_attempts(mut self, n: u32) -> Self {
+        self.refused_attempts = n.max(1);
+        self
+    }
+
+    /// The wall time one request may take across its attempts (see
+    /// [`RetryPolicy::budget`]); default [`DEFAULT_RETRY_BUDGET`].
+    pub fn budget(mut self, d: Duration) -> Self {
+        self.budget = Some(d);
+        self
+    }
+
+    /// No wall-time budget: only the attempt count bounds retries.
+    pub fn no_budget(mut self) -> Self {
+        self.budget = None;
         self
     }
 
@@ -102,10 +149,21 @@ impl Backoff {
             .base
             .saturating_mul(1u32 << (attempt - 1).min(16))
             .min(self.cap);
-        // Full jitter in [exp/2, exp].
-        let half = exp / 2;
-        half + half.mul_f64(rand::random::<f64>())
+        jittered(exp)
     }
+}
+
+/// A random delay in `[d/2, d]` ("equal jitter"), so that clients that
+/// failed together do not come back together.
+///
+/// ```
+/// use std::time::Duration;
+/// let d = registry_core::retry::jittered(Duration::from_secs(2));
+/// assert!(d >= Duration::from_secs(1) && d <= Duration::from_secs(2));
+/// ```
+pub fn jittered(d: Duration) -> Duration {
+    let half = d / 2;
+    half + half.mul_f64(rand::random::<f64>())
 }
 
 /// Whether a status is worth another try.
@@ -154,11 +212,18 @@ impl RetryPolicy for Backoff {
                 None => Some(self.exponential(attempt)),
             },
             Ok(_) => None,
+            Err(e) if e.is_connection_refused() => {
+                (attempt < self.refused_attempts).then(|| self.exponential(attempt))
+            }
             Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
                 Some(self.exponential(attempt))
             }
             Err(_) => None,
         }
+    }
+
+    fn budget(&self) -> Option<Duration> {
+        self.budget
     }
 }
 
@@ -252,20 +317,28 @@ where
         }
         Box::pin(async move {
             let (parts, body) = req.into_parts();
+            let started = tokio::time::Instant::now();
             let mut attempt = 1;
             loop {
                 let mut this =
                     Request::from_parts(parts.clone(), body.try_clone().expect("replayable"));
                 this.extensions_mut().insert(Attempt(attempt));
                 let outcome = inner.clone().oneshot(this).await;
-                let Some(delay) = policy.next_delay(attempt, &parts.method, &outcome) else {
-                    return outcome;
+                let delay = policy
+                    .next_delay(attempt, &parts.method, &outcome)
+                    .filter(|d| {
+                        policy
+                            .budget()
+                            .is_none_or(|budget| started.elapsed() + *d < budget)
+                    });
+                let Some(delay) = delay else {
+                    return finish(outcome, attempt, started.elapsed());
                 };
                 let why = match &outcome {
                     Ok(resp) => format!("HTTP {}", resp.status()),
-                    Err(e) => e.kind().to_string(),
+                    Err(e) => e.to_string(),
                 };
-                tracing::warn!(
+                tracing::info!(
                     method = %parts.method,
                     url = %crate::trace::redact_uri(&parts.uri),
                     attempt,
@@ -277,6 +350,26 @@ where
                 attempt += 1;
             }
         })
+    }
+}
+
+/// Marks the outcome of the last attempt with the number of attempts: an
+/// [`Attempts`] extension on a response, a note in an error's message.
+fn finish(
+    outcome: Result<Response<Body>, Error>,
+    attempts: u32,
+    elapsed: Duration,
+) -> Result<Response<Body>, Error> {
+    match outcome {
+        Ok(mut resp) => {
+            resp.extensions_mut().insert(Attempts(attempts));
+            Ok(resp)
+        }
+        Err(e) if attempts > 1 => Err(e.context(format!(
+            "gave up after {attempts} attempts in {:.0}s",
+            elapsed.as_secs_f64()
+        ))),
+        Err(e) => Err(e),
     }
 }
 
