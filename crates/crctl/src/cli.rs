@@ -57,6 +57,35 @@ pub struct GlobalOptions {
     /// Machine-readable output where a command prints data.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Seconds to wait for a response head (after the request body was
+    /// sent) and for the next bytes of a body.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// A transfer slower than this many bytes/s over --low-speed-time is
+    /// cut off (and a blob read resumed); 0 turns the limit off.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = 1024)]
+    pub low_speed_limit: u64,
+    /// The window of --low-speed-limit, in seconds.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0)]
+    pub low_speed_time: f64,
+    /// Seconds one request may spend retrying, and a blob read resuming
+    /// without progress, before crctl gives up.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 120.0)]
+    pub retry_time: f64,
+}
+
+impl GlobalOptions {
+    /// A duration from a number of seconds given on the command line.
+    pub fn seconds(flag: &str, secs: f64) -> Result<std::time::Duration, crate::exit::Failure> {
+        std::time::Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                crate::exit::Failure::usage(format!(
+                    "--{flag} wants a positive number of seconds, got {secs}"
+                ))
+            })
+    }
 }
 
 /// The commands.
@@ -73,6 +102,11 @@ pub enum Command {
         all_platforms: bool,
     },
     /// Resolve a reference to its manifest digest.
+    ///
+    /// Uses one HEAD request and reports the registry's
+    /// Docker-Content-Digest for a tag; commands that act on the manifest
+    /// (copy, manifest, config, export) fetch it and take the digest from
+    /// the bytes instead.
     Digest {
         /// The image reference.
         reference: String,

@@ -69,10 +69,24 @@ pub fn password(global: &GlobalOptions) -> Result<Option<String>, Failure> {
 
 /// Transport settings from the global options.
 pub fn transport(global: &GlobalOptions) -> Result<facade::TransportOptions, Failure> {
+    let timeout = GlobalOptions::seconds("timeout", global.timeout)?;
+    let retry_time = GlobalOptions::seconds("retry-time", global.retry_time)?;
+    let low_speed = match global.low_speed_limit {
+        0 => None,
+        bytes => Some(facade::core::timeout::LowSpeed::new(
+            bytes,
+            GlobalOptions::seconds("low-speed-time", global.low_speed_time)?,
+        )),
+    };
     let mut t = facade::TransportOptions::new()
         .insecure(global.insecure)
         .jobs(global.jobs)
-        .user_agent(concat!("crctl/", env!("CARGO_PKG_VERSION")));
+        .user_agent(concat!("crctl/", env!("CARGO_PKG_VERSION")))
+        .response_timeout(timeout)
+        .read_timeout(timeout)
+        .low_speed_limit(low_speed)
+        .retry_budget(retry_time)
+        .resume(facade::oci::blob::ResumePolicy::default().budget(retry_time));
     if global.plain_http {
         t = t.plain_http(true);
     } else if global.insecure || global.ca_file.is_some() {

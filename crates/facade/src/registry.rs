@@ -3,11 +3,15 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
+
+use oci_dist::blob::ResumePolicy;
 
 use registry_core::auth::{Authenticator, DockerAuth};
 use registry_core::credentials::{
     Credential, CredentialChain, CredentialProvider, DockerConfig, Static,
 };
+use registry_core::timeout::LowSpeed;
 use registry_core::{Error, HttpClient};
 
 /// Transport settings shared by every client the facade builds.
@@ -23,6 +27,11 @@ pub struct TransportOptions {
     ca_pem: Vec<Vec<u8>>,
     jobs: Option<usize>,
     user_agent: Option<String>,
+    response_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    low_speed: Option<Option<LowSpeed>>,
+    retry_budget: Option<Duration>,
+    resume: Option<ResumePolicy>,
 }
 
 impl TransportOptions {
@@ -69,9 +78,56 @@ impl TransportOptions {
         self
     }
 
+    /// Time allowed from the end of a request body to the response head
+    /// (default 30 s).
+    pub fn response_timeout(mut self, d: Duration) -> Self {
+        self.response_timeout = Some(d);
+        self
+    }
+
+    /// Longest silence while a response body is read (default 30 s).
+    pub fn read_timeout(mut self, d: Duration) -> Self {
+        self.read_timeout = Some(d);
+        self
+    }
+
+    /// The low-speed limit (default 1 KiB/s over 30 s); `None` turns it off.
+    pub fn low_speed_limit(mut self, limit: Option<LowSpeed>) -> Self {
+        self.low_speed = Some(limit);
+        self
+    }
+
+    /// The wall time one request may take across its retries (default 2
+    /// minutes).
+    pub fn retry_budget(mut self, d: Duration) -> Self {
+        self.retry_budget = Some(d);
+        self
+    }
+
+    /// How blob reads resume after a broken connection.
+    pub fn resume(mut self, policy: ResumePolicy) -> Self {
+        self.resume = Some(policy);
+        self
+    }
+
     /// Builds an HTTP client with `authenticator`.
     pub fn http_client(&self, authenticator: Arc<dyn Authenticator>) -> Result<HttpClient, Error> {
-        let mut b = HttpClient::builder()
+        let mut b = HttpClient::builder();
+        if let Some(d) = self.response_timeout {
+            b = b.response_timeout(d);
+        }
+        if let Some(d) = self.read_timeout {
+            b = b.read_timeout(d);
+        }
+        match self.low_speed {
+            Some(Some(l)) => b = b.low_speed_limit(l),
+            Some(None) => b = b.no_low_speed_limit(),
+            None => {}
+        }
+        if let Some(d) = self.retry_budget {
+            b = b.retry_budget(d);
+        }
+        let mut b = b
             .user_agent(
                 self.user_agent
                     .clone()
@@ -93,6 +149,9 @@ impl TransportOptions {
         }
         if let Some(j) = self.jobs {
             b = b.jobs(j);
+        }
+        if let Some(r) = self.resume {
+            b = b.resume(r);
         }
         b.build()
     }

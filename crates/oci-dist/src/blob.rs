@@ -1,5 +1,11 @@
-//! Blob reads: verified streaming download, ranged download, existence
-//! check and delete.
+//! Blob reads: verified streaming download that resumes after a broken
+//! connection ([`ResumePolicy`]), ranged download, existence check and
+//! delete.
+
+mod resume;
+
+pub(crate) use resume::Resumable;
+pub use resume::ResumePolicy;
 
 use std::ops::{Bound, RangeBounds};
 use std::pin::Pin;
@@ -10,7 +16,6 @@ use futures_util::{Stream, TryStreamExt};
 use http::header::{CONTENT_LENGTH, RANGE};
 use http::{HeaderValue, Method, StatusCode};
 use oci_spec::image::Descriptor;
-use registry_core::digest::VerifyingBody;
 use registry_core::{Body, Digest, Error, ErrorKind};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -153,16 +158,36 @@ impl Client {
             ));
         }
         let size = size.or(len);
-        let verifying = VerifyingBody::new(resp.into_body(), digest.clone(), size);
-        let context = what.clone();
-        let stream = Body::wrap(verifying)
-            .into_data_stream()
-            .map_err(move |e| e.context(&context));
+        let body = Box::pin(resp.into_body().into_data_stream());
+        let stream =
+            Resumable::new(self.clone(), digest.clone(), what, size, 0, body, true).into_stream();
         Ok(Blob {
-            stream: Box::pin(stream),
+            stream,
             digest: digest.clone(),
             size,
         })
+    }
+
+    /// The bytes of a blob from `offset` to its end, resumed like
+    /// [`Client::get_blob`] when the connection breaks, but not verified
+    /// (the bytes before `offset` are not read): the caller hashes what it
+    /// already has plus this. `size` is the blob's size when known.
+    pub(crate) async fn get_blob_from(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+        offset: u64,
+    ) -> Result<ByteStream, Error> {
+        let part = self.get_blob_range(digest, offset..).await?;
+        if let (Some(want), Some(total)) = (size, part.total)
+            && want != total
+        {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!("blob {digest}: registry says {total} bytes, the descriptor says {want}"),
+            ));
+        }
+        Ok(part.stream)
     }
 
     /// Downloads part of a blob with `Range: bytes=a-b` (expects `206`; a
@@ -222,9 +247,23 @@ impl Client {
                     "{what}: registry sent a range starting at {first}"
                 )));
             }
-            let stream = resp.into_body().into_data_stream();
+            let body: ByteStream = Box::pin(resp.into_body().into_data_stream());
+            let stream = match end {
+                // To the end: resumed when the connection breaks.
+                None => Resumable::new(
+                    self.clone(),
+                    digest.clone(),
+                    what,
+                    total,
+                    start,
+                    body,
+                    false,
+                )
+                .into_stream(),
+                Some(_) => body,
+            };
             return Ok(BlobRange {
-                stream: Box::pin(stream),
+                stream,
                 offset: start,
                 length: len,
                 total,
@@ -235,7 +274,13 @@ impl Client {
         let length = end
             .map(|e| e - start + 1)
             .or(total.map(|t| t.saturating_sub(start)));
-        let stream = slice_stream(resp.into_body().into_data_stream(), start, length);
+        let body: ByteStream = Box::pin(resp.into_body().into_data_stream());
+        let body = match end {
+            None => Resumable::new(self.clone(), digest.clone(), what, total, 0, body, false)
+                .into_stream(),
+            Some(_) => body,
+        };
+        let stream = slice_stream(body, start, length);
         Ok(BlobRange {
             stream,
             offset: start,
@@ -282,7 +327,7 @@ impl Client {
 }
 
 /// Parses `bytes a-b/total` (total may be `*`): `(a, total)`.
-fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
+pub(crate) fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
     let v = v.trim().strip_prefix("bytes")?.trim_start();
     let (range, total) = v.split_once('/')?;
     let (a, _b) = range.split_once('-')?;

@@ -78,6 +78,7 @@ pub(crate) struct Options {
     pub(crate) chunk_size: u64,
     pub(crate) chunked_uploads: bool,
     pub(crate) jobs: usize,
+    pub(crate) resume: crate::blob::ResumePolicy,
 }
 
 struct Shared {
@@ -292,6 +293,10 @@ impl Client {
 /// An error from a response with an unexpected status.
 pub(crate) async fn error_from(resp: Response<Body>, what: impl fmt::Display) -> Error {
     let status = resp.status();
+    let attempts = resp
+        .extensions()
+        .get::<registry_core::retry::Attempts>()
+        .map_or(1, |a| a.0);
     let body = resp
         .into_body()
         .collect_bytes(ERROR_BODY_LIMIT)
@@ -301,6 +306,9 @@ pub(crate) async fn error_from(resp: Response<Body>, what: impl fmt::Display) ->
     if status.is_success() || status.is_redirection() {
         err = Error::new(ErrorKind::Protocol, format!("unexpected HTTP {status}"))
             .with_status(status);
+    }
+    if attempts > 1 {
+        err = err.context(format!("gave up after {attempts} attempts"));
     }
     err.context(what)
 }
@@ -375,6 +383,7 @@ impl ClientBuilder {
                 chunk_size: DEFAULT_CHUNK_SIZE,
                 chunked_uploads: false,
                 jobs: DEFAULT_JOBS,
+                resume: crate::blob::ResumePolicy::default(),
             },
         }
     }
@@ -435,6 +444,13 @@ impl ClientBuilder {
     /// Concurrent blob transfers in image push, pull and copy.
     pub fn jobs(mut self, n: usize) -> Self {
         self.options.jobs = n.max(1);
+        self
+    }
+
+    /// How blob reads resume after a broken connection (default
+    /// [`ResumePolicy::default`](crate::blob::ResumePolicy)).
+    pub fn resume(mut self, policy: crate::blob::ResumePolicy) -> Self {
+        self.options.resume = policy;
         self
     }
 

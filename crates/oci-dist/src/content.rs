@@ -20,6 +20,10 @@
 //!   when there is no such tag.
 //! - `fetch_manifest(descriptor)` returns the manifest's exact bytes, checked
 //!   against the descriptor's digest ([`Manifest::verified`]).
+//! - `fetch_reference(reference)` returns the manifest a tag or digest
+//!   names, with its digest computed from the bytes. The default resolves,
+//!   then fetches; a registry overrides it with one `GET`, so that a tag is
+//!   never resolved to a digest the bytes do not have.
 //! - `fetch_blob(descriptor)` returns a stream of the blob's bytes that is
 //!   verified while it flows: when the content does not match the
 //!   descriptor's digest or size, the stream's last item is an error of kind
@@ -86,11 +90,35 @@ pub trait ImageSource: Send + Sync {
         descriptor: &'a Descriptor,
     ) -> BoxFuture<'a, Result<Manifest, Error>>;
 
+    /// The manifest a tag or digest names, exact bytes, its digest
+    /// computed from them (see the [module documentation](self)).
+    fn fetch_reference<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<Manifest, Error>> {
+        Box::pin(async move {
+            let descriptor = self.resolve(reference).await?;
+            self.fetch_manifest(&descriptor).await
+        })
+    }
+
     /// The blob's bytes, verified while they flow.
     fn fetch_blob<'a>(
         &'a self,
         descriptor: &'a Descriptor,
     ) -> BoxFuture<'a, Result<ByteStream, Error>>;
+
+    /// The blob's bytes from `offset` on, not verified (the caller hashes
+    /// the bytes before `offset` it already has, then these). The default
+    /// reads the blob from the start and drops the first `offset` bytes; a
+    /// registry asks for the range.
+    fn fetch_blob_from<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<ByteStream, Error>> {
+        Box::pin(async move {
+            let stream = self.fetch_blob(descriptor).await?;
+            Ok(crate::blob::slice_stream(stream, offset, None))
+        })
+    }
 
     /// Where blobs of this source can be mounted from, if it is a registry.
     fn mount_origin(&self) -> Option<MountOrigin> {
@@ -146,11 +174,12 @@ pub trait BlobSource: Send + Sync {
     /// A stream of the content starting at byte `offset`.
     fn open(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream, Error>>;
 
-    /// Whether every stream this source opens is already checked against
-    /// the blob's digest and size while it flows (its last item is a
-    /// `DigestMismatch` error otherwise), so that a destination may skip
-    /// hashing the bytes a second time, provided it commits the blob only
-    /// after the stream ended cleanly. [`copy`](crate::copy::copy) passes
+    /// Whether every stream this source opens at offset 0 is already
+    /// checked against the blob's digest and size while it flows (its last
+    /// item is a `DigestMismatch` error otherwise), so that a destination
+    /// may skip hashing the bytes a second time, provided it commits the
+    /// blob only after the stream ended cleanly. (A stream opened past 0
+    /// cannot be: the destination hashes what it has plus that.) [`copy`](crate::copy::copy) passes
     /// such sources (every [`ImageSource`] verifies); the default is `false`.
     fn verifies_digest(&self) -> bool {
         false

@@ -12,7 +12,6 @@ use futures_util::{StreamExt, TryStreamExt};
 use oci_spec::image::{Descriptor, Platform};
 use registry_core::{Digest, Error, ErrorKind};
 
-use crate::blob::slice_stream;
 use crate::content::{
     BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, MountOrigin,
 };
@@ -165,8 +164,7 @@ async fn copy_inner(
     options: &CopyOptions,
 ) -> Result<CopyReport, Error> {
     let jobs = options.jobs.max(1);
-    let root_desc = source.resolve(reference).await?;
-    let mut root = source.fetch_manifest(&root_desc).await?;
+    let mut root = source.fetch_reference(reference).await?;
     if let Some(p) = &options.platform
         && let Some(index) = root.as_index()
     {
@@ -366,11 +364,10 @@ impl BlobSource for SourceBlob<'_> {
 
     fn open(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream, Error>> {
         Box::pin(async move {
-            let stream = self.source.fetch_blob(self.desc).await?;
             let stream = if offset > 0 {
-                slice_stream(stream, offset, None)
+                self.source.fetch_blob_from(self.desc, offset).await?
             } else {
-                stream
+                self.source.fetch_blob(self.desc).await?
             };
             self.counter.reset_to(offset);
             let counter = self.counter.clone();

@@ -30,8 +30,13 @@ const OCI_SUBJECT: &str = "oci-subject";
 
 impl Client {
     /// The descriptor (media type, digest, size) of the manifest a tag or
-    /// digest points to: `HEAD`, falling back to `GET` when the registry
-    /// sends no `Docker-Content-Digest`.
+    /// digest points to: `HEAD`, falling back to `GET` only when the
+    /// registry answered without `Docker-Content-Digest` (or refused `HEAD`
+    /// with 405). A failed `HEAD` is not tried again as a `GET`.
+    ///
+    /// This trusts the registry's `Docker-Content-Digest` for a tag; to act
+    /// on the manifest, fetch it with [`Client::get_manifest`] instead,
+    /// which takes the digest from the bytes.
     ///
     /// A missing manifest is an error of kind [`ErrorKind::NotFound`].
     pub async fn resolve(&self, reference: &str) -> Result<Descriptor, Error> {
@@ -55,18 +60,8 @@ impl Client {
                     return Ok(descriptor::new(mt, &digest, size));
                 }
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::NotFound
-                        | ErrorKind::Unauthorized
-                        | ErrorKind::Denied
-                        | ErrorKind::RateLimited
-                ) =>
-            {
-                return Err(e);
-            }
-            Err(_) => {}
+            Err(e) if e.kind() == ErrorKind::Unsupported => {}
+            Err(e) => return Err(e),
         }
         Ok(self.get_manifest(reference).await?.descriptor())
     }
@@ -123,13 +118,21 @@ impl Client {
             .map_err(|e| e.context(&what))?;
         let result = match (target.digest(), header_digest) {
             (Some(d), _) => Manifest::verified(bytes, mt.as_deref(), d),
-            (None, Some(d)) => Manifest::verified(bytes, mt.as_deref(), &d).map_err(|e| {
-                if e.kind() == ErrorKind::DigestMismatch {
-                    e.context("the registry's Docker-Content-Digest does not match the content")
-                } else {
-                    e
+            (None, Some(claimed)) => {
+                let mut digester = claimed.digester();
+                digester.update(&bytes);
+                let actual = digester.finish();
+                if actual != claimed {
+                    return Err(Error::new(
+                        ErrorKind::DigestMismatch,
+                        format!(
+                            "{what}: the registry's Docker-Content-Digest is {claimed}, \
+                             but the manifest it sent hashes to {actual}"
+                        ),
+                    ));
                 }
-            }),
+                Manifest::verified(bytes, mt.as_deref(), &claimed)
+            }
             (None, None) => Manifest::new(bytes, mt.as_deref()),
         };
         result.map_err(|e| e.context(&what))

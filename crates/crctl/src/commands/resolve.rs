@@ -69,19 +69,15 @@ pub fn wanted_platform(global: &GlobalOptions) -> Result<Platform, Failure> {
     }
 }
 
-/// Resolves and fetches the top-level manifest.
+/// Fetches the top-level manifest: from a registry with one `GET` by tag or
+/// digest, its digest taken from the bytes (never from a `HEAD`).
 pub async fn top_manifest(src: &Source) -> Result<(Descriptor, Manifest), Failure> {
-    let desc = src
-        .source
-        .resolve(&src.reference)
-        .await
-        .map_err(|e| Failure::from(e).context(&src.shown))?;
     let manifest = src
         .source
-        .fetch_manifest(&desc)
+        .fetch_reference(&src.reference)
         .await
         .map_err(|e| Failure::from(e).context(&src.shown))?;
-    Ok((desc, manifest))
+    Ok((manifest.descriptor(), manifest))
 }
 
 /// The image manifest for the wanted platform (following an index).

@@ -27,11 +27,27 @@ impl ImageSource for Client {
         Box::pin(Client::fetch_manifest(self, descriptor))
     }
 
+    fn fetch_reference<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<Manifest, Error>> {
+        Box::pin(Client::get_manifest(self, reference))
+    }
+
     fn fetch_blob<'a>(
         &'a self,
         descriptor: &'a Descriptor,
     ) -> BoxFuture<'a, Result<ByteStream, Error>> {
         Box::pin(async move { Ok(Client::fetch_blob(self, descriptor).await?.into_stream()) })
+    }
+
+    fn fetch_blob_from<'a>(
+        &'a self,
+        descriptor: &'a Descriptor,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<ByteStream, Error>> {
+        Box::pin(async move {
+            let digest = descriptor::digest_of(descriptor)?;
+            self.get_blob_from(&digest, Some(descriptor.size()), offset)
+                .await
+        })
     }
 
     fn mount_origin(&self) -> Option<MountOrigin> {

@@ -177,27 +177,17 @@ where
     let mut out = BufWriter::with_capacity(BUF_SIZE, tokio::fs::File::from_std(file));
     let mut digester = digest.digester();
     let mut written = 0u64;
-    let mut stream = std::pin::pin!(stream);
     let failed = |what: &str, e: Error| e.context(format!("writing blob {digest}: {what}"));
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| failed("reading the source failed", e.into()))?;
-        if check == Check::Hash {
-            digester.update(&chunk);
-        }
-        written += chunk.len() as u64;
-        if let Some(max) = size
-            && written > max
-        {
-            return Err(Error::new(
-                ErrorKind::DigestMismatch,
-                format!("writing blob {digest}: content is longer than the expected {max} bytes"),
-            ));
-        }
-        out.write_all(&chunk)
-            .await
-            .map_err(|e| failed("writing the temporary file", Error::from(e)))?;
-        syncer.wrote(written);
-    }
+    pump(
+        &mut out,
+        &mut syncer,
+        (check == Check::Hash).then_some(&mut digester),
+        &mut written,
+        size,
+        stream,
+        digest,
+    )
+    .await?;
     match check {
         Check::Hash => verify(digest, size, digester).map_err(|e| failed("not stored", e))?,
         Check::StreamVerifies => {
@@ -234,6 +224,259 @@ where
     })
     .await?;
     Ok(written)
+}
+
+/// Copies `stream` into `out`, hashing into `digester` when given and
+/// counting into `written` (which may start past 0), refusing more than
+/// `size` bytes.
+async fn pump<S, E>(
+    out: &mut BufWriter<tokio::fs::File>,
+    syncer: &mut BackgroundSync,
+    mut digester: Option<&mut Digester>,
+    written: &mut u64,
+    size: Option<u64>,
+    stream: S,
+    digest: &Digest,
+) -> Result<()>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>>,
+    E: Into<Error>,
+{
+    let failed = |what: &str, e: Error| e.context(format!("writing blob {digest}: {what}"));
+    let mut stream = std::pin::pin!(stream);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| failed("reading the source failed", e.into()))?;
+        if let Some(d) = digester.as_mut() {
+            d.update(&chunk);
+        }
+        *written += chunk.len() as u64;
+        if let Some(max) = size
+            && *written > max
+        {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!("writing blob {digest}: content is longer than the expected {max} bytes"),
+            ));
+        }
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| failed("writing the temporary file", Error::from(e)))?;
+        syncer.wrote(*written);
+    }
+    Ok(())
+}
+
+/// Where a download into the layout keeps its bytes until they are
+/// verified: `<root>/.partial-<alg>-<hex>`, one name per blob, so that a
+/// copy that was killed or gave up leaves a file the next run continues
+/// (see [`write_blob_resumable`]).
+pub(super) fn partial_path(root: &Path, digest: &Digest) -> PathBuf {
+    root.join(format!(
+        ".partial-{}-{}",
+        digest.algorithm().as_str(),
+        digest.hex()
+    ))
+}
+
+/// What [`write_blob_resumable`] reads the blob from: the source opened at
+/// an offset (0 for the whole blob), and whether a stream opened at 0
+/// verifies the digest itself.
+pub(super) trait Reopen: Send + Sync {
+    /// The bytes from `offset` on.
+    fn open_at(
+        &self,
+        offset: u64,
+    ) -> crate::content::BoxFuture<'_, Result<crate::content::ByteStream>>;
+    /// Whether the stream from 0 checks the digest itself.
+    fn verifies_from_start(&self) -> bool;
+}
+
+/// Writes a blob through its partial file (see [`partial_path`]): what a
+/// previous run left there is hashed and kept, the rest is read from the
+/// source from that offset, and the file is renamed into place once the
+/// whole content matches `digest` and `size`. A failure of the source
+/// (connection lost, stalled) keeps the partial file for the next run; a
+/// mismatch deletes it (after one fresh try when a partial file was
+/// continued, in case it held something else). When another process holds
+/// the partial file, this one writes a temporary file of its own.
+pub(super) async fn write_blob_resumable(
+    root: &Path,
+    target: PathBuf,
+    digest: &Digest,
+    size: u64,
+    source: &dyn Reopen,
+) -> Result<u64> {
+    let dir = target
+        .parent()
+        .expect("blob paths have a parent")
+        .to_path_buf();
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| io_error(e, format!("creating {}", dir.display())))?;
+    let path = partial_path(root, digest);
+    let opened = {
+        let path = path.clone();
+        blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| io_error(e, format!("opening {}", path.display())))?;
+            match file.try_lock() {
+                Ok(()) => Ok(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    Err(io_error(e, format!("locking {}", path.display())))
+                }
+            }
+        })
+        .await?
+    };
+    let Some(file) = opened else {
+        // Another process is downloading this blob into the partial file.
+        let check = if source.verifies_from_start() {
+            Check::StreamVerifies
+        } else {
+            Check::Hash
+        };
+        let stream = source.open_at(0).await?;
+        return write_blob(root, target, digest, Some(size), stream, check).await;
+    };
+    let mut fresh_try_left = true;
+    loop {
+        match fill_partial(&file, &path, digest, size, source).await {
+            Ok(()) => break,
+            Err((e, continued)) if e.kind() == ErrorKind::DigestMismatch => {
+                let _ = file.set_len(0);
+                if continued && fresh_try_left {
+                    tracing::info!(%digest, "the partial file did not lead to the right content; downloading it again");
+                    fresh_try_left = false;
+                    continue;
+                }
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+    let file_for_sync = file
+        .try_clone()
+        .map_err(|e| io_error(e, "cloning a file handle"))?;
+    blocking(move || {
+        file_for_sync
+            .sync_all()
+            .map_err(|e| io_error(e, format!("syncing {}", path.display())))?;
+        std::fs::rename(&path, &target).map_err(|e| {
+            io_error(
+                e,
+                format!("renaming {} to {}", path.display(), target.display()),
+            )
+        })?;
+        sync_dir(&dir)
+    })
+    .await?;
+    drop(file);
+    Ok(size)
+}
+
+/// One pass of [`write_blob_resumable`]: continue the partial file from
+/// its length, verify. The error says whether a partial file was continued.
+async fn fill_partial(
+    file: &std::fs::File,
+    path: &Path,
+    digest: &Digest,
+    size: u64,
+    source: &dyn Reopen,
+) -> std::result::Result<(), (Error, bool)> {
+    let mut have = file
+        .metadata()
+        .map_err(|e| (io_error(e, format!("reading {}", path.display())), false))?
+        .len();
+    if have > size {
+        file.set_len(0)
+            .map_err(|e| (io_error(e, format!("truncating {}", path.display())), false))?;
+        have = 0;
+    }
+    let continued = have > 0;
+    let fail = |e: Error| (e, continued);
+    // Hash what a previous run left, unless the stream will.
+    let check = if continued || !source.verifies_from_start() {
+        Check::Hash
+    } else {
+        Check::StreamVerifies
+    };
+    let mut digester = digest.digester();
+    if continued {
+        tracing::info!(%digest, offset = have, size, "continuing a partial download");
+        let reader = file
+            .try_clone()
+            .map_err(|e| fail(io_error(e, "cloning a file handle")))?;
+        let (d, n) = blocking(move || {
+            use std::io::Read as _;
+            let mut reader = std::io::BufReader::with_capacity(BUF_SIZE, reader);
+            let mut d = digester;
+            let mut n = 0u64;
+            let mut buf = vec![0u8; BUF_SIZE];
+            // Read from the start through a fresh offset.
+            std::io::Seek::seek(reader.get_mut(), std::io::SeekFrom::Start(0))
+                .map_err(|e| io_error(e, "seeking a partial file"))?;
+            loop {
+                let k = reader
+                    .read(&mut buf)
+                    .map_err(|e| io_error(e, "reading a partial file"))?;
+                if k == 0 {
+                    break;
+                }
+                d.update(&buf[..k]);
+                n += k as u64;
+            }
+            Ok((d, n))
+        })
+        .await
+        .map_err(fail)?;
+        digester = d;
+        have = n;
+    }
+    let stream = source.open_at(have).await.map_err(fail)?;
+    let mut std_file = file
+        .try_clone()
+        .map_err(|e| fail(io_error(e, "cloning a file handle")))?;
+    std::io::Seek::seek(&mut std_file, std::io::SeekFrom::Start(have))
+        .map_err(|e| fail(io_error(e, "seeking a partial file")))?;
+    let mut syncer = BackgroundSync::new(&std_file);
+    let mut out = BufWriter::with_capacity(BUF_SIZE, tokio::fs::File::from_std(std_file));
+    let mut written = have;
+    let pumped = pump(
+        &mut out,
+        &mut syncer,
+        (check == Check::Hash).then_some(&mut digester),
+        &mut written,
+        Some(size),
+        stream,
+        digest,
+    )
+    .await;
+    // Keep what arrived, also when the source failed: the next run goes on
+    // from there.
+    let flushed = out.flush().await;
+    syncer.finish().await;
+    pumped.map_err(fail)?;
+    flushed.map_err(|e| fail(io_error(e, format!("writing {}", path.display()))))?;
+    let failed = |e: Error| fail(e.context(format!("writing blob {digest}: not stored")));
+    match check {
+        Check::Hash => verify(digest, Some(size), digester).map_err(failed)?,
+        Check::StreamVerifies if written != size => {
+            return Err(failed(Error::new(
+                ErrorKind::DigestMismatch,
+                format!("content is {written} bytes, expected {size}"),
+            )));
+        }
+        Check::StreamVerifies => {}
+    }
+    Ok(())
 }
 
 /// Starts writing a big blob back to disk while it is still being

@@ -95,16 +95,22 @@ impl ImageDestination for OciLayout {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let digest = digest_of(descriptor)?;
+            if content.verifies_digest() {
+                // A download (copy from a registry or another layout): kept
+                // in a partial file that a later run continues.
+                let target = self.blob_path(&digest);
+                blob::write_blob_resumable(
+                    self.root(),
+                    target,
+                    &digest,
+                    descriptor.size(),
+                    &Reopener(content),
+                )
+                .await?;
+                return Ok(());
+            }
             let stream = content.open(0).await?;
-            // A verifying source fails its stream on a mismatch, and the
-            // blob is only renamed into place after a clean end: no need
-            // to hash the bytes twice.
-            let check = if content.verifies_digest() {
-                blob::Check::StreamVerifies
-            } else {
-                blob::Check::Hash
-            };
-            self.write_blob_checked(&digest, Some(descriptor.size()), stream, check)
+            self.write_blob(&digest, Some(descriptor.size()), stream)
                 .await?;
             Ok(())
         })
@@ -134,5 +140,18 @@ impl ImageDestination for OciLayout {
             }
             Ok(())
         })
+    }
+}
+
+/// A [`BlobSource`] as the partial-file writer reads it.
+struct Reopener<'a>(&'a dyn BlobSource);
+
+impl blob::Reopen for Reopener<'_> {
+    fn open_at(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream>> {
+        self.0.open(offset)
+    }
+
+    fn verifies_from_start(&self) -> bool {
+        self.0.verifies_digest()
     }
 }

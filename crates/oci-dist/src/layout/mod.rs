@@ -405,24 +405,8 @@ impl OciLayout {
         S: Stream<Item = std::result::Result<Bytes, E>>,
         E: Into<Error>,
     {
-        self.write_blob_checked(digest, size, stream, blob::Check::Hash)
-            .await
-    }
-
-    /// [`write_blob`](Self::write_blob), checking the content as `check` says.
-    async fn write_blob_checked<S, E>(
-        &self,
-        digest: &Digest,
-        size: Option<u64>,
-        stream: S,
-        check: blob::Check,
-    ) -> Result<u64>
-    where
-        S: Stream<Item = std::result::Result<Bytes, E>>,
-        E: Into<Error>,
-    {
         let target = self.blob_path(digest);
-        blob::write_blob(&self.root, target, digest, size, stream, check).await
+        blob::write_blob(&self.root, target, digest, size, stream, blob::Check::Hash).await
     }
 
     /// [`write_blob`](Self::write_blob) from an [`AsyncRead`].
