@@ -32,7 +32,7 @@ pub mod registry;
 mod server;
 pub mod token;
 
-pub use crate::http::{FakeServer, Proxy, ProxyBuilder, RecordedRequest};
+pub use crate::http::{FakeServer, Fault, FaultRule, Proxy, ProxyBuilder, RecordedRequest};
 pub use crate::registry::{TestRegistry, TestRegistryBuilder};
 pub use crate::server::BoxError;
 pub use crate::token::{Scope, TokenPolicy, TokenRequest, TokenServer, TokenServerBuilder};

@@ -1,10 +1,13 @@
 //! The proxy's request path: forwarding to the upstream with hop-by-hop
-//! headers stripped, interceptions, response rewrites and tag-list pagination.
+//! headers stripped, interceptions, response rewrites, extra tag and
+//! repository names, tag-list pagination, faults and body byte counting.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, HOST, LINK};
+use http::header::{CONTENT_LENGTH, HOST, IF_RANGE, LINK, RANGE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -13,6 +16,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
+use super::conn::Conn;
+use super::fault::{BodyFault, CountingBody, FaultBody, FaultSet};
 use super::log::RequestLog;
 use super::proxy::{InterceptFn, ProxiedRequest, Rewrite};
 use super::{glob_match, method_matches, query_params};
@@ -29,6 +34,11 @@ pub(super) struct ProxyState {
     pub(super) paginate_tags: bool,
     pub(super) tags_page_size: Option<usize>,
     pub(super) requests: RequestLog<ProxiedRequest>,
+    pub(super) faults: Arc<FaultSet>,
+    /// Extra tags by repository-name glob, for `GET /v2/<name>/tags/list`.
+    pub(super) extra_tags: Vec<(String, Vec<String>)>,
+    /// Extra repositories for the last page of `GET /v2/_catalog`.
+    pub(super) extra_repositories: Vec<String>,
 }
 
 /// Headers that apply to one connection only and must not be forwarded.
@@ -57,6 +67,23 @@ fn tags_list_name(path: &str) -> Option<&str> {
         .filter(|n| !n.is_empty())
 }
 
+/// Appends `names` to the array `key` of the JSON object `body` (creating it
+/// when missing or null); anything else is returned unchanged.
+fn append_names<'a>(body: Bytes, key: &str, names: impl IntoIterator<Item = &'a str>) -> Bytes {
+    let Ok(Value::Object(mut doc)) = serde_json::from_slice::<Value>(&body) else {
+        return body;
+    };
+    let list = doc.entry(key).or_insert(Value::Null);
+    if list.is_null() {
+        *list = Value::Array(Vec::new());
+    }
+    let Some(list) = list.as_array_mut() else {
+        return body;
+    };
+    list.extend(names.into_iter().map(Value::from));
+    Bytes::from(Value::Object(doc).to_string())
+}
+
 impl ProxyState {
     fn record(&self, info: &ProxiedRequest, status: u16) {
         let mut entry = info.clone();
@@ -64,24 +91,48 @@ impl ProxyState {
         self.requests.push(entry);
     }
 
-    pub(super) async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+    /// Answers `req`, which came on connection `conn`.
+    pub(super) async fn handle(&self, req: Request<Incoming>, conn: Arc<Conn>) -> Response<Body> {
         let info = ProxiedRequest {
             method: req.method().clone(),
             uri: req.uri().clone(),
             headers: req.headers().clone(),
             status: 0,
+            body_bytes: Arc::new(AtomicU64::new(0)),
         };
+        let response = self.respond(req, &info, &conn).await;
+        let counter = info.body_bytes.clone();
+        response.map(|body| CountingBody::new(body, counter).boxed())
+    }
+
+    async fn respond(
+        &self,
+        req: Request<Incoming>,
+        info: &ProxiedRequest,
+        conn: &Arc<Conn>,
+    ) -> Response<Body> {
         for intercept in &self.intercepts {
-            if let Some(resp) = intercept(&info) {
-                self.record(&info, resp.status().as_u16());
+            if let Some(resp) = intercept(info) {
+                self.record(info, resp.status().as_u16());
                 return resp.map(|b| b.map_err(|never| match never {}).boxed());
             }
         }
 
-        let tags_name = (self.paginate_tags && info.method == Method::GET)
-            .then(|| tags_list_name(info.path()))
-            .flatten()
-            .map(str::to_owned);
+        let is_get = info.method == Method::GET;
+        let tags_repo = is_get.then(|| tags_list_name(info.path())).flatten();
+        let tags_name = tags_repo.filter(|_| self.paginate_tags).map(str::to_owned);
+        let extra_tags: Vec<&str> = tags_repo
+            .map(|repo| {
+                self.extra_tags
+                    .iter()
+                    .filter(|(glob, _)| glob_match(glob, repo))
+                    .flat_map(|(_, tags)| tags.iter().map(String::as_str))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let extra_repositories =
+            is_get && info.path() == "/v2/_catalog" && !self.extra_repositories.is_empty();
+        let ranged = info.headers.contains_key(RANGE);
         let (mut parts, body) = req.into_parts();
         let path_and_query = match &tags_name {
             // Ask upstream for everything; the proxy does the paging.
@@ -100,6 +151,10 @@ impl ProxyState {
             .build()
             .expect("valid upstream URI");
         strip_hop_by_hop(&mut parts.headers);
+        if ranged && self.faults.ignore_range(&info.method, info.path(), ranged) {
+            parts.headers.remove(RANGE);
+            parts.headers.remove(IF_RANGE);
+        }
         if !parts.headers.contains_key(HOST) {
             let host = info
                 .uri
@@ -115,7 +170,7 @@ impl ProxyState {
         let upstream = match self.client.request(Request::from_parts(parts, body)).await {
             Ok(resp) => resp,
             Err(e) => {
-                self.record(&info, 502);
+                self.record(info, 502);
                 return Response::builder()
                     .status(StatusCode::BAD_GATEWAY)
                     .body(server::full(format!("proxy: upstream request failed: {e}")))
@@ -130,13 +185,17 @@ impl ProxyState {
             .iter()
             .filter(|r| method_matches(&r.method, &info.method) && glob_match(&r.path, info.path()))
             .collect();
-        let response = if rewrites.is_empty() && tags_name.is_none() {
-            Response::from_parts(parts, body.map_err(BoxError::from).boxed())
+        let buffer = !rewrites.is_empty()
+            || tags_name.is_some()
+            || !extra_tags.is_empty()
+            || extra_repositories;
+        let (parts, body) = if !buffer {
+            (parts, body.map_err(BoxError::from).boxed())
         } else {
             let mut bytes = match body.collect().await {
                 Ok(b) => b.to_bytes(),
                 Err(e) => {
-                    self.record(&info, 502);
+                    self.record(info, 502);
                     return Response::builder()
                         .status(StatusCode::BAD_GATEWAY)
                         .body(server::full(format!(
@@ -145,21 +204,70 @@ impl ProxyState {
                         .expect("valid response");
                 }
             };
+            if parts.status == StatusCode::OK {
+                if !extra_tags.is_empty() {
+                    bytes = append_names(bytes, "tags", extra_tags);
+                }
+                if extra_repositories && !parts.headers.contains_key(LINK) {
+                    let names = self.extra_repositories.iter().map(String::as_str);
+                    bytes = append_names(bytes, "repositories", names);
+                }
+            }
             if let Some(name) = &tags_name {
-                bytes = self.paginate(name, &info, &mut parts, bytes);
+                bytes = self.paginate(name, info, &mut parts, bytes);
             }
             for rewrite in rewrites {
-                bytes = (rewrite.hook)(&info, &mut parts, bytes);
+                bytes = (rewrite.hook)(info, &mut parts, bytes);
             }
             if info.method != Method::HEAD {
                 parts
                     .headers
                     .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
             }
-            Response::from_parts(parts, server::full(bytes))
+            (parts, server::full(bytes))
         };
-        self.record(&info, response.status().as_u16());
-        response
+        self.apply_faults(info, conn, parts, body).await
+    }
+
+    /// Records the response and sends it with the faults its rules pick.
+    async fn apply_faults(
+        &self,
+        info: &ProxiedRequest,
+        conn: &Arc<Conn>,
+        mut parts: http::response::Parts,
+        body: Body,
+    ) -> Response<Body> {
+        let content_length = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let faults = self.faults.on_response(
+            &info.method,
+            info.path(),
+            info.headers.contains_key(RANGE),
+            parts.status.as_u16(),
+            content_length,
+        );
+        if let Some(lie) = faults.lie_digest {
+            parts.headers.insert("docker-content-digest", lie);
+        }
+        self.record(info, parts.status.as_u16());
+        let body = match faults.body {
+            None => body,
+            Some(BodyFault::StallBeforeHeaders) => {
+                drop(body);
+                // Never answer; the connection's end (client gone, or the
+                // proxy dropped) drops this future or ends the wait.
+                std::future::poll_fn(|cx| conn.poll_closed(cx)).await;
+                return Response::builder()
+                    .status(StatusCode::BAD_GATEWAY)
+                    .body(server::full("proxy: stalled"))
+                    .expect("valid response");
+            }
+            Some(fault) => FaultBody::new(body, fault, conn.clone()).boxed(),
+        };
+        Response::from_parts(parts, body)
     }
 
     fn paginate(

@@ -10,13 +10,22 @@
 //!   can rewrite responses ([`ProxyBuilder::rewrite_response`],
 //!   [`ProxyBuilder::corrupt_blobs`], [`ProxyBuilder::corrupt_blobs_larger_than`])
 //!   and can add tag-list pagination, which distribution 2.8 lacks
-//!   ([`ProxyBuilder::paginate_tags`]). Bodies stream through without being
-//!   buffered, except responses a rewrite applies to.
+//!   ([`ProxyBuilder::paginate_tags`]), or extra (hostile) tag and repository
+//!   names ([`ProxyBuilder::add_tags`], [`ProxyBuilder::add_repositories`]).
+//!   Bodies stream through without being buffered, except responses a
+//!   rewrite applies to. It counts the body bytes it delivers
+//!   ([`Proxy::body_bytes_sent`]).
+//! - [`Fault`]s, injected by the proxy where a [`FaultRule`] says
+//!   ([`ProxyBuilder::fault`]): cut or reset connections mid-body, stalls
+//!   before or after the head, trickled bodies, ignored `Range` headers and
+//!   lying `Docker-Content-Digest` headers.
 //!
 //! The free functions here ([`response`], [`json_response`], [`glob_match`])
 //! are shared by both and handy in handlers and interceptions.
 
+mod conn;
 mod fake;
+mod fault;
 mod forward;
 mod log;
 mod proxy;
@@ -28,6 +37,7 @@ use http_body_util::Full;
 use serde_json::Value;
 
 pub use self::fake::{FakeServer, RecordedRequest};
+pub use self::fault::{Fault, FaultRule};
 pub use self::proxy::{InterceptFn, ProxiedRequest, Proxy, ProxyBuilder, RewriteFn};
 
 /// Builds a response with `status` and `body` (no content type).

@@ -1,9 +1,11 @@
 //! [`Proxy`] and its builder: the public face of the recording proxy (request
-//! log, rewrite and interception hooks, tag pagination switches). The
-//! forwarding itself lives in the `forward` module.
+//! log, rewrite and interception hooks, tag pagination switches, fault rules,
+//! extra tag and repository names). The forwarding itself lives in the
+//! `forward` module, the faults in `fault`, the connection handling in `conn`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response, Uri};
@@ -13,9 +15,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use super::conn::{self, ConnServer};
+use super::fault::{FaultRule, FaultSet};
 use super::forward::ProxyState;
 use super::log::{Logged, RequestLog};
-use crate::server::{self, ServerHandle};
+use super::{glob_match, method_matches};
+use crate::server;
 
 /// A request that went through a [`Proxy`] (bodies are not recorded).
 #[derive(Debug, Clone)]
@@ -26,8 +31,12 @@ pub struct ProxiedRequest {
     pub uri: Uri,
     /// Request headers as received.
     pub headers: HeaderMap,
-    /// Status sent back to the client (502 if the upstream failed; 0 until answered).
+    /// Status of the response head (502 if the upstream failed; 0 until
+    /// answered). For a faulted response it is the status the registry
+    /// answered, even if a fault kept the head from the client.
     pub status: u16,
+    /// Response body bytes handed to the client so far.
+    pub(super) body_bytes: Arc<AtomicU64>,
 }
 
 impl ProxiedRequest {
@@ -39,6 +48,24 @@ impl ProxiedRequest {
     /// The query string, if any.
     pub fn query(&self) -> Option<&str> {
         self.uri.query()
+    }
+
+    /// A request header as a string (`None` if missing or not visible ASCII).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The request's `Range` header (as the client sent it, also when a
+    /// [`Fault::IgnoreRange`](super::Fault::IgnoreRange) kept it from the registry).
+    pub fn range(&self) -> Option<&str> {
+        self.header("range")
+    }
+
+    /// Response body bytes the proxy has handed to the client so far for this
+    /// request (only those sent before a cut or reset; still growing while the
+    /// body streams).
+    pub fn body_bytes_sent(&self) -> u64 {
+        self.body_bytes.load(Ordering::Relaxed)
     }
 }
 
@@ -76,6 +103,9 @@ pub struct ProxyBuilder {
     intercepts: Vec<InterceptFn>,
     paginate_tags: bool,
     tags_page_size: Option<usize>,
+    faults: Vec<FaultRule>,
+    extra_tags: Vec<(String, Vec<String>)>,
+    extra_repositories: Vec<String>,
 }
 
 impl std::fmt::Debug for ProxyBuilder {
@@ -87,6 +117,9 @@ impl std::fmt::Debug for ProxyBuilder {
             .field("intercepts", &self.intercepts.len())
             .field("paginate_tags", &self.paginate_tags)
             .field("tags_page_size", &self.tags_page_size)
+            .field("faults", &self.faults)
+            .field("extra_tags", &self.extra_tags)
+            .field("extra_repositories", &self.extra_repositories)
             .finish()
     }
 }
@@ -176,6 +209,45 @@ impl ProxyBuilder {
         self
     }
 
+    /// Injects a fault into the forwarded responses `rule` selects (see
+    /// [`FaultRule`] for how rules combine, [`Proxy::fault_counts`] for how
+    /// often each fired). Intercepted requests get no faults.
+    ///
+    /// ```no_run
+    /// use test_support::{Fault, FaultRule};
+    /// # async fn demo() {
+    /// let registry = test_support::TestRegistry::anonymous().await;
+    /// let proxy = registry
+    ///     .proxy_builder()
+    ///     .fault(FaultRule::new("GET", "/v2/*/blobs/*", Fault::CutAtHalf).times_per_path(1))
+    ///     .start()
+    ///     .await;
+    /// // ... pull through proxy.url(): every blob download is cut once ...
+    /// assert!(proxy.faults_applied() > 0);
+    /// # }
+    /// ```
+    pub fn fault(mut self, rule: FaultRule) -> Self {
+        self.faults.push(rule);
+        self
+    }
+
+    /// Appends `tags` (which may be hostile: control characters, escapes) to
+    /// the `tags` of every `200` answer to `GET /v2/<name>/tags/list` whose
+    /// `<name>` matches `repo_glob`. With [`ProxyBuilder::paginate_tags`] they
+    /// are paged like the others.
+    pub fn add_tags(mut self, repo_glob: &str, tags: Vec<String>) -> Self {
+        self.extra_tags.push((repo_glob.to_owned(), tags));
+        self
+    }
+
+    /// Appends `repositories` (which may be hostile) to the `repositories` of
+    /// every `200` answer to `GET /v2/_catalog` that is the last page (has no
+    /// `Link` header).
+    pub fn add_repositories(mut self, repositories: Vec<String>) -> Self {
+        self.extra_repositories.extend(repositories);
+        self
+    }
+
     /// Starts the proxy on the current tokio runtime.
     pub async fn start(self) -> Proxy {
         let upstream: Uri = self.upstream.parse().expect("upstream is a valid URL");
@@ -192,6 +264,7 @@ impl ProxyBuilder {
         let listener = server::bind(self.ip, 0).await;
         let addr = listener.local_addr().expect("local addr");
         let requests = RequestLog::new();
+        let faults = Arc::new(FaultSet::new(self.faults));
         let state = Arc::new(ProxyState {
             client,
             scheme,
@@ -202,18 +275,22 @@ impl ProxyBuilder {
             paginate_tags: self.paginate_tags,
             tags_page_size: self.tags_page_size,
             requests: requests.clone(),
+            faults: faults.clone(),
+            extra_tags: self.extra_tags,
+            extra_repositories: self.extra_repositories,
         });
-        let handle = server::spawn(
+        let handle = conn::spawn(
             listener,
-            Arc::new(move |req| {
+            Arc::new(move |req, conn| {
                 let state = state.clone();
-                Box::pin(async move { state.handle(req).await })
+                Box::pin(async move { state.handle(req, conn).await })
             }),
         );
         Proxy {
             handle,
             upstream: self.upstream,
             requests,
+            faults,
         }
     }
 }
@@ -232,9 +309,10 @@ impl ProxyBuilder {
 /// ```
 #[derive(Debug)]
 pub struct Proxy {
-    handle: ServerHandle,
+    handle: ConnServer,
     upstream: String,
     requests: RequestLog<ProxiedRequest>,
+    faults: Arc<FaultSet>,
 }
 
 impl Proxy {
@@ -247,6 +325,9 @@ impl Proxy {
             intercepts: Vec::new(),
             paginate_tags: false,
             tags_page_size: None,
+            faults: Vec::new(),
+            extra_tags: Vec::new(),
+            extra_repositories: Vec::new(),
         }
     }
 
@@ -290,8 +371,31 @@ impl Proxy {
         self.requests.count(method, path)
     }
 
-    /// Forgets the recorded requests.
+    /// Forgets the recorded requests (and with them the byte counts of
+    /// [`Proxy::body_bytes_sent`]; fault counts stay).
     pub fn clear_requests(&self) {
         self.requests.clear();
+    }
+
+    /// The response body bytes the proxy handed to the client for the recorded
+    /// requests matching `method` (`"*"` for any) and path glob `path`: with a
+    /// cut or reset, only the bytes sent before it. Counted as the body streams.
+    pub fn body_bytes_sent(&self, method: &str, path: &str) -> u64 {
+        self.requests
+            .all()
+            .iter()
+            .filter(|r| method_matches(method, &r.method) && glob_match(path, r.path()))
+            .map(ProxiedRequest::body_bytes_sent)
+            .sum()
+    }
+
+    /// How many times a fault fired, all rules together.
+    pub fn faults_applied(&self) -> usize {
+        self.faults.counts().iter().sum()
+    }
+
+    /// How many times each [`FaultRule`] fired, in the order they were added.
+    pub fn fault_counts(&self) -> Vec<usize> {
+        self.faults.counts()
     }
 }
