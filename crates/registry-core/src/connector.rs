@@ -230,6 +230,15 @@ fn classify(e: hyper_util::client::legacy::Error) -> Error {
                 .with_source(e);
             }
         }
+        // hyper-rustls checks the name before connecting: a name that
+        // cannot be a DNS name never will be.
+        if s.is::<rustls::pki_types::InvalidDnsNameError>() {
+            return Error::new(
+                ErrorKind::UnknownHost,
+                "the registry's host name is not a valid DNS name",
+            )
+            .with_source(e);
+        }
         if is_rustls_error(s) {
             return Error::new(ErrorKind::Tls, "the TLS handshake with the registry failed")
                 .with_source(e);
