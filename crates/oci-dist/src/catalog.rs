@@ -46,18 +46,31 @@ impl Client {
     }
 
     /// The catalog page by page (`n` = `page_size`, at most 1000), limited
-    /// to the scope; listing stops once names sort past the scope.
+    /// to the scope; listing stops once names sort past the scope. Pages are
+    /// fetched as the stream is polled; a `next` link back to a page already
+    /// fetched ends the stream with an error.
     pub fn list_repositories_pages(
         &self,
         page_size: usize,
     ) -> impl Stream<Item = Result<Vec<String>, Error>> + Send + 'static + use<> {
+        self.list_repositories_pages_after(page_size, None)
+    }
+
+    /// Like [`Client::list_repositories_pages`], starting after repository
+    /// `last` (or at the scope, when `last` sorts before it).
+    pub fn list_repositories_pages_after(
+        &self,
+        page_size: usize,
+        last: Option<&str>,
+    ) -> impl Stream<Item = Result<Vec<String>, Error>> + Send + 'static + use<> {
         let prefix = self.catalog_prefix();
         let base = self.url("/v2/_catalog");
         let what = format!("list repositories of {}", self.registry());
+        let last = last.map(str::to_owned);
         let client = self.clone();
         futures_util::stream::once(async move { prefix })
             .map_ok(move |prefix| {
-                let start = (!prefix.is_empty()).then(|| prefix.clone());
+                let start = start_after(last.as_deref(), &prefix);
                 let prefix = (!prefix.is_empty()).then_some(prefix);
                 client.list_pages(
                     base.clone(),
@@ -81,6 +94,16 @@ impl Client {
     }
 }
 
+/// Where a scoped listing starts: after `last`, but not before the scope
+/// (`prefix`, empty when unscoped).
+fn start_after(last: Option<&str>, prefix: &str) -> Option<String> {
+    match last {
+        Some(l) if l >= prefix => Some(l.to_owned()),
+        _ if !prefix.is_empty() => Some(prefix.to_owned()),
+        _ => None,
+    }
+}
+
 /// Whether `name` sorts after every name starting with `prefix`.
 fn past_prefix(name: &str, prefix: &str) -> bool {
     name > prefix && !name.starts_with(prefix)
@@ -97,5 +120,14 @@ mod tests {
         assert!(!past_prefix("org/a", "org/"));
         assert!(!past_prefix("org-a", "org/"));
         assert!(!past_prefix("a", "org/"));
+    }
+
+    #[test]
+    fn scoped_start() {
+        assert_eq!(start_after(None, ""), None);
+        assert_eq!(start_after(Some("b"), "").as_deref(), Some("b"));
+        assert_eq!(start_after(None, "org/").as_deref(), Some("org/"));
+        assert_eq!(start_after(Some("a"), "org/").as_deref(), Some("org/"));
+        assert_eq!(start_after(Some("org/b"), "org/").as_deref(), Some("org/b"));
     }
 }

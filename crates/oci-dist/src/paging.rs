@@ -1,8 +1,18 @@
 //! Shared pagination of `tags/list` and `_catalog`: `n`/`last` parameters,
-//! `Link: <…>; rel="next"` (same host only), and client-side paging for
-//! registries that ignore `n` and `last` (distribution 2.8 on tags).
+//! `Link: <…>; rel="next"` (same host only), pages streamed one by one, and
+//! client-side paging for registries that ignore `n` and `last`
+//! (distribution 2.8 on tags).
+//!
+//! Registries return names in their own order (lexical for tags); the client
+//! sorts only a response that shows the registry ignored paging: more names
+//! than `n`, the `last` name itself listed, or (tags) names out of lexical
+//! order, as distribution 2.8 sends them in storage order. Such a response
+//! is the whole listing, so sorting it gives the lexical order; a registry
+//! that pages properly is never reordered across pages. The walker refuses
+//! a `next` link to a page it already fetched (a loop).
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 
 use futures_util::Stream;
 use http::{Method, StatusCode};
@@ -138,12 +148,16 @@ impl Client {
                 items.truncate(n);
                 next = items.last().cloned();
             }
+        } else if out_of_order(kind, &items) {
+            items.sort();
         }
         Ok(Page { items, next })
     }
 
-    /// All pages as a stream: follows `Link`, pages client-side when the
-    /// registry returned more than asked for.
+    /// All pages as a stream, fetched as it is polled (one response at a
+    /// time): follows `Link`, pages client-side when the registry returned
+    /// more than asked for, and ends with an error on a `next` link to a
+    /// page already fetched.
     pub(crate) fn list_pages(
         &self,
         base: String,
@@ -157,7 +171,8 @@ impl Client {
         let state = PageState {
             client: self.clone(),
             next_url: Some(first_url(&base, Some(page_size), start_after.as_deref())),
-            seen: Vec::new(),
+            seen: SeenUrls::default(),
+            fetched: 0,
             buffered: VecDeque::new(),
             start_after,
             prefix,
@@ -171,17 +186,17 @@ impl Client {
                     return Some((Ok(page), st));
                 }
                 let url = st.next_url.take()?;
-                if st.seen.contains(&url) {
+                if !st.seen.insert(&url) {
                     let err =
                         Error::protocol(format!("{}: pagination loops back to {url}", st.what));
                     return Some((Err(err), st));
                 }
-                st.seen.push(url.clone());
+                st.fetched += 1;
                 match st.client.fetch_list(&url, st.kind, &st.what).await {
                     Err(e) => return Some((Err(e), st)),
                     Ok(f) => {
                         let mut items = f.items;
-                        let start = if st.seen.len() == 1 {
+                        let start = if st.fetched == 1 {
                             st.start_after.as_deref()
                         } else {
                             None
@@ -191,6 +206,8 @@ impl Client {
                             if let Some(l) = start {
                                 items.retain(|i| i.as_str() > l);
                             }
+                        } else if out_of_order(st.kind, &items) {
+                            items.sort();
                         }
                         st.next_url = f.link;
                         if let Some(p) = &st.prefix {
@@ -221,13 +238,44 @@ impl Client {
 struct PageState {
     client: Client,
     next_url: Option<String>,
-    seen: Vec<String>,
+    seen: SeenUrls,
+    fetched: usize,
     buffered: VecDeque<Vec<String>>,
     start_after: Option<String>,
     prefix: Option<String>,
     kind: Kind,
     page_size: usize,
     what: String,
+}
+
+/// The page URLs fetched so far, to refuse a loop. Kept as 64-bit keyed
+/// hashes (randomly keyed per walk, so a server cannot aim at a collision)
+/// of the URL with its query pairs decoded and sorted: the memory per page
+/// is a few bytes, and `?last=a&n=2` is the same page as `?n=2&last=a`.
+#[derive(Default)]
+struct SeenUrls {
+    hasher: RandomState,
+    hashes: HashSet<u64>,
+}
+
+impl SeenUrls {
+    /// Records `url`; false when it was seen before.
+    fn insert(&mut self, url: &str) -> bool {
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        pairs.sort();
+        self.hashes.insert(self.hasher.hash_one((path, pairs)))
+    }
+}
+
+/// Whether a tags response is out of lexical order, which a registry that
+/// pages by `n`/`last` cannot produce (distribution 2.8 sends its storage
+/// order). The catalog is left in the registry's order: distribution sorts
+/// it path component by component.
+fn out_of_order(kind: Kind, items: &[String]) -> bool {
+    kind == Kind::Tags && !items.is_sorted()
 }
 
 /// Whether a response shows the registry ignored `n` (more items than
@@ -304,5 +352,29 @@ mod tests {
             query_param("/x?last=a%2Fb&n=1", "last").as_deref(),
             Some("a/b")
         );
+    }
+
+    #[test]
+    fn seen_urls() {
+        let mut seen = SeenUrls::default();
+        assert!(seen.insert("http://r/v2/a/tags/list?n=2"));
+        assert!(seen.insert("http://r/v2/a/tags/list?last=b&n=2"));
+        assert!(seen.insert("http://r/v2/a/tags/list?last=c&n=2"));
+        assert!(seen.insert("http://r/v2/b/tags/list?last=c&n=2"));
+        assert!(!seen.insert("http://r/v2/a/tags/list?n=2"));
+        assert!(!seen.insert("http://r/v2/a/tags/list?n=2&last=b"));
+        assert!(!seen.insert("http://r/v2/a/tags/list?last=%63&n=2"));
+    }
+
+    #[test]
+    fn only_tags_out_of_lexical_order_are_sorted() {
+        let v = |s: &[&str]| s.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(out_of_order(Kind::Tags, &v(&["b", "a"])));
+        assert!(!out_of_order(Kind::Tags, &v(&["a", "b", "c"])));
+        assert!(!out_of_order(Kind::Tags, &[]));
+        assert!(!out_of_order(Kind::Catalog, &v(&["org/a", "org-x/d"])));
+        assert!(ignored_paging(&v(&["a", "b", "c"]), Some(2), None));
+        assert!(ignored_paging(&v(&["a", "b"]), Some(2), Some("a")));
+        assert!(!ignored_paging(&v(&["b", "c"]), Some(2), Some("a")));
     }
 }

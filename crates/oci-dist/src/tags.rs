@@ -32,30 +32,63 @@ impl Client {
     }
 
     /// Every tag, page by page, following `Link: <…>; rel="next"` (same host
-    /// only) with `n` = `page_size` (at most 1000).
+    /// only) with `n` = `page_size` (at most 1000). Each page is fetched when
+    /// the stream is polled, so memory stays flat however many pages there
+    /// are; a `next` link back to a page already fetched ends the stream
+    /// with an error. Pages are in the registry's order, sorted only when
+    /// the registry ignored `n` (module [`paging`](crate::paging)).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oci_dist::Client) -> Result<(), registry_core::Error> {
+    /// use futures_util::TryStreamExt;
+    /// let mut pages = std::pin::pin!(app.list_tags_pages(100));
+    /// while let Some(page) = pages.try_next().await? {
+    ///     for tag in page {
+    ///         println!("{tag}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn list_tags_pages(
         &self,
         page_size: usize,
     ) -> impl Stream<Item = Result<Vec<String>, Error>> + Send + 'static + use<> {
+        self.list_tags_pages_after(page_size, None)
+    }
+
+    /// Like [`Client::list_tags_pages`], starting after tag `last` (sent as
+    /// `last` on the first request).
+    pub fn list_tags_pages_after(
+        &self,
+        page_size: usize,
+        last: Option<&str>,
+    ) -> impl Stream<Item = Result<Vec<String>, Error>> + Send + 'static + use<> {
         let what = format!("list tags of {}", self.registry());
         let base = self.repo_url("tags/list");
+        let last = last.map(str::to_owned);
         let client = self.clone();
         futures_util::stream::once(async move { base })
             .map_ok(move |base| {
-                client.list_pages(base, Kind::Tags, page_size, None, None, what.clone())
+                client.list_pages(
+                    base,
+                    Kind::Tags,
+                    page_size,
+                    last.clone(),
+                    None,
+                    what.clone(),
+                )
             })
             .try_flatten()
     }
 
-    /// Every tag of the repository, sorted (distribution 2.8 sends them
-    /// in storage order).
+    /// Every tag of the repository: the pages of [`Client::list_tags_pages`]
+    /// concatenated (lexical order on registries that page by `n`/`last`,
+    /// and on those that ignore it, which are sorted client-side).
     pub async fn list_tags(&self) -> Result<Vec<String>, Error> {
         let pages: Vec<Vec<String>> = self
             .list_tags_pages(DEFAULT_PAGE_SIZE)
             .try_collect()
             .await?;
-        let mut tags = pages.concat();
-        tags.sort();
-        Ok(tags)
+        Ok(pages.concat())
     }
 }
