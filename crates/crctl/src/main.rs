@@ -60,7 +60,9 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("crctl: {}", failure.message.replace('\n', " "));
+            // One line, and the registry's text cannot drive the terminal.
+            let line = failure.message.replace('\n', " ");
+            eprintln!("crctl: {}", output::terminal_safe(&line));
             ExitCode::from(failure.code as u8)
         }
     }

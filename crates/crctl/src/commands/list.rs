@@ -1,20 +1,46 @@
-//! `tags` and `catalog`.
+//! `tags` and `catalog`: printed page by page as the registry sends them
+//! (each page flushed), so memory stays flat and a long listing shows
+//! output at once.
 
-use futures_util::TryStreamExt;
+use std::pin::pin;
+
+use facade::core::Error;
+use facade::oci::paging::{DEFAULT_PAGE_SIZE, Page};
+use futures_util::{Stream, TryStreamExt};
 
 use crate::cli::GlobalOptions;
 use crate::exit::Failure;
-use crate::output;
+use crate::output::{Flow, Listing};
 use crate::target;
 
-fn print(global: &GlobalOptions, key: &str, items: &[String]) -> Result<(), Failure> {
-    if global.json {
-        return output::print_json(&serde_json::json!({ key: items }));
+/// Prints `pages` as they arrive under `key`. The pages printed before a
+/// failure stay printed; the failure is returned.
+async fn print_pages(
+    global: &GlobalOptions,
+    key: &'static str,
+    pages: impl Stream<Item = Result<Vec<String>, Error>>,
+) -> Result<(), Failure> {
+    let mut listing = Listing::new(key, global.json);
+    let mut pages = pin!(pages);
+    while let Some(page) = pages.try_next().await? {
+        if listing.page(&page)? == Flow::Stop {
+            return Ok(());
+        }
     }
-    output::print_lines(items)
+    listing.finish()
 }
 
-/// `crctl tags REPO [--limit N] [--last T]`.
+/// Prints the one page of `--limit`.
+fn print_page(global: &GlobalOptions, key: &'static str, page: Page) -> Result<(), Failure> {
+    let mut listing = Listing::new(key, global.json);
+    if listing.page(&page.items)? == Flow::Stop {
+        return Ok(());
+    }
+    listing.finish()
+}
+
+/// `crctl tags REPO [--limit N] [--last T]`: `--limit` is one request for
+/// at most N tags; otherwise every page (after `--last`), streamed.
 pub async fn tags(
     global: &GlobalOptions,
     repository: &str,
@@ -28,25 +54,17 @@ pub async fn tags(
         )));
     }
     let client = target::repository_client(global, &reference)?;
-    let items = match (limit, last) {
-        (Some(n), _) => client.list_tags_page(Some(n), last).await?.items,
-        (None, None) => client.list_tags().await?,
-        (None, Some(l)) => {
-            // Every page after `last`.
-            let mut out = Vec::new();
-            let mut cursor = Some(l.to_owned());
-            while let Some(c) = cursor {
-                let page = client.list_tags_page(None, Some(&c)).await?;
-                out.extend(page.items);
-                cursor = page.next;
-            }
-            out
+    match limit {
+        Some(n) => print_page(global, "tags", client.list_tags_page(Some(n), last).await?),
+        None => {
+            let pages = client.list_tags_pages_after(DEFAULT_PAGE_SIZE, last);
+            print_pages(global, "tags", pages).await
         }
-    };
-    print(global, "tags", &items)
+    }
 }
 
-/// `crctl catalog HOST[:PORT] [--prefix P] [--limit N] [--last R]`.
+/// `crctl catalog HOST[:PORT] [--prefix P] [--limit N] [--last R]`, like
+/// `tags`.
 pub async fn catalog(
     global: &GlobalOptions,
     registry: &str,
@@ -66,23 +84,15 @@ pub async fn catalog(
     {
         client = client.with_segment(p);
     }
-    let items = match (limit, last) {
-        (Some(n), _) => client.list_repositories_page(Some(n), last).await?.items,
-        (None, None) => client
-            .list_repositories_pages(facade::oci::paging::DEFAULT_PAGE_SIZE)
-            .try_collect::<Vec<_>>()
-            .await?
-            .concat(),
-        (None, Some(l)) => {
-            let mut out = Vec::new();
-            let mut cursor = Some(l.to_owned());
-            while let Some(c) = cursor {
-                let page = client.list_repositories_page(None, Some(&c)).await?;
-                out.extend(page.items);
-                cursor = page.next;
-            }
-            out
+    match limit {
+        Some(n) => print_page(
+            global,
+            "repositories",
+            client.list_repositories_page(Some(n), last).await?,
+        ),
+        None => {
+            let pages = client.list_repositories_pages_after(DEFAULT_PAGE_SIZE, last);
+            print_pages(global, "repositories", pages).await
         }
-    };
-    print(global, "repositories", &items)
+    }
 }

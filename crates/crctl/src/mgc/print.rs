@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::exit::{FAILURE, Failure};
-use crate::output::{print_json, write_stdout};
+use crate::output::{print_json, terminal_safe, write_stdout};
 
 /// The values of `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -29,12 +29,14 @@ fn to_value(v: &impl Serialize) -> Result<Value, Failure> {
 }
 
 /// A value as a table cell: strings bare, arrays of scalars joined with
-/// commas, missing or null as `-`, objects as compact JSON.
+/// commas, missing or null as `-`, objects as compact JSON; newlines and
+/// tabs become spaces, other control characters are escaped
+/// ([`terminal_safe`]).
 fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => "-".to_owned(),
         Some(Value::String(s)) if s.is_empty() => "-".to_owned(),
-        Some(Value::String(s)) => s.replace(['\n', '\t'], " "),
+        Some(Value::String(s)) => terminal_safe(&s.replace(['\n', '\t'], " ")).into_owned(),
         Some(Value::Array(a)) if a.iter().all(|i| !i.is_object() && !i.is_array()) => {
             if a.is_empty() {
                 "-".to_owned()
@@ -45,7 +47,7 @@ fn cell(v: Option<&Value>) -> String {
                     .join(",")
             }
         }
-        Some(other) => other.to_string(),
+        Some(other) => terminal_safe(&other.to_string()).into_owned(),
     }
 }
 
@@ -100,7 +102,7 @@ fn key_values(object: &Value) -> String {
     let rows: Vec<Vec<String>> = match object {
         Value::Object(map) => map
             .iter()
-            .map(|(k, v)| vec![k.clone(), cell(Some(v))])
+            .map(|(k, v)| vec![terminal_safe(k).into_owned(), cell(Some(v))])
             .collect(),
         other => vec![vec![cell(Some(other))]],
     };
@@ -152,6 +154,28 @@ mod tests {
              bbbb  -      -     10\n"
         );
         assert_eq!(table(&[], &["id", "name"]), "ID  NAME\n");
+    }
+
+    #[test]
+    fn cells_from_the_api_are_terminal_safe() {
+        let items = [json!({
+            "id": "\u{1b}[2J\u{1b}]0;pwned\u{7}",
+            "name": "a\rb\u{202e}c",
+            "tags": ["x\u{9b}1m"],
+            "s": {"k": "\u{1b}\u{202e}"}
+        })];
+        let text = table(&items, &["id", "name", "tags", "s"]);
+        assert!(
+            !text.contains(['\u{1b}', '\r', '\u{7}', '\u{9b}', '\u{202e}']),
+            "{text:?}"
+        );
+        assert!(text.contains("\\x1b[2J\\x1b]0;pwned\\x07"), "{text}");
+        assert!(text.contains("a\\rb\\u{202e}c"), "{text}");
+        assert!(text.contains("x\\u{9b}1m"), "{text}");
+        // serde_json escapes C0 in compact JSON; the bidi control is escaped here.
+        assert!(text.contains(r#"{"k":"\u001b\u{202e}"}"#), "{text}");
+        let kv = key_values(&json!({"\u{1b}[31mkey": "v"}));
+        assert_eq!(kv, "\\x1b[31mkey  v\n");
     }
 
     #[test]
