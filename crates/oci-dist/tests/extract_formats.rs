@@ -92,7 +92,7 @@ async fn media_types_pick_the_decompressor() {
     // A gzip layer declared as plain tar is not a valid tar.
     let blob = gzip(&layer_tar(&[E::File("a", b"a")]));
     let err = run(vec![layer(TAR, blob)]).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
     assert!(
         err.to_string().contains("not a valid uncompressed tar"),
         "{err}"

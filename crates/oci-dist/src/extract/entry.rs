@@ -1,6 +1,7 @@
-//! Reading and writing single tar entries: fresh headers with the source's
-//! metadata, PAX records carried over, exact-length data, and the errors of
-//! applying a layer.
+//! Reading and writing single tar entries: the metadata kept for each
+//! entry of the merged filesystem (fresh headers are built from it), PAX
+//! records carried over, exact-length data, and the errors of applying a
+//! layer.
 
 use std::io::{self, Read, Write};
 
@@ -11,10 +12,13 @@ use super::path::show;
 
 /// Why a layer could not be applied.
 pub(super) enum LayerError {
-    /// The layer breaks a rule (escaping path, bad link…).
+    /// The layer's content is refused (escaping path, bad link, symlink
+    /// loop…) or not supported.
     Policy(Error),
-    /// Reading the layer or writing the output failed.
+    /// Reading (decoding) the layer failed.
     Io(io::Error),
+    /// A local failure while applying it (the temporary files).
+    Local(Error),
 }
 
 impl From<io::Error> for LayerError {
@@ -23,55 +27,102 @@ impl From<io::Error> for LayerError {
     }
 }
 
+/// Refused content: [`ErrorKind::InvalidContent`] with `msg`.
 pub(super) fn refuse(msg: String) -> LayerError {
-    LayerError::Policy(Error::new(ErrorKind::InvalidInput, msg))
+    LayerError::Policy(Error::invalid_content(msg))
 }
 
-/// A fresh GNU header with the entry's metadata (type, mode, owner, mtime,
-/// device numbers); name, link name and size are set by the caller.
-pub(super) fn copy_header(
-    src: &Header,
-    etype: EntryType,
-    raw: &[u8],
-) -> Result<Header, LayerError> {
-    let bad = |e: io::Error| refuse(format!("entry {:?} has an invalid header: {e}", show(raw)));
-    let mut h = Header::new_gnu();
-    h.set_size(0);
-    h.set_entry_type(match etype {
-        EntryType::Continuous | EntryType::GNUSparse => EntryType::Regular,
-        t => t,
-    });
-    // An empty numeric field reads as 0, as Go's archive/tar (which wrote
-    // most layers) does; anything else unparsable is refused.
-    let old = src.as_old();
-    let num = |field: &[u8], value: io::Result<u64>| match value {
-        Ok(v) => Ok(v),
-        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
-        Err(e) => Err(bad(e)),
-    };
-    let mode = num(&old.mode, src.mode().map(u64::from))?;
-    h.set_mode(
-        u32::try_from(mode)
-            .map_err(|_| refuse(format!("entry {:?} has an invalid mode", show(raw))))?,
-    );
-    h.set_uid(num(&old.uid, src.uid())?);
-    h.set_gid(num(&old.gid, src.gid())?);
-    h.set_mtime(num(&old.mtime, src.mtime())?);
-    if let Ok(Some(name)) = src.username() {
-        let _ = h.set_username(name);
+/// What the merged filesystem keeps of an entry's header: its type and
+/// metadata (mode, owner, mtime, device numbers), a symlink's target and
+/// the PAX records to carry over. Names and sizes are not part of it.
+pub(super) struct Meta {
+    pub(super) etype: EntryType,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: u64,
+    username: Option<Box<str>>,
+    groupname: Option<Box<str>>,
+    device: Option<(Option<u32>, Option<u32>)>,
+    /// A symlink's target, as the layer has it.
+    pub(super) link: Option<Box<[u8]>>,
+    pub(super) pax: PaxRecords,
+}
+
+impl Meta {
+    /// The metadata of `src`, an entry of type `etype` (named `raw`), with
+    /// its PAX records. Sparse and contiguous files become regular files.
+    pub(super) fn from_header(
+        src: &Header,
+        etype: EntryType,
+        raw: &[u8],
+        pax: PaxRecords,
+    ) -> Result<Meta, LayerError> {
+        let bad =
+            |e: io::Error| refuse(format!("entry {:?} has an invalid header: {e}", show(raw)));
+        // An empty numeric field reads as 0, as Go's archive/tar (which wrote
+        // most layers) does; anything else unparsable is refused.
+        let old = src.as_old();
+        let num = |field: &[u8], value: io::Result<u64>| match value {
+            Ok(v) => Ok(v),
+            Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+            Err(e) => Err(bad(e)),
+        };
+        let mode = num(&old.mode, src.mode().map(u64::from))?;
+        let mode = u32::try_from(mode)
+            .map_err(|_| refuse(format!("entry {:?} has an invalid mode", show(raw))))?;
+        let device = if matches!(etype, EntryType::Char | EntryType::Block) {
+            Some((
+                src.device_major().map_err(bad)?,
+                src.device_minor().map_err(bad)?,
+            ))
+        } else {
+            None
+        };
+        Ok(Meta {
+            etype: match etype {
+                EntryType::Continuous | EntryType::GNUSparse => EntryType::Regular,
+                t => t,
+            },
+            mode,
+            uid: num(&old.uid, src.uid())?,
+            gid: num(&old.gid, src.gid())?,
+            mtime: num(&old.mtime, src.mtime())?,
+            username: src.username().ok().flatten().map(Into::into),
+            groupname: src.groupname().ok().flatten().map(Into::into),
+            device,
+            link: None,
+            pax,
+        })
     }
-    if let Ok(Some(name)) = src.groupname() {
-        let _ = h.set_groupname(name);
-    }
-    if matches!(etype, EntryType::Char | EntryType::Block) {
-        if let Some(major) = src.device_major().map_err(bad)? {
-            h.set_device_major(major).map_err(bad)?;
+
+    /// A fresh GNU header with this metadata and size 0; the caller sets
+    /// the name, the link name and the size.
+    pub(super) fn header(&self) -> Header {
+        let mut h = Header::new_gnu();
+        h.set_size(0);
+        h.set_entry_type(self.etype);
+        h.set_mode(self.mode);
+        h.set_uid(self.uid);
+        h.set_gid(self.gid);
+        h.set_mtime(self.mtime);
+        if let Some(name) = &self.username {
+            let _ = h.set_username(name);
         }
-        if let Some(minor) = src.device_minor().map_err(bad)? {
-            h.set_device_minor(minor).map_err(bad)?;
+        if let Some(name) = &self.groupname {
+            let _ = h.set_groupname(name);
         }
+        if let Some((major, minor)) = self.device {
+            // A GNU header has the device fields: setting them cannot fail.
+            if let Some(major) = major {
+                let _ = h.set_device_major(major);
+            }
+            if let Some(minor) = minor {
+                let _ = h.set_device_minor(minor);
+            }
+        }
+        h
     }
-    Ok(h)
 }
 
 /// PAX records: key, value.

@@ -1,77 +1,53 @@
-//! The union of layers, decided entry by entry, newest layer first: what is
-//! hidden (whiteouts, opaque directories, non-directories of upper layers),
-//! what was already written by an upper layer, what is refused.
+//! Applying the layers' entries to the merged filesystem, oldest layer
+//! first, entry by entry, as containerd applies a layer to a directory:
+//! each entry's parent path resolved inside the root (symlinks followed,
+//! `..` stopping at the root) and its last component never followed,
+//! whiteouts and opaque markers removing what lower layers put there.
 
-use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 
 use registry_core::{Error, ErrorKind};
-use tar::{EntryType, Header};
+use tar::EntryType;
 
-use super::entry::{Exact, LayerError, copy_header, pax_records, refuse, write_pax};
-use super::path::{ancestors, as_path, join, normalize, show, split_parent};
+use super::entry::{LayerError, Meta, pax_records, refuse};
+use super::path::{normalize, show, split_parent};
 use super::spool::Spool;
+use super::tree::{MAX_SYMLINKS, NodeId, Tree, WalkError, Walked};
 
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 const AUFS_META_PREFIX: &[u8] = b".wh..wh.";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// A directory entry was written.
-    Dir,
-    /// A directory only implied by entries under it; no entry yet.
-    ImplicitDir,
-    /// A file, symlink, device, fifo or written hardlink.
-    NonDir,
-    /// A hardlink waiting for its target to be written.
-    DeferredLink,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Seen {
-    /// Processing level of the layer that claimed the path (0 = newest).
-    level: usize,
-    kind: Kind,
-}
-
-struct DeferredLink {
-    path: Vec<u8>,
-    target: Vec<u8>,
-    header: Header,
-    label: String,
-}
-
-/// The state of the union while layers are applied newest first.
+/// The merged filesystem while the layers are applied, and the content of
+/// its files.
 #[derive(Default)]
 pub(super) struct Merge {
-    /// Every path written (or implied as a directory) so far.
-    seen: HashMap<Vec<u8>, Seen>,
-    /// Paths deleted by `.wh.` files of the layers done so far.
-    whiteouts: HashSet<Vec<u8>>,
-    /// Directories made opaque by the layers done so far ("" is the root).
-    opaques: HashSet<Vec<u8>>,
-    /// Whiteouts and opaque markers of the current layer: they apply only to
-    /// lower layers, so they take effect when the layer is finished.
-    pending_whiteouts: Vec<Vec<u8>>,
-    pending_opaques: Vec<Vec<u8>>,
-    deferred: Vec<DeferredLink>,
-    /// Files of the current layer not written, kept for its hardlinks.
+    tree: Tree,
     spool: Spool,
-    /// Hardlink targets of the current layer that were not written, mapped
-    /// to the link written with their content instead.
-    relinked: HashMap<Vec<u8>, Vec<u8>>,
-    entries: u64,
+}
+
+/// Why `what` (an entry, a whiteout, a hardlink's target) does not resolve.
+fn unresolvable(what: String, e: WalkError) -> LayerError {
+    refuse(match e {
+        WalkError::NotDir(at) => {
+            format!(
+                "{what} goes through {:?}, which is not a directory",
+                show(&at)
+            )
+        }
+        WalkError::TooManyLinks => format!(
+            "{what} goes through too many symbolic links (more than {MAX_SYMLINKS}: a loop?)"
+        ),
+        WalkError::TooLong => format!("{what} goes through symbolic links that expand too far"),
+    })
 }
 
 impl Merge {
-    /// Applies one entry of the layer at `level`.
-    pub(super) fn apply_entry<R: Read, W: Write>(
+    /// Applies one entry of `layer` (0 = the oldest).
+    pub(super) fn apply_entry<R: Read>(
         &mut self,
-        level: usize,
-        label: &str,
+        layer: usize,
         mut entry: tar::Entry<'_, R>,
-        out: &mut tar::Builder<W>,
     ) -> Result<(), LayerError> {
         let etype = entry.header().entry_type();
         if etype.is_pax_global_extensions() {
@@ -88,18 +64,18 @@ impl Merge {
             return Ok(()); // inside AUFS bookkeeping (.wh..wh.plnk/…)
         }
         if name.starts_with(WHITEOUT_PREFIX) {
-            return self.whiteout(parent, name, &raw);
+            return self.whiteout(layer, parent, name, &raw);
         }
-        let kind = match etype {
-            EntryType::Directory => Kind::Dir,
-            EntryType::Regular
+        match etype {
+            EntryType::Directory
+            | EntryType::Regular
             | EntryType::Continuous
             | EntryType::GNUSparse
             | EntryType::Symlink
             | EntryType::Link
             | EntryType::Char
             | EntryType::Block
-            | EntryType::Fifo => Kind::NonDir,
+            | EntryType::Fifo => {}
             other => {
                 return Err(LayerError::Policy(Error::new(
                     ErrorKind::Unsupported,
@@ -110,276 +86,168 @@ impl Merge {
                     ),
                 )));
             }
-        };
+        }
         if path.is_empty() {
-            return match kind {
-                Kind::Dir => Ok(()), // the root itself
+            return match etype {
+                EntryType::Directory => Ok(()), // the root itself
                 _ => Err(refuse(format!("entry {:?} replaces the root", show(&raw)))),
             };
         }
-        if self.hidden(&path, level)? {
-            return self.skip(etype, path, &raw, entry);
-        }
-        if let Some(seen) = self.seen.get(&path).copied() {
-            if seen.level < level {
-                // An upper layer has this path; only a directory it merely
-                // implied takes this layer's directory entry (metadata).
-                if !(seen.kind == Kind::ImplicitDir && kind == Kind::Dir) {
-                    return self.skip(etype, path, &raw, entry);
-                }
-            } else if matches!(seen.kind, Kind::Dir | Kind::ImplicitDir) && kind != Kind::Dir {
-                return Err(refuse(format!(
-                    "entry {:?} replaces a directory of the same layer",
-                    show(&path)
-                )));
-            } else if seen.kind == Kind::DeferredLink {
-                // A later entry of the same layer wins over the link.
-                self.deferred.retain(|d| d.path != path);
-            }
-        }
 
-        let header = copy_header(entry.header(), etype, &raw)?;
+        // The parent, resolved and created as needed; the entry's own name
+        // is not followed: it replaces what is there (a directory entry
+        // over a directory merges with it).
+        let walked = self
+            .tree
+            .resolve(parent)
+            .map_err(|e| unresolvable(format!("entry {:?}", show(&raw)), e))?;
+        let dir = self
+            .tree
+            .make_dirs(&walked, layer)
+            .map_err(|at| unresolvable(format!("entry {:?}", show(&raw)), WalkError::NotDir(at)))?;
         let pax = pax_records(&mut entry, &raw)?;
+        let mut meta = Meta::from_header(entry.header(), etype, &raw, pax)?;
+        let existing = self.tree.child(dir, name);
+        if etype == EntryType::Directory
+            && let Some(id) = existing
+            && self.tree.is_dir(id)
+        {
+            self.tree.set_dir_meta(id, meta, layer);
+            return Ok(());
+        }
+        if let Some(id) = existing {
+            self.tree.remove(id, &mut self.spool);
+        }
         match etype {
+            EntryType::Directory => self.tree.add_dir(dir, name, meta, layer),
             EntryType::Link => {
-                let raw_target = entry
-                    .link_name_bytes()
-                    .ok_or_else(|| refuse(format!("hardlink {:?} has no target", show(&raw))))?
-                    .into_owned();
-                let target = normalize(&raw_target).map_err(|why| {
-                    refuse(format!(
-                        "hardlink {:?} -> {:?}: the target {why}",
-                        show(&raw),
-                        show(&raw_target)
-                    ))
-                })?;
-                if target.is_empty() || target == path {
+                let target = self.hardlink_target(&entry, &raw)?;
+                if !self.tree.add_hardlink(dir, name, target, layer) {
                     return Err(refuse(format!(
-                        "hardlink {:?} -> {:?} does not point to a file",
-                        show(&raw),
-                        show(&raw_target)
+                        "hardlink {:?} points to a directory",
+                        show(&raw)
                     )));
-                }
-                let target = self.relinked.get(&target).cloned().unwrap_or(target);
-                if let Some(spooled) = self.spool.take(&target) {
-                    // The target is not in the merged filesystem: the link
-                    // becomes the file, and later links to it point here.
-                    self.claim(&path, level, Kind::NonDir);
-                    write_pax(out, &spooled.pax)?;
-                    let mut header = spooled.header.clone();
-                    header.set_size(spooled.len);
-                    let data = Exact {
-                        inner: self.spool.reader(&spooled)?,
-                        remaining: spooled.len,
-                    };
-                    out.append_data(&mut header, as_path(&path), data)?;
-                    self.entries += 1;
-                    self.relinked.insert(target, path);
-                    return Ok(());
-                }
-                match self.seen.get(&target).map(|s| s.kind) {
-                    Some(Kind::NonDir) => {
-                        self.claim(&path, level, Kind::NonDir);
-                        write_pax(out, &pax)?;
-                        let mut header = header;
-                        header.set_size(0);
-                        out.append_link(&mut header, as_path(&path), as_path(&target))?;
-                        self.entries += 1;
-                    }
-                    Some(Kind::Dir | Kind::ImplicitDir) => {
-                        return Err(refuse(format!(
-                            "hardlink {:?} points to the directory {:?}",
-                            show(&raw),
-                            show(&target)
-                        )));
-                    }
-                    Some(Kind::DeferredLink) | None => {
-                        // The target may be in a lower layer: decide at the end.
-                        self.claim(&path, level, Kind::DeferredLink);
-                        self.deferred.push(DeferredLink {
-                            path: path.clone(),
-                            target,
-                            header,
-                            label: label.to_owned(),
-                        });
-                    }
                 }
             }
             EntryType::Symlink => {
                 let target = entry
                     .link_name_bytes()
-                    .ok_or_else(|| refuse(format!("symlink {:?} has no target", show(&raw))))?
-                    .into_owned();
-                self.claim(&path, level, kind);
-                write_pax(out, &pax)?;
-                let mut header = header;
-                out.append_link(&mut header, as_path(&path), as_path(&target))?;
-                self.entries += 1;
+                    .ok_or_else(|| refuse(format!("symlink {:?} has no target", show(&raw))))?;
+                meta.link = Some(target.as_ref().into());
+                self.tree.add_file(dir, name, meta, None, layer);
+            }
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                self.tree.add_file(dir, name, meta, None, layer);
             }
             _ => {
-                self.claim(&path, level, kind);
-                write_pax(out, &pax)?;
-                let mut header = header;
-                let size = if header.entry_type().is_file() {
-                    entry.size()
-                } else {
-                    0
-                };
-                header.set_size(size);
-                let data = Exact {
-                    inner: &mut entry,
-                    remaining: size,
-                };
-                out.append_data(&mut header, as_path(&path), data)?;
-                self.entries += 1;
+                let len = entry.size();
+                let data = self.spool.keep(layer, &mut entry, len)?;
+                self.tree.add_file(dir, name, meta, Some(data), layer);
             }
         }
         Ok(())
     }
 
-    /// Passes over an entry that is not written; a regular file is kept in
-    /// the spool in case a later hardlink of its layer names it.
-    fn skip<R: Read>(
-        &mut self,
-        etype: EntryType,
-        path: Vec<u8>,
+    /// The node a hardlink entry names: its target's parent path resolved
+    /// as an entry's, its last component not followed (a hardlink to a
+    /// symlink is one to the symlink).
+    fn hardlink_target<R: Read>(
+        &self,
+        entry: &tar::Entry<'_, R>,
         raw: &[u8],
-        mut entry: tar::Entry<'_, R>,
+    ) -> Result<NodeId, LayerError> {
+        let raw_target = entry
+            .link_name_bytes()
+            .ok_or_else(|| refuse(format!("hardlink {:?} has no target", show(raw))))?;
+        let what = || {
+            format!(
+                "hardlink {:?} -> {:?}: the target",
+                show(raw),
+                show(&raw_target)
+            )
+        };
+        let target = normalize(&raw_target).map_err(|why| refuse(format!("{} {why}", what())))?;
+        if target.is_empty() {
+            return Err(refuse(format!("{} is the root", what())));
+        }
+        let (parent, name) = split_parent(&target);
+        let walked = self
+            .tree
+            .resolve(parent)
+            .map_err(|e| unresolvable(what(), e))?;
+        let found = walked
+            .node()
+            .filter(|&dir| self.tree.is_dir(dir))
+            .and_then(|dir| self.tree.child(dir, name));
+        match found {
+            Some(id) if !self.tree.is_dir(id) => Ok(id),
+            Some(_) => Err(refuse(format!(
+                "hardlink {:?} points to the directory {:?}",
+                show(raw),
+                show(&resolved(&walked, name))
+            ))),
+            None => Err(refuse(format!(
+                "hardlink {:?} points to {:?}, which does not exist in the merged filesystem",
+                show(raw),
+                show(&resolved(&walked, name))
+            ))),
+        }
+    }
+
+    /// A whiteout (`.wh.NAME`) removes `NAME` of the resolved parent
+    /// directory; an opaque marker (`.wh..wh..opq`) empties it. Both only
+    /// remove what lower layers put there: an entry of the same layer stays,
+    /// whatever the order of the entries.
+    fn whiteout(
+        &mut self,
+        layer: usize,
+        parent: &[u8],
+        name: &[u8],
+        raw: &[u8],
     ) -> Result<(), LayerError> {
-        if matches!(
-            etype,
-            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
-        ) {
-            let header = copy_header(entry.header(), etype, raw)?;
-            let pax = pax_records(&mut entry, raw)?;
-            let len = entry.size();
-            self.spool.keep(path, header, pax, entry, len)?;
-        }
-        Ok(())
-    }
-
-    fn whiteout(&mut self, parent: &[u8], name: &[u8], raw: &[u8]) -> Result<(), LayerError> {
-        if name == OPAQUE_MARKER {
-            self.pending_opaques.push(parent.to_vec());
-        } else if name.starts_with(AUFS_META_PREFIX) {
+        let is_opaque = name == OPAQUE_MARKER;
+        if !is_opaque && name.starts_with(AUFS_META_PREFIX) {
             // AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not content.
-        } else {
-            let target = &name[WHITEOUT_PREFIX.len()..];
-            if target.is_empty() || target == b"." || target == b".." {
-                return Err(refuse(format!("whiteout {:?} names no file", show(raw))));
+            return Ok(());
+        }
+        let target = &name[WHITEOUT_PREFIX.len()..];
+        if !is_opaque && (target.is_empty() || target == b"." || target == b"..") {
+            return Err(refuse(format!("whiteout {:?} names no file", show(raw))));
+        }
+        let walked = self
+            .tree
+            .resolve(parent)
+            .map_err(|e| unresolvable(format!("whiteout {:?}", show(raw)), e))?;
+        let Some(dir) = walked.node().filter(|&dir| self.tree.is_dir(dir)) else {
+            return Ok(()); // nothing there to remove
+        };
+        if is_opaque {
+            for child in self.tree.children(dir) {
+                if !self.tree.prune(child, layer, &mut self.spool) {
+                    self.tree.remove(child, &mut self.spool);
+                }
             }
-            self.pending_whiteouts.push(join(parent, target));
+        } else if let Some(child) = self.tree.child(dir, target)
+            && !self.tree.prune(child, layer, &mut self.spool)
+        {
+            self.tree.remove(child, &mut self.spool);
         }
         Ok(())
     }
 
-    /// Whether upper layers hide `path`; refuses a path that goes through a
-    /// non-directory of its own layer.
-    fn hidden(&self, path: &[u8], level: usize) -> Result<bool, LayerError> {
-        if self.whiteouts.contains(path) || self.opaques.contains(&b""[..]) {
-            return Ok(true);
-        }
-        for ancestor in ancestors(path) {
-            if self.whiteouts.contains(ancestor) || self.opaques.contains(ancestor) {
-                return Ok(true);
-            }
-            if let Some(seen) = self.seen.get(ancestor)
-                && matches!(seen.kind, Kind::NonDir | Kind::DeferredLink)
-            {
-                if seen.level < level {
-                    return Ok(true); // an upper layer replaced the directory
-                }
-                return Err(refuse(format!(
-                    "entry {:?} goes through {:?}, which is not a directory \
-                     (a symlink or file of the same layer)",
-                    show(path),
-                    show(ancestor)
-                )));
-            }
-        }
-        Ok(false)
+    /// `layer` has been read.
+    pub(super) fn finish_layer(&mut self, layer: usize) {
+        self.spool.finish_layer(layer);
     }
 
-    /// Records `path` (and its parent directories, implied) as written.
-    fn claim(&mut self, path: &[u8], level: usize, kind: Kind) {
-        for ancestor in ancestors(path) {
-            self.seen.entry(ancestor.to_vec()).or_insert(Seen {
-                level,
-                kind: Kind::ImplicitDir,
-            });
-        }
-        match self.seen.get_mut(path) {
-            // An implied directory keeps the level of the layer that implied it.
-            Some(seen) if seen.level < level => seen.kind = kind,
-            Some(seen) => *seen = Seen { level, kind },
-            None => {
-                self.seen.insert(path.to_vec(), Seen { level, kind });
-            }
-        }
+    /// Writes the merged filesystem; returns the number of entries written.
+    pub(super) fn write<W: Write>(&self, out: &mut tar::Builder<W>) -> registry_core::Result<u64> {
+        self.tree
+            .write(&self.spool, out)
+            .map_err(|e| Error::from(e).context("writing the extracted tar"))
     }
+}
 
-    /// Makes the current layer's whiteouts apply to the layers below.
-    pub(super) fn finish_layer(&mut self) {
-        self.spool.clear();
-        self.relinked.clear();
-        self.whiteouts.extend(self.pending_whiteouts.drain(..));
-        self.opaques.extend(self.pending_opaques.drain(..));
-    }
-
-    /// Writes the hardlinks whose targets came from lower layers; returns
-    /// the number of entries written in all.
-    pub(super) fn finish<W: Write>(
-        mut self,
-        out: &mut tar::Builder<W>,
-    ) -> registry_core::Result<u64> {
-        let mut pending = std::mem::take(&mut self.deferred);
-        while !pending.is_empty() {
-            let before = pending.len();
-            let mut still = Vec::new();
-            for mut link in pending {
-                match self.seen.get(&link.target).map(|s| s.kind) {
-                    Some(Kind::NonDir) => {
-                        link.header.set_size(0);
-                        out.append_link(
-                            &mut link.header,
-                            as_path(&link.path),
-                            as_path(&link.target),
-                        )
-                        .map_err(|e| Error::from(e).context("writing the extracted tar"))?;
-                        self.entries += 1;
-                        if let Some(seen) = self.seen.get_mut(&link.path) {
-                            seen.kind = Kind::NonDir;
-                        }
-                    }
-                    Some(Kind::DeferredLink) => still.push(link),
-                    _ => {
-                        return Err(Error::new(
-                            ErrorKind::InvalidInput,
-                            format!(
-                                "{}: hardlink {:?} points to {:?}, which does not exist in the \
-                                 merged filesystem",
-                                link.label,
-                                show(&link.path),
-                                show(&link.target)
-                            ),
-                        ));
-                    }
-                }
-            }
-            if still.len() == before {
-                let link = &still[0];
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "{}: hardlink {:?} points to {:?}, a hardlink that never resolves",
-                        link.label,
-                        show(&link.path),
-                        show(&link.target)
-                    ),
-                ));
-            }
-            pending = still;
-        }
-        Ok(self.entries)
-    }
+fn resolved(walked: &Walked, name: &[u8]) -> Vec<u8> {
+    super::path::join(&walked.path(), name)
 }

@@ -2,38 +2,56 @@
 //! its layers.
 //!
 //! [`extract`] reads each layer once (uncompressed, gzip or zstd, chosen by
-//! its media type), verifies its digest while reading, applies the OCI
-//! whiteouts and writes a tar of the result to any [`AsyncWrite`]:
+//! its media type), verifies its digest while reading, applies the layers
+//! one over the other as a container runtime does, and writes a tar of the
+//! result to any [`AsyncWrite`].
 //!
-//! - `.wh.<name>` deletes `<name>` (and everything under it) from *lower*
-//!   layers;
-//! - `.wh..wh..opq` makes its directory opaque: the content of that directory
-//!   in *lower* layers is hidden; entries of the same layer stay (the opaque
-//!   marker never hides its own layer's entries, whatever their order in the
-//!   tar);
-//! - no whiteout entry is written;
-//! - entry names and hardlink targets are normalised to the root (leading
-//!   `/` and `.` components dropped); a `..` component is refused, as is an
-//!   entry that goes through a symlink or file of the same layer (the
-//!   classic "symlink then write through it" trick); a hardlink must point to
-//!   a file present in the merged filesystem;
-//! - a layer whose bytes do not match its digest fails with
-//!   [`ErrorKind::DigestMismatch`], and nothing after the point of detection
-//!   is written (the tar end-of-archive marker is not written either).
+//! The layers are applied oldest first, each entry in the order of its tar,
+//! with containerd's semantics (`archive/tar.go`, `continuity/fs.RootPath`):
 //!
-//! Layers are processed newest first, so that what a layer hides is known
-//! before lower layers are read; each path is written once, from the topmost
-//! layer that has it. Memory holds the set of paths seen, never file
-//! contents: file data streams through 256 KiB buffers.
+//! - an entry's name is normalised to the root (leading `/` and `.`
+//!   components dropped; a `..` component is refused, as Docker does);
+//! - its parent path is resolved *inside the root*: symlinks (from any
+//!   layer, the same one included) are followed with the root as `/`, a
+//!   `..` in their targets stops at the root, so `link/passwd` with
+//!   `link -> /etc` or `link -> ../../etc` lands at `etc/passwd` and the
+//!   link stays as it is. At most 255 symlinks are followed for one path;
+//!   more (a loop) is refused. Missing parent directories are created
+//!   (implied: no entry is written for them); a parent that is a file is
+//!   refused (the entry would go through a non-directory);
+//! - the entry's own last component is never followed: the entry replaces
+//!   whatever has that name (a file over a symlink replaces the symlink),
+//!   except that a directory over a directory merges with it (the upper
+//!   entry's metadata);
+//! - `.wh.<name>` removes `<name>` (and everything under it) of its
+//!   resolved parent directory; `.wh..wh..opq` makes that directory opaque:
+//!   what lower layers put in it is removed. Neither removes entries of
+//!   its own layer, whatever their order in the tar; no whiteout entry is
+//!   written;
+//! - a hardlink's target is resolved like an entry's name (parent
+//!   followed, last component not) and must name a non-directory already in
+//!   the merged filesystem (of a lower layer, or earlier in the same tar);
+//! - symlink targets are data: written as the layer has them.
 //!
-//! Hardlinks keep their meaning: when a hardlink's target (an earlier entry
-//! of the same layer) is not in the merged filesystem (deleted or replaced
-//! by an upper layer) while the link is, the link is written as a regular
-//! file with the target's content. For this, the regular files of a layer
-//! that are not written are kept in an anonymous temporary file (`TMPDIR`)
-//! until the layer ends: disk use, not memory, up to the hidden content of
-//! one layer. (A hardlink to a file of another layer, which layer tools do
-//! not produce, links to the file as merged.)
+//! Refused content is [`ErrorKind::InvalidContent`] with one line saying
+//! which layer and entry, and why. Nothing is ever written outside the
+//! root: the merged filesystem is a tree in memory, every path of it is
+//! inside the root, and no name of the output goes through a symlink.
+//!
+//! The output is written once every layer has been read and verified: a
+//! layer whose bytes do not match its digest fails with
+//! [`ErrorKind::DigestMismatch`], and nothing at all is written. The
+//! entries come depth first, a directory's entries in the order they were
+//! created; the first name of a hardlinked file carries its content and its
+//! other names are hardlinks to that one, so a hardlink whose original name
+//! was deleted or replaced by an upper layer keeps its content.
+//!
+//! Memory holds the tree (names and metadata), never file contents: the
+//! regular files are kept in one anonymous temporary file per layer
+//! (`TMPDIR`) until the output is written, so the disk holds up to the
+//! uncompressed size of the layers' files; a layer's temporary file is
+//! dropped as soon as none of its files is left. File data streams through
+//! 256 KiB buffers.
 //!
 //! ```
 //! use oci_dist::extract::{Layer, extract};
@@ -76,6 +94,7 @@ mod entry;
 mod merge;
 mod path;
 mod spool;
+mod tree;
 mod worker;
 
 use std::future::Future;
@@ -209,7 +228,7 @@ impl<'a> Layer<'a> {
     }
 
     /// A layer opened only when the extractor gets to it (one layer is read
-    /// at a time, newest first), e.g. `async move { client.get_blob(..).await }`.
+    /// at a time, oldest first), e.g. `async move { client.get_blob(..).await }`.
     pub fn lazy<F, R>(media_type: &str, digest: Digest, open: F) -> Result<Layer<'a>>
     where
         F: Future<Output = Result<R>> + Send + 'a,
@@ -282,7 +301,6 @@ where
     let specs: Vec<LayerSpec> = layers
         .iter()
         .enumerate()
-        .rev()
         .map(|(i, l)| LayerSpec {
             label: format!("layer {} of {total} ({})", i + 1, l.digest),
             compression: l.compression,
@@ -313,14 +331,14 @@ where
     Ok(ExtractSummary { entries, bytes })
 }
 
-/// Sends the layers' bytes to the worker, newest layer first; opens a layer
+/// Sends the layers' bytes to the worker, oldest layer first; opens a layer
 /// only once the worker has verified the previous one.
 async fn feed(
     layers: Vec<Layer<'_>>,
     tx: mpsc::Sender<Input>,
     mut done: mpsc::UnboundedReceiver<()>,
 ) {
-    for layer in layers.into_iter().rev() {
+    for layer in layers {
         let mut reader = match layer.source {
             Source::Ready(r) => r,
             Source::Lazy(open) => match open.await {

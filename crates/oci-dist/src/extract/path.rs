@@ -43,14 +43,6 @@ pub(super) fn join(parent: &[u8], name: &[u8]) -> Vec<u8> {
     p
 }
 
-/// The proper ancestors of `a/b/c`: `a`, `a/b` (not the root).
-pub(super) fn ancestors(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    path.iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == b'/')
-        .map(move |(i, _)| &path[..i])
-}
-
 pub(super) fn show(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
@@ -81,10 +73,7 @@ mod tests {
     }
 
     #[test]
-    fn ancestors_and_parents() {
-        let got: Vec<&[u8]> = ancestors(b"a/b/c").collect();
-        assert_eq!(got, vec![&b"a"[..], &b"a/b"[..]]);
-        assert_eq!(ancestors(b"a").count(), 0);
+    fn parents_and_joins() {
         assert_eq!(split_parent(b"a/b/.wh.c"), (&b"a/b"[..], &b".wh.c"[..]));
         assert_eq!(
             split_parent(b".wh..wh..opq"),

@@ -31,10 +31,10 @@ pub(super) struct LayerSpec {
     pub(super) size: Option<u64>,
 }
 
-/// Runs the extraction: `specs` in processing order (newest first).
-/// Returns the number of entries written.
-/// Each layer verified is acknowledged on `done`, so that the next one is
-/// opened only then.
+/// Runs the extraction: `specs` in manifest order (oldest first). Returns
+/// the number of entries written. Each layer verified is acknowledged on
+/// `done`, so that the next one is opened only then. Nothing is written to
+/// `tx` before every layer has been read and verified.
 pub(super) fn run(
     specs: Vec<LayerSpec>,
     mut rx: mpsc::Receiver<Input>,
@@ -65,12 +65,9 @@ fn run_layers(
     out: &mut tar::Builder<ChannelWriter>,
 ) -> Result<u64> {
     let mut merge = Merge::default();
-    for (level, spec) in specs.iter().enumerate() {
+    for (layer, spec) in specs.iter().enumerate() {
         let mut reader = LayerReader::new(rx, spec);
-        let applied = apply(&mut merge, level, spec, &mut reader, out);
-        if out.get_ref().closed {
-            return Err(Error::new(ErrorKind::Transport, "the output was closed"));
-        }
+        let applied = apply(&mut merge, layer, spec, &mut reader);
         match applied {
             Ok(()) => reader.drain()?,
             Err(err) => {
@@ -79,39 +76,40 @@ fn run_layers(
                 }
                 return Err(match err {
                     LayerError::Policy(e) => e.context(&spec.label),
+                    LayerError::Local(e) => e.context(&spec.label),
                     LayerError::Io(io_err) => {
                         // A decoding failure is most often corruption: say
                         // so when the bytes do not match their digest.
                         reader.drain()?;
-                        Error::new(
-                            ErrorKind::InvalidInput,
-                            format!(
-                                "{}: not a valid {} tar archive",
-                                spec.label,
-                                match spec.compression {
-                                    Compression::None => "uncompressed",
-                                    Compression::Gzip => "gzip-compressed",
-                                    Compression::Zstd => "zstd-compressed",
-                                }
-                            ),
-                        )
+                        Error::invalid_content(format!(
+                            "{}: not a valid {} tar archive",
+                            spec.label,
+                            match spec.compression {
+                                Compression::None => "uncompressed",
+                                Compression::Gzip => "gzip-compressed",
+                                Compression::Zstd => "zstd-compressed",
+                            }
+                        ))
                         .with_source(io_err)
                     }
                 });
             }
         }
-        merge.finish_layer();
+        merge.finish_layer(layer);
         let _ = done.send(());
     }
-    merge.finish(out)
+    let entries = merge.write(out);
+    if out.get_ref().closed {
+        return Err(Error::new(ErrorKind::Transport, "the output was closed"));
+    }
+    entries
 }
 
 fn apply(
     merge: &mut Merge,
-    level: usize,
+    layer: usize,
     spec: &LayerSpec,
     reader: &mut LayerReader<'_>,
-    out: &mut tar::Builder<ChannelWriter>,
 ) -> std::result::Result<(), LayerError> {
     let decoder: Box<dyn Read + '_> = match spec.compression {
         Compression::None => Box::new(reader),
@@ -122,7 +120,7 @@ fn apply(
     };
     let mut archive = tar::Archive::new(decoder);
     for entry in archive.entries()? {
-        merge.apply_entry(level, &spec.label, entry?, out)?;
+        merge.apply_entry(layer, entry?)?;
     }
     Ok(())
 }

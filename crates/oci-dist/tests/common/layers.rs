@@ -30,6 +30,10 @@ pub enum E<'a> {
     /// Written with raw header bytes, so hostile names get through.
     RawFile(&'a [u8], &'a [u8]),
     RawHardlink(&'a [u8], &'a [u8]),
+    /// A symlink whose target is written as it is (`append_link` would
+    /// normalise `a/./b` to `a/b`), in a GNU long-link entry when longer
+    /// than 100 bytes.
+    RawSymlink(&'a [u8], &'a [u8]),
 }
 
 fn header(kind: EntryType, mode: u32, size: u64) -> Header {
@@ -105,6 +109,24 @@ pub fn layer_tar(entries: &[E<'_>]) -> Vec<u8> {
             }
             E::RawHardlink(name, target) => {
                 let h = raw_header(name, EntryType::Link, 0, target);
+                b.append(&h, &[][..]).unwrap();
+            }
+            E::RawSymlink(name, target) => {
+                if target.len() > 100 {
+                    // A GNU long-link entry, then the truncated target.
+                    let mut data = target.to_vec();
+                    data.push(0);
+                    let mut long = raw_header(b"././@LongLink", EntryType::GNULongLink, 0, b"");
+                    long.set_size(data.len() as u64);
+                    long.set_cksum();
+                    b.append(&long, &data[..]).unwrap();
+                }
+                let h = raw_header(
+                    name,
+                    EntryType::Symlink,
+                    0,
+                    &target[..target.len().min(100)],
+                );
                 b.append(&h, &[][..]).unwrap();
             }
         }
@@ -206,4 +228,41 @@ pub fn unpack_tree(tar_bytes: &[u8]) -> BTreeMap<String, Node> {
     }
     walk(dir.path(), dir.path(), &mut tree);
     tree
+}
+
+/// The expected output, entry by entry, in order.
+pub fn want(items: &[(&str, Node)]) -> Vec<(String, Node)> {
+    items
+        .iter()
+        .map(|(p, n)| ((*p).to_owned(), n.clone()))
+        .collect()
+}
+
+/// Asserts that no name of the output goes through a symlink of the output
+/// (so that unpacking it, even naively, cannot write outside its root), and
+/// that every hardlink names an earlier non-symlink-traversing entry.
+pub fn assert_no_name_through_symlink(got: &[(String, Node)]) {
+    let symlinks: Vec<&str> = got
+        .iter()
+        .filter(|(_, n)| matches!(n, Node::Symlink(_)))
+        .map(|(p, _)| p.as_str())
+        .collect();
+    let through = |name: &str| {
+        symlinks.iter().any(|s| {
+            name.len() > s.len() && name.starts_with(s) && name.as_bytes()[s.len()] == b'/'
+        })
+    };
+    for (i, (path, node)) in got.iter().enumerate() {
+        assert!(!through(path), "{path:?} goes through a symlink: {got:?}");
+        if let Node::Hardlink(target) = node {
+            assert!(
+                !through(target),
+                "{path:?} -> {target:?} goes through a symlink"
+            );
+            assert!(
+                got[..i].iter().any(|(p, _)| p == target),
+                "hardlink {path:?} -> {target:?} before its target: {got:?}"
+            );
+        }
+    }
 }
