@@ -50,6 +50,7 @@ pub fn code_for(kind: facade::core::ErrorKind) -> i32 {
         K::NotFound => NOT_FOUND,
         K::Unauthorized | K::Denied => AUTH,
         K::InvalidInput => USAGE,
+        K::InvalidContent => FAILURE, // refused registry/layout content: not a usage error
         _ => FAILURE,
     }
 }

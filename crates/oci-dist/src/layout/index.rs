@@ -89,7 +89,7 @@ pub(super) async fn read_index(path: &Path) -> Result<ImageIndex> {
         Err(e) => return Err(io_error(e, format!("reading {}", path.display()))),
     };
     serde_json::from_slice(&bytes).map_err(|e| {
-        Error::invalid_input(format!("{} is not a valid OCI image index", path.display()))
+        Error::invalid_content(format!("{} is not a valid OCI image index", path.display()))
             .with_source(e)
     })
 }
@@ -193,5 +193,55 @@ mod tests {
         ] {
             assert!(validate_ref_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn broken_layout_files_are_refused_content_not_usage_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = super::super::OciLayout::create(dir.path()).await.unwrap();
+        std::fs::write(dir.path().join("index.json"), b"{not json").unwrap();
+        let err = super::super::OciLayout::open(dir.path()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+        assert!(
+            err.to_string().contains("is not a valid OCI image index"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("oci-layout"), b"[]").unwrap();
+        let err = super::super::OciLayout::open(dir.path()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+        assert!(
+            err.to_string().contains("is not a valid oci-layout file"),
+            "{err}"
+        );
+
+        // A blob that is not JSON, resolved as a manifest by its digest;
+        // one larger than allowed.
+        let blob = bytes::Bytes::from_static(b"not a manifest");
+        let digest = registry_core::Digest::sha256_of(&blob);
+        std::fs::write(
+            dir.path().join("oci-layout"),
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("index.json"),
+            br#"{"schemaVersion":2,"manifests":[]}"#,
+        )
+        .unwrap();
+        let blobs = dir.path().join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).unwrap();
+        std::fs::write(blobs.join(digest.hex()), &blob).unwrap();
+        let err = layout.resolve(&digest.to_string()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+        assert!(
+            err.to_string().contains("blob is not a JSON manifest"),
+            "{err}"
+        );
+        let err = layout.read_blob_bytes(&digest, 4).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+        assert!(
+            err.to_string().contains("more than the 4 allowed here"),
+            "{err}"
+        );
     }
 }

@@ -160,7 +160,7 @@ impl OciLayout {
             Err(e) => return Err(io_error(e, format!("reading {}", path.display()))),
         };
         let marker: LayoutMarker = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::invalid_input(format!("{} is not a valid oci-layout file", path.display()))
+            Error::invalid_content(format!("{} is not a valid oci-layout file", path.display()))
                 .with_source(e)
         })?;
         if marker.image_layout_version.split('.').next() != Some("1") {
@@ -367,11 +367,12 @@ impl OciLayout {
     }
 
     /// Reads a whole blob into memory, verified; refuses blobs larger than
-    /// `max_size` bytes (use [`read_blob`](Self::read_blob) for layers).
+    /// `max_size` bytes ([`ErrorKind::InvalidContent`]; use
+    /// [`read_blob`](Self::read_blob) for layers).
     pub async fn read_blob_bytes(&self, digest: &Digest, max_size: u64) -> Result<Bytes> {
         let reader = self.read_blob(digest).await?;
         if reader.size() > max_size {
-            return Err(Error::invalid_input(format!(
+            return Err(Error::invalid_content(format!(
                 "blob {digest} in {} is {} bytes, more than the {max_size} allowed here",
                 self.root.display(),
                 reader.size()
@@ -380,7 +381,7 @@ impl OciLayout {
         let mut data = Vec::with_capacity(reader.size() as usize);
         reader.take(max_size + 1).read_to_end(&mut data).await?;
         if data.len() as u64 > max_size {
-            return Err(Error::invalid_input(format!(
+            return Err(Error::invalid_content(format!(
                 "blob {digest} in {} grew past the {max_size} bytes allowed here while read",
                 self.root.display()
             )));
@@ -468,7 +469,7 @@ fn sniff_media_type(bytes: &[u8]) -> Result<MediaType> {
         manifests: Option<serde::de::IgnoredAny>,
     }
     let probe: Probe = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid_input("blob is not a JSON manifest").with_source(e))?;
+        .map_err(|e| Error::invalid_content("blob is not a JSON manifest").with_source(e))?;
     Ok(match (probe.media_type, probe.manifests) {
         (Some(mt), _) => MediaType::from(mt.as_str()),
         (None, Some(_)) => MediaType::ImageIndex,
