@@ -264,6 +264,134 @@ impl Drop for ConnIo {
     }
 }
 
+/// The flush generations of one upstream connection (see [`UpstreamIo`]).
+#[derive(Debug, Default)]
+pub(super) struct Flushes {
+    state: Mutex<FlushState>,
+}
+
+#[derive(Debug, Default)]
+struct FlushState {
+    /// How many times the write side was flushed with nothing left buffered.
+    count: u64,
+    waiters: Vec<Waker>,
+    /// The socket was closed.
+    closed: bool,
+}
+
+impl Flushes {
+    fn lock(&self) -> MutexGuard<'_, FlushState> {
+        self.state.lock().expect("flush state poisoned")
+    }
+
+    /// The current flush generation (see [`Flushes::poll_flushed_after`]).
+    pub(super) fn generation(&self) -> u64 {
+        self.lock().count
+    }
+
+    /// Ready once the connection was flushed after generation `mark` (all that
+    /// hyper had buffered by then was written to the socket) or closed.
+    pub(super) fn poll_flushed_after(&self, mark: u64, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.lock();
+        if state.count > mark || state.closed {
+            return Poll::Ready(());
+        }
+        add_waker(&mut state.waiters, cx.waker());
+        Poll::Pending
+    }
+
+    fn bump(&self, closed: bool) {
+        let waiters = {
+            let mut state = self.lock();
+            if closed {
+                state.closed = true;
+            } else {
+                state.count += 1;
+            }
+            std::mem::take(&mut state.waiters)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// A connection to the upstream whose flushes are counted, for a request a
+/// [`Fault::CutRequestAfter`](super::Fault::CutRequestAfter) may cut.
+pub(super) struct UpstreamIo {
+    stream: TcpStream,
+    flushes: Arc<Flushes>,
+}
+
+impl UpstreamIo {
+    /// Connects to `authority` (`host[:port]`, port 80 by default).
+    pub(super) async fn connect(authority: &http::uri::Authority) -> io::Result<Self> {
+        let host = authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let stream = TcpStream::connect((host, authority.port_u16().unwrap_or(80))).await?;
+        let _ = stream.set_nodelay(true);
+        Ok(UpstreamIo {
+            stream,
+            flushes: Arc::default(),
+        })
+    }
+
+    /// The flush generations of this connection.
+    pub(super) fn flushes(&self) -> Arc<Flushes> {
+        self.flushes.clone()
+    }
+}
+
+impl AsyncRead for UpstreamIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for UpstreamIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        std::task::ready!(Pin::new(&mut this.stream).poll_flush(cx))?;
+        this.flushes.bump(false);
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+impl Drop for UpstreamIo {
+    fn drop(&mut self) {
+        self.flushes.bump(true);
+    }
+}
+
 /// A running accept loop; dropping it closes the listener and every open connection.
 #[derive(Debug)]
 pub(super) struct ConnServer {

@@ -1,10 +1,11 @@
 //! Fault injection for the [`Proxy`](super::Proxy): [`Fault`]s, the
 //! [`FaultRule`]s that say when they fire, and the response bodies that carry
-//! them out while streaming (cuts, resets, stalls, trickles).
+//! them out while streaming (cuts, resets, stalls, trickles), and the request
+//! body that cuts an upload ([`Fault::CutRequestAfter`]).
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -14,14 +15,15 @@ use http::{HeaderValue, Method};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use super::conn::Conn;
+use super::conn::{Conn, Flushes};
 use super::{glob_match, method_matches};
 use crate::server::{Body, BoxError};
 
-/// Something going wrong with a proxied response; see [`FaultRule`] for when.
+/// Something going wrong with a proxied response (or, for
+/// [`Fault::CutRequestAfter`], request); see [`FaultRule`] for when.
 ///
-/// The body faults (cuts, resets, stalls, trickles) keep the response
-/// streaming: the proxy never buffers a body to apply them.
+/// The body faults (cuts, resets, stalls, trickles) keep the body streaming:
+/// the proxy never buffers a body to apply them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// Sends the response head unchanged (original `Content-Length`), then the
@@ -60,6 +62,22 @@ pub enum Fault {
     /// Replaces the response's `Docker-Content-Digest` header with this value
     /// (a lie), adding it when missing.
     LieDigest(String),
+    /// Forwards the request while streaming its body, but after `n` request
+    /// body bytes have been written to the registry, stops: the upstream
+    /// connection is closed (the registry sees the body end early) and the
+    /// client's connection is reset (RST, as with [`Fault::ResetAfter`]) with
+    /// no response, so the client fails while sending its body or waiting for
+    /// the answer ("connection reset", "connection closed before message
+    /// completed"). Meant for blob uploads (`PUT`/`PATCH`).
+    ///
+    /// A request whose body has at most `n` bytes passes whole, and the rule
+    /// counts as fired only when it cuts. Decided on the request alone, so
+    /// [`FaultRule::statuses`] does not apply. The cut request is recorded with
+    /// status 0, [`body_bytes_sent`](super::ProxiedRequest::body_bytes_sent) 0
+    /// and [`request_body_bytes`](super::ProxiedRequest::request_body_bytes)
+    /// `n`. Such requests go upstream on a connection of their own; over
+    /// HTTP/2 the reset ends every stream of the client's connection.
+    CutRequestAfter(u64),
 }
 
 /// Which requests a rule applies to, by their `Range` header.
@@ -73,12 +91,24 @@ enum RangeFilter {
 /// When a [`Fault`] fires: requests matching a method and path glob (see
 /// [`glob_match`](super::glob_match)) whose response status is a `2xx` (by
 /// default), optionally only the first few, only ranged or unranged ones.
+/// [`Fault::IgnoreRange`] and [`Fault::CutRequestAfter`] are decided on the
+/// request alone, so no status filter applies to them.
 ///
 /// Rules are added with [`ProxyBuilder::fault`](super::ProxyBuilder::fault) and
 /// tried in the order added. Every matching rule fires, except that one
-/// request gets at most one [`Fault::IgnoreRange`], one [`Fault::LieDigest`]
-/// and one body fault (the others): the first matching of each kind. A rule
-/// that did not fire is not counted against its limits.
+/// request gets at most one [`Fault::IgnoreRange`], one [`Fault::LieDigest`],
+/// one [`Fault::CutRequestAfter`] and one response body fault (the others):
+/// the first matching of each kind. A cut request gets no response faults
+/// (there is no response). A rule that did not fire is not counted against
+/// its limits.
+///
+/// ```
+/// use test_support::{Fault, FaultRule};
+/// // Cut the first blob upload after 1 MiB of its body.
+/// let rule = FaultRule::new("PUT", "/v2/*/blobs/uploads/*", Fault::CutRequestAfter(1 << 20))
+///     .times(1);
+/// # let _ = rule;
+/// ```
 ///
 /// ```
 /// use test_support::{Fault, FaultRule};
@@ -152,7 +182,8 @@ impl FaultRule {
     }
 
     /// Fires only when the response status is one of `statuses` (instead of
-    /// any `2xx`).
+    /// any `2xx`). Does not apply to [`Fault::IgnoreRange`] and
+    /// [`Fault::CutRequestAfter`], which fire before there is a status.
     pub fn statuses(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
         self.statuses = Some(statuses.into_iter().collect());
         self
@@ -233,21 +264,52 @@ impl FaultSet {
         self.counts.lock().expect("fault counts poisoned")
     }
 
+    /// Whether rule `index` may still fire for `path` (its limits allow it).
+    fn may_fire(&self, count: &RuleCount, index: usize, path: &str) -> bool {
+        let rule = &self.rules[index];
+        let on_path = count.per_path.get(path).copied().unwrap_or(0);
+        !(rule.times.is_some_and(|n| count.total >= n)
+            || rule.times_per_path.is_some_and(|n| on_path >= n))
+    }
+
     /// Fires rule `index` for `path` if its limits allow it.
     fn try_fire(&self, index: usize, path: &str) -> bool {
-        let rule = &self.rules[index];
         let mut counts = self.lock();
+        if !self.may_fire(&counts[index], index, path) {
+            return false;
+        }
         let count = &mut counts[index];
-        if rule.times.is_some_and(|n| count.total >= n) {
-            return false;
-        }
-        let on_path = count.per_path.get(path).copied().unwrap_or(0);
-        if rule.times_per_path.is_some_and(|n| on_path >= n) {
-            return false;
-        }
         count.total += 1;
-        count.per_path.insert(path.to_owned(), on_path + 1);
+        *count.per_path.entry(path.to_owned()).or_default() += 1;
         true
+    }
+
+    /// The [`Fault::CutRequestAfter`] that may cut this request, whose body
+    /// has `body_len` bytes if known: the first matching rule whose limits are
+    /// not used up and whose `n` is below `body_len`. It fires (and counts)
+    /// only when the body actually goes past `n` bytes.
+    pub(super) fn request_cut(
+        self: &Arc<Self>,
+        method: &Method,
+        path: &str,
+        ranged: bool,
+        body_len: Option<u64>,
+    ) -> Option<RequestCut> {
+        let counts = self.lock();
+        self.rules.iter().enumerate().find_map(|(i, rule)| {
+            let Fault::CutRequestAfter(after) = rule.fault else {
+                return None;
+            };
+            (body_len.is_none_or(|len| len > after)
+                && rule.matches_request(method, path, ranged)
+                && self.may_fire(&counts[i], i, path))
+            .then(|| RequestCut {
+                faults: self.clone(),
+                index: i,
+                path: path.to_owned(),
+                after,
+            })
+        })
     }
 
     /// Whether to drop the `Range` header of this request ([`Fault::IgnoreRange`]).
@@ -274,7 +336,7 @@ impl FaultSet {
                 continue;
             }
             let body = match &rule.fault {
-                Fault::IgnoreRange => continue,
+                Fault::IgnoreRange | Fault::CutRequestAfter(_) => continue,
                 Fault::LieDigest(_) => {
                     if chosen.lie_digest.is_none() && self.try_fire(i, path) {
                         chosen.lie_digest = rule.lie.clone();
@@ -533,7 +595,8 @@ impl HttpBody for FaultBody {
     }
 }
 
-/// A response body that adds the length of every data frame it hands on to a counter.
+/// A (response or request) body that adds the length of every data frame it
+/// hands on to a counter.
 pub(super) struct CountingBody {
     inner: Body,
     counter: Arc<AtomicU64>,
@@ -569,6 +632,151 @@ impl HttpBody for CountingBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// A [`Fault::CutRequestAfter`] chosen for one request, fired when it cuts.
+pub(super) struct RequestCut {
+    faults: Arc<FaultSet>,
+    index: usize,
+    path: String,
+    after: u64,
+}
+
+impl std::fmt::Debug for RequestCut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestCut")
+            .field("index", &self.index)
+            .field("path", &self.path)
+            .field("after", &self.after)
+            .finish()
+    }
+}
+
+impl RequestCut {
+    /// Fires the rule, if its limits (shared with concurrent requests) still allow it.
+    fn fire(&self) -> bool {
+        self.faults.try_fire(self.index, &self.path)
+    }
+}
+
+/// Where a cut request body is.
+enum RequestPhase {
+    /// Passing body bytes on; `armed` while the cut may still happen.
+    Streaming { armed: bool },
+    /// Cut: waiting until what was handed on has been written upstream.
+    Flushing,
+    /// Cut (the error was returned), or the body ended.
+    Done,
+}
+
+/// A request body, forwarded upstream on an [`UpstreamIo`](super::conn::UpstreamIo)
+/// connection, that carries out a [`Fault::CutRequestAfter`]: after `n` bytes
+/// (and their flush to the upstream socket) it fails, which makes hyper drop
+/// the upstream connection.
+pub(super) struct CutRequestBody {
+    inner: Option<Body>,
+    cut: RequestCut,
+    left: u64,
+    phase: RequestPhase,
+    flushes: Arc<Flushes>,
+    /// The flush generation when the body last handed hyper a frame (or was first polled).
+    mark: Option<u64>,
+    cut_done: Arc<AtomicBool>,
+}
+
+impl CutRequestBody {
+    /// Wraps `inner` to be cut as `cut` says, on the upstream connection whose
+    /// flushes are `flushes`.
+    pub(super) fn new(inner: Body, cut: RequestCut, flushes: Arc<Flushes>) -> Self {
+        CutRequestBody {
+            inner: Some(inner),
+            left: cut.after,
+            cut,
+            phase: RequestPhase::Streaming { armed: true },
+            flushes,
+            mark: None,
+            cut_done: Arc::default(),
+        }
+    }
+
+    /// Set once the body has cut the request (the rule fired).
+    pub(super) fn cut_flag(&self) -> Arc<AtomicBool> {
+        self.cut_done.clone()
+    }
+}
+
+impl HttpBody for CutRequestBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let mark = *this.mark.get_or_insert_with(|| this.flushes.generation());
+        loop {
+            match &mut this.phase {
+                RequestPhase::Streaming { armed } => {
+                    let Some(inner) = this.inner.as_mut() else {
+                        return Poll::Ready(None);
+                    };
+                    let frame = match ready!(Pin::new(inner).poll_frame(cx)) {
+                        None => {
+                            this.phase = RequestPhase::Done;
+                            this.inner = None;
+                            return Poll::Ready(None);
+                        }
+                        Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                        Some(Ok(frame)) => frame,
+                    };
+                    let mut data = match frame.into_data() {
+                        Ok(data) => data,
+                        Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
+                    };
+                    if *armed && data.len() as u64 > this.left {
+                        // The body goes past the cut point: cut, if the rule
+                        // may still fire, else pass it all.
+                        if this.cut.fire() {
+                            data.truncate(this.left as usize);
+                            this.cut_done.store(true, Ordering::SeqCst);
+                            this.phase = RequestPhase::Flushing;
+                            this.inner = None;
+                        } else {
+                            *armed = false;
+                        }
+                    }
+                    this.left = this.left.saturating_sub(data.len() as u64);
+                    if data.is_empty() {
+                        continue;
+                    }
+                    this.mark = Some(this.flushes.generation());
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                RequestPhase::Flushing => {
+                    ready!(this.flushes.poll_flushed_after(mark, cx));
+                    this.phase = RequestPhase::Done;
+                    return Poll::Ready(Some(Err(fault_error("request cut"))));
+                }
+                RequestPhase::Done => return Poll::Ready(None),
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self.phase {
+            RequestPhase::Streaming { .. } => {
+                self.inner.as_ref().is_none_or(HttpBody::is_end_stream)
+            }
+            RequestPhase::Flushing => false,
+            RequestPhase::Done => true,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        // Unknown: hyper then goes by the request's own Content-Length.
+        SizeHint::default()
     }
 }
 
@@ -624,6 +832,35 @@ mod tests {
         assert!(!faults.ignore_range(&Method::GET, "/v2/a/blobs/x", false));
         assert!(faults.ignore_range(&Method::GET, "/v2/a/blobs/x", true));
         assert!(!faults.ignore_range(&Method::GET, "/v2/a/blobs/x", true));
+        assert_eq!(faults.counts(), vec![1]);
+    }
+
+    #[test]
+    fn request_cuts_are_chosen_on_the_request_and_fire_when_cutting() {
+        let faults = Arc::new(set(vec![
+            FaultRule::new("PUT", "/v2/*/blobs/uploads/*", Fault::CutRequestAfter(10))
+                .times(1)
+                .statuses([500]),
+        ]));
+        let put = Method::PUT;
+        let path = "/v2/a/blobs/uploads/u";
+        assert!(
+            faults
+                .request_cut(&Method::GET, path, false, None)
+                .is_none()
+        );
+        // Bodies of at most n bytes are never cut.
+        assert!(faults.request_cut(&put, path, false, Some(10)).is_none());
+        let a = faults.request_cut(&put, path, false, Some(11)).unwrap();
+        let b = faults.request_cut(&put, path, false, None).unwrap();
+        assert_eq!((a.after, b.after), (10, 10));
+        // Not a response fault, whatever the status.
+        assert_eq!(faults.on_response(&put, path, false, 500, None).body, None);
+        assert_eq!(faults.counts(), vec![0]);
+        // The first to cut uses up times(1); the other then passes whole.
+        assert!(a.fire());
+        assert!(!b.fire());
+        assert!(faults.request_cut(&put, path, false, None).is_none());
         assert_eq!(faults.counts(), vec![1]);
     }
 

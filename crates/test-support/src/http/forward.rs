@@ -1,23 +1,25 @@
 //! The proxy's request path: forwarding to the upstream with hop-by-hop
 //! headers stripped, interceptions, response rewrites, extra tag and
-//! repository names, tag-list pagination, faults and body byte counting.
+//! repository names, tag-list pagination, faults and body byte counting (of
+//! both directions).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HOST, IF_RANGE, LINK, RANGE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Body as HttpBody, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
-use super::conn::Conn;
-use super::fault::{BodyFault, CountingBody, FaultBody, FaultSet};
+use super::conn::{Conn, UpstreamIo};
+use super::fault::{BodyFault, CountingBody, CutRequestBody, FaultBody, FaultSet, RequestCut};
 use super::log::RequestLog;
 use super::proxy::{InterceptFn, ProxiedRequest, Rewrite};
 use super::{glob_match, method_matches, query_params};
@@ -25,7 +27,7 @@ use crate::server::{self, Body, BoxError};
 
 /// The shared state of a running [`Proxy`](super::Proxy).
 pub(super) struct ProxyState {
-    pub(super) client: Client<HttpConnector, Incoming>,
+    pub(super) client: Client<HttpConnector, Body>,
     pub(super) scheme: http::uri::Scheme,
     pub(super) authority: http::uri::Authority,
     pub(super) addr: SocketAddr,
@@ -99,6 +101,7 @@ impl ProxyState {
             headers: req.headers().clone(),
             status: 0,
             body_bytes: Arc::new(AtomicU64::new(0)),
+            request_bytes: Arc::new(AtomicU64::new(0)),
         };
         let response = self.respond(req, &info, &conn).await;
         let counter = info.body_bytes.clone();
@@ -167,7 +170,38 @@ impl ProxyState {
         }
         parts.version = http::Version::HTTP_11;
 
-        let upstream = match self.client.request(Request::from_parts(parts, body)).await {
+        let body_len = body.size_hint().exact();
+        let body = body.map_err(BoxError::from).boxed();
+        let counter = info.request_bytes.clone();
+        let cut = self
+            .faults
+            .request_cut(&info.method, info.path(), ranged, body_len);
+        let sent = match cut {
+            None => self
+                .client
+                .request(Request::from_parts(
+                    parts,
+                    CountingBody::new(body, counter).boxed(),
+                ))
+                .await
+                .map_err(BoxError::from),
+            Some(cut) => {
+                let (sent, was_cut) =
+                    send_cuttable(&self.authority, parts, body, counter, cut).await;
+                if was_cut {
+                    // No response: reset the client's connection instead.
+                    self.record(info, 0);
+                    conn.reset();
+                    std::future::poll_fn(|cx| conn.poll_closed(cx)).await;
+                    return Response::builder()
+                        .status(StatusCode::BAD_GATEWAY)
+                        .body(server::full("proxy: request cut"))
+                        .expect("valid response");
+                }
+                sent
+            }
+        };
+        let upstream = match sent {
             Ok(resp) => resp,
             Err(e) => {
                 self.record(info, 502);
@@ -325,6 +359,46 @@ impl ProxyState {
         doc["tags"] = Value::from(tags);
         Bytes::from(doc.to_string())
     }
+}
+
+/// Sends a request that `cut` may cut on a connection of its own (whose
+/// flushes the cut waits for, and which it closes), counting the body bytes
+/// forwarded in `counter`; also says whether it cut. Past the cut the
+/// connection is gone, so the request fails unless the registry answered first.
+async fn send_cuttable(
+    authority: &http::uri::Authority,
+    mut parts: http::request::Parts,
+    body: Body,
+    counter: Arc<AtomicU64>,
+    cut: RequestCut,
+) -> (Result<Response<Incoming>, BoxError>, bool) {
+    let io = match UpstreamIo::connect(authority).await {
+        Ok(io) => io,
+        Err(e) => return (Err(e.into()), false),
+    };
+    let flushes = io.flushes();
+    let (mut sender, connection) =
+        match hyper::client::conn::http1::handshake(TokioIo::new(io)).await {
+            Ok(handshake) => handshake,
+            Err(e) => return (Err(e.into()), false),
+        };
+    // Driven until the response body is done (or the cut drops it).
+    tokio::spawn(connection);
+    // A connection of its own: origin-form target.
+    parts.uri = parts
+        .uri
+        .path_and_query()
+        .map(|p| Uri::from(p.clone()))
+        .unwrap_or_else(|| Uri::from_static("/"));
+    let body = CutRequestBody::new(body, cut, flushes);
+    let was_cut = body.cut_flag();
+    let body = CountingBody::new(body.boxed(), counter);
+    let sent = sender
+        .send_request(Request::from_parts(parts, body))
+        .await
+        .map_err(BoxError::from);
+    let was_cut = was_cut.load(Ordering::SeqCst);
+    (sent, was_cut)
 }
 
 #[cfg(test)]

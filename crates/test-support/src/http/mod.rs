@@ -14,11 +14,13 @@
 //!   names ([`ProxyBuilder::add_tags`], [`ProxyBuilder::add_repositories`]).
 //!   Bodies stream through without being buffered, except responses a
 //!   rewrite applies to. It counts the body bytes it delivers
-//!   ([`Proxy::body_bytes_sent`]).
+//!   ([`Proxy::body_bytes_sent`]) and forwards
+//!   ([`ProxiedRequest::request_body_bytes`]).
 //! - [`Fault`]s, injected by the proxy where a [`FaultRule`] says
 //!   ([`ProxyBuilder::fault`]): cut or reset connections mid-body, stalls
-//!   before or after the head, trickled bodies, ignored `Range` headers and
-//!   lying `Docker-Content-Digest` headers.
+//!   before or after the head, trickled bodies, ignored `Range` headers,
+//!   lying `Docker-Content-Digest` headers, and uploads cut mid-request-body
+//!   ([`Fault::CutRequestAfter`]).
 //!
 //! The free functions here ([`response`], [`json_response`], [`glob_match`])
 //! are shared by both and handy in handlers and interceptions.

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response, Uri};
 use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -20,7 +19,7 @@ use super::fault::{FaultRule, FaultSet};
 use super::forward::ProxyState;
 use super::log::{Logged, RequestLog};
 use super::{glob_match, method_matches};
-use crate::server;
+use crate::server::{self, Body};
 
 /// A request that went through a [`Proxy`] (bodies are not recorded).
 #[derive(Debug, Clone)]
@@ -33,10 +32,14 @@ pub struct ProxiedRequest {
     pub headers: HeaderMap,
     /// Status of the response head (502 if the upstream failed; 0 until
     /// answered). For a faulted response it is the status the registry
-    /// answered, even if a fault kept the head from the client.
+    /// answered, even if a fault kept the head from the client; 0 for a
+    /// request that a [`Fault::CutRequestAfter`](super::Fault::CutRequestAfter)
+    /// cut (no response was sent).
     pub status: u16,
     /// Response body bytes handed to the client so far.
     pub(super) body_bytes: Arc<AtomicU64>,
+    /// Request body bytes forwarded upstream so far.
+    pub(super) request_bytes: Arc<AtomicU64>,
 }
 
 impl ProxiedRequest {
@@ -66,6 +69,14 @@ impl ProxiedRequest {
     /// body streams).
     pub fn body_bytes_sent(&self) -> u64 {
         self.body_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Request body bytes the proxy has forwarded to the registry so far for
+    /// this request (with a [`Fault::CutRequestAfter`](super::Fault::CutRequestAfter)
+    /// cut, only those before the cut; 0 for an intercepted request; still
+    /// growing while the body streams).
+    pub fn request_body_bytes(&self) -> u64 {
+        self.request_bytes.load(Ordering::Relaxed)
     }
 }
 
@@ -259,7 +270,7 @@ impl ProxyBuilder {
             .scheme()
             .cloned()
             .unwrap_or(http::uri::Scheme::HTTP);
-        let client: Client<HttpConnector, Incoming> =
+        let client: Client<HttpConnector, Body> =
             Client::builder(TokioExecutor::new()).build_http();
         let listener = server::bind(self.ip, 0).await;
         let addr = listener.local_addr().expect("local addr");
@@ -356,7 +367,9 @@ impl Proxy {
         &self.upstream
     }
 
-    /// Every request answered so far, in the order their responses started.
+    /// Every request answered so far, in the order their responses started
+    /// (a request cut by [`Fault::CutRequestAfter`](super::Fault::CutRequestAfter)
+    /// when it was cut).
     pub fn requests(&self) -> Vec<ProxiedRequest> {
         self.requests.all()
     }
