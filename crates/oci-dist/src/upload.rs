@@ -364,8 +364,21 @@ impl Client {
         size: u64,
     ) -> Result<PushMethod, Error> {
         let mut session = self.start_upload().await?;
-        if !self.options().chunked_uploads && !self.refuses_large_bodies() {
-            let stream = source.open(0).await?;
+        let mut restarts = 0u32;
+        let mut cut: Option<Error> = None;
+        while !self.options().chunked_uploads && !self.refuses_large_bodies() {
+            let stream = match source.open(0).await {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = self.cancel_upload(session).await;
+                    return Err(match cut {
+                        Some(first) => {
+                            first.context(format!("the upload cannot be restarted ({e})"))
+                        }
+                        None => e,
+                    });
+                }
+            };
             let reader = Reader::new(stream);
             let body = Body::wrap(SliceBody::last(reader, size));
             match self.put_final(&session, digest, body, Some(size)).await {
@@ -376,9 +389,27 @@ impl Client {
                     let _ = self.cancel_upload(session).await;
                     session = self.start_upload().await?;
                 }
+                // The body was cut off (connection lost, stalled, a 5xx):
+                // what the session holds is unknown, so start over on a
+                // new one, from the start of the content.
+                Err(e) if e.is_retryable() && restarts < MAX_RESUMES => {
+                    let _ = self.cancel_upload(session).await;
+                    restarts += 1;
+                    let delay = registry_core::retry::jittered(std::time::Duration::from_millis(
+                        250 << restarts.min(5),
+                    ));
+                    tracing::info!(%digest, restarts, error = %e, "blob upload failed; starting it again");
+                    cut = Some(e);
+                    tokio::time::sleep(delay).await;
+                    session = self.start_upload().await?;
+                }
                 Err(e) => {
                     let _ = self.cancel_upload(session).await;
-                    return Err(e);
+                    return Err(if restarts > 0 {
+                        e.context(format!("blob upload restarted {restarts} times"))
+                    } else {
+                        e
+                    });
                 }
             }
         }
