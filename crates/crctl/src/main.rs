@@ -2,6 +2,10 @@
 //! and Azure Container Registry. The contract (names, flags, outputs, exit
 //! codes) is `CLI.md`.
 
+// The doc comments of this binary are its `--help` text, written for a
+// terminal (`HOST[:PORT]`, bare URLs), not rustdoc links.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls)]
+
 mod acr;
 mod cli;
 mod commands;

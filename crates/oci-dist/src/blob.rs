@@ -77,7 +77,7 @@ impl Blob {
         if let Some(size) = self.size
             && size > limit as u64
         {
-            return Err(Error::invalid_input(format!(
+            return Err(Error::invalid_content(format!(
                 "blob {} is {size} bytes, more than the {limit}-byte limit",
                 self.digest
             )));
@@ -85,7 +85,7 @@ impl Blob {
         let mut out = bytes::BytesMut::with_capacity(self.size.unwrap_or(0) as usize);
         while let Some(chunk) = self.stream.try_next().await? {
             if out.len() + chunk.len() > limit {
-                return Err(Error::invalid_input(format!(
+                return Err(Error::invalid_content(format!(
                     "blob {} is larger than the {limit}-byte limit",
                     self.digest
                 )));

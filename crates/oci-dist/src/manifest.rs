@@ -210,7 +210,7 @@ impl Client {
         let url = self.repo_url(&format!("manifests/{}", target.as_path()))?;
         let mut req = self.request(Method::PUT, &url, Body::full(manifest.bytes().clone()))?;
         let ct = HeaderValue::from_str(manifest.media_type())
-            .map_err(|_| Error::invalid_input("media type is not a valid header value"))?;
+            .map_err(|_| Error::invalid_content("media type is not a valid header value"))?;
         req.headers_mut().insert(CONTENT_TYPE, ct);
         let resp = self
             .send_expect(

@@ -334,9 +334,10 @@ impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Error {
         let kind = match e.kind() {
             std::io::ErrorKind::TimedOut => ErrorKind::Timeout,
-            std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => {
-                ErrorKind::InvalidInput
-            }
+            std::io::ErrorKind::InvalidInput => ErrorKind::InvalidInput,
+            // Data that does not decode (a corrupt gzip stream, say) came
+            // from the content, not from the caller.
+            std::io::ErrorKind::InvalidData => ErrorKind::InvalidContent,
             std::io::ErrorKind::NotFound => ErrorKind::NotFound,
             _ => ErrorKind::Transport,
         };
