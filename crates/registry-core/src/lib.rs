@@ -9,10 +9,10 @@
 //! | module | concern |
 //! |---|---|
 //! | [`connector`] | pooled HTTP/1.1 + HTTP/2 (ALPN) client, rustls, roots, `insecure_skip_verify` |
-//! | [`retry`] | idempotent retries, backoff with jitter, `Retry-After` |
+//! | [`retry`] | idempotent retries of what can succeed, backoff with jitter, `Retry-After`, a wall-time budget |
 //! | [`auth`] | `WWW-Authenticate`, Basic, Docker token flow, token cache, [`auth::Authenticator`] |
 //! | [`redirect`] | bounded redirects for reads, credentials dropped across origins |
-//! | [`timeout`] | response-head and read (idle) timeouts |
+//! | [`timeout`] | response-head and read (idle) timeouts, a low-speed limit |
 //! | [`trace`] | `tracing` spans; secrets redacted |
 //! | [`credentials`] | explicit > env > docker `config.json` > anonymous |
 //! | [`digest`] | validated digests and hashing while streaming |
