@@ -1,5 +1,6 @@
-//! `cargo xtask lint`: formatting, clippy with warnings denied, and
-//! `cargo deny check` when cargo-deny is installed.
+//! `cargo xtask lint`: formatting, clippy with warnings denied, rustdoc
+//! with warnings denied, unused dependencies (cargo-machete) and
+//! `cargo deny check`, the last two when the tools are installed.
 
 use std::process::{Command, ExitCode};
 
@@ -13,9 +14,16 @@ pub(crate) struct Args {
 
 /// Runs a cargo subcommand in the workspace root, echoing it first.
 pub(crate) fn cargo(args: &[&str]) -> Result<(), String> {
-    eprintln!("+ cargo {}", args.join(" "));
+    cargo_env(args, &[])
+}
+
+/// [`cargo`] with extra environment variables.
+pub(crate) fn cargo_env(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
+    eprintln!("+ {}cargo {}", shown.concat(), args.join(" "));
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(crate::workspace_root())
         .status()
         .map_err(|e| format!("running cargo {}: {e}", args.join(" ")))?;
@@ -26,9 +34,10 @@ pub(crate) fn cargo(args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn has_cargo_deny() -> bool {
+/// Whether `cargo <tool> --version` works.
+fn has_cargo_tool(tool: &str) -> bool {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["deny", "--version"])
+        .args([tool, "--version"])
         .output()
         .is_ok_and(|o| o.status.success())
 }
@@ -59,8 +68,21 @@ pub(crate) fn lint(deny: bool) -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
+    // Every public item documented, no broken links, in every crate.
+    cargo_env(
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    // Dependencies a crate declares but does not use.
+    if has_cargo_tool("machete") {
+        cargo(&["machete"])?;
+    } else {
+        eprintln!(
+            "cargo-machete is not installed; skipping the unused-dependency check (cargo install --locked cargo-machete)"
+        );
+    }
     if deny {
-        if has_cargo_deny() {
+        if has_cargo_tool("deny") {
             deny_check()?;
         } else {
             eprintln!(

@@ -5,7 +5,7 @@
 //!   local `docker-registry` (distribution 2.8) in the background, state in
 //!   `target/xtask-registry/` ([`registry`]).
 //! - `test`: the README's test command: docker-registry, lints, every test.
-//! - `lint`: fmt, clippy, cargo-deny.
+//! - `lint`: fmt, clippy, rustdoc, unused dependencies, cargo-deny.
 //! - `conformance`: the client-side OCI conformance suite (the main job).
 //! - `bench`: benchmarks against skopeo and oci-client.
 
@@ -35,7 +35,8 @@ enum Command {
     Conformance(conformance::Args),
     /// Run benchmarks (not yet implemented).
     Bench(bench::Args),
-    /// Formatting, clippy (warnings denied) and cargo-deny when installed.
+    /// Formatting, clippy and rustdoc (warnings denied); cargo-machete and
+    /// cargo-deny when installed.
     Lint(lint::Args),
     /// The test command: installs docker-registry when missing (as root),
     /// runs the lints, then every test of the workspace.
