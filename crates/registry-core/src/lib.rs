@@ -16,6 +16,7 @@
 //! | [`trace`] | `tracing` spans; secrets redacted |
 //! | [`credentials`] | explicit > env > docker `config.json` > anonymous |
 //! | [`digest`] | validated digests and hashing while streaming |
+//! | [`paging`] | RFC 8288 `Link` parsing, one [`paging::Page`], a lazy same-origin walker of `next` links, the repeated-page guard |
 //! | [`error`] | one [`Error`] with a [`ErrorKind`] |
 //!
 //! [`HttpClient::builder`] assembles the usual stack:
@@ -40,6 +41,7 @@ pub mod connector;
 pub mod credentials;
 pub mod digest;
 pub mod error;
+pub mod paging;
 pub mod redirect;
 pub mod retry;
 pub mod secret;
