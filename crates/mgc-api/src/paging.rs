@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use registry_core::paging::SeenPages;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -190,12 +191,12 @@ pub struct ListResponse<T> {
 
 /// A page type the stream walker can take apart.
 pub(crate) trait Paginated: DeserializeOwned + Send + 'static {
-    type Item: PartialEq + Send + 'static;
+    type Item: Serialize + Send + 'static;
     fn page(&self) -> PaginationMetadata;
     fn into_results(self) -> Vec<Self::Item>;
 }
 
-impl<T: DeserializeOwned + PartialEq + Send + 'static> Paginated for ListResponse<T> {
+impl<T: DeserializeOwned + Serialize + Send + 'static> Paginated for ListResponse<T> {
     type Item = T;
     fn page(&self) -> PaginationMetadata {
         self.meta.page
@@ -205,30 +206,31 @@ impl<T: DeserializeOwned + PartialEq + Send + 'static> Paginated for ListRespons
     }
 }
 
-struct WalkState<T> {
+struct WalkState {
     offset: u64,
-    previous: Option<Vec<T>>,
+    seen: SeenPages,
     done: bool,
 }
 
 /// Walks every page from `opts.offset` (default 0), `fetch` getting the
 /// options of each page. Stops at an empty page or once the offset reaches
-/// `meta.page.total`; a page identical to the previous one ends the stream
-/// with a [`ErrorKind::Protocol`] error instead of looping.
+/// `meta.page.total`; a page identical to one before (the same items: an
+/// API ignoring `_offset`) ends the stream with a [`ErrorKind::Protocol`]
+/// error instead of looping. The pages are remembered as hashes
+/// ([`SeenPages`], the guard `Link` paging uses too).
 pub(crate) fn walk<P, F, Fut>(op: &'static str, opts: ListOptions, fetch: F) -> ItemStream<P::Item>
 where
     P: Paginated,
-    P::Item: Clone,
     F: Fn(ListOptions) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<P, Error>> + Send + 'static,
 {
     let start = WalkState {
         offset: opts.offset.unwrap_or(0),
-        previous: None,
+        seen: SeenPages::new(),
         done: false,
     };
     let fetch = std::sync::Arc::new(fetch);
-    stream::try_unfold(start, move |state: WalkState<P::Item>| {
+    stream::try_unfold(start, move |mut state: WalkState| {
         let fetch = fetch.clone();
         let opts = opts.clone();
         async move {
@@ -241,7 +243,9 @@ where
             if items.is_empty() {
                 return Ok(None);
             }
-            if state.previous.as_ref() == Some(&items) {
+            // Items that do not serialise cannot be compared: not a repeat.
+            let repeated = serde_json::to_vec(&items).is_ok_and(|json| !state.seen.insert(&json));
+            if repeated {
                 return Err(Error::new(
                     ErrorKind::Protocol,
                     format!(
@@ -253,12 +257,9 @@ where
                 .with_operation(op));
             }
             let next = state.offset + items.len() as u64;
-            let next_state = WalkState {
-                offset: next,
-                previous: Some(items.clone()),
-                done: next >= meta.total,
-            };
-            Ok(Some((items, next_state)))
+            state.offset = next;
+            state.done = next >= meta.total;
+            Ok(Some((items, state)))
         }
     })
     .map_ok(|items| stream::iter(items.into_iter().map(Ok)))

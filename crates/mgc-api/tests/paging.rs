@@ -139,6 +139,38 @@ async fn a_server_repeating_a_page_does_not_loop_forever() {
 }
 
 #[tokio::test]
+async fn a_server_cycling_between_pages_is_stopped_at_the_first_repeat() {
+    let fake = MagaluFake::start().await;
+    let items: Vec<Value> = (0..4).map(registry).collect();
+    // Answers offsets 0, 2, 4, … with pages A, B, A, B, …, claiming 100
+    // in total: no page repeats the one just before it.
+    fake.on("getRegistries", move |ctx| {
+        let offset: usize = ctx.param("_offset").unwrap().parse().unwrap();
+        let mut body = page_body(&items, offset % 4, 2);
+        body["meta"]["page"]["total"] = json!(100);
+        body["meta"]["page"]["offset"] = json!(offset);
+        Some(json_response(200, &body))
+    });
+    let mut stream = fake
+        .client()
+        .registries()
+        .list_stream(ListOptions::new().limit(2));
+    let mut got = Vec::new();
+    let err = loop {
+        match stream.try_next().await {
+            Ok(Some(r)) => got.push(r.name),
+            Ok(None) => panic!("the stream ended without noticing the repeat"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(got, ["reg0", "reg1", "reg2", "reg3"]);
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert!(err.to_string().contains("same page"), "{err}");
+    assert!(err.to_string().contains("offset 4"), "{err}");
+    assert_eq!(fake.request_count(), 3);
+}
+
+#[tokio::test]
 async fn every_list_has_a_stream() {
     let fake = MagaluFake::start().await;
     let mgc = fake.client();
