@@ -9,10 +9,14 @@
 //!
 //! [`DockerAuth`] implements the Docker token flow and Basic auth;
 //! other crates (Azure's token exchange) plug in their own authenticator.
+//! Token authenticators share [`TokenCache`] (tokens per realm, service and
+//! scopes, fetched once, replaced before they expire), [`bearer`] and
+//! [`checked_realm`]; [`token_cache`] shows a custom authenticator.
 
 mod challenge;
 mod docker;
 mod scope;
+pub mod token_cache;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,8 +28,12 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use tower::ServiceExt;
 
 pub use challenge::Challenge;
-pub use docker::{DockerAuth, TokenResponse, jwt_expiry, token_deadline};
+pub use docker::DockerAuth;
 pub use scope::{RequiredScopes, Scope, Scopes, infer_scopes};
+pub use token_cache::{
+    DEFAULT_LEEWAY, DEFAULT_TOKEN_LIFETIME, Token, TokenCache, TokenKey, TokenResponse, bearer,
+    checked_realm, jwt_expiry,
+};
 
 use crate::body::Body;
 use crate::client::HttpClient;
