@@ -12,7 +12,9 @@
 //!    access token to the needed scopes, cached per scope and sent up front
 //!    on later requests.
 //!
-//! Concurrent requests needing the same token wait for one exchange. Without
+//! Both kinds of token live in registry-core
+//! [`TokenCache`]s, so concurrent requests needing the same token wait for
+//! one exchange. Without
 //! credentials it asks for anonymous tokens (`grant_type=password`); with
 //! Basic credentials (admin user, repository-scoped tokens) it runs the
 //! normal Docker token flow through [`DockerAuth`].
@@ -20,15 +22,15 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderValue;
 use registry_core::auth::{
-    AuthContext, Authenticator, BoxFuture, Challenge, DockerAuth, Scopes, token_deadline,
+    AuthContext, Authenticator, BoxFuture, Challenge, DockerAuth, Scopes, Token, TokenCache,
+    bearer, checked_realm,
 };
 use registry_core::credentials::{Credential, CredentialProvider, Static};
 use registry_core::{Error, ErrorKind, Secret};
-use url::Url;
 
 use crate::credential::{StaticTokenCredential, TokenCredential};
 use crate::exchange::{self, TokenService};
@@ -48,23 +50,6 @@ enum Mode {
     Aad(Arc<dyn TokenCredential>),
     Anonymous,
     Docker(DockerAuth),
-}
-
-struct Cached {
-    value: Secret,
-    deadline: Instant,
-}
-
-type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
-
-#[derive(Default)]
-struct State {
-    /// Registry authority → its token service, learnt from challenges.
-    services: HashMap<String, TokenService>,
-    /// Refresh tokens per (realm origin, service).
-    refresh: HashMap<String, Slot>,
-    /// Access tokens per (realm, service, scopes).
-    access: HashMap<String, Slot>,
 }
 
 /// Azure Container Registry authentication for registry-core's auth layer.
@@ -91,7 +76,13 @@ pub struct AcrAuthenticator {
     audience: String,
     tenant: Option<String>,
     hosts: Option<Vec<String>>,
-    state: Arc<Mutex<State>>,
+    /// Registry authority → its token service, learnt from challenges.
+    services: Arc<Mutex<HashMap<String, TokenService>>>,
+    /// Refresh tokens per (realm origin, service), replaced
+    /// [`REFRESH_MARGIN`] before they expire.
+    refresh: TokenCache,
+    /// Access tokens per (realm, service, scopes).
+    access: TokenCache,
 }
 
 impl fmt::Debug for AcrAuthenticator {
@@ -117,7 +108,9 @@ impl AcrAuthenticator {
             audience: DEFAULT_AUDIENCE.to_owned(),
             tenant: None,
             hosts: None,
-            state: Arc::new(Mutex::new(State::default())),
+            services: Arc::default(),
+            refresh: TokenCache::with_leeway(REFRESH_MARGIN),
+            access: TokenCache::new(),
         }
     }
 
@@ -194,8 +187,8 @@ impl AcrAuthenticator {
         format!("{}/.default", self.audience.trim_end_matches('/'))
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn services(&self) -> std::sync::MutexGuard<'_, HashMap<String, TokenService>> {
+        self.services.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn host_allowed(&self, authority: &str) -> bool {
@@ -205,61 +198,61 @@ impl AcrAuthenticator {
         }
     }
 
-    /// An access token for `scopes`, from the cache unless it expired or is
-    /// the one just `rejected`; one fetch per key however many callers wait.
+    /// The `Authorization` header with an access token for `scopes`, from
+    /// the cache unless it expired or is the one just `rejected`.
     async fn access_token(
         &self,
         ctx: &AuthContext,
         svc: &TokenService,
         scopes: &Scopes,
         rejected: Option<&HeaderValue>,
-    ) -> Result<Secret, Error> {
-        let slot = self
-            .state()
+    ) -> Result<Option<HeaderValue>, Error> {
+        let key = svc.access_key(scopes);
+        self.access.invalidate_rejected(&key, rejected).await;
+        let token = self
             .access
-            .entry(svc.access_key(scopes))
-            .or_default()
-            .clone();
-        let mut cached = slot.lock().await;
-        if let Some(t) = cached.as_ref() {
-            let refused = rejected.is_some_and(|r| r.as_bytes() == bearer_bytes(&t.value));
-            if t.deadline > Instant::now() && !refused {
-                return Ok(t.value.clone());
-            }
-        }
-        let resp = match &self.mode {
-            Mode::Anonymous => exchange::anonymous_access_token(ctx.client(), svc, scopes).await?,
-            Mode::Aad(credential) => {
-                let refresh = self.refresh_token(ctx, svc, credential, None).await?;
-                match exchange::access_token_from_refresh(ctx.client(), svc, scopes, &refresh).await
-                {
-                    // The refresh token was refused (revoked, or expired
-                    // early): exchange a new one, once.
-                    Err(e) if e.kind() == ErrorKind::Unauthorized => {
-                        tracing::debug!("ACR refused the refresh token; exchanging again: {e}");
-                        let refresh = self
-                            .refresh_token(ctx, svc, credential, Some(&refresh))
-                            .await?;
-                        exchange::access_token_from_refresh(ctx.client(), svc, scopes, &refresh)
+            .get_or_fetch(&key, || async {
+                let resp = match &self.mode {
+                    Mode::Anonymous => {
+                        exchange::anonymous_access_token(ctx.client(), svc, scopes).await?
+                    }
+                    Mode::Aad(credential) => {
+                        self.access_token_from_aad(ctx, svc, scopes, credential)
                             .await?
                     }
-                    other => other?,
-                }
+                    Mode::Docker(_) => unreachable!("Docker mode delegates to DockerAuth"),
+                };
+                resp.token().ok_or_else(|| {
+                    Error::protocol(format!(
+                        "the token response of {} has no access_token",
+                        svc.realm
+                    ))
+                })
+            })
+            .await?;
+        bearer(&token).map(Some)
+    }
+
+    /// Exchanges the ACR refresh token for an access token; a refused
+    /// refresh token (revoked, or expired early) is exchanged anew, once.
+    async fn access_token_from_aad(
+        &self,
+        ctx: &AuthContext,
+        svc: &TokenService,
+        scopes: &Scopes,
+        credential: &Arc<dyn TokenCredential>,
+    ) -> Result<registry_core::auth::TokenResponse, Error> {
+        let refresh = self.refresh_token(ctx, svc, credential, None).await?;
+        match exchange::access_token_from_refresh(ctx.client(), svc, scopes, &refresh).await {
+            Err(e) if e.kind() == ErrorKind::Unauthorized => {
+                tracing::debug!("ACR refused the refresh token; exchanging again: {e}");
+                let refresh = self
+                    .refresh_token(ctx, svc, credential, Some(&refresh))
+                    .await?;
+                exchange::access_token_from_refresh(ctx.client(), svc, scopes, &refresh).await
             }
-            Mode::Docker(_) => unreachable!("Docker mode delegates to DockerAuth"),
-        };
-        let value = resp.access_token().ok_or_else(|| {
-            Error::protocol(format!(
-                "the token response of {} has no access_token",
-                svc.realm
-            ))
-        })?;
-        let deadline = token_deadline(value.expose(), resp.expires_in);
-        *cached = Some(Cached {
-            value: value.clone(),
-            deadline,
-        });
-        Ok(value)
+            other => other,
+        }
     }
 
     /// The ACR refresh token for `svc`, exchanged anew when missing, within
@@ -271,47 +264,40 @@ impl AcrAuthenticator {
         credential: &Arc<dyn TokenCredential>,
         stale: Option<&Secret>,
     ) -> Result<Secret, Error> {
-        let slot = self
-            .state()
-            .refresh
-            .entry(svc.refresh_key())
-            .or_default()
-            .clone();
-        let mut cached = slot.lock().await;
-        if let Some(t) = cached.as_ref()
-            && t.deadline > Instant::now()
-            && stale != Some(&t.value)
-        {
-            return Ok(t.value.clone());
+        let key = svc.refresh_key();
+        if let Some(stale) = stale {
+            self.refresh.invalidate_if(&key, stale).await;
         }
-        let scope = self.aad_scope();
-        let aad = credential
-            .get_token(&[scope.as_str()])
-            .await
-            .map_err(|e| e.context(format!("getting an AAD access token for {scope}")))?;
-        let refresh =
-            exchange::exchange_aad_token(ctx.client(), svc, &aad.token, self.tenant.as_deref())
+        self.refresh
+            .get_or_fetch(&key, || async {
+                let scope = self.aad_scope();
+                let aad = credential
+                    .get_token(&[scope.as_str()])
+                    .await
+                    .map_err(|e| e.context(format!("getting an AAD access token for {scope}")))?;
+                let refresh = exchange::exchange_aad_token(
+                    ctx.client(),
+                    svc,
+                    &aad.token,
+                    self.tenant.as_deref(),
+                )
                 .await?;
-        let deadline = refresh_deadline(&refresh, aad.expires_on);
-        *cached = Some(Cached {
-            value: refresh.clone(),
-            deadline,
-        });
-        Ok(refresh)
+                Ok(refresh_token(refresh, aad.expires_on))
+            })
+            .await
     }
 }
 
-/// When a refresh token must be replaced: [`REFRESH_MARGIN`] before its JWT
-/// `exp`; when it has none, before the AAD token's expiry or after the
-/// usual three hours.
-fn refresh_deadline(refresh: &Secret, aad_expires_on: Option<SystemTime>) -> Instant {
+/// A refresh token expiring at its JWT `exp`; when it has none, with the
+/// AAD token, or after the usual three hours. The refresh cache replaces it
+/// [`REFRESH_MARGIN`] before.
+fn refresh_token(refresh: Secret, aad_expires_on: Option<SystemTime>) -> Token {
     let now = SystemTime::now();
     let expires = registry_core::jwt_expiry(refresh.expose())
         .map(|exp| UNIX_EPOCH + Duration::from_secs(exp))
         .or(aad_expires_on)
         .unwrap_or(now + DEFAULT_REFRESH_LIFETIME);
-    let remaining = expires.duration_since(now).unwrap_or_default();
-    Instant::now() + remaining.saturating_sub(REFRESH_MARGIN)
+    Token::new(refresh, expires.duration_since(now).unwrap_or_default())
 }
 
 fn normalize_host(host: &str) -> String {
@@ -322,37 +308,10 @@ fn normalize_host(host: &str) -> String {
         .to_owned()
 }
 
-fn bearer_bytes(token: &Secret) -> Vec<u8> {
-    format!("Bearer {}", token.expose()).into_bytes()
-}
-
-fn bearer(token: &Secret) -> Result<Option<HeaderValue>, Error> {
-    let mut h = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-        Error::protocol("the ACR token contains characters not allowed in a header")
-    })?;
-    h.set_sensitive(true);
-    Ok(Some(h))
-}
-
-/// The token service named by a Bearer challenge, checked: the realm must be
-/// a URL, and https whenever the registry is.
+/// The token service named by a Bearer challenge, its realm checked.
 fn token_service(ctx: &AuthContext, c: &Challenge) -> Result<TokenService, Error> {
-    let realm = c.param("realm").unwrap_or_default();
-    let realm = Url::parse(realm).map_err(|e| {
-        Error::protocol(format!(
-            "the token realm {realm:?} of {} is not a URL",
-            ctx.authority()
-        ))
-        .with_source(e)
-    })?;
-    if realm.scheme() != "https" && !(realm.scheme() == "http" && ctx.is_plain_http()) {
-        return Err(Error::protocol(format!(
-            "refusing token realm {realm}: not https while the registry {} is",
-            ctx.authority()
-        )));
-    }
     Ok(TokenService {
-        realm,
+        realm: checked_realm(ctx, c.param("realm").unwrap_or_default())?,
         service: c.param("service").unwrap_or_default().to_owned(),
     })
 }
@@ -369,11 +328,10 @@ impl Authenticator for AcrAuthenticator {
             if let Mode::Docker(d) = &self.mode {
                 return d.authorize(ctx).await;
             }
-            let Some(svc) = self.state().services.get(ctx.authority()).cloned() else {
+            let Some(svc) = self.services().get(ctx.authority()).cloned() else {
                 return Ok(None);
             };
-            let token = self.access_token(ctx, &svc, ctx.scopes(), None).await?;
-            bearer(&token)
+            self.access_token(ctx, &svc, ctx.scopes(), None).await
         })
     }
 
@@ -397,11 +355,9 @@ impl Authenticator for AcrAuthenticator {
             let scopes = ctx
                 .scopes()
                 .union(&Scopes::parse_param(c.param("scope").unwrap_or_default()));
-            self.state()
-                .services
+            self.services()
                 .insert(ctx.authority().to_owned(), svc.clone());
-            let token = self.access_token(ctx, &svc, &scopes, rejected).await?;
-            bearer(&token)
+            self.access_token(ctx, &svc, &scopes, rejected).await
         })
     }
 }
@@ -410,6 +366,13 @@ impl Authenticator for AcrAuthenticator {
 mod tests {
     use super::*;
     use base64::Engine as _;
+    use tokio::time::Instant;
+
+    /// When the refresh cache replaces a refresh token.
+    fn refresh_deadline(refresh: &Secret, aad_expires_on: Option<SystemTime>) -> Instant {
+        TokenCache::with_leeway(REFRESH_MARGIN)
+            .refresh_at(&refresh_token(refresh.clone(), aad_expires_on))
+    }
 
     fn jwt_expiring_in(secs: u64) -> Secret {
         let exp = SystemTime::now()

@@ -12,7 +12,7 @@
 
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{Request, StatusCode};
-use registry_core::auth::{Scopes, TokenResponse};
+use registry_core::auth::{Scopes, TokenKey, TokenResponse};
 use registry_core::{Body, Error, ErrorKind, HttpClient, Secret};
 use url::Url;
 
@@ -37,18 +37,19 @@ impl TokenService {
         url
     }
 
-    /// The cache key of refresh tokens: realm origin and service.
-    pub(crate) fn refresh_key(&self) -> String {
-        format!(
-            "{}\n{}",
+    /// The cache key of refresh tokens: realm origin and service (a
+    /// refresh token serves every scope).
+    pub(crate) fn refresh_key(&self) -> TokenKey {
+        TokenKey::new(
             self.realm.origin().ascii_serialization(),
-            self.service
+            &self.service,
+            Scopes::default(),
         )
     }
 
     /// The cache key of access tokens: realm, service and scopes.
-    pub(crate) fn access_key(&self, scopes: &Scopes) -> String {
-        format!("{}\n{}\n{}", self.realm, self.service, scopes.key())
+    pub(crate) fn access_key(&self, scopes: &Scopes) -> TokenKey {
+        TokenKey::new(self.realm.as_str(), &self.service, scopes.clone())
     }
 }
 
@@ -188,6 +189,9 @@ mod tests {
             svc.exchange_url().as_str(),
             "https://r.azurecr.io/oauth2/exchange"
         );
-        assert_eq!(svc.refresh_key(), "https://r.azurecr.io\nr.azurecr.io");
+        assert_eq!(
+            svc.refresh_key(),
+            TokenKey::new("https://r.azurecr.io", "r.azurecr.io", Scopes::default())
+        );
     }
 }
