@@ -126,7 +126,7 @@ use base64::Engine as _;
 use http::HeaderValue;
 use serde::Deserialize;
 use tokio::time::Instant;
-use url::{Host, Url};
+use url::Url;
 
 use super::{AuthContext, Scopes};
 use crate::error::Error;
@@ -429,8 +429,7 @@ pub fn bearer(token: &Secret) -> Result<HeaderValue, Error> {
 
 /// The `realm` of a Bearer challenge, checked before credentials go to it:
 /// it must be an `https` URL, or `http` when the registry itself is spoken
-/// to over plain HTTP or the realm is on a loopback host (`localhost`,
-/// `127.0.0.0/8`, `[::1]`: nothing leaves the machine).
+/// to over plain HTTP.
 pub fn checked_realm(ctx: &AuthContext, realm: &str) -> Result<Url, Error> {
     let url = Url::parse(realm).map_err(|e| {
         Error::protocol(format!(
@@ -441,7 +440,10 @@ pub fn checked_realm(ctx: &AuthContext, realm: &str) -> Result<Url, Error> {
     })?;
     let allowed = match url.scheme() {
         "https" => true,
-        "http" => ctx.is_plain_http() || url.host().is_some_and(is_loopback),
+        // Credentials go over plain HTTP only to a registry that is itself
+        // spoken to over plain HTTP (a realm on a loopback host is no
+        // exception: an HTTPS registry must not send them in clear text).
+        "http" => ctx.is_plain_http(),
         _ => false,
     };
     if !allowed {
@@ -455,14 +457,6 @@ pub fn checked_realm(ctx: &AuthContext, realm: &str) -> Result<Url, Error> {
         )));
     }
     Ok(url)
-}
-
-fn is_loopback(host: Host<&str>) -> bool {
-    match host {
-        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        Host::Ipv4(ip) => ip.is_loopback(),
-        Host::Ipv6(ip) => ip.is_loopback(),
-    }
 }
 
 /// A token endpoint's answer (`token` or `access_token`, optional
@@ -784,7 +778,7 @@ mod tests {
     }
 
     #[test]
-    fn realms_must_be_https_unless_plain_or_loopback() {
+    fn realms_must_be_https_unless_the_registry_is_plain_http() {
         let client = HttpClient::builder().build().unwrap();
         let ctx = |registry: &str| {
             AuthContext::new(
@@ -800,10 +794,10 @@ mod tests {
         assert!(ok(&tls, "https://auth.example/token"));
         assert!(ok(&plain, "https://auth.example/token"));
         assert!(ok(&plain, "http://auth.example/token"));
-        // Plain HTTP to a loopback realm never leaves the machine.
-        assert!(ok(&tls, "http://127.0.0.1:5001/token"));
-        assert!(ok(&tls, "http://localhost:5001/token"));
-        assert!(ok(&tls, "http://[::1]:5001/token"));
+        // An HTTPS registry never sends credentials in clear text, not
+        // even to a loopback realm.
+        assert!(!ok(&tls, "http://127.0.0.1:5001/token"));
+        assert!(!ok(&tls, "http://localhost:5001/token"));
         let err = checked_realm(&tls, "http://auth.example/token").unwrap_err();
         assert!(err.to_string().contains("refusing token realm"), "{err}");
         assert!(err.to_string().contains("registry.example"), "{err}");
