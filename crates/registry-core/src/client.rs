@@ -1,14 +1,15 @@
 //! [`HttpClient`]: the assembled stack, and [`ClientBuilder`] to assemble it.
 //!
 //! From the outside in: auth → retry → redirect → timeout → trace →
-//! user agent → connector (so every attempt and redirect hop is logged). Each piece is a layer in its own module, so a
-//! caller wanting a different stack can compose them directly.
+//! user agent → connector (so every attempt and redirect hop is logged).
+//! Each piece is a layer in its own module ([`UserAgentLayer`] lives in
+//! [`crate::user_agent`] and is re-exported here), so a caller wanting a
+//! different stack can compose them directly.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::USER_AGENT;
 use http::{HeaderValue, Request, Response};
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceBuilder, ServiceExt};
@@ -22,8 +23,7 @@ use crate::retry::{Backoff, RetryLayer, RetryPolicy};
 use crate::timeout::{LowSpeed, TimeoutLayer};
 use crate::trace::TraceLayer;
 
-/// The default `User-Agent`: `registry-core/<version>`.
-pub const DEFAULT_USER_AGENT: &str = concat!("registry-core/", env!("CARGO_PKG_VERSION"));
+pub use crate::user_agent::{DEFAULT_USER_AGENT, UserAgent, UserAgentLayer};
 
 /// A cheap-to-clone, `Send + Sync` HTTP client: a boxed tower service from
 /// `Request<Body>` to `Response<Body>`.
@@ -90,60 +90,6 @@ impl tower::Service<Request<Body>> for HttpClient {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        self.inner.call(req)
-    }
-}
-
-/// Sets a `User-Agent` on requests that have none.
-#[derive(Debug, Clone)]
-pub struct UserAgentLayer {
-    value: HeaderValue,
-}
-
-impl UserAgentLayer {
-    /// A layer setting `value`.
-    pub fn new(value: HeaderValue) -> Self {
-        UserAgentLayer { value }
-    }
-}
-
-impl<S> Layer<S> for UserAgentLayer {
-    type Service = UserAgent<S>;
-
-    fn layer(&self, inner: S) -> UserAgent<S> {
-        UserAgent {
-            inner,
-            value: self.value.clone(),
-        }
-    }
-}
-
-/// The service made by [`UserAgentLayer`].
-#[derive(Debug, Clone)]
-pub struct UserAgent<S> {
-    inner: S,
-    value: HeaderValue,
-}
-
-impl<S> tower::Service<Request<Body>> for UserAgent<S>
-where
-    S: tower::Service<Request<Body>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<Body>) -> S::Future {
-        req.headers_mut()
-            .entry(USER_AGENT)
-            .or_insert_with(|| self.value.clone());
         self.inner.call(req)
     }
 }

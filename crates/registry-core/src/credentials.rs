@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::host::normalize as normalize_host;
 use crate::secret::Secret;
 
 /// What to authenticate with.
@@ -195,13 +196,6 @@ pub fn docker_config_key(host: &str) -> String {
         }
         h => h.to_owned(),
     }
-}
-
-fn normalize_host(host: &str) -> String {
-    host.trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_ascii_lowercase()
 }
 
 impl DockerConfig {

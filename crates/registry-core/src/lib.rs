@@ -14,10 +14,12 @@
 //! | [`redirect`] | bounded redirects for reads, credentials dropped across origins |
 //! | [`timeout`] | response-head and read (idle) timeouts, a low-speed limit |
 //! | [`trace`] | `tracing` spans; secrets redacted |
+//! | [`user_agent`] | a `User-Agent` on every request |
 //! | [`credentials`] | explicit > env > docker `config.json` > anonymous |
 //! | [`digest`] | validated digests and hashing while streaming |
 //! | [`paging`] | RFC 8288 `Link` parsing, one [`paging::Page`], a lazy same-origin walker of `next` links, the repeated-page guard |
 //! | [`error`] | one [`Error`] with a [`ErrorKind`] |
+//! | [`host`] | host normalisation and the loopback test |
 //!
 //! [`HttpClient::builder`] assembles the usual stack:
 //!
@@ -41,12 +43,14 @@ pub mod connector;
 pub mod credentials;
 pub mod digest;
 pub mod error;
+pub mod host;
 pub mod paging;
 pub mod redirect;
 pub mod retry;
 pub mod secret;
 pub mod timeout;
 pub mod trace;
+pub mod user_agent;
 
 pub use auth::jwt_expiry;
 pub use body::Body;
