@@ -39,6 +39,7 @@ impl Client {
         if !prefix.is_empty() {
             if page.items.last().is_some_and(|l| past_prefix(l, &prefix)) {
                 page.next = None;
+                page.next_link = None;
             }
             page.items.retain(|r| r.starts_with(&prefix));
         }

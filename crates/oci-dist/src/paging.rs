@@ -8,33 +8,36 @@
 //! than `n`, the `last` name itself listed, or (tags) names out of lexical
 //! order, as distribution 2.8 sends them in storage order. Such a response
 //! is the whole listing, so sorting it gives the lexical order; a registry
-//! that pages properly is never reordered across pages. The walker refuses
-//! a `next` link to a page it already fetched (a loop).
+//! that pages properly is never reordered across pages.
+//!
+//! The `Link` parsing, the [`Page`] type and the walker are
+//! [`registry_core::paging`]'s: pages are fetched as the stream is polled,
+//! a `next` link to another origin or to a page already fetched (a loop;
+//! URLs compared with their query decoded and sorted) ends the listing with
+//! an error.
 
-use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasher, RandomState};
+use std::collections::VecDeque;
+use std::pin::Pin;
 
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use http::{Method, StatusCode};
+use registry_core::paging::{resolve_next, walk};
 use registry_core::{Body, Error};
 use serde::Deserialize;
+use url::Url;
 
-use crate::client::{Client, header_str};
+use crate::client::Client;
+
+/// One page of a listing: `items` (the names), `next` (the `last` value
+/// that fetches the following page) and the registry's `next_link`; the
+/// one page type of every crate ([`registry_core::paging::Page`]).
+pub use registry_core::paging::Page;
 
 /// The largest `n` sent (ECR refuses more).
 pub const MAX_PAGE_SIZE: usize = 1000;
 /// The page size used to list everything.
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
 const LIST_BODY_LIMIT: usize = 64 * 1024 * 1024;
-
-/// One page of a listing.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Page {
-    /// The names on this page.
-    pub items: Vec<String>,
-    /// The `last` value that fetches the following page, when there may be one.
-    pub next: Option<String>,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -45,15 +48,11 @@ pub(crate) enum Kind {
 #[derive(Deserialize)]
 struct Doc {
     #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
     tags: Option<Vec<String>>,
     #[serde(default)]
     repositories: Option<Vec<String>>,
-}
-
-/// One response: its items and the resolved `Link` next URL.
-pub(crate) struct Fetched {
-    pub(crate) items: Vec<String>,
-    pub(crate) link: Option<String>,
 }
 
 pub(crate) fn encode(s: &str) -> String {
@@ -75,18 +74,19 @@ pub(crate) fn first_url(base: &str, n: Option<usize>, last: Option<&str>) -> Str
     }
 }
 
+fn parse_url(url: &str) -> Result<Url, Error> {
+    Url::parse(url)
+        .map_err(|e| Error::invalid_input(format!("invalid listing URL {url:?}")).with_source(e))
+}
+
 impl Client {
-    pub(crate) async fn fetch_list(
-        &self,
-        url: &str,
-        kind: Kind,
-        what: &str,
-    ) -> Result<Fetched, Error> {
-        let req = self.request(Method::GET, url, Body::empty())?;
+    /// One response as the registry sent it: its names and its `Link`
+    /// next URL, resolved (same origin only).
+    pub(crate) async fn fetch_list(&self, url: Url, kind: Kind, what: &str) -> Result<Page, Error> {
+        let req = self.request(Method::GET, url.as_str(), Body::empty())?;
         let resp = self.send_expect(req, &[StatusCode::OK], what).await?;
-        let link = header_str(&resp, "link")
-            .and_then(next_link)
-            .map(|l| self.same_host_link(&l, what))
+        let next = registry_core::paging::next_link(resp.headers())
+            .map(|l| resolve_next(&url, &l, what))
             .transpose()?;
         let body = resp
             .into_body()
@@ -100,19 +100,12 @@ impl Client {
             Kind::Catalog => doc.repositories,
         }
         .unwrap_or_default();
-        Ok(Fetched { items, link })
-    }
-
-    /// Resolves a `Link` target; refuses another scheme or host.
-    fn same_host_link(&self, link: &str, what: &str) -> Result<String, Error> {
-        let resolved = self.resolve_location(link)?;
-        let base: http::Uri = self.url("/").parse().expect("valid base URL");
-        if resolved.scheme() != base.scheme() || resolved.authority() != base.authority() {
-            return Err(Error::protocol(format!(
-                "{what}: refusing to follow a pagination link to another host: {resolved}"
-            )));
+        let mut page = Page::new(items);
+        if kind == Kind::Tags {
+            page.repository = doc.name;
         }
-        Ok(resolved.to_string())
+        page.set_next_link(next.as_ref());
+        Ok(page)
     }
 
     /// One page with `n` = `limit` and `last`, corrected client-side when
@@ -125,39 +118,39 @@ impl Client {
         last: Option<&str>,
         what: &str,
     ) -> Result<Page, Error> {
-        let url = first_url(base, limit, last);
-        let fetched = self.fetch_list(&url, kind, what).await?;
-        let mut items = fetched.items;
+        let url = parse_url(&first_url(base, limit, last))?;
+        let mut page = self.fetch_list(url, kind, what).await?;
         let limit = limit.map(|n| n.clamp(1, MAX_PAGE_SIZE));
-        let mut next = fetched
-            .link
-            .as_deref()
-            .and_then(|l| query_param(l, "last"))
-            .or_else(|| fetched.link.as_ref().and(items.last().cloned()));
-        if ignored_paging(&items, limit, last) {
+        if page.next.is_none() && page.next_link.is_some() {
+            page.next = page.items.last().cloned();
+        }
+        let items = &mut page.items;
+        if ignored_paging(items, limit, last) {
             // The registry ignored `n` or `last` (distribution 2.8 on tags,
             // which also returns them unsorted): page client-side.
             items.sort();
             if let Some(l) = last {
                 items.retain(|i| i.as_str() > l);
             }
-            next = None;
+            page.next = None;
+            page.next_link = None;
             if let Some(n) = limit
                 && items.len() > n
             {
                 items.truncate(n);
-                next = items.last().cloned();
+                page.next = items.last().cloned();
             }
-        } else if out_of_order(kind, &items) {
+        } else if out_of_order(kind, items) {
             items.sort();
         }
-        Ok(Page { items, next })
+        Ok(page)
     }
 
     /// All pages as a stream, fetched as it is polled (one response at a
-    /// time): follows `Link`, pages client-side when the registry returned
-    /// more than asked for, and ends with an error on a `next` link to a
-    /// page already fetched.
+    /// time, by [`registry_core::paging::walk`]): follows `Link` (same
+    /// origin only), pages client-side when the registry returned more than
+    /// asked for, and ends with an error on a `next` link to a page already
+    /// fetched.
     pub(crate) fn list_pages(
         &self,
         base: String,
@@ -168,106 +161,99 @@ impl Client {
         what: String,
     ) -> impl Stream<Item = Result<Vec<String>, Error>> + Send + 'static + use<> {
         let page_size = page_size.clamp(1, MAX_PAGE_SIZE);
+        let raw: RawPages =
+            match parse_url(&first_url(&base, Some(page_size), start_after.as_deref())) {
+                Err(e) => futures_util::stream::once(async move { Err(e) }).boxed(),
+                Ok(first) => {
+                    let client = self.clone();
+                    let fetch_what = what.clone();
+                    walk(first, what, move |url| {
+                        let client = client.clone();
+                        let what = fetch_what.clone();
+                        async move { client.fetch_list(url, kind, &what).await }
+                    })
+                    .boxed()
+                }
+            };
         let state = PageState {
-            client: self.clone(),
-            next_url: Some(first_url(&base, Some(page_size), start_after.as_deref())),
-            seen: SeenUrls::default(),
+            raw,
+            done: false,
             fetched: 0,
             buffered: VecDeque::new(),
             start_after,
             prefix,
             kind,
             page_size,
-            what,
         };
         futures_util::stream::unfold(state, |mut st| async move {
             loop {
                 if let Some(page) = st.buffered.pop_front() {
                     return Some((Ok(page), st));
                 }
-                let url = st.next_url.take()?;
-                if !st.seen.insert(&url) {
-                    let err =
-                        Error::protocol(format!("{}: pagination loops back to {url}", st.what));
-                    return Some((Err(err), st));
+                if st.done {
+                    return None;
                 }
-                st.fetched += 1;
-                match st.client.fetch_list(&url, st.kind, &st.what).await {
-                    Err(e) => return Some((Err(e), st)),
-                    Ok(f) => {
-                        let mut items = f.items;
-                        let start = if st.fetched == 1 {
-                            st.start_after.as_deref()
-                        } else {
-                            None
-                        };
-                        if ignored_paging(&items, Some(st.page_size), start) {
-                            items.sort();
-                            if let Some(l) = start {
-                                items.retain(|i| i.as_str() > l);
-                            }
-                        } else if out_of_order(st.kind, &items) {
-                            items.sort();
-                        }
-                        st.next_url = f.link;
-                        if let Some(p) = &st.prefix {
-                            // Names are sorted: past the prefix range, stop.
-                            if items.last().is_some_and(|l| {
-                                l.as_str() > p.as_str() && !l.starts_with(p.as_str())
-                            }) {
-                                st.next_url = None;
-                            }
-                            items.retain(|i| i.starts_with(p.as_str()));
-                        }
-                        if items.is_empty() && st.next_url.is_some() {
-                            continue;
-                        }
-                        for chunk in items.chunks(st.page_size) {
-                            st.buffered.push_back(chunk.to_vec());
-                        }
-                        if st.buffered.is_empty() {
-                            return None;
-                        }
+                let page = match st.raw.next().await? {
+                    Ok(page) => page,
+                    Err(e) => {
+                        st.done = true;
+                        return Some((Err(e), st));
                     }
+                };
+                st.fetched += 1;
+                let mut items = page.items;
+                let start = if st.fetched == 1 {
+                    st.start_after.as_deref()
+                } else {
+                    None
+                };
+                if ignored_paging(&items, Some(st.page_size), start) {
+                    items.sort();
+                    if let Some(l) = start {
+                        items.retain(|i| i.as_str() > l);
+                    }
+                } else if out_of_order(st.kind, &items) {
+                    items.sort();
+                }
+                let mut more = page.next_link.is_some();
+                if let Some(p) = &st.prefix {
+                    // Names are sorted: past the prefix range, stop.
+                    if items
+                        .last()
+                        .is_some_and(|l| l.as_str() > p.as_str() && !l.starts_with(p.as_str()))
+                    {
+                        more = false;
+                    }
+                    items.retain(|i| i.starts_with(p.as_str()));
+                }
+                // The walker is not polled again once there is no more:
+                // nothing further is fetched.
+                st.done = !more;
+                if items.is_empty() && more {
+                    continue;
+                }
+                for chunk in items.chunks(st.page_size) {
+                    st.buffered.push_back(chunk.to_vec());
+                }
+                if st.buffered.is_empty() {
+                    return None;
                 }
             }
         })
     }
 }
 
+type RawPages = Pin<Box<dyn Stream<Item = Result<Page, Error>> + Send>>;
+
 struct PageState {
-    client: Client,
-    next_url: Option<String>,
-    seen: SeenUrls,
+    raw: RawPages,
+    done: bool,
     fetched: usize,
     buffered: VecDeque<Vec<String>>,
     start_after: Option<String>,
     prefix: Option<String>,
     kind: Kind,
     page_size: usize,
-    what: String,
-}
-
-/// The page URLs fetched so far, to refuse a loop. Kept as 64-bit keyed
-/// hashes (randomly keyed per walk, so a server cannot aim at a collision)
-/// of the URL with its query pairs decoded and sorted: the memory per page
-/// is a few bytes, and `?last=a&n=2` is the same page as `?n=2&last=a`.
-#[derive(Default)]
-struct SeenUrls {
-    hasher: RandomState,
-    hashes: HashSet<u64>,
-}
-
-impl SeenUrls {
-    /// Records `url`; false when it was seen before.
-    fn insert(&mut self, url: &str) -> bool {
-        let (path, query) = url.split_once('?').unwrap_or((url, ""));
-        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        pairs.sort();
-        self.hashes.insert(self.hasher.hash_one((path, pairs)))
-    }
 }
 
 /// Whether a tags response is out of lexical order, which a registry that
@@ -284,58 +270,9 @@ fn ignored_paging(items: &[String], limit: Option<usize>, last: Option<&str>) ->
     limit.is_some_and(|n| items.len() > n) || last.is_some_and(|l| items.iter().any(|i| i == l))
 }
 
-/// The target of the `rel="next"` entry of a `Link` header.
-pub(crate) fn next_link(header: &str) -> Option<String> {
-    for part in header.split(',') {
-        let part = part.trim();
-        let Some(rest) = part.strip_prefix('<') else {
-            continue;
-        };
-        let Some((target, params)) = rest.split_once('>') else {
-            continue;
-        };
-        let is_next = params.split(';').any(|p| {
-            let p = p.trim();
-            let Some((k, v)) = p.split_once('=') else {
-                return false;
-            };
-            k.trim().eq_ignore_ascii_case("rel")
-                && v.trim()
-                    .trim_matches('"')
-                    .split_whitespace()
-                    .any(|r| r.eq_ignore_ascii_case("next"))
-        });
-        if is_next {
-            return Some(target.trim().to_owned());
-        }
-    }
-    None
-}
-
-fn query_param(url: &str, key: &str) -> Option<String> {
-    let q = url.split_once('?')?.1;
-    url::form_urlencoded::parse(q.as_bytes())
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn link_parsing() {
-        assert_eq!(
-            next_link(r#"</v2/a/tags/list?last=b&n=2>; rel="next""#).as_deref(),
-            Some("/v2/a/tags/list?last=b&n=2")
-        );
-        assert_eq!(
-            next_link(r#"<https://x/prev>; rel="prev", <https://x/next>; rel=next"#).as_deref(),
-            Some("https://x/next")
-        );
-        assert_eq!(next_link(r#"<https://x/prev>; rel="prev""#), None);
-        assert_eq!(next_link("garbage"), None);
-    }
 
     #[test]
     fn urls() {
@@ -348,22 +285,12 @@ mod tests {
             "http://r/v2/_catalog?n=10&last=a%2Fb"
         );
         assert_eq!(first_url("u", None, None), "u");
-        assert_eq!(
-            query_param("/x?last=a%2Fb&n=1", "last").as_deref(),
-            Some("a/b")
-        );
-    }
-
-    #[test]
-    fn seen_urls() {
-        let mut seen = SeenUrls::default();
-        assert!(seen.insert("http://r/v2/a/tags/list?n=2"));
-        assert!(seen.insert("http://r/v2/a/tags/list?last=b&n=2"));
-        assert!(seen.insert("http://r/v2/a/tags/list?last=c&n=2"));
-        assert!(seen.insert("http://r/v2/b/tags/list?last=c&n=2"));
-        assert!(!seen.insert("http://r/v2/a/tags/list?n=2"));
-        assert!(!seen.insert("http://r/v2/a/tags/list?n=2&last=b"));
-        assert!(!seen.insert("http://r/v2/a/tags/list?last=%63&n=2"));
+        assert!(parse_url("u").is_err());
+        // The `last` of a next link is decoded (registry_core::paging,
+        // where the Link parsing and loop tests live).
+        let mut page: Page = Page::default();
+        page.set_next_link(Some(&parse_url("http://r/x?last=a%2Fb&n=1").unwrap()));
+        assert_eq!(page.next.as_deref(), Some("a/b"));
     }
 
     #[test]

@@ -221,3 +221,54 @@ async fn listings_start_after_a_name() {
         .unwrap();
     assert_eq!(after.concat(), ["org/b", "org/c"]);
 }
+
+#[tokio::test]
+async fn links_with_commas_several_rels_and_several_headers_are_followed() {
+    // Several links in one header, several `Link` headers, commas inside
+    // the URLs and a quoted parameter: a parser splitting on commas loses
+    // the `next` link here.
+    let fake = FakeServer::start(|req: Request<bytes::Bytes>| async move {
+        let q = req.uri().query().unwrap_or("").to_owned();
+        let (items, links): (Vec<&str>, Vec<&str>) = if !q.contains("last") {
+            (
+                vec!["a", "b"],
+                vec![
+                    r#"</v2/x/tags/list?n=2,3>; rel="first", </v2/x/tags/list?last=b&n=2&f=1,2>; title="a, b"; rel="next""#,
+                ],
+            )
+        } else if q.contains("last=b") {
+            (
+                vec!["c", "d"],
+                vec![
+                    r#"</v2/x/tags/list?n=2>; rel="first""#,
+                    r#"</v2/x/tags/list?last=d&n=2&f=%2C>; REL="prev next""#,
+                ],
+            )
+        } else {
+            (vec!["e"], vec![r#"</v2/x/tags/list?n=2>; rel="first""#])
+        };
+        let mut resp = json_response(200, &json!({ "name": "x", "tags": items }));
+        for l in links {
+            resp.headers_mut().append("link", l.parse().unwrap());
+        }
+        resp
+    })
+    .await;
+    let app = common::client(&fake.url()).with_segment("x");
+    let pages: Vec<Vec<String>> = app.list_tags_pages(2).try_collect().await.unwrap();
+    assert_eq!(pages, [vec!["a", "b"], vec!["c", "d"], vec!["e"]]);
+    assert_eq!(fake.request_count(), 3);
+    assert_eq!(lasts(&fake), [None, Some("b".into()), Some("d".into())]);
+    assert!(
+        fake.requests()[1].query().unwrap().contains("f=1,2"),
+        "{:?}",
+        fake.requests()
+    );
+    // One page at a time: `next` is the `last` of the next link.
+    let page = app.list_tags_page(Some(2), None).await.unwrap();
+    assert_eq!(page.items, ["a", "b"]);
+    assert_eq!(page.next.as_deref(), Some("b"));
+    let link = page.next_link.unwrap();
+    assert!(link.ends_with("/v2/x/tags/list?last=b&n=2&f=1,2"), "{link}");
+    assert_eq!(page.repository.as_deref(), Some("x"));
+}
