@@ -346,7 +346,7 @@ pub struct ClientBuilder {
     http: Option<HttpClient>,
     credentials: Option<Arc<dyn CredentialProvider>>,
     plain_http: Option<bool>,
-    insecure: bool,
+    insecure: Option<bool>,
     user_agent: Option<String>,
     options: Options,
 }
@@ -377,7 +377,7 @@ impl ClientBuilder {
             http: None,
             credentials: None,
             plain_http: None,
-            insecure: false,
+            insecure: None,
             user_agent: None,
             options: Options {
                 chunk_size: DEFAULT_CHUNK_SIZE,
@@ -388,15 +388,33 @@ impl ClientBuilder {
         }
     }
 
-    /// Uses this HTTP client (its own authenticator, TLS and retry
-    /// settings); `credentials`, `insecure` and `user_agent` are then ignored.
+    /// Uses this HTTP client: its own authenticator, TLS, `User-Agent`,
+    /// timeouts and retries. Those belong to the HTTP client then, so
+    /// [`credentials`](Self::credentials), [`insecure`](Self::insecure) and
+    /// [`user_agent`](Self::user_agent) cannot be combined with it:
+    /// [`build`](Self::build) fails with [`ErrorKind::InvalidInput`] naming
+    /// them. (`facade::TransportOptions` builds both halves from one set of
+    /// options.)
+    ///
+    /// ```
+    /// use oci_dist::{Client, ErrorKind};
+    /// let http = registry_core::HttpClient::builder().build().unwrap();
+    /// let err = Client::builder("registry.example")
+    ///     .http_client(http)
+    ///     .insecure(true)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// assert!(err.to_string().contains("insecure"), "{err}");
+    /// ```
     pub fn http_client(mut self, http: HttpClient) -> Self {
         self.http = Some(http);
         self
     }
 
     /// Authenticates with credentials from `provider` (Basic or the Docker
-    /// token flow, as the registry asks).
+    /// token flow, as the registry asks). Not with
+    /// [`http_client`](Self::http_client), whose authenticator decides.
     pub fn credentials(mut self, provider: impl CredentialProvider) -> Self {
         self.credentials = Some(Arc::new(provider));
         self
@@ -410,18 +428,22 @@ impl ClientBuilder {
 
     /// Speak plain HTTP (`true`) or HTTPS (`false`). By default loopback
     /// hosts (`localhost`, `127.0.0.0/8`, `[::1]`) use HTTP, others HTTPS.
+    /// A registry given as a URL names its scheme; a `plain_http` that
+    /// contradicts it fails in [`build`](Self::build).
     pub fn plain_http(mut self, yes: bool) -> Self {
         self.plain_http = Some(yes);
         self
     }
 
-    /// Accept any TLS certificate (test registries only).
+    /// Accept any TLS certificate (test registries only). Not with
+    /// [`http_client`](Self::http_client), whose TLS settings decide.
     pub fn insecure(mut self, yes: bool) -> Self {
-        self.insecure = yes;
+        self.insecure = Some(yes);
         self
     }
 
-    /// The `User-Agent`.
+    /// The `User-Agent`. Not with [`http_client`](Self::http_client),
+    /// which sets its own.
     pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
         self.user_agent = Some(ua.into());
         self
@@ -454,7 +476,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. Fails with [`ErrorKind::InvalidInput`] on an
+    /// invalid registry name and on settings that contradict each other
+    /// (see [`http_client`](Self::http_client) and
+    /// [`plain_http`](Self::plain_http)).
     pub fn build(self) -> Result<Client, Error> {
         let registry = if self.registry == "index.docker.io" {
             reference::DEFAULT_REGISTRY.to_owned()
@@ -464,6 +489,13 @@ impl ClientBuilder {
         reference::validate_registry(&registry)?;
         let endpoint = reference::endpoint_for(&registry);
         let scheme = match (self.plain_http, self.scheme) {
+            (Some(true), Some("https")) | (Some(false), Some("http")) => {
+                return Err(Error::invalid_input(format!(
+                    "registry {}://{registry}: plain_http({}) contradicts the URL's scheme",
+                    self.scheme.unwrap_or_default(),
+                    self.plain_http.unwrap_or_default()
+                )));
+            }
             (Some(true), _) => "http",
             (Some(false), _) => "https",
             (None, Some(s)) => s,
@@ -471,10 +503,28 @@ impl ClientBuilder {
             (None, None) => "https",
         };
         let http = match self.http {
-            Some(h) => h,
+            Some(h) => {
+                let conflicts: Vec<&str> = [
+                    (self.credentials.is_some(), "credentials(..)"),
+                    (self.insecure.is_some(), "insecure(..)"),
+                    (self.user_agent.is_some(), "user_agent(..)"),
+                ]
+                .into_iter()
+                .filter_map(|(set, name)| set.then_some(name))
+                .collect();
+                if !conflicts.is_empty() {
+                    return Err(Error::invalid_input(format!(
+                        "client for {registry}: http_client(..) brings its own authentication, \
+                         TLS and User-Agent; {} cannot be combined with it (set them on the \
+                         HTTP client, e.g. through facade::TransportOptions)",
+                        conflicts.join(", ")
+                    )));
+                }
+                h
+            }
             None => {
                 let mut b = registry_core::HttpClient::builder()
-                    .insecure_skip_verify(self.insecure)
+                    .insecure_skip_verify(self.insecure.unwrap_or(false))
                     .authenticator(DockerAuth::from_arc(
                         self.credentials.unwrap_or_else(|| Arc::new(Anonymous)),
                     ));
@@ -497,17 +547,9 @@ impl ClientBuilder {
     }
 }
 
-/// Whether a `host[:port]` names the loopback interface.
-pub fn is_loopback(host: &str) -> bool {
-    let h = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
-    };
-    h == "localhost"
-        || h.parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
+/// Whether a `host[:port]` names the loopback interface (the one test, in
+/// [`registry_core::host`]).
+pub use registry_core::host::is_loopback;
 
 #[cfg(test)]
 mod tests {
@@ -553,6 +595,56 @@ mod tests {
             .unwrap();
         assert_eq!(c.url(""), "https://localhost:5000");
         assert!(Client::new("bad host").is_err());
+        // A scheme in the URL and plain_http must agree.
+        let e = Client::builder("https://registry.example")
+            .plain_http(true)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("plain_http(true)"), "{e}");
+        assert!(
+            Client::builder("http://127.0.0.1:1")
+                .plain_http(false)
+                .build()
+                .is_err()
+        );
+        let c = Client::builder("http://127.0.0.1:1")
+            .plain_http(true)
+            .build()
+            .unwrap();
+        assert_eq!(c.url(""), "http://127.0.0.1:1");
+    }
+
+    #[test]
+    fn http_client_settings_are_not_silently_dropped() {
+        let http = || HttpClient::builder().build().unwrap();
+        // Alone, each is fine.
+        Client::builder("r.example").http_client(http()).build().unwrap();
+        Client::builder("r.example")
+            .credentials(Anonymous)
+            .insecure(true)
+            .user_agent("ua/1")
+            .build()
+            .unwrap();
+        // Together with an HTTP client, an error naming what conflicts.
+        let e = Client::builder("r.example")
+            .http_client(http())
+            .credentials(Anonymous)
+            .user_agent("ua/1")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let msg = e.to_string();
+        assert!(msg.contains("http_client(..)"), "{msg}");
+        assert!(msg.contains("credentials(..)"), "{msg}");
+        assert!(msg.contains("user_agent(..)"), "{msg}");
+        assert!(!msg.contains("insecure(..)"), "{msg}");
+        let e = Client::builder("r.example")
+            .insecure(false)
+            .http_client(http())
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("insecure(..)"), "{e}");
     }
 
     #[test]

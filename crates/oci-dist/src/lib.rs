@@ -19,7 +19,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`reference`](mod@reference) | `Reference` parsing and validation |
-//! | [`client`] | `Client`, scoping, builder |
+//! | [`client`] | `Client`, scoping, builder, `ping` |
 //! | [`manifest`] | resolve, get, put, delete manifests; [`Manifest`] |
 //! | [`blob`] | get (verified stream), range, exists, delete |
 //! | [`upload`] | upload sessions, chunks, resume, mount, `push_blob` |
@@ -47,6 +47,7 @@ pub mod layout;
 pub mod manifest;
 pub mod media_type;
 pub mod paging;
+mod ping;
 pub mod platform;
 pub mod progress;
 pub mod reference;
