@@ -7,6 +7,7 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, Method, Request, StatusCode};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use registry_core::auth::{RequiredScopes, Scope, Scopes};
+use registry_core::paging::{resolve_next, same_page, walk};
 use registry_core::{Body, Digest, Error, HttpClient};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -18,6 +19,7 @@ use crate::models::{
 };
 use crate::paging::{
     ListManifestsOptions, ListRepositoriesOptions, ListTagsOptions, Page, PageItem, next_link,
+    parse_page,
 };
 
 /// The metadata API version this client speaks.
@@ -332,32 +334,30 @@ impl AcrClient {
         let (_, headers, body) = self
             .send(Method::GET, url.clone(), scopes, None, what)
             .await?;
-        let mut page = Page::<T>::parse(&body, next_link(&headers)).map_err(|e| {
+        let mut page = parse_page::<T>(&body, next_link(&headers)).map_err(|e| {
             Error::protocol(format!("{}: the response is not the expected JSON", what()))
                 .with_source(e)
         })?;
         if let Some(link) = page.next_link.take() {
-            let next = self.resolve_next(&url, &link)?;
-            if next == url {
+            let next = self.resolve_next(&url, &link, &what())?;
+            if same_page(&next, &url) {
                 return Err(Error::protocol(format!(
                     "{}: the next link points back at the same page",
                     what()
                 )));
             }
-            page.next_link = Some(next.to_string());
+            page.set_next_link(Some(&next));
         }
         Ok(page)
     }
 
     /// Resolves a `Link` target against the page it came from; it must stay
     /// on the registry's origin, and keeps our `api-version`.
-    fn resolve_next(&self, current: &Url, link: &str) -> Result<Url, Error> {
-        let mut next = current.join(link).map_err(|e| {
-            Error::protocol(format!("the next-page link {link:?} is not a URL")).with_source(e)
-        })?;
+    fn resolve_next(&self, current: &Url, link: &str, what: &str) -> Result<Url, Error> {
+        let mut next = resolve_next(current, link, what)?;
         if next.origin() != self.endpoint.origin() {
             return Err(Error::protocol(format!(
-                "refusing to follow the next-page link {next} off {}",
+                "{what}: refusing to follow the next-page link {next} off {}",
                 self.endpoint
             )));
         }
@@ -368,31 +368,26 @@ impl AcrClient {
         Ok(next)
     }
 
-    /// Every item of every page, from `first` to the end.
+    /// Every item of every page, from `first` to the end, pages fetched as
+    /// the stream is polled ([`registry_core::paging::walk`]: same origin
+    /// only, a link back to a page already fetched is an error).
     fn items<T: PageItem>(
         &self,
         first: Result<Url, Error>,
     ) -> BoxStream<'static, Result<T, Error>> {
+        let first = match first {
+            Ok(url) => url,
+            Err(e) => return stream::once(async move { Err(e) }).boxed(),
+        };
         let client = self.clone();
-        let pages = stream::try_unfold(Some(first), move |next| {
+        let what = format!("listing {}", first.path());
+        walk(first, what, move |url| {
             let client = client.clone();
-            async move {
-                let Some(url) = next else {
-                    return Ok::<_, Error>(None);
-                };
-                let page: Page<T> = client.fetch_page(url?).await?;
-                let next = match &page.next_link {
-                    Some(l) => Some(Ok(Url::parse(l)
-                        .map_err(|e| Error::protocol("bad next-page link").with_source(e))?)),
-                    None => None,
-                };
-                Ok(Some((page.items, next)))
-            }
-        });
-        pages
-            .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-            .try_flatten()
-            .boxed()
+            async move { client.fetch_page::<T>(url).await }
+        })
+        .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+        .try_flatten()
+        .boxed()
     }
 
     // ----- plumbing -----

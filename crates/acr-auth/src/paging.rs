@@ -1,9 +1,24 @@
-//! Paged listings: the options of the three list operations, one [`Page`],
-//! and the `Link: <…>; rel="next"` header that leads to the next one.
+//! Paged listings: the options of the three list operations, and what a
+//! page holds. [`Page`], the `Link: <…>; rel="next"` parsing ([`next_link`])
+//! and the walker across pages are [`registry_core::paging`]'s, shared with
+//! `oci-dist`.
 
-use http::HeaderMap;
-use http::header::LINK;
 use serde::de::DeserializeOwned;
+
+/// One page of a listing: `items`, `next_link` (the absolute URL of the
+/// next page, from the `Link` header or the body's `link`; `None` on the
+/// last page), `next` (its `last` value), `registry_login_server`
+/// (`registry`) and `repository` (`imageName`) for tag and manifest lists.
+pub use registry_core::paging::Page;
+/// The target of the `rel="next"` entry of the `Link` headers, as written
+/// (usually a path such as `/acr/v1/_catalog?last=b&n=2`).
+///
+/// ```
+/// let mut h = http::HeaderMap::new();
+/// h.insert(http::header::LINK, r#"</acr/v1/a/_tags?last=v2&n=2&orderby=>; rel="next""#.parse().unwrap());
+/// assert_eq!(acr_auth::paging::next_link(&h).as_deref(), Some("/acr/v1/a/_tags?last=v2&n=2&orderby="));
+/// ```
+pub use registry_core::paging::next_link;
 
 use crate::models::{ManifestAttributes, TagAttributes};
 
@@ -187,113 +202,38 @@ impl PageItem for ManifestAttributes {
     const FIELD: &'static str = "manifests";
 }
 
-/// One page of a listing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    /// The items of this page.
-    pub items: Vec<T>,
-    /// The absolute URL of the next page, from the `Link` header (or the
-    /// body's `link`); `None` on the last page.
-    pub next_link: Option<String>,
-    /// The registry login server (`registry`), for tag and manifest lists.
-    pub registry_login_server: Option<String>,
-    /// The repository (`imageName`), for tag and manifest lists.
-    pub repository: Option<String>,
-}
-
-impl<T: PageItem> Page<T> {
-    /// Parses a page body; `link` is the resolved `Link` header, if any.
-    pub(crate) fn parse(body: &[u8], link: Option<String>) -> Result<Page<T>, serde_json::Error> {
-        let mut v: serde_json::Value = serde_json::from_slice(body)?;
-        let items = match v.get_mut(T::FIELD).map(serde_json::Value::take) {
-            None | Some(serde_json::Value::Null) => Vec::new(),
-            Some(list) => serde_json::from_value(list)?,
-        };
-        let text = |k: &str| v.get(k).and_then(|s| s.as_str()).map(str::to_owned);
-        Ok(Page {
-            items,
-            next_link: link.or_else(|| text("link").filter(|l| !l.is_empty())),
-            registry_login_server: text("registry"),
-            repository: text("imageName"),
-        })
-    }
-}
-
-/// The target of the `rel="next"` entry of the `Link` headers, as written
-/// (usually a path such as `/acr/v1/_catalog?last=b&n=2`).
-///
-/// ```
-/// let mut h = http::HeaderMap::new();
-/// h.insert(http::header::LINK, r#"</acr/v1/a/_tags?last=v2&n=2&orderby=>; rel="next""#.parse().unwrap());
-/// assert_eq!(acr_auth::paging::next_link(&h).as_deref(), Some("/acr/v1/a/_tags?last=v2&n=2&orderby="));
-/// ```
-pub fn next_link(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(LINK)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(next_in_header)
-}
-
-/// Finds `<target>; ...rel="next"...` among comma-separated link values.
-fn next_in_header(value: &str) -> Option<String> {
-    let mut rest = value;
-    loop {
-        let start = rest.find('<')?;
-        let end = start + rest[start..].find('>')?;
-        let target = &rest[start + 1..end];
-        let after = &rest[end + 1..];
-        // The parameters run until the next link value.
-        let params_end = after.find('<').unwrap_or(after.len());
-        let params = &after[..params_end];
-        let is_next = params.split(';').any(|p| {
-            let Some((k, v)) = p.split_once('=') else {
-                return false;
-            };
-            k.trim().eq_ignore_ascii_case("rel")
-                && v.trim()
-                    .trim_matches('"')
-                    .split_whitespace()
-                    .any(|r| r.eq_ignore_ascii_case("next"))
-        });
-        if is_next {
-            return Some(target.to_owned());
-        }
-        rest = &after[params_end..];
-    }
+/// Parses a page body; `link` is the `Link` next target, if any (else the
+/// body's `link`), left for the caller to resolve.
+pub(crate) fn parse_page<T: PageItem>(
+    body: &[u8],
+    link: Option<String>,
+) -> Result<Page<T>, serde_json::Error> {
+    let mut v: serde_json::Value = serde_json::from_slice(body)?;
+    let items = match v.get_mut(T::FIELD).map(serde_json::Value::take) {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(list) => serde_json::from_value(list)?,
+    };
+    let text = |k: &str| v.get(k).and_then(|s| s.as_str()).map(str::to_owned);
+    let mut page = Page::new(items);
+    page.next_link = link.or_else(|| text("link").filter(|l| !l.is_empty()));
+    page.registry_login_server = text("registry");
+    page.repository = text("imageName");
+    Ok(page)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn link(v: &str) -> Option<String> {
-        let mut h = HeaderMap::new();
-        h.insert(LINK, v.parse().unwrap());
-        next_link(&h)
-    }
-
-    #[test]
-    fn link_header_variants() {
-        assert_eq!(link(r#"</a?n=1>; rel="next""#).as_deref(), Some("/a?n=1"));
-        assert_eq!(link("</a?n=1>;rel=next").as_deref(), Some("/a?n=1"));
-        assert_eq!(
-            link(r#"</p>; rel="prev", </n?last=x,y>; rel="next""#).as_deref(),
-            Some("/n?last=x,y")
-        );
-        assert_eq!(link(r#"</p>; rel="prev""#), None);
-        assert_eq!(next_link(&HeaderMap::new()), None);
-    }
-
     #[test]
     fn pages_parse_items_and_links() {
         let body = br#"{"registry":"r.azurecr.io","imageName":"a","tags":[{"name":"v1","digest":"sha256:1","signed":false,"extra":1}],"link":"/acr/v1/a/_tags?last=v1"}"#;
-        let p: Page<TagAttributes> = Page::parse(body, None).unwrap();
+        let p: Page<TagAttributes> = parse_page(body, None).unwrap();
         assert_eq!(p.items.len(), 1);
         assert_eq!(p.items[0].signed, Some(false));
         assert_eq!(p.next_link.as_deref(), Some("/acr/v1/a/_tags?last=v1"));
         assert_eq!(p.repository.as_deref(), Some("a"));
-        let p: Page<String> = Page::parse(br#"{"repositories":null}"#, Some("/x".into())).unwrap();
+        let p: Page<String> = parse_page(br#"{"repositories":null}"#, Some("/x".into())).unwrap();
         assert!(p.items.is_empty());
         assert_eq!(p.next_link.as_deref(), Some("/x"));
         assert_eq!(

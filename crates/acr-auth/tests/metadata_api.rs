@@ -10,7 +10,7 @@ use acr_auth::{
     ListTagsOptions, OperatingSystem, OrderBy, StaticTokenCredential, WriteableProperties,
 };
 use chrono::{TimeZone, Utc};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use http::Method;
 use registry_core::{ErrorKind, HttpClient};
 use serde_json::{Value, json};
@@ -431,4 +431,64 @@ async fn metadata_requests_authenticate_with_metadata_scopes() {
     assert_eq!(server.count("GET", "/acr/v1/app/_tags"), 3);
     assert_eq!(server.count("PATCH", "/acr/v1/app/_tags/v1"), 1);
     assert_eq!(server.count("GET", "/acr/v1/_catalog"), 1);
+}
+
+#[tokio::test]
+async fn links_with_commas_are_followed_and_a_link_back_is_refused() {
+    use test_support::http::{FakeServer, json_response};
+    // Link targets with commas (and a second link in the same header);
+    // the third page links back to the second, written differently.
+    let fake = FakeServer::start(|req: http::Request<bytes::Bytes>| async move {
+        let q: HashMap<String, String> =
+            url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let (repos, link) = match q.get("last").map(String::as_str) {
+            None => (
+                vec!["a", "b"],
+                r#"</acr/v1/_catalog?last=b&n=2&x=1,2>; rel="next", </acr/v1/_catalog?n=2,3>; rel="first""#,
+            ),
+            Some("b") => (
+                vec!["c", "d"],
+                r#"</acr/v1/_catalog?n=2,3>; rel="first", </acr/v1/_catalog?last=d&n=2>; rel=next"#,
+            ),
+            Some(_) => (
+                vec!["e"],
+                r#"</acr/v1/_catalog?x=1%2C2&n=2&last=b>; rel="next""#,
+            ),
+        };
+        let mut resp = json_response(200, &json!({ "repositories": repos }));
+        resp.headers_mut().insert("link", link.parse().unwrap());
+        resp
+    })
+    .await;
+    let http = HttpClient::builder().max_attempts(1).build().unwrap();
+    let acr = AcrClient::from_http(&fake.url(), http).unwrap();
+
+    let first = acr
+        .list_repositories_page(&ListRepositoriesOptions::default().page_size(2))
+        .await
+        .unwrap();
+    assert_eq!(first.items, ["a", "b"]);
+    assert_eq!(first.next.as_deref(), Some("b"));
+    let next = first.next_link.clone().unwrap();
+    assert!(next.contains("x=1,2"), "{next}");
+    assert!(next.contains("api-version=2021-07-01"), "{next}");
+    let second = acr.next_page(&first).await.unwrap().unwrap();
+    assert_eq!(second.items, ["c", "d"]);
+    assert_eq!(second.next.as_deref(), Some("d"));
+
+    fake.clear_requests();
+    let results: Vec<Result<String, registry_core::Error>> = acr
+        .list_repositories(ListRepositoriesOptions::default().page_size(2))
+        .collect()
+        .await;
+    let (ok, err): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let names: Vec<String> = ok.into_iter().map(Result::unwrap).collect();
+    assert_eq!(names, ["a", "b", "c", "d", "e"]);
+    assert_eq!(err.len(), 1);
+    let err = err.into_iter().next().unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert!(err.to_string().contains("loops back"), "{err}");
+    assert_eq!(fake.request_count(), 3, "the repeated page is not fetched");
 }
