@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`auth`] | [`AcrAuthenticator`]: AAD token → ACR refresh token → ACR access token, anonymous access, admin user / repository tokens, as a registry-core [`Authenticator`](registry_core::auth::Authenticator) |
 //! | [`credential`] | [`TokenCredential`] (where AAD tokens come from), [`StaticTokenCredential`] (also `AZURE_ACCESS_TOKEN`) |
-//! | [`client`] | [`AcrClient`]: the metadata API `/acr/v1` (repositories, tags, manifests and their writeable properties) |
+//! | [`client`] | [`AcrClient`]: the metadata API `/acr/v1` (repositories, tags, manifests and their writeable properties); [`Endpoint`]: the login server, parsed once |
 //! | [`models`] | its JSON shapes |
 //! | [`paging`] | list options, [`Page`], `Link` pagination |
 //!
@@ -49,7 +49,7 @@ mod azure_identity;
 pub use auth::{AcrAuthenticator, DEFAULT_AUDIENCE, REFRESH_MARGIN};
 #[cfg(feature = "azure-identity")]
 pub use azure_identity::AzureIdentityCredential;
-pub use client::{API_VERSION, AcrClient};
+pub use client::{API_VERSION, AcrClient, Endpoint};
 pub use credential::{AZURE_ACCESS_TOKEN_ENV, AccessToken, StaticTokenCredential, TokenCredential};
 pub use models::{
     Architecture, ArtifactManifestPlatform, ArtifactManifestProperties, ArtifactTagProperties,
