@@ -390,7 +390,9 @@ impl MgcClientBuilder {
 
     /// Use this HTTP client (its retry, timeout and TLS settings) instead of
     /// building one. Build it without redirects, or an `X-API-Key` could
-    /// follow a redirect to another host.
+    /// follow a redirect to another host. Not with
+    /// [`max_attempts`](Self::max_attempts) (an error at
+    /// [`build`](Self::build)).
     pub fn http_client(mut self, http: HttpClient) -> Self {
         self.http = Some(http);
         self
@@ -404,7 +406,9 @@ impl MgcClientBuilder {
 
     /// Total attempts for idempotent requests on 408/429/5xx and transport
     /// errors, honouring `Retry-After` (default 5; 1 disables retries).
-    /// Only applies to the HTTP client this builder makes.
+    /// Only for the HTTP client this builder makes: with
+    /// [`http_client`](Self::http_client), retries are that client's, and
+    /// [`build`](Self::build) refuses both.
     pub fn max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = Some(n);
         self
@@ -417,8 +421,17 @@ impl MgcClientBuilder {
     }
 
     /// Builds the client. Fails without credentials, on a base URL that is
-    /// not `http(s)://`, or on values that cannot be sent as headers.
+    /// not `http(s)://`, on values that cannot be sent as headers, or on
+    /// [`http_client`](Self::http_client) with
+    /// [`max_attempts`](Self::max_attempts).
     pub fn build(self) -> Result<MgcClient, Error> {
+        if self.http.is_some() && self.max_attempts.is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "max_attempts(..) cannot be combined with http_client(..): retries are set \
+                 on the HTTP client given",
+            ));
+        }
         let credential = self.credential.ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidInput,
@@ -457,9 +470,7 @@ impl MgcClientBuilder {
                 .retry_policy(Backoff::new().max_attempts(self.max_attempts.unwrap_or(5)))
                 .redirects(RedirectLayer::new().max_hops(0))
                 .build()
-                .map_err(|e| {
-                    Error::new(ErrorKind::Transport, "building the HTTP client").with_source(e)
-                })?,
+                .map_err(|e| Error::new(e.kind(), "building the HTTP client").with_source(e))?,
         };
         let request_id = self
             .request_id
@@ -571,6 +582,13 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(!e.to_string().contains("sec"), "{e}");
+        let e = b()
+            .http_client(HttpClient::builder().build().unwrap())
+            .max_attempts(2)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("max_attempts(..)"), "{e}");
         let t = MgcClient::builder().token("bearer abc").build().unwrap();
         assert_eq!(t.inner.credential.header().unwrap().1, "Bearer abc");
     }

@@ -1,5 +1,7 @@
 //! [`Error`]: what went wrong, with the API's `{slug, message, detail}` body
-//! and the ids a support ticket needs.
+//! and the ids a support ticket needs; its [`ErrorKind`] is registry-core's,
+//! and it converts into [`registry_core::Error`] losing nothing
+//! ([`ApiErrorExt`] reads the Magalu details back).
 //!
 //! Branch on [`Error::kind`], never on message text.
 
@@ -19,85 +21,21 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The response header with Magalu's trace id.
 pub const TRACE_ID_HEADER: &str = "x-mgc-trace-id";
 
-/// The broad category of an [`Error`].
+/// The category of an [`Error`]: the kinds of `registry-core`, one set for
+/// the whole stack. An HTTP status maps as everywhere else
+/// ([`ErrorKind::from_status`]): 400 and 422 (the API refused the request)
+/// are [`ErrorKind::Protocol`], 403 is [`ErrorKind::Denied`]; a success
+/// response whose body is not the documented JSON is
+/// [`ErrorKind::Protocol`]; a value refused before anything is sent is
+/// [`ErrorKind::InvalidInput`].
 ///
 /// ```
 /// use mgc_api::ErrorKind;
 /// assert_eq!(ErrorKind::from_status(http::StatusCode::CONFLICT), ErrorKind::Conflict);
+/// assert_eq!(ErrorKind::from_status(http::StatusCode::FORBIDDEN), ErrorKind::Denied);
 /// assert_eq!(ErrorKind::from_status(http::StatusCode::BAD_GATEWAY), ErrorKind::Server);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The API refused the request as malformed (HTTP 400 or 422).
-    BadRequest,
-    /// Missing or wrong credentials (HTTP 401).
-    Unauthorized,
-    /// Valid credentials that may not do this (HTTP 403).
-    Forbidden,
-    /// The resource does not exist (HTTP 404).
-    NotFound,
-    /// The request conflicts with existing state, e.g. a name in use (HTTP 409).
-    Conflict,
-    /// Too many requests (HTTP 429).
-    RateLimited,
-    /// The API failed (HTTP 5xx).
-    Server,
-    /// Any other non-success status.
-    UnexpectedStatus,
-    /// The API could not be reached, or the connection broke.
-    Transport,
-    /// A connect, response or read timeout elapsed.
-    Timeout,
-    /// A caller-supplied value was rejected before any request was sent.
-    InvalidInput,
-    /// A success response whose body is not the documented JSON.
-    Decode,
-    /// The API answered something that breaks its own rules (e.g. a list
-    /// that repeats a page), or a redirect was refused.
-    Protocol,
-}
-
-impl ErrorKind {
-    /// The kind for an HTTP error status.
-    pub fn from_status(status: StatusCode) -> ErrorKind {
-        match status.as_u16() {
-            400 | 422 => ErrorKind::BadRequest,
-            401 => ErrorKind::Unauthorized,
-            403 => ErrorKind::Forbidden,
-            404 => ErrorKind::NotFound,
-            409 => ErrorKind::Conflict,
-            429 => ErrorKind::RateLimited,
-            500..=599 => ErrorKind::Server,
-            _ => ErrorKind::UnexpectedStatus,
-        }
-    }
-
-    /// A short lowercase name, used in messages.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::BadRequest => "bad request",
-            ErrorKind::Unauthorized => "unauthorized",
-            ErrorKind::Forbidden => "forbidden",
-            ErrorKind::NotFound => "not found",
-            ErrorKind::Conflict => "conflict",
-            ErrorKind::RateLimited => "rate limited",
-            ErrorKind::Server => "server error",
-            ErrorKind::UnexpectedStatus => "unexpected status",
-            ErrorKind::Transport => "transport error",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::InvalidInput => "invalid input",
-            ErrorKind::Decode => "undecodable response",
-            ErrorKind::Protocol => "protocol error",
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use registry_core::ErrorKind;
 
 /// The API's error body (`Error` in the spec): `{slug, message, detail}`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -113,12 +51,19 @@ pub struct ApiErrorBody {
 
 /// Every failure of this crate.
 ///
-/// Carries the operation (the spec's `operationId`), the HTTP status, the
-/// API's `slug`/`message`/`detail`, the `X-Request-ID` we sent, and the
-/// `X-Request-ID`/`X-Mgc-Trace-Id` the API answered with. Never contains a
-/// credential.
+/// Carries the [`ErrorKind`] (registry-core's), the operation (the spec's
+/// `operationId`), the HTTP status, the API's `slug`/`message`/`detail`,
+/// the `X-Request-ID` we sent, and the `X-Request-ID`/`X-Mgc-Trace-Id` the
+/// API answered with; a transport failure keeps the
+/// [`registry_core::Error`] it came from ([`Error::transport`]). Never
+/// contains a credential.
+///
+/// It converts into [`registry_core::Error`] without losing anything: the
+/// kind and status are kept, the text is the same, and the Magalu part
+/// stays readable, typed, through [`ApiErrorExt`].
 ///
 /// ```
+/// use mgc_api::error::ApiErrorExt;
 /// use mgc_api::{Error, ErrorKind};
 /// use http::{HeaderMap, StatusCode};
 /// let body = br#"{"slug":"not_found","message":"error when getting resource: not found","detail":{}}"#;
@@ -127,6 +72,13 @@ pub struct ApiErrorBody {
 /// assert_eq!(err.slug(), Some("not_found"));
 /// assert_eq!(err.message(), "error when getting resource: not found");
 /// assert!(err.to_string().starts_with("getRegistry: HTTP 404 Not Found: not_found: error when getting resource"));
+///
+/// let text = err.to_string();
+/// let core: registry_core::Error = err.into();
+/// assert_eq!(core.kind(), registry_core::ErrorKind::NotFound);
+/// assert_eq!(core.to_string(), text);
+/// assert_eq!(core.request_id(), Some("9b1d…"));
+/// assert_eq!(core.api_details().unwrap().slug(), Some("not_found"));
 /// ```
 pub struct Error {
     inner: Box<Inner>,
@@ -135,15 +87,191 @@ pub struct Error {
 #[derive(Debug)]
 struct Inner {
     kind: ErrorKind,
+    details: ApiDetails,
+}
+
+/// What failed beneath an [`Error`].
+#[derive(Debug)]
+enum Cause {
+    /// The transport's own error (kept whole: kind, status, chain).
+    Transport(registry_core::Error),
+    /// Anything else (a serialiser, a request builder).
+    Other(BoxError),
+}
+
+impl Cause {
+    fn as_error(&self) -> &(dyn std::error::Error + 'static) {
+        match self {
+            Cause::Transport(e) => e,
+            Cause::Other(e) => e.as_ref(),
+        }
+    }
+}
+
+/// The Magalu side of a failed call: the operation, the HTTP status, what
+/// the API said (`slug`, `message`, `detail`) and the ids to quote to its
+/// support.
+///
+/// Every [`Error`] has one ([`Error::details`]); a [`registry_core::Error`]
+/// converted from an [`Error`] keeps it as its source, read back with
+/// [`ApiErrorExt::api_details`]. Its `Display` is the error's text after the
+/// operation, cause included; [`source`](std::error::Error::source) is
+/// `None` (the cause is part of the text, so a chain printer does not
+/// repeat it; [`transport`](Self::transport) gives it typed).
+#[derive(Debug)]
+pub struct ApiDetails {
     operation: Option<&'static str>,
-    message: String,
     status: Option<StatusCode>,
+    message: String,
     slug: Option<String>,
     detail: Option<serde_json::Value>,
     request_id: Option<String>,
     response_request_id: Option<String>,
     trace_id: Option<String>,
-    source: Option<BoxError>,
+    cause: Option<Cause>,
+}
+
+impl ApiDetails {
+    fn new(message: String) -> ApiDetails {
+        ApiDetails {
+            operation: None,
+            status: None,
+            message,
+            slug: None,
+            detail: None,
+            request_id: None,
+            response_request_id: None,
+            trace_id: None,
+            cause: None,
+        }
+    }
+
+    /// The spec's `operationId` of the failed call, when known.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.operation
+    }
+
+    /// The HTTP status, when a response arrived.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.status
+    }
+
+    /// The API's error `slug` (e.g. `conflict`), when it sent one.
+    pub fn slug(&self) -> Option<&str> {
+        self.slug.as_deref()
+    }
+
+    /// The API's `message`, or this crate's description of the failure.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The API's `detail` object, when it sent one.
+    pub fn detail(&self) -> Option<&serde_json::Value> {
+        self.detail.as_ref()
+    }
+
+    /// The `X-Request-ID` this client sent.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The `X-Request-ID` the API answered with.
+    pub fn response_request_id(&self) -> Option<&str> {
+        self.response_request_id.as_deref()
+    }
+
+    /// The `X-Mgc-Trace-Id` the API answered with.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.trace_id.as_deref()
+    }
+
+    /// The transport's error, when the call failed below HTTP (connecting,
+    /// TLS, a timeout, a broken body).
+    pub fn transport(&self) -> Option<&registry_core::Error> {
+        match &self.cause {
+            Some(Cause::Transport(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether anything beyond a message is known (an operation, a slug,
+    /// an id): then a conversion keeps these details.
+    fn is_api_call(&self) -> bool {
+        self.operation.is_some()
+            || self.slug.is_some()
+            || self.request_id.is_some()
+            || self.response_request_id.is_some()
+            || self.trace_id.is_some()
+    }
+}
+
+impl fmt::Display for ApiDetails {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(status) = self.status {
+            write!(f, "HTTP {status}: ")?;
+        }
+        if let Some(slug) = &self.slug {
+            write!(f, "{slug}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(cause) = &self.cause {
+            write!(f, ": {}", cause.as_error())?;
+        }
+        let ids: Vec<String> = [
+            ("request id", &self.request_id),
+            ("response request id", &self.response_request_id),
+            ("trace id", &self.trace_id),
+        ]
+        .into_iter()
+        .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label} {v}")))
+        .collect();
+        if !ids.is_empty() {
+            write!(f, " ({})", ids.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiDetails {}
+
+/// The Magalu details of a [`registry_core::Error`] converted from an
+/// [`Error`] (through `?` or `From`), typed: the facade and the CLI carry
+/// one error type and still read the request id.
+///
+/// ```
+/// use mgc_api::error::ApiErrorExt;
+/// use mgc_api::{Error, ErrorKind};
+/// let err = Error::new(ErrorKind::Conflict, "name in use")
+///     .with_operation("createRegistry")
+///     .with_request_id("rid-1");
+/// let core = registry_core::Error::from(err).context("creating myregistry");
+/// assert_eq!(core.kind(), registry_core::ErrorKind::Conflict);
+/// assert_eq!(core.request_id(), Some("rid-1"));
+/// assert_eq!(core.api_details().unwrap().operation(), Some("createRegistry"));
+/// assert_eq!(core.to_string(), "creating myregistry: createRegistry: name in use (request id rid-1)");
+/// ```
+pub trait ApiErrorExt {
+    /// The Magalu details, when this error came from the Magalu API.
+    fn api_details(&self) -> Option<&ApiDetails>;
+
+    /// The `X-Request-ID` sent with the failed call.
+    fn request_id(&self) -> Option<&str> {
+        self.api_details()?.request_id()
+    }
+}
+
+impl ApiErrorExt for registry_core::Error {
+    fn api_details(&self) -> Option<&ApiDetails> {
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            if let Some(d) = c.downcast_ref::<ApiDetails>() {
+                return Some(d);
+            }
+            cause = c.source();
+        }
+        None
+    }
 }
 
 impl Error {
@@ -152,15 +280,7 @@ impl Error {
         Error {
             inner: Box::new(Inner {
                 kind,
-                operation: None,
-                message: message.into(),
-                status: None,
-                slug: None,
-                detail: None,
-                request_id: None,
-                response_request_id: None,
-                trace_id: None,
-                source: None,
+                details: ApiDetails::new(message.into()),
             }),
         }
     }
@@ -190,13 +310,14 @@ impl Error {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        err.inner.response_request_id = header(REQUEST_ID_HEADER);
-        err.inner.trace_id = header(TRACE_ID_HEADER);
+        let d = &mut err.inner.details;
+        d.response_request_id = header(REQUEST_ID_HEADER);
+        d.trace_id = header(TRACE_ID_HEADER);
         match serde_json::from_slice::<ApiErrorBody>(body) {
             Ok(api) => {
-                err.inner.slug = Some(api.slug);
-                err.inner.message = api.message;
-                err.inner.detail = api.detail;
+                d.slug = Some(api.slug);
+                d.message = api.message;
+                d.detail = api.detail;
             }
             Err(_) => {
                 let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
@@ -204,7 +325,7 @@ impl Error {
                     .chars()
                     .map(|c| if c.is_control() { ' ' } else { c })
                     .collect();
-                err.inner.message = match text.trim() {
+                d.message = match text.trim() {
                     "" => "(empty response body)".to_owned(),
                     t => format!("(not a JSON error body) {t}"),
                 };
@@ -213,105 +334,116 @@ impl Error {
         err
     }
 
-    /// Wraps a transport failure from `registry-core`.
+    /// Wraps a transport failure from `registry-core`, keeping it whole
+    /// ([`Error::transport`]): its kind and status become this error's.
     pub fn from_transport(operation: &'static str, err: registry_core::Error) -> Error {
-        use registry_core::ErrorKind as K;
-        let kind = match err.kind() {
-            K::Transport | K::Tls | K::UnknownHost => ErrorKind::Transport,
-            K::Timeout => ErrorKind::Timeout,
-            K::InvalidInput => ErrorKind::InvalidInput,
-            _ => match err.status() {
-                Some(s) => ErrorKind::from_status(s),
-                None => ErrorKind::Protocol,
-            },
-        };
+        let kind = err.kind();
         let message = match kind {
-            ErrorKind::Transport => "could not reach the API",
+            ErrorKind::Transport | ErrorKind::UnknownHost | ErrorKind::Tls => {
+                "could not reach the API"
+            }
             ErrorKind::Timeout => "the API did not answer in time",
             _ => "request failed",
         };
         let status = err.status();
-        let mut e = Error::new(kind, message)
-            .with_operation(operation)
-            .with_source(err);
-        e.inner.status = status;
+        let mut e = Error::new(kind, message).with_operation(operation);
+        e.inner.details.status = status;
+        e.inner.details.cause = Some(Cause::Transport(err));
         e
     }
 
     /// Sets the operation (`operationId`).
     pub fn with_operation(mut self, operation: &'static str) -> Error {
-        self.inner.operation = Some(operation);
+        self.inner.details.operation = Some(operation);
         self
     }
 
     /// Sets the HTTP status.
     pub fn with_status(mut self, status: StatusCode) -> Error {
-        self.inner.status = Some(status);
+        self.inner.details.status = Some(status);
         self
     }
 
     /// Sets the `X-Request-ID` that was sent.
     pub fn with_request_id(mut self, id: impl Into<String>) -> Error {
-        self.inner.request_id = Some(id.into());
+        self.inner.details.request_id = Some(id.into());
         self
     }
 
-    /// Sets the cause.
+    /// Sets the cause (a [`registry_core::Error`] is kept as the transport
+    /// error).
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Error {
-        self.inner.source = Some(source.into());
+        let source = source.into();
+        self.inner.details.cause = Some(match source.downcast::<registry_core::Error>() {
+            Ok(core) => Cause::Transport(*core),
+            Err(other) => Cause::Other(other),
+        });
         self
     }
 
-    /// The category.
+    /// The category (registry-core's kinds).
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
     }
 
+    /// Everything the API said and the ids, as one value.
+    pub fn details(&self) -> &ApiDetails {
+        &self.inner.details
+    }
+
     /// The spec's `operationId` of the failed call, when known.
     pub fn operation(&self) -> Option<&'static str> {
-        self.inner.operation
+        self.inner.details.operation
     }
 
     /// The HTTP status, when a response arrived.
     pub fn status(&self) -> Option<StatusCode> {
-        self.inner.status
+        self.inner.details.status
     }
 
     /// The API's error `slug` (e.g. `conflict`), when it sent one.
     pub fn slug(&self) -> Option<&str> {
-        self.inner.slug.as_deref()
+        self.inner.details.slug()
     }
 
     /// The API's `message`, or this crate's description of the failure.
     pub fn message(&self) -> &str {
-        &self.inner.message
+        self.inner.details.message()
     }
 
     /// The API's `detail` object, when it sent one.
     pub fn detail(&self) -> Option<&serde_json::Value> {
-        self.inner.detail.as_ref()
+        self.inner.details.detail()
     }
 
     /// The `X-Request-ID` this client sent.
     pub fn request_id(&self) -> Option<&str> {
-        self.inner.request_id.as_deref()
+        self.inner.details.request_id()
     }
 
     /// The `X-Request-ID` the API answered with.
     pub fn response_request_id(&self) -> Option<&str> {
-        self.inner.response_request_id.as_deref()
+        self.inner.details.response_request_id()
     }
 
     /// The `X-Mgc-Trace-Id` the API answered with.
     pub fn trace_id(&self) -> Option<&str> {
-        self.inner.trace_id.as_deref()
+        self.inner.details.trace_id()
+    }
+
+    /// The transport's error, when the call failed below HTTP.
+    pub fn transport(&self) -> Option<&registry_core::Error> {
+        self.inner.details.transport()
     }
 
     /// Whether the same request may succeed later (429, 5xx, transport).
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::RateLimited => true,
-            ErrorKind::Server => !matches!(self.inner.status.map(|s| s.as_u16()), Some(501 | 505)),
+            ErrorKind::Server => !matches!(
+                self.inner.details.status.map(|s| s.as_u16()),
+                Some(501 | 505)
+            ),
             _ => false,
         }
     }
@@ -319,31 +451,10 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(op) = self.inner.operation {
+        if let Some(op) = self.inner.details.operation {
             write!(f, "{op}: ")?;
         }
-        if let Some(status) = self.inner.status {
-            write!(f, "HTTP {status}: ")?;
-        }
-        if let Some(slug) = &self.inner.slug {
-            write!(f, "{slug}: ")?;
-        }
-        f.write_str(&self.inner.message)?;
-        if let Some(source) = &self.inner.source {
-            write!(f, ": {source}")?;
-        }
-        let ids: Vec<String> = [
-            ("request id", &self.inner.request_id),
-            ("response request id", &self.inner.response_request_id),
-            ("trace id", &self.inner.trace_id),
-        ]
-        .into_iter()
-        .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label} {v}")))
-        .collect();
-        if !ids.is_empty() {
-            write!(f, " ({})", ids.join(", "))?;
-        }
-        Ok(())
+        self.inner.details.fmt(f)
     }
 }
 
@@ -355,29 +466,35 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner.source.as_deref().map(|e| e as _)
+        self.inner.details.cause.as_ref().map(Cause::as_error)
     }
 }
 
 impl From<Error> for registry_core::Error {
-    /// For callers that unify errors on `registry-core`'s type (the facade,
-    /// the CLI): the kind is mapped, the message is this error's `Display`.
+    /// The one error type of the stack (the facade's, the CLI's), losing
+    /// nothing: the same kind, status and text; the Magalu details (slug,
+    /// `detail`, request and trace ids) stay typed behind
+    /// [`ApiErrorExt`]. An error raised before any call (a bad region, no
+    /// credentials) becomes a plain error with its message and cause (when
+    /// the cause is a transport error, it is that error with the message
+    /// as context, so its kind).
     fn from(e: Error) -> registry_core::Error {
-        use registry_core::ErrorKind as K;
-        let kind = match e.inner.kind {
-            ErrorKind::BadRequest | ErrorKind::InvalidInput => K::InvalidInput,
-            ErrorKind::Unauthorized => K::Unauthorized,
-            ErrorKind::Forbidden => K::Denied,
-            ErrorKind::NotFound => K::NotFound,
-            ErrorKind::Conflict => K::Conflict,
-            ErrorKind::RateLimited => K::RateLimited,
-            ErrorKind::Server => K::Server,
-            ErrorKind::Transport => K::Transport,
-            ErrorKind::Timeout => K::Timeout,
-            ErrorKind::UnexpectedStatus | ErrorKind::Decode | ErrorKind::Protocol => K::Protocol,
+        let Inner { kind, mut details } = *e.inner;
+        let status = details.status;
+        let mut out = if details.is_api_call() {
+            let head = details.operation.unwrap_or("Magalu API");
+            registry_core::Error::new(kind, head).with_source(details)
+        } else {
+            match details.cause.take() {
+                // The transport error is already ours: add the message.
+                Some(Cause::Transport(t)) => return t.context(details.message),
+                Some(Cause::Other(c)) => {
+                    registry_core::Error::new(kind, details.message).with_source(c)
+                }
+                None => registry_core::Error::new(kind, details.message),
+            }
         };
-        let mut out = registry_core::Error::new(kind, e.to_string());
-        if let Some(s) = e.inner.status {
+        if let Some(s) = status {
             out = out.with_status(s);
         }
         out
@@ -409,7 +526,7 @@ mod tests {
         assert!(e.message().contains("502 Bad Gateway</h1>"), "{e}");
         assert!(!e.message().contains('\n'));
         let empty = Error::from_response("x", StatusCode::FORBIDDEN, &HeaderMap::new(), b"", "r");
-        assert_eq!(empty.kind(), ErrorKind::Forbidden);
+        assert_eq!(empty.kind(), ErrorKind::Denied);
         assert_eq!(empty.message(), "(empty response body)");
     }
 
@@ -432,8 +549,53 @@ mod tests {
             "deleteRegistry: HTTP 409 Conflict: conflict: resource already exists \
              (request id mine, response request id srv-1, trace id trace-9)"
         );
+        let text = e.to_string();
         let core: registry_core::Error = e.into();
         assert_eq!(core.kind(), registry_core::ErrorKind::Conflict);
         assert_eq!(core.status(), Some(StatusCode::CONFLICT));
+        // Nothing lost: the same line, the ids and the API's answer typed.
+        assert_eq!(core.to_string(), text);
+        assert_eq!(core.request_id(), Some("mine"));
+        let d = core.api_details().unwrap();
+        assert_eq!(d.response_request_id(), Some("srv-1"));
+        assert_eq!(d.trace_id(), Some("trace-9"));
+        assert_eq!(d.slug(), Some("conflict"));
+        assert_eq!(d.detail(), Some(&serde_json::json!({"a": 1})));
+    }
+
+    #[test]
+    fn transport_failures_keep_the_core_error() {
+        let refused = registry_core::Error::transport(
+            "connecting to the registry failed",
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"),
+        );
+        let e = Error::from_transport("getRegistry", refused).with_request_id("rid");
+        assert_eq!(e.kind(), ErrorKind::Transport);
+        assert!(e.transport().unwrap().is_connection_refused());
+        assert!(e.is_retryable());
+        let text = e.to_string();
+        assert_eq!(
+            text,
+            "getRegistry: could not reach the API: connecting to the registry failed: refused (request id rid)"
+        );
+        let core: registry_core::Error = e.into();
+        assert_eq!(core.kind(), registry_core::ErrorKind::Transport);
+        assert_eq!(core.to_string(), text, "the cause is not repeated");
+        let d = core.api_details().unwrap();
+        assert!(d.transport().unwrap().is_connection_refused());
+        assert_eq!(core.request_id(), Some("rid"));
+
+        // Before any call: a plain error, its message and cause.
+        let plain: registry_core::Error =
+            Error::new(ErrorKind::InvalidInput, "unknown region").into();
+        assert_eq!(plain.kind(), registry_core::ErrorKind::InvalidInput);
+        assert_eq!(plain.to_string(), "unknown region");
+        assert!(plain.api_details().is_none());
+        let built: registry_core::Error =
+            Error::new(ErrorKind::Transport, "building the HTTP client")
+                .with_source(registry_core::Error::invalid_input("bad PEM"))
+                .into();
+        assert_eq!(built.kind(), registry_core::ErrorKind::InvalidInput);
+        assert_eq!(built.to_string(), "building the HTTP client: bad PEM");
     }
 }

@@ -126,7 +126,7 @@ impl MgcClient {
         serde_json::from_slice(&bytes).map_err(|e| {
             // Never echo the body: it may hold credentials.
             Error::new(
-                ErrorKind::Decode,
+                ErrorKind::Protocol,
                 format!("the response is not the documented JSON ({e})"),
             )
             .with_operation(op)

@@ -36,10 +36,11 @@ async fn error_statuses_map_to_kinds_with_slug_and_ids() {
         Some(error_response(statuses[ctx.call - 1]))
     });
     let mgc = no_retry(&fake);
+    // registry-core's kinds: a 400 is a Protocol error, a 403 is Denied.
     let want = [
-        ErrorKind::BadRequest,
+        ErrorKind::Protocol,
         ErrorKind::Unauthorized,
-        ErrorKind::Forbidden,
+        ErrorKind::Denied,
         ErrorKind::NotFound,
         ErrorKind::Conflict,
         ErrorKind::RateLimited,
@@ -69,6 +70,47 @@ async fn error_statuses_map_to_kinds_with_slug_and_ids() {
     }
     assert_eq!(fake.request_count(), statuses.len());
     fake.assert_clean();
+}
+
+#[tokio::test]
+async fn errors_convert_to_the_stack_error_without_losing_anything() {
+    use mgc_api::error::ApiErrorExt;
+    let fake = MagaluFake::start().await;
+    fake.on("getUser", |_| Some(error_response(403)));
+    let err = no_retry(&fake).users().get().await.unwrap_err();
+    let (text, slug) = (err.to_string(), err.slug().map(str::to_owned));
+    let sent = fake.requests()[0]
+        .header("x-request-id")
+        .unwrap()
+        .to_owned();
+    let core = registry_core::Error::from(err);
+    assert_eq!(core.kind(), registry_core::ErrorKind::Denied);
+    assert_eq!(core.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(core.to_string(), text);
+    assert_eq!(core.request_id(), Some(sent.as_str()));
+    let details = core.api_details().unwrap();
+    assert_eq!(details.operation(), Some("getUser"));
+    assert_eq!(details.slug().map(str::to_owned), slug);
+    assert_eq!(details.trace_id(), Some("trace-1"));
+
+    // A transport failure keeps the transport's own error, typed.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mgc = MgcClient::builder()
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .api_key(API_KEY)
+        .max_attempts(1)
+        .build()
+        .unwrap();
+    let e = mgc.registries().get(REGISTRY_ID).await.unwrap_err();
+    assert!(e.transport().unwrap().is_connection_refused(), "{e}");
+    let rid = e.request_id().unwrap().to_owned();
+    let core = registry_core::Error::from(e);
+    assert_eq!(core.kind(), registry_core::ErrorKind::Transport);
+    assert_eq!(core.request_id(), Some(rid.as_str()));
+    assert!(core.is_retryable());
 }
 
 #[tokio::test]
@@ -220,7 +262,8 @@ async fn transport_errors_and_undecodable_answers() {
         ))
     });
     let e = fake.client().credentials().get().await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Decode);
+    // A body that is not the documented JSON: a Protocol error.
+    assert_eq!(e.kind(), ErrorKind::Protocol);
     assert!(e.to_string().contains("missing field `email`"), "{e}");
     assert!(
         !e.to_string().contains("hunter22"),

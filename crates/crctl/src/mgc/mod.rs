@@ -26,7 +26,7 @@ use clap::{Args, Subcommand};
 use facade::mgc::{self, MgcClient};
 
 use crate::cli::GlobalOptions;
-use crate::exit::{AUTH, FAILURE, Failure, NOT_FOUND, USAGE};
+use crate::exit::Failure;
 
 /// `crctl mgc` arguments.
 #[derive(Debug, Args)]
@@ -110,34 +110,27 @@ pub async fn run(args: MgcArgs, global: &GlobalOptions) -> Result<(), Failure> {
     }
 }
 
-/// The exit code for an API error kind.
-fn code_for(kind: mgc::ErrorKind) -> i32 {
-    use mgc::ErrorKind as K;
-    match kind {
-        K::NotFound => NOT_FOUND,
-        K::Unauthorized | K::Forbidden => AUTH,
-        K::InvalidInput => USAGE,
-        _ => FAILURE,
-    }
-}
-
 impl From<mgc::Error> for Failure {
     /// The error's own line: operation, HTTP status, the API's slug and
-    /// message, and the request and trace ids (never a credential).
+    /// message, and the request and trace ids (never a credential); the
+    /// exit code is [`crate::exit::code_for`] of its kind, as for every
+    /// other error.
     fn from(e: mgc::Error) -> Failure {
-        let mut message = e.to_string();
-        if e.kind() == mgc::ErrorKind::Unauthorized {
-            message.push_str(
+        let unauthorized = e.kind() == mgc::ErrorKind::Unauthorized;
+        let mut failure = Failure::from(facade::core::Error::from(e));
+        if unauthorized {
+            failure.message.push_str(
                 "; check the API key or token (--api-key/MGC_API_KEY, --token/MGC_TOKEN)",
             );
         }
-        Failure::new(code_for(e.kind()), message)
+        failure
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::{AUTH, FAILURE, NOT_FOUND, USAGE};
 
     #[test]
     fn api_errors_map_to_exit_codes() {
@@ -145,9 +138,10 @@ mod tests {
         for (kind, code) in [
             (K::NotFound, NOT_FOUND),
             (K::Unauthorized, AUTH),
-            (K::Forbidden, AUTH),
+            (K::Denied, AUTH),
             (K::InvalidInput, USAGE),
-            (K::BadRequest, FAILURE),
+            // A 400 from the API: it refused the request, not a usage error.
+            (K::Protocol, FAILURE),
             (K::Conflict, FAILURE),
             (K::Server, FAILURE),
             (K::Transport, FAILURE),
