@@ -216,3 +216,35 @@ async fn a_wrong_aad_token_is_unauthorized_and_never_shown() {
     );
     assert_eq!(acr.token_requests().len(), 0);
 }
+
+#[test]
+fn the_endpoint_is_parsed_once_and_its_scheme_decides() {
+    let acr = Azure::builder("HTTPS://MyReg.azurecr.io:443/")
+        .anonymous()
+        .build()
+        .unwrap();
+    assert_eq!(acr.registry().registry(), "myreg.azurecr.io");
+    assert_eq!(
+        acr.metadata().endpoint().as_str(),
+        "https://myreg.azurecr.io/"
+    );
+    // A loopback registry named with https:// is spoken to over HTTPS
+    // (loopback hosts default to plain HTTP only when nothing says).
+    let acr = Azure::builder("https://127.0.0.1:5000")
+        .anonymous()
+        .build()
+        .unwrap();
+    assert!(
+        format!("{:?}", acr.registry()).contains("\"https://127.0.0.1:5000\""),
+        "{:?}",
+        acr.registry()
+    );
+    for bad in [
+        "https://x.azurecr.io/v2/",
+        "ftp://x.azurecr.io",
+        "https://u:p@x.azurecr.io",
+    ] {
+        let err = Azure::builder(bad).anonymous().build().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
+    }
+}

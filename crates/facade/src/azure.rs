@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use acr_auth::{AcrAuthenticator, AcrClient, TokenCredential};
+use acr_auth::{AcrAuthenticator, AcrClient, Endpoint, TokenCredential};
 use registry_core::auth::Authenticator;
 use registry_core::{Error, Secret};
 
@@ -18,7 +18,8 @@ pub struct Azure {
 }
 
 impl Azure {
-    /// A builder for the registry at `endpoint` (`https://NAME.azurecr.io`).
+    /// A builder for the registry at `endpoint` (`https://NAME.azurecr.io`,
+    /// `NAME.azurecr.io`, or `http://HOST:PORT` for a test registry).
     pub fn builder(endpoint: impl Into<String>) -> AzureBuilder {
         AzureBuilder {
             endpoint: endpoint.into(),
@@ -89,28 +90,43 @@ impl AzureBuilder {
     }
 
     /// Builds the clients (anonymous unless a credential was given).
+    ///
+    /// The endpoint is parsed by [`acr_auth::Endpoint::parse`] and its
+    /// scheme decides how the registry is spoken to: a
+    /// [`TransportOptions::plain_http`] that contradicts it is an
+    /// [`ErrorKind::InvalidInput`](registry_core::ErrorKind::InvalidInput)
+    /// error.
+    ///
+    /// ```
+    /// use facade::{Azure, TransportOptions};
+    /// let err = Azure::builder("https://myregistry.azurecr.io")
+    ///     .transport(TransportOptions::new().plain_http(true))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), facade::ErrorKind::InvalidInput);
+    /// ```
     pub fn build(self) -> Result<Azure, Error> {
-        let plain = self.endpoint.starts_with("http://");
-        let host = self
-            .endpoint
-            .trim_start_matches("https://")
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_owned();
+        let endpoint = Endpoint::parse(&self.endpoint)?;
+        let plain = endpoint.is_plain_http();
+        if let Some(p) = self.transport.plain_http_choice()
+            && p != plain
+        {
+            return Err(Error::invalid_input(format!(
+                "{}: the transport says plain_http({p}), the endpoint says {}",
+                endpoint.url(),
+                if plain { "http://" } else { "https://" }
+            )));
+        }
         // Credentials and tokens only ever go to this registry.
         let auth: Arc<dyn Authenticator> = Arc::new(
             self.auth
                 .unwrap_or_else(AcrAuthenticator::anonymous)
-                .for_host(host.clone()),
+                .for_host(endpoint.authority().to_owned()),
         );
         let http = self.transport.http_client(auth)?;
-        let transport = if plain {
-            self.transport.clone().plain_http(true)
-        } else {
-            self.transport.clone()
-        };
-        let registry = transport.oci_client(&host, http.clone())?;
-        let metadata = AcrClient::from_http(&self.endpoint, http)?;
+        let transport = self.transport.clone().plain_http(plain);
+        let registry = transport.oci_client(endpoint.authority(), http.clone())?;
+        let metadata = AcrClient::from_http(&endpoint.url(), http)?;
         Ok(Azure { registry, metadata })
     }
 }

@@ -11,10 +11,18 @@
 //! | [`mgc`] (feature `mgc`) | `mgc-api`: Magalu Cloud Container Registry management |
 //! | [`acr`] (feature `acr`) | `acr-auth`: Azure Container Registry auth and metadata |
 //!
+//! One error type: [`Error`] (registry-core's), whatever layer failed. The
+//! Magalu API's own errors convert into it with `?`, keeping their kind,
+//! text and, typed, the API's slug and request id ([`ApiErrorExt`]).
+//!
+//! One set of transport settings: [`TransportOptions`] (TLS, plain HTTP,
+//! `User-Agent`, jobs, timeouts, low-speed limit, retry budget, resume
+//! policy) builds every client, registry, Azure or Magalu.
+//!
 //! ## Any OCI registry
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), facade::core::Error> {
+//! # async fn run() -> Result<(), facade::Error> {
 //! let registry = facade::Registry::builder("registry.example.com")
 //!     .credentials("user", "password")
 //!     .build()?;
@@ -28,12 +36,17 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "mgc")]
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run() -> Result<(), facade::Error> {
+//! use facade::ApiErrorExt;
 //! let mgc = facade::Magalu::builder().api_key("my-api-key").region("br-se1").build()?;
 //! // Management API…
 //! let registries = mgc.api().registries().list(Default::default()).await?;
 //! // …and the registry itself, with credentials fetched from the API.
 //! let tags = mgc.registry("myregistry").await?.with_segment("app").list_tags().await?;
+//! // One error type; the API's request id is still there, typed.
+//! if let Err(e) = mgc.api().registries().get("not-a-uuid").await.map_err(facade::Error::from) {
+//!     eprintln!("{e} (request id {:?})", e.request_id());
+//! }
 //! # drop((registries, tags));
 //! # Ok(()) }
 //! ```
@@ -42,7 +55,7 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "acr")]
-//! # async fn run() -> Result<(), facade::core::Error> {
+//! # async fn run() -> Result<(), facade::Error> {
 //! use facade::acr::StaticTokenCredential;
 //! let acr = facade::Azure::builder("https://myregistry.azurecr.io")
 //!     .credential(StaticTokenCredential::from_env()?)
@@ -54,6 +67,7 @@
 //! ```
 
 mod registry;
+mod transport;
 
 #[cfg(feature = "acr")]
 mod azure;
@@ -61,7 +75,17 @@ mod azure;
 #[cfg(feature = "mgc")]
 mod magalu;
 
-pub use registry::{Registry, RegistryBuilder, TransportOptions};
+pub use registry::{Registry, RegistryBuilder};
+pub use transport::TransportOptions;
+
+/// The one error type of the stack: `registry-core`'s. Branch on
+/// [`Error::kind`].
+pub use registry_core::{Error, ErrorKind, Result};
+
+/// Reads the Magalu API's details (slug, `detail`, request and trace ids)
+/// back from an [`Error`] converted from an [`mgc::Error`].
+#[cfg(feature = "mgc")]
+pub use mgc_api::error::ApiErrorExt;
 
 #[cfg(feature = "acr")]
 pub use azure::{Azure, AzureBuilder};

@@ -77,7 +77,10 @@ impl Magalu {
         registry_host_for(region)
     }
 
-    /// The management API client.
+    /// The management API client. Its errors are [`mgc_api::Error`]s,
+    /// which `?` turns into this crate's one [`Error`](crate::Error)
+    /// without losing the API's slug, message or request id (read them
+    /// back with [`ApiErrorExt`](crate::ApiErrorExt)).
     pub fn api(&self) -> &MgcClient {
         &self.api
     }
@@ -130,8 +133,7 @@ impl Magalu {
         let provider = Static::new(Credential::basic(login.username, login.password))
             .for_host(self.registry_host.clone());
         let auth: Arc<dyn Authenticator> = Arc::new(DockerAuth::new(provider));
-        let http = self.transport.http_client(auth)?;
-        self.transport.oci_client(&self.registry_host, http)
+        self.transport.registry_client(&self.registry_host, auth)
     }
 }
 
@@ -356,13 +358,16 @@ impl MagaluBuilder {
         self
     }
 
-    /// The `User-Agent` of API and registry requests.
+    /// The `User-Agent` of API and registry requests (default: the
+    /// transport's, else `mgc-api/<version>` for the API and
+    /// [`crate::USER_AGENT`] for registries).
     pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
         self.user_agent = Some(ua.into());
         self
     }
 
-    /// Transport settings of the registry clients (TLS, plain HTTP, jobs).
+    /// Transport settings of the API and registry clients (TLS, timeouts,
+    /// retries, `User-Agent`; plain HTTP and jobs for the registries).
     pub fn transport(mut self, transport: TransportOptions) -> Self {
         self.transport = transport;
         self
@@ -386,9 +391,14 @@ impl MagaluBuilder {
         }
         let mut transport = self.transport;
         if let Some(ua) = self.user_agent {
-            api = api.user_agent(ua.clone());
             transport = transport.user_agent(ua);
         }
+        // One transport for the API and the registries: TLS, timeouts and
+        // retries from the same options; no redirects for the API key.
+        if let Some(ua) = transport.user_agent_given() {
+            api = api.user_agent(ua);
+        }
+        api = api.http_client(transport.api_http_client()?);
         let registry_host = match self.registry_host {
             Some(h) if h.trim().is_empty() => {
                 return Err(Error::new(

@@ -1,161 +1,15 @@
 //! [`Registry`]: an OCI client for any registry, with credentials from
 //! options, the environment or docker's config.json.
 
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use oci_dist::blob::ResumePolicy;
-
+use registry_core::Error;
 use registry_core::auth::{Authenticator, DockerAuth};
 use registry_core::credentials::{
     Credential, CredentialChain, CredentialProvider, DockerConfig, Static,
 };
-use registry_core::timeout::LowSpeed;
-use registry_core::{Error, HttpClient};
 
-/// Transport settings shared by every client the facade builds.
-///
-/// ```
-/// let t = facade::TransportOptions::new().plain_http(true).jobs(8);
-/// # drop(t);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct TransportOptions {
-    plain_http: Option<bool>,
-    insecure: bool,
-    ca_pem: Vec<Vec<u8>>,
-    jobs: Option<usize>,
-    user_agent: Option<String>,
-    response_timeout: Option<Duration>,
-    read_timeout: Option<Duration>,
-    low_speed: Option<Option<LowSpeed>>,
-    retry_budget: Option<Duration>,
-    resume: Option<ResumePolicy>,
-}
-
-impl TransportOptions {
-    /// Defaults: HTTPS (plain HTTP for loopback hosts), verified TLS.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Speak plain HTTP to registries.
-    pub fn plain_http(mut self, yes: bool) -> Self {
-        self.plain_http = Some(yes);
-        self
-    }
-
-    /// Do not verify TLS certificates.
-    pub fn insecure(mut self, yes: bool) -> Self {
-        self.insecure = yes;
-        self
-    }
-
-    /// Trust extra root certificates (PEM text).
-    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.ca_pem.push(pem.into());
-        self
-    }
-
-    /// Trust extra root certificates from a PEM file.
-    pub fn ca_file(self, path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref();
-        let pem = std::fs::read(path)
-            .map_err(|e| Error::from(e).context(format!("reading {}", path.display())))?;
-        Ok(self.ca_pem(pem))
-    }
-
-    /// Concurrent transfers for image push, pull and copy.
-    pub fn jobs(mut self, n: usize) -> Self {
-        self.jobs = Some(n.max(1));
-        self
-    }
-
-    /// The `User-Agent`.
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
-        self
-    }
-
-    /// Time allowed from the end of a request body to the response head
-    /// (default 30 s).
-    pub fn response_timeout(mut self, d: Duration) -> Self {
-        self.response_timeout = Some(d);
-        self
-    }
-
-    /// Longest silence while a response body is read (default 30 s).
-    pub fn read_timeout(mut self, d: Duration) -> Self {
-        self.read_timeout = Some(d);
-        self
-    }
-
-    /// The low-speed limit (default 1 KiB/s over 30 s); `None` turns it off.
-    pub fn low_speed_limit(mut self, limit: Option<LowSpeed>) -> Self {
-        self.low_speed = Some(limit);
-        self
-    }
-
-    /// The wall time one request may take across its retries (default 2
-    /// minutes).
-    pub fn retry_budget(mut self, d: Duration) -> Self {
-        self.retry_budget = Some(d);
-        self
-    }
-
-    /// How blob reads resume after a broken connection.
-    pub fn resume(mut self, policy: ResumePolicy) -> Self {
-        self.resume = Some(policy);
-        self
-    }
-
-    /// Builds an HTTP client with `authenticator`.
-    pub fn http_client(&self, authenticator: Arc<dyn Authenticator>) -> Result<HttpClient, Error> {
-        let mut b = HttpClient::builder();
-        if let Some(d) = self.response_timeout {
-            b = b.response_timeout(d);
-        }
-        if let Some(d) = self.read_timeout {
-            b = b.read_timeout(d);
-        }
-        match self.low_speed {
-            Some(Some(l)) => b = b.low_speed_limit(l),
-            Some(None) => b = b.no_low_speed_limit(),
-            None => {}
-        }
-        if let Some(d) = self.retry_budget {
-            b = b.retry_budget(d);
-        }
-        let mut b = b
-            .user_agent(
-                self.user_agent
-                    .clone()
-                    .unwrap_or_else(|| crate::USER_AGENT.to_owned()),
-            )
-            .insecure_skip_verify(self.insecure)
-            .authenticator_arc(authenticator);
-        for pem in &self.ca_pem {
-            b = b.add_root_pem(pem.clone());
-        }
-        b.build()
-    }
-
-    /// An OCI client for `host` over `http`.
-    pub fn oci_client(&self, host: &str, http: HttpClient) -> Result<oci_dist::Client, Error> {
-        let mut b = oci_dist::Client::builder(host).http_client(http);
-        if let Some(p) = self.plain_http {
-            b = b.plain_http(p);
-        }
-        if let Some(j) = self.jobs {
-            b = b.jobs(j);
-        }
-        if let Some(r) = self.resume {
-            b = b.resume(r);
-        }
-        b.build()
-    }
-}
+use crate::TransportOptions;
 
 /// Entry point for plain OCI registries.
 #[derive(Debug, Clone, Copy)]
@@ -261,7 +115,6 @@ impl RegistryBuilder {
     /// Builds the client.
     pub fn build(self) -> Result<oci_dist::Client, Error> {
         let auth: Arc<dyn Authenticator> = Arc::new(DockerAuth::new(self.credential_chain()));
-        let http = self.transport.http_client(auth)?;
-        self.transport.oci_client(&self.host, http)
+        self.transport.registry_client(&self.host, auth)
     }
 }

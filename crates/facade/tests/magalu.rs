@@ -206,3 +206,71 @@ async fn a_token_authenticates_the_api_and_the_management_calls_work() {
     assert_eq!(req.header("user-agent"), Some("facade-test/1"));
     fake.assert_clean();
 }
+
+#[tokio::test]
+async fn api_errors_are_the_facade_error_with_their_request_id() {
+    use facade::ApiErrorExt;
+    use test_support::fake_mgc::spec::REGISTRY_ID;
+    let fake = MagaluFake::start().await;
+    fake.on("getRegistry", |_| Some(error_response(404)));
+    // One transport for the API too: its User-Agent reaches the API.
+    let mgc = Magalu::builder()
+        .api_key(API_KEY)
+        .api_url(fake.url())
+        .transport(TransportOptions::new().user_agent("one-transport/1"))
+        .build()
+        .unwrap();
+    async fn get(mgc: &Magalu) -> Result<String, facade::Error> {
+        Ok(mgc.api().registries().get(REGISTRY_ID).await?.name)
+    }
+    let err = get(&mgc).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    let sent = fake.requests()[0]
+        .header("x-request-id")
+        .unwrap()
+        .to_owned();
+    assert_eq!(err.request_id(), Some(sent.as_str()));
+    assert_eq!(err.api_details().unwrap().slug(), Some("not_found"));
+    assert!(
+        err.to_string().starts_with("getRegistry: HTTP 404"),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&sent), "{err}");
+    assert_eq!(
+        fake.requests()[0].header("user-agent"),
+        Some("one-transport/1")
+    );
+}
+
+#[tokio::test]
+async fn the_api_takes_the_transports_tls_settings() {
+    // An HTTPS server with a self-signed certificate stands in for the API
+    // (it answers 404 to the API's paths): refused without the CA, reached
+    // with the transport's extra root or with `insecure`.
+    let tls = TestRegistry::builder().tls().start().await;
+    let api = |transport: TransportOptions| {
+        Magalu::builder()
+            .api_key(API_KEY)
+            .api_url(tls.url())
+            .transport(transport)
+            .build()
+            .unwrap()
+    };
+    let err = facade::Error::from(
+        api(TransportOptions::new())
+            .api()
+            .users()
+            .get()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+    for transport in [
+        TransportOptions::new().ca_pem(test_support::registry::TLS_CERT_PEM),
+        TransportOptions::new().insecure(true),
+    ] {
+        let err = facade::Error::from(api(transport).api().users().get().await.unwrap_err());
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert!(!err.to_string().contains(API_KEY), "{err}");
+    }
+}
