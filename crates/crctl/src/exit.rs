@@ -43,7 +43,8 @@ impl Failure {
     }
 }
 
-/// The exit code for a transport error kind.
+/// The exit code for an error kind: the one mapping, for registry, Azure
+/// and Magalu errors alike (they are all [`facade::Error`]s).
 pub fn code_for(kind: facade::core::ErrorKind) -> i32 {
     use facade::core::ErrorKind as K;
     match kind {
@@ -64,5 +65,42 @@ impl From<facade::core::Error> for Failure {
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Failure {
         Failure::from(facade::core::Error::from(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use facade::core::ErrorKind as K;
+
+    #[test]
+    fn kinds_map_to_the_exit_codes_of_cli_md() {
+        for (kind, code) in [
+            (K::NotFound, NOT_FOUND),
+            (K::Unauthorized, AUTH),
+            (K::Denied, AUTH),
+            (K::InvalidInput, USAGE),
+            (K::InvalidContent, FAILURE),
+            (K::Protocol, FAILURE),
+            (K::Conflict, FAILURE),
+            (K::Transport, FAILURE),
+            (K::Tls, FAILURE),
+            (K::Timeout, FAILURE),
+            (K::Server, FAILURE),
+        ] {
+            assert_eq!(code_for(kind), code, "{kind}");
+        }
+    }
+
+    #[test]
+    fn magalu_errors_keep_their_line_and_take_the_same_codes() {
+        let api = facade::mgc::Error::new(K::Denied, "user not allowed")
+            .with_operation("getRegistry")
+            .with_request_id("rid-7");
+        let line = api.to_string();
+        let f = Failure::from(facade::Error::from(api));
+        assert_eq!(f.code, AUTH);
+        assert_eq!(f.message, line);
+        assert!(f.message.contains("rid-7"), "{}", f.message);
     }
 }

@@ -9,6 +9,7 @@
 mod acr;
 mod cli;
 mod commands;
+mod connect;
 mod exit;
 mod mgc;
 mod output;

@@ -1,12 +1,13 @@
 //! Command-line targets: registry references (`HOST[:PORT]/REPO[:TAG][@DIGEST]`)
-//! and OCI image layout directories (`oci:PATH[:TAG]`), and the clients for them.
+//! and OCI image layout directories (`oci:PATH[:TAG]`), and the clients for
+//! them (built in [`crate::connect`]).
 
-use std::io::BufRead as _;
 use std::path::PathBuf;
 
 use facade::oci::Reference;
 
 use crate::cli::GlobalOptions;
+use crate::connect;
 use crate::exit::Failure;
 
 /// Where an image is.
@@ -52,69 +53,11 @@ pub fn parse_reference(s: &str) -> Result<Reference, Failure> {
     Reference::parse(s).map_err(|e| Failure::usage(e.to_string()))
 }
 
-/// The password from `-p`, `--password-stdin` (first line) or the env.
-pub fn password(global: &GlobalOptions) -> Result<Option<String>, Failure> {
-    if global.password_stdin {
-        if global.password.is_some() {
-            return Err(Failure::usage(
-                "--password and --password-stdin are exclusive",
-            ));
-        }
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        return Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()));
-    }
-    Ok(global.password.clone())
-}
-
-/// Transport settings from the global options.
-pub fn transport(global: &GlobalOptions) -> Result<facade::TransportOptions, Failure> {
-    let timeout = GlobalOptions::seconds("timeout", global.timeout)?;
-    let retry_time = GlobalOptions::seconds("retry-time", global.retry_time)?;
-    let low_speed = match global.low_speed_limit {
-        0 => None,
-        bytes => Some(facade::core::timeout::LowSpeed::new(
-            bytes,
-            GlobalOptions::seconds("low-speed-time", global.low_speed_time)?,
-        )),
-    };
-    let mut t = facade::TransportOptions::new()
-        .insecure(global.insecure)
-        .jobs(global.jobs)
-        .user_agent(concat!("crctl/", env!("CARGO_PKG_VERSION")))
-        .response_timeout(timeout)
-        .read_timeout(timeout)
-        .low_speed_limit(low_speed)
-        .retry_budget(retry_time)
-        .resume(facade::oci::blob::ResumePolicy::default().budget(retry_time));
-    if global.plain_http {
-        t = t.plain_http(true);
-    } else if global.insecure || global.ca_file.is_some() {
-        // Asking how to verify TLS means TLS, even where plain HTTP is the
-        // default (loopback hosts).
-        t = t.plain_http(false);
-    }
-    if let Some(ca) = &global.ca_file {
-        t = t.ca_file(ca)?;
-    }
-    Ok(t)
-}
-
 /// An OCI client for `registry` (`host[:port]`) with the global options'
-/// credentials (explicit > env > docker config.json > anonymous).
+/// credentials (explicit > env > docker config.json > anonymous), built by
+/// [`connect::registry`] as every client is.
 pub fn client(global: &GlobalOptions, registry: &str) -> Result<facade::oci::Client, Failure> {
-    let mut b = facade::Registry::builder(registry).transport(transport(global)?);
-    match (&global.username, password(global)?) {
-        (Some(u), Some(p)) => b = b.credentials(u.clone(), p),
-        (Some(_), None) => {
-            return Err(Failure::usage(
-                "--username needs a password (-p, --password-stdin or CRCTL_PASSWORD)",
-            ));
-        }
-        (None, Some(_)) => return Err(Failure::usage("a password was given without --username")),
-        (None, None) => {}
-    }
-    Ok(b.build()?)
+    connect::registry(global, registry, connect::RegistryLogin::Usual)
 }
 
 /// A client scoped to a reference's repository.

@@ -98,3 +98,60 @@ async fn https_registry_with_ca_file_or_insecure() {
     ]));
     assert_eq!(std::fs::read(&insecure).unwrap(), b"bytes over TLS");
 }
+
+#[tokio::test]
+async fn login_with_insecure_probes_over_https_like_every_command() {
+    let registry = TestRegistry::builder()
+        .tls()
+        .htpasswd("ci", "tls-pw")
+        .start()
+        .await;
+    let host = registry.host();
+    let dir = tempfile::tempdir().unwrap();
+    let login = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["login", &host, "-u", "ci"]);
+        std::process::Command::new(env!("CARGO_BIN_EXE_crctl"))
+            .args(&all)
+            .env_remove("CRCTL_USERNAME")
+            .env_remove("CRCTL_PASSWORD")
+            .env_remove("SSL_CERT_FILE")
+            .env("DOCKER_CONFIG", dir.path())
+            .output()
+            .expect("run crctl")
+    };
+    // --insecure means HTTPS, for login as for every command: it succeeds
+    // and stores the credentials.
+    stdout(&login(&["--insecure", "-p", "tls-pw"]));
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).unwrap()).unwrap();
+    assert!(stored["auths"][&host]["auth"].is_string(), "{stored}");
+    // The probe went over TLS: the registry logged the authorized
+    // `GET /v2/` as HTTP/2, which crctl only speaks when ALPN offers it in a
+    // TLS handshake (plain HTTP is HTTP/1.1).
+    let log = registry.log_contents();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"GET /v2/ HTTP/2.0\" 200") && l.contains("crctl/")),
+        "{log}"
+    );
+
+    // A wrong password over HTTPS: refused credentials, exit 4.
+    let o = login(&["--insecure", "-p", "wrong"]);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Without --insecure or --ca-file a loopback host is plain HTTP for
+    // login too, which this HTTPS-only registry does not speak: exit 1.
+    let o = login(&["-p", "tls-pw"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

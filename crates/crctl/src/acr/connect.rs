@@ -2,13 +2,12 @@
 //! (`--anonymous`, `--aad-token`/`AZURE_ACCESS_TOKEN`, the Azure identity
 //! environment credential or `--azure-identity`, or the global `-u/-p`).
 
-use std::io::BufRead;
-
 use clap::Args;
-use facade::acr::{AZURE_ACCESS_TOKEN_ENV, AcrAuthenticator, StaticTokenCredential};
+use facade::acr::{AZURE_ACCESS_TOKEN_ENV, AcrAuthenticator, Endpoint, StaticTokenCredential};
 use facade::core::Secret;
 
 use crate::cli::GlobalOptions;
+use crate::connect;
 use crate::exit::Failure;
 
 /// The connection options of `crctl acr` (accepted before or after the
@@ -58,78 +57,18 @@ pub struct Registry {
     pub host: String,
 }
 
-/// A checked endpoint.
-#[derive(Debug, PartialEq, Eq)]
-struct Endpoint {
-    /// `scheme://authority`, no path, no default port.
-    url: String,
-    /// `authority` as requests carry it.
-    authority: String,
-}
-
-/// Parses `--endpoint`: a login server URL, or a bare host (HTTPS, or HTTP
-/// with `--plain-http`). `http://` needs `--plain-http`.
+/// Parses `--endpoint` with the one ACR endpoint parser
+/// ([`Endpoint::parse_with`]): a login server URL, or a bare host (HTTPS,
+/// or HTTP with `--plain-http`). `http://` needs `--plain-http`.
 fn endpoint(raw: &str, plain_http: bool) -> Result<Endpoint, Failure> {
-    let bad = |why: &str| Failure::usage(format!("--endpoint {raw:?}: {why}"));
-    let (scheme, rest) = match raw.split_once("://") {
-        Some((s, rest)) => (s.to_ascii_lowercase(), rest),
-        None if plain_http => ("http".to_owned(), raw),
-        None => ("https".to_owned(), raw),
-    };
-    match scheme.as_str() {
-        "https" => {}
-        "http" if plain_http => {}
-        "http" => {
-            return Err(bad(
-                "refusing plain HTTP; pass --plain-http to allow an http:// endpoint",
-            ));
-        }
-        _ => return Err(bad("not an https:// URL")),
+    let endpoint = Endpoint::parse_with(raw, plain_http)
+        .map_err(|e| Failure::usage(format!("--endpoint: {}", e.message())))?;
+    if endpoint.is_plain_http() && !plain_http {
+        return Err(Failure::usage(format!(
+            "--endpoint {raw:?}: refusing plain HTTP; pass --plain-http to allow an http:// endpoint"
+        )));
     }
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.is_empty() {
-        return Err(bad("no host"));
-    }
-    if authority.contains(['/', '?', '#']) {
-        return Err(bad(
-            "the login server is a URL without a path, e.g. https://NAME.azurecr.io",
-        ));
-    }
-    if authority.contains('@') {
-        return Err(bad("credentials do not belong in the URL; use -u/-p"));
-    }
-    let uri: http::uri::Authority = authority
-        .parse()
-        .map_err(|_| bad("not a valid host[:port]"))?;
-    let default_port = if scheme == "https" { 443 } else { 80 };
-    let authority = match uri.port_u16() {
-        Some(p) if p == default_port => uri.host().to_ascii_lowercase(),
-        Some(p) => format!("{}:{p}", uri.host().to_ascii_lowercase()),
-        None => uri.host().to_ascii_lowercase(),
-    };
-    Ok(Endpoint {
-        url: format!("{scheme}://{authority}"),
-        authority,
-    })
-}
-
-/// The password from `-p`, `--password-stdin` (first line) or
-/// `CRCTL_PASSWORD`.
-fn password(global: &GlobalOptions) -> Result<Option<String>, Failure> {
-    if !global.password_stdin {
-        return Ok(global.password.clone());
-    }
-    if global.password.is_some() {
-        return Err(Failure::usage(
-            "--password and --password-stdin are exclusive",
-        ));
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Failure::from(e).context("reading the password from standard input"))?;
-    Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()))
+    Ok(endpoint)
 }
 
 /// How to authenticate, from exactly one source: a flag (`--anonymous`,
@@ -164,7 +103,7 @@ fn authenticator(args: &ConnectArgs, global: &GlobalOptions) -> Result<AcrAuthen
         return azure::explicit(kind);
     }
     if registry_user || global.password_stdin {
-        return match (&global.username, password(global)?) {
+        return match (&global.username, connect::password(global)?) {
             (Some(user), Some(pass)) => Ok(AcrAuthenticator::basic(user.clone(), pass)),
             (Some(_), None) => Err(Failure::usage(
                 "--username needs a password (-p, --password-stdin or CRCTL_PASSWORD)",
@@ -216,7 +155,8 @@ fn aad(token: &str, from: &str) -> Result<AcrAuthenticator, Failure> {
     Ok(AcrAuthenticator::aad(StaticTokenCredential::new(token)))
 }
 
-/// Builds the clients for `crctl acr`.
+/// Builds the clients for `crctl acr` (through [`connect::azure`], as
+/// every client is built).
 pub fn connect(args: &ConnectArgs, global: &GlobalOptions) -> Result<Registry, Failure> {
     let Some(raw) = args.endpoint.as_deref() else {
         return Err(Failure::usage(
@@ -224,22 +164,12 @@ pub fn connect(args: &ConnectArgs, global: &GlobalOptions) -> Result<Registry, F
         ));
     };
     let endpoint = endpoint(raw, global.plain_http)?;
-    // Tokens go to this registry only, whatever a response points at.
-    let auth = authenticator(args, global)?.for_host(endpoint.authority.clone());
-    let mut transport = facade::TransportOptions::new()
-        .insecure(global.insecure)
-        .plain_http(endpoint.url.starts_with("http://"))
-        .user_agent(concat!("crctl/", env!("CARGO_PKG_VERSION")));
-    if let Some(ca) = &global.ca_file {
-        transport = transport.ca_file(ca)?;
-    }
-    let client = facade::Azure::builder(endpoint.url.as_str())
-        .authenticator(auth)
-        .transport(transport)
-        .build()?;
+    // Tokens go to this registry only, whatever a response points at (the
+    // facade restricts the authenticator to the endpoint's host).
+    let client = connect::azure(global, &endpoint, authenticator(args, global)?)?;
     Ok(Registry {
         client,
-        host: endpoint.authority,
+        host: endpoint.authority().to_owned(),
     })
 }
 
@@ -249,7 +179,7 @@ mod tests {
 
     fn ok(raw: &str, plain: bool) -> (String, String) {
         let e = endpoint(raw, plain).unwrap();
-        (e.url, e.authority)
+        (e.url(), e.authority().to_owned())
     }
 
     #[cfg(feature = "azure-identity")]

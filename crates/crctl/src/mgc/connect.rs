@@ -2,18 +2,14 @@
 //! `--token` (each falling back to its environment variable; a flag wins
 //! over the environment).
 
-use std::net::IpAddr;
-
 use clap::Args;
 use facade::core::Secret;
-use facade::core::redirect::RedirectLayer;
+use facade::core::host::is_loopback;
 use facade::mgc::{API_KEY_ENV, MgcClient, Region, TOKEN_ENV};
 
 use crate::cli::GlobalOptions;
+use crate::connect::{self as clients, MgcCredential as Credential};
 use crate::exit::Failure;
-
-/// The `User-Agent` of API requests.
-const USER_AGENT: &str = concat!("crctl/", env!("CARGO_PKG_VERSION"));
 
 /// The connection options of `crctl mgc` (accepted before or after the
 /// subcommand).
@@ -52,12 +48,6 @@ fn region(raw: &str) -> Result<Region, String> {
         .map_err(|e: facade::mgc::Error| e.message().to_owned())
 }
 
-/// How requests authenticate.
-enum Credential {
-    ApiKey(Secret),
-    Token(Secret),
-}
-
 /// A non-empty environment variable.
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -80,13 +70,6 @@ fn credential(args: &ConnectArgs) -> Result<Credential, Failure> {
     Err(Failure::usage(format!(
         "no credentials: pass --api-key KEY or --token JWT (or set {API_KEY_ENV} or {TOKEN_ENV})"
     )))
-}
-
-/// Whether `host` (as in a URI, IPv6 in brackets) is this machine.
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks `--api-url`: http(s), no credentials; plain HTTP (which would
@@ -116,31 +99,15 @@ fn api_url(raw: &str, plain_http: bool) -> Result<String, Failure> {
     Ok(raw.trim().to_owned())
 }
 
-/// Builds the API client for `crctl mgc`; nothing is sent yet.
+/// Builds the API client for `crctl mgc` (through
+/// [`clients::mgc`], as every client is built); nothing is sent yet.
 pub fn connect(args: &ConnectArgs, global: &GlobalOptions) -> Result<MgcClient, Failure> {
     let credential = credential(args)?;
-    // No redirects: the API key must not follow one to another host.
-    let mut http = facade::core::HttpClient::builder()
-        .user_agent(USER_AGENT)
-        .insecure_skip_verify(global.insecure)
-        .redirects(RedirectLayer::new().max_hops(0));
-    if let Some(ca) = &global.ca_file {
-        let pem = std::fs::read(ca)
-            .map_err(|e| Failure::from(e).context(format!("reading {}", ca.display())))?;
-        http = http.add_root_pem(pem);
-    }
-    let mut builder = MgcClient::builder()
-        .region(args.region)
-        .user_agent(USER_AGENT)
-        .http_client(http.build()?);
-    if let Some(raw) = args.api_url.as_deref().filter(|u| !u.trim().is_empty()) {
-        builder = builder.base_url(api_url(raw, global.plain_http)?);
-    }
-    builder = match credential {
-        Credential::ApiKey(key) => builder.api_key(key),
-        Credential::Token(token) => builder.token(token),
+    let api_url = match args.api_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        Some(raw) => Some(api_url(raw, global.plain_http)?),
+        None => None,
     };
-    Ok(builder.build()?)
+    clients::mgc(global, args.region, api_url, credential)
 }
 
 #[cfg(test)]
