@@ -619,7 +619,10 @@ mod tests {
     fn http_client_settings_are_not_silently_dropped() {
         let http = || HttpClient::builder().build().unwrap();
         // Alone, each is fine.
-        Client::builder("r.example").http_client(http()).build().unwrap();
+        Client::builder("r.example")
+            .http_client(http())
+            .build()
+            .unwrap();
         Client::builder("r.example")
             .credentials(Anonymous)
             .insecure(true)
