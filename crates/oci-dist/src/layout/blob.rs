@@ -11,8 +11,8 @@ use registry_core::digest::{Digester, verify};
 use registry_core::{Digest, Error, ErrorKind, Result};
 use tokio::io::{AsyncRead, AsyncWriteExt, BufReader, BufWriter, ReadBuf};
 
-use super::index::{blocking, sync_dir, temp_builder};
-use super::{BUF_SIZE, io_error};
+use super::BUF_SIZE;
+use super::fs::{blocking, io_error, sync_dir, temp_builder};
 
 enum ReadState {
     Reading(Box<Digester>),

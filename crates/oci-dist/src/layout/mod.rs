@@ -44,6 +44,7 @@
 
 mod blob;
 mod content;
+mod fs;
 mod index;
 
 use std::path::{Path, PathBuf};
@@ -58,6 +59,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 pub use blob::BlobReader;
 pub use index::validate_ref_name;
+
+use fs::io_error;
 
 /// The name of the layout marker file.
 pub const OCI_LAYOUT_FILE: &str = "oci-layout";
@@ -114,7 +117,7 @@ impl OciLayout {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 let marker = format!(r#"{{"imageLayoutVersion":"{IMAGE_LAYOUT_VERSION}"}}"#);
-                index::write_atomic(&layout.root, OCI_LAYOUT_FILE, marker.into_bytes()).await?;
+                fs::write_atomic(&layout.root, OCI_LAYOUT_FILE, marker.into_bytes()).await?;
             }
             Err(e) => return Err(e),
         }
@@ -332,7 +335,7 @@ impl OciLayout {
 
     async fn lock_index(&self) -> Result<(tokio::sync::MutexGuard<'_, ()>, std::fs::File)> {
         let guard = self.index_lock.lock().await;
-        let file = index::lock_file(self.root.join(OCI_LAYOUT_FILE)).await?;
+        let file = fs::lock_file(self.root.join(OCI_LAYOUT_FILE)).await?;
         Ok((guard, file))
     }
 
@@ -475,9 +478,4 @@ fn sniff_media_type(bytes: &[u8]) -> Result<MediaType> {
         (None, Some(_)) => MediaType::ImageIndex,
         (None, None) => MediaType::ImageManifest,
     })
-}
-
-/// An I/O error with what we were doing.
-pub(crate) fn io_error(e: std::io::Error, doing: impl std::fmt::Display) -> Error {
-    Error::from(e).context(doing)
 }
