@@ -47,12 +47,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use oci_spec::image::Descriptor;
-use registry_core::digest::Digester;
+use registry_core::digest::{Verifier, VerifyingStream};
 use registry_core::{Digest, Error, ErrorKind};
 
 use crate::manifest::Manifest;
@@ -274,61 +273,12 @@ impl BlobSource for OnceSource {
 /// Wraps a byte stream so that it is hashed as it flows; its last item is a
 /// [`ErrorKind::DigestMismatch`] error when the content does not match
 /// `expected` (or is not `size` bytes long). It never yields more than
-/// `size` bytes.
+/// `size` bytes. (A boxed [`VerifyingStream`].)
 pub fn verify_stream<S>(stream: S, expected: Digest, size: Option<u64>) -> ByteStream
 where
     S: Stream<Item = Result<Bytes, Error>> + Send + 'static,
 {
-    Box::pin(Verify {
-        inner: Box::pin(stream),
-        digester: Some(expected.digester()),
-        expected,
-        size,
-    })
-}
-
-struct Verify {
-    inner: ByteStream,
-    digester: Option<Digester>,
-    expected: Digest,
-    size: Option<u64>,
-}
-
-impl Stream for Verify {
-    type Item = Result<Bytes, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        let Some(digester) = this.digester.as_mut() else {
-            return Poll::Ready(None);
-        };
-        match ready!(this.inner.as_mut().poll_next(cx)) {
-            Some(Ok(chunk)) => {
-                digester.update(&chunk);
-                if let Some(max) = this.size
-                    && digester.bytes() > max
-                {
-                    this.digester = None;
-                    return Poll::Ready(Some(Err(Error::new(
-                        ErrorKind::DigestMismatch,
-                        format!("content of {} is longer than {max} bytes", this.expected),
-                    ))));
-                }
-                Poll::Ready(Some(Ok(chunk)))
-            }
-            Some(Err(e)) => {
-                this.digester = None;
-                Poll::Ready(Some(Err(e)))
-            }
-            None => {
-                let d = this.digester.take().expect("checked above");
-                match registry_core::digest::verify(&this.expected, this.size, d) {
-                    Ok(()) => Poll::Ready(None),
-                    Err(e) => Poll::Ready(Some(Err(e))),
-                }
-            }
-        }
-    }
+    Box::pin(VerifyingStream::new(stream, Verifier::new(expected, size)))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method, Response, StatusCode, Uri};
 use registry_core::auth::{RequiredScopes, Scope, Scopes};
-use registry_core::digest::Algorithm;
+use registry_core::digest::{Algorithm, Verifier};
 use registry_core::{Body, Digest, Error, ErrorKind};
 
 use crate::client::{Client, OCTET_STREAM, header_str};
@@ -488,10 +488,7 @@ impl Client {
         size: Option<u64>,
     ) -> Result<Digest, Error> {
         let mut session = self.start_upload().await?;
-        let reader = Reader::hashing(
-            stream,
-            registry_core::digest::Digester::new(Algorithm::Sha256),
-        );
+        let reader = Reader::hashing(stream, Verifier::computing(Algorithm::Sha256));
         let body = match size {
             Some(n) => SliceBody::new(reader.clone(), n),
             None => SliceBody::to_end(reader.clone()),
@@ -523,9 +520,9 @@ impl Client {
             let digest = reader
                 .lock()
                 .expect("poisoned")
-                .take_digester()
+                .take_verifier()
                 .expect("hashing reader")
-                .finish();
+                .finish()?;
             self.put_final(&session, &digest, Body::empty(), Some(0))
                 .await
         }

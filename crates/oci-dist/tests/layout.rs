@@ -511,6 +511,89 @@ async fn copies_between_layouts_through_the_traits() {
     );
 }
 
+/// A download as a copy hands it to the layout: verified from 0, served
+/// from an offset; remembers the offsets asked for.
+struct Download {
+    data: Bytes,
+    digest: Digest,
+    opened: std::sync::Mutex<Vec<u64>>,
+}
+
+impl oci_dist::content::BlobSource for Download {
+    fn open(
+        &self,
+        offset: u64,
+    ) -> oci_dist::content::BoxFuture<'_, Result<oci_dist::content::ByteStream, Error>> {
+        self.opened.lock().unwrap().push(offset);
+        Box::pin(async move {
+            if offset >= self.data.len() as u64 {
+                // As a registry answers a range past the end.
+                return Err(Error::new(ErrorKind::Protocol, "HTTP 416"));
+            }
+            let rest = self.data.slice(offset as usize..);
+            let stream = futures_util::stream::iter([Ok(rest)]);
+            Ok(if offset == 0 {
+                oci_dist::content::verify_stream(
+                    stream,
+                    self.digest.clone(),
+                    Some(self.data.len() as u64),
+                )
+            } else {
+                Box::pin(stream)
+            })
+        })
+    }
+
+    fn verifies_digest(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_whole_partial_file_is_checked_without_asking_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = OciLayout::create(dir.path()).await.unwrap();
+    let blob = Bytes::from(data(100_000, 40));
+    let digest = Digest::sha256_of(&blob);
+    let desc = oci_spec::image::Descriptor::new(
+        oci_spec::image::MediaType::ImageLayer,
+        blob.len() as u64,
+        oci_spec::image::Digest::try_from(digest.to_string()).unwrap(),
+    );
+    let partial = dir.path().join(format!(".partial-sha256-{}", digest.hex()));
+    let dest: &dyn ImageDestination = &layout;
+
+    // Complete and right (a run killed before its stream ended): kept.
+    std::fs::write(&partial, &blob).unwrap();
+    let source = Download {
+        data: blob.clone(),
+        digest: digest.clone(),
+        opened: Default::default(),
+    };
+    dest.push_blob(&desc, &source).await.unwrap();
+    assert_eq!(read_all(&layout, &digest).await.unwrap(), blob);
+    assert!(source.opened.lock().unwrap().is_empty());
+    assert!(!partial.exists());
+
+    // Complete but corrupt: downloaded again from the start.
+    std::fs::remove_file(layout.blob_path(&digest)).unwrap();
+    let mut corrupt = blob.to_vec();
+    corrupt[50_000] ^= 1;
+    std::fs::write(&partial, &corrupt).unwrap();
+    let source = Download {
+        data: blob.clone(),
+        digest: digest.clone(),
+        opened: Default::default(),
+    };
+    dest.push_blob(&desc, &source).await.unwrap();
+    assert_eq!(read_all(&layout, &digest).await.unwrap(), blob);
+    assert_eq!(*source.opened.lock().unwrap(), [0]);
+    assert_eq!(
+        leftovers(dir.path()),
+        [format!("blobs/sha256/{}", digest.hex())]
+    );
+}
+
 /// skopeo (containers/image) reads what we write and writes what we read.
 #[tokio::test]
 async fn skopeo_interoperates() {

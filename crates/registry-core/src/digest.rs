@@ -1,6 +1,8 @@
 //! Content digests: a validated [`Digest`] type, a streaming [`Digester`],
-//! and [`VerifyingBody`], which hashes a body while it flows and fails with
-//! [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) at its end.
+//! and [`Verifier`], which checks content against its digest and size while
+//! it flows and fails with [`ErrorKind::DigestMismatch`] at its end;
+//! [`VerifyingBody`], [`VerifyingStream`] and [`VerifyingReader`] put it
+//! around an http body, a byte stream and an `AsyncRead`.
 
 use std::fmt;
 use std::pin::Pin;
@@ -8,9 +10,11 @@ use std::str::FromStr;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
+use futures_util::Stream;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::Digest as _;
+use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::error::{BoxError, Error, ErrorKind};
 
@@ -218,56 +222,198 @@ impl fmt::Debug for Digester {
     }
 }
 
-/// Checks a finished digest and byte count against expectations.
-pub fn verify(
-    expected: &Digest,
-    expected_size: Option<u64>,
-    digester: Digester,
-) -> Result<(), Error> {
-    let size = digester.bytes();
-    if let Some(want) = expected_size
-        && want != size
-    {
-        return Err(Error::new(
-            ErrorKind::DigestMismatch,
-            format!("content of {expected} is {size} bytes, expected {want}"),
-        ));
+/// Checks content against the digest (and size) it must have while the
+/// bytes flow: the one state object behind [`VerifyingBody`],
+/// [`VerifyingStream`] and [`VerifyingReader`], used directly by code that
+/// moves the bytes itself (a read resumed across responses, a partial file
+/// hashed before the rest is appended to it).
+///
+/// [`update`](Self::update) refuses more bytes than the expected size (so a
+/// hostile peer cannot make us read forever); [`finish`](Self::finish)
+/// fails with [`ErrorKind::DigestMismatch`], naming the expected and actual
+/// digest and the size, when the content does not match.
+///
+/// ```
+/// use registry_core::{Digest, ErrorKind};
+/// use registry_core::digest::Verifier;
+/// let expected = Digest::sha256_of(b"hello world");
+/// let mut v = Verifier::new(expected.clone(), Some(11));
+/// v.update(b"hello ")?;
+/// v.update(b"world")?;
+/// assert_eq!(v.bytes(), 11);
+/// assert_eq!(v.finish()?, expected);
+///
+/// let mut v = Verifier::new(expected, None);
+/// v.update(b"hello w0rld")?;
+/// assert_eq!(v.finish().unwrap_err().kind(), ErrorKind::DigestMismatch);
+/// # Ok::<(), registry_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    mode: Mode,
+    size: Option<u64>,
+    bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Mode {
+    /// Hash and compare with the digest.
+    Check {
+        expected: Digest,
+        digester: Digester,
+    },
+    /// Hash; the digest is not known up front.
+    Compute(Digester),
+    /// Count only: something else checks the digest.
+    Count(Digest),
+}
+
+impl Verifier {
+    /// Checks content against `expected` and, when given, `size`.
+    pub fn new(expected: Digest, size: Option<u64>) -> Verifier {
+        Verifier {
+            mode: Mode::Check {
+                digester: expected.digester(),
+                expected,
+            },
+            size,
+            bytes: 0,
+        }
     }
-    let actual = digester.finish();
-    if &actual != expected {
-        return Err(Error::new(
-            ErrorKind::DigestMismatch,
-            format!("content hashes to {actual}, expected {expected}"),
-        ));
+
+    /// Hashes content whose digest is not known up front;
+    /// [`finish`](Self::finish) returns it.
+    pub fn computing(algorithm: Algorithm) -> Verifier {
+        Verifier {
+            mode: Mode::Compute(Digester::new(algorithm)),
+            size: None,
+            bytes: 0,
+        }
     }
-    Ok(())
+
+    /// Checks only the size of content whose digest something else checks
+    /// (a stream that verifies itself); [`finish`](Self::finish) returns
+    /// `expected`.
+    pub fn counting(expected: Digest, size: Option<u64>) -> Verifier {
+        Verifier {
+            mode: Mode::Count(expected),
+            size,
+            bytes: 0,
+        }
+    }
+
+    /// The digest the content must have, when known.
+    pub fn expected(&self) -> Option<&Digest> {
+        match &self.mode {
+            Mode::Check { expected, .. } | Mode::Count(expected) => Some(expected),
+            Mode::Compute(_) => None,
+        }
+    }
+
+    /// The size the content must have, when known.
+    pub fn expected_size(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// How many bytes were fed so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Feeds bytes; fails with [`ErrorKind::DigestMismatch`] once there
+    /// are more than the expected size.
+    pub fn update(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.bytes += data.len() as u64;
+        if let Some(max) = self.size
+            && self.bytes > max
+        {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!(
+                    "content of {} is longer than the expected {max} bytes",
+                    self.name()
+                ),
+            ));
+        }
+        match &mut self.mode {
+            Mode::Check { digester, .. } | Mode::Compute(digester) => digester.update(data),
+            Mode::Count(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Ends the content: its digest when it has the expected size and
+    /// digest, else an [`ErrorKind::DigestMismatch`] error saying what
+    /// differs.
+    pub fn finish(self) -> Result<Digest, Error> {
+        let size = self.bytes;
+        if let Some(want) = self.size
+            && want != size
+        {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!(
+                    "content of {} is {size} bytes, expected {want}",
+                    self.name()
+                ),
+            ));
+        }
+        match self.mode {
+            Mode::Check { expected, digester } => {
+                let actual = digester.finish();
+                if actual != expected {
+                    return Err(Error::new(
+                        ErrorKind::DigestMismatch,
+                        format!("content ({size} bytes) hashes to {actual}, expected {expected}"),
+                    ));
+                }
+                Ok(actual)
+            }
+            Mode::Compute(digester) => Ok(digester.finish()),
+            Mode::Count(expected) => Ok(expected),
+        }
+    }
+
+    fn name(&self) -> String {
+        self.expected()
+            .map_or_else(|| "the content".to_owned(), Digest::to_string)
+    }
+}
+
+/// The check of a wrapper: the verifier until the content ended or failed.
+type Slot = Option<Verifier>;
+
+/// Feeds `data`; a failure ends the check.
+fn feed(slot: &mut Slot, data: &[u8]) -> Result<(), Error> {
+    match slot.as_mut() {
+        Some(v) => v.update(data).inspect_err(|_| *slot = None),
+        None => Ok(()),
+    }
+}
+
+/// The content ended: checks it (once).
+fn end(slot: &mut Slot) -> Result<(), Error> {
+    slot.take().map_or(Ok(()), |v| v.finish().map(drop))
 }
 
 pin_project_lite::pin_project! {
-    /// A body that hashes its data frames as they pass and, at the end of the
-    /// stream, yields a [`ErrorKind::DigestMismatch`] error instead of ending
-    /// cleanly when the content does not match. It also refuses to yield more
-    /// bytes than the expected size, so a hostile server cannot make us read
-    /// forever.
+    /// An http body checked by a [`Verifier`] as its data frames pass: at
+    /// the end of the stream it yields an [`ErrorKind::DigestMismatch`]
+    /// error instead of ending cleanly when the content does not match, and
+    /// it never yields more bytes than the expected size.
     pub struct VerifyingBody<B> {
         #[pin]
         inner: B,
-        expected: Digest,
-        expected_size: Option<u64>,
-        digester: Option<Digester>,
+        verifier: Slot,
     }
 }
 
 impl<B> VerifyingBody<B> {
-    /// Wraps `inner`, expecting it to hash to `expected` (and to be
-    /// `expected_size` bytes long, when given).
-    pub fn new(inner: B, expected: Digest, expected_size: Option<u64>) -> Self {
-        let digester = Some(expected.digester());
+    /// Wraps `inner`, checking it with `verifier`.
+    pub fn new(inner: B, verifier: Verifier) -> Self {
         VerifyingBody {
             inner,
-            expected,
-            expected_size,
-            digester,
+            verifier: Some(verifier),
         }
     }
 }
@@ -285,45 +431,162 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.project();
-        let Some(digester) = this.digester.as_mut() else {
+        if this.verifier.is_none() {
             return Poll::Ready(None);
-        };
-        match ready!(this.inner.poll_frame(cx)) {
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    digester.update(data);
-                    if let Some(max) = *this.expected_size
-                        && digester.bytes() > max
-                    {
-                        *this.digester = None;
-                        return Poll::Ready(Some(Err(Box::new(Error::new(
-                            ErrorKind::DigestMismatch,
-                            format!("content of {} is longer than {max} bytes", this.expected),
-                        )))));
-                    }
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Some(Err(e)) => {
-                *this.digester = None;
-                Poll::Ready(Some(Err(e.into())))
-            }
-            None => {
-                let digester = this.digester.take().expect("checked above");
-                match verify(this.expected, *this.expected_size, digester) {
-                    Ok(()) => Poll::Ready(None),
-                    Err(e) => Poll::Ready(Some(Err(Box::new(e)))),
-                }
-            }
         }
+        Poll::Ready(match ready!(this.inner.poll_frame(cx)) {
+            Some(Ok(frame)) => match frame.data_ref().map(|d| feed(this.verifier, d)) {
+                Some(Err(e)) => Some(Err(Box::new(e))),
+                _ => Some(Ok(frame)),
+            },
+            Some(Err(e)) => {
+                *this.verifier = None;
+                Some(Err(e.into()))
+            }
+            None => end(this.verifier)
+                .err()
+                .map(|e| Err(Box::new(e) as BoxError)),
+        })
     }
 
     fn is_end_stream(&self) -> bool {
-        self.digester.is_none()
+        self.verifier.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A stream of byte chunks checked by a [`Verifier`] as they pass: its
+    /// last item is an [`ErrorKind::DigestMismatch`] error when the content
+    /// does not match, and it never yields more bytes than the expected
+    /// size. It ends after its first error.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use futures_util::TryStreamExt;
+    /// use registry_core::{Digest, Error, ErrorKind};
+    /// use registry_core::digest::{Verifier, VerifyingStream};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let chunks = [Ok::<_, Error>(Bytes::from_static(b"abd"))];
+    /// let s = VerifyingStream::new(
+    ///     futures_util::stream::iter(chunks),
+    ///     Verifier::new(Digest::sha256_of(b"abc"), Some(3)),
+    /// );
+    /// let err = s.try_collect::<Vec<Bytes>>().await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+    /// # }
+    /// ```
+    pub struct VerifyingStream<S> {
+        #[pin]
+        inner: S,
+        verifier: Slot,
+    }
+}
+
+impl<S> VerifyingStream<S> {
+    /// Wraps `inner`, checking it with `verifier`.
+    pub fn new(inner: S, verifier: Verifier) -> Self {
+        VerifyingStream {
+            inner,
+            verifier: Some(verifier),
+        }
+    }
+}
+
+impl<S, T, E> Stream for VerifyingStream<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: AsRef<[u8]>,
+    E: From<Error>,
+{
+    type Item = Result<T, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        if this.verifier.is_none() {
+            return Poll::Ready(None);
+        }
+        Poll::Ready(match ready!(this.inner.poll_next(cx)) {
+            Some(Ok(chunk)) => match feed(this.verifier, chunk.as_ref()) {
+                Ok(()) => Some(Ok(chunk)),
+                Err(e) => Some(Err(e.into())),
+            },
+            Some(Err(e)) => {
+                *this.verifier = None;
+                Some(Err(e))
+            }
+            None => end(this.verifier).err().map(|e| Err(e.into())),
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An [`AsyncRead`] checked by a [`Verifier`] as it is read: instead of
+    /// a clean end of file it fails with [`ErrorKind::DigestMismatch`] when
+    /// the content does not match, and it never hands out more bytes than
+    /// the expected size. Its errors are `io::Error`s carrying an
+    /// [`Error`] (`Error::from` recovers it); after one, every read fails
+    /// the same way.
+    pub struct VerifyingReader<R> {
+        #[pin]
+        inner: R,
+        verifier: Slot,
+        failed: Option<(ErrorKind, String)>,
+    }
+}
+
+impl<R> VerifyingReader<R> {
+    /// Wraps `inner`, checking it with `verifier`.
+    pub fn new(inner: R, verifier: Verifier) -> Self {
+        VerifyingReader {
+            inner,
+            verifier: Some(verifier),
+            failed: None,
+        }
+    }
+
+    /// The wrapped reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+}
+
+impl<R: AsyncRead> AsyncRead for VerifyingReader<R> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.project();
+        if let Some((kind, message)) = this.failed {
+            return Poll::Ready(Err(Error::new(*kind, message.clone()).into()));
+        }
+        if this.verifier.is_none() || buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let before = buf.filled().len();
+        let checked = match ready!(this.inner.poll_read(cx, buf)) {
+            Err(e) => {
+                *this.verifier = None;
+                Err(Error::from(e))
+            }
+            Ok(()) if buf.filled().len() > before => {
+                let checked = feed(this.verifier, &buf.filled()[before..]);
+                if checked.is_err() {
+                    buf.set_filled(before);
+                }
+                checked
+            }
+            Ok(()) => end(this.verifier),
+        };
+        Poll::Ready(checked.map_err(|e| {
+            *this.failed = Some((e.kind(), e.to_string()));
+            e.into()
+        }))
     }
 }
 
@@ -368,7 +631,10 @@ mod tests {
     #[tokio::test]
     async fn verifying_body_accepts_matching_content() {
         let data = Bytes::from_static(b"hello world");
-        let body = VerifyingBody::new(Full::new(data.clone()), Digest::sha256_of(&data), Some(11));
+        let body = VerifyingBody::new(
+            Full::new(data.clone()),
+            Verifier::new(Digest::sha256_of(&data), Some(11)),
+        );
         assert_eq!(body.collect().await.unwrap().to_bytes(), data);
     }
 
@@ -379,7 +645,8 @@ mod tests {
             Ok(Frame::data(Bytes::from_static(b"w0rld"))),
         ];
         let body = StreamBody::new(futures_util::stream::iter(chunks));
-        let verifying = VerifyingBody::new(body, Digest::sha256_of(b"hello world"), None);
+        let verifying =
+            VerifyingBody::new(body, Verifier::new(Digest::sha256_of(b"hello world"), None));
         let err = verifying.collect().await.unwrap_err();
         let err = err.downcast::<Error>().unwrap();
         assert_eq!(err.kind(), ErrorKind::DigestMismatch);
@@ -389,8 +656,7 @@ mod tests {
     async fn verifying_body_rejects_oversized_content() {
         let body = VerifyingBody::new(
             Full::new(Bytes::from_static(b"0123456789")),
-            Digest::sha256_of(b"0123"),
-            Some(4),
+            Verifier::new(Digest::sha256_of(b"0123"), Some(4)),
         );
         let err = body
             .collect()
@@ -399,6 +665,117 @@ mod tests {
             .downcast::<Error>()
             .unwrap();
         assert_eq!(err.kind(), ErrorKind::DigestMismatch);
-        assert!(err.to_string().contains("longer than 4"));
+        assert!(err.to_string().contains("longer than the expected 4 bytes"));
+    }
+
+    #[test]
+    fn verifier_names_digests_and_sizes() {
+        let expected = Digest::sha256_of(b"abc");
+        let mut v = Verifier::new(expected.clone(), Some(3));
+        v.update(b"abd").unwrap();
+        let err = v.finish().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        let msg = err.to_string();
+        assert!(msg.contains(&expected.to_string()), "{msg}");
+        assert!(
+            msg.contains(&Digest::sha256_of(b"abd").to_string()),
+            "{msg}"
+        );
+        assert!(msg.contains("3 bytes"), "{msg}");
+
+        let mut short = Verifier::new(expected.clone(), Some(4));
+        short.update(b"abc").unwrap();
+        let err = short.finish().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        assert!(err.to_string().contains("is 3 bytes, expected 4"), "{err}");
+
+        let mut long = Verifier::new(expected.clone(), Some(2));
+        let err = long.update(b"abc").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        assert!(err.to_string().contains("longer than the expected 2 bytes"));
+
+        // Continued from a state object, as a resumed read does.
+        let mut v = Verifier::new(expected.clone(), None);
+        v.update(b"a").unwrap();
+        let mut resumed = v.clone();
+        resumed.update(b"bc").unwrap();
+        assert_eq!(resumed.bytes(), 3);
+        assert_eq!(resumed.finish().unwrap(), expected);
+    }
+
+    #[test]
+    fn computing_and_counting_verifiers() {
+        let mut v = Verifier::computing(Algorithm::Sha256);
+        v.update(b"hello ").unwrap();
+        assert_eq!(v.expected(), None);
+        assert_eq!(v.finish().unwrap(), Digest::sha256_of(b"hello "));
+
+        let d = Digest::sha256_of(b"abc");
+        let mut c = Verifier::counting(d.clone(), Some(3));
+        c.update(b"xyz").unwrap();
+        assert_eq!(c.finish().unwrap(), d);
+        let mut c = Verifier::counting(d.clone(), Some(3));
+        c.update(b"xy").unwrap();
+        assert_eq!(c.finish().unwrap_err().kind(), ErrorKind::DigestMismatch);
+        let mut c = Verifier::counting(d, Some(3));
+        assert!(c.update(b"wxyz").is_err());
+    }
+
+    #[tokio::test]
+    async fn verifying_stream_checks_digest_and_size() {
+        use futures_util::TryStreamExt;
+        let chunks = |parts: &[&'static [u8]]| {
+            futures_util::stream::iter(
+                parts
+                    .iter()
+                    .map(|p| Ok::<_, Error>(Bytes::from_static(p)))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let d = Digest::sha256_of(b"abc");
+        let ok = VerifyingStream::new(chunks(&[b"ab", b"c"]), Verifier::new(d.clone(), Some(3)));
+        let v: Vec<Bytes> = ok.try_collect().await.unwrap();
+        assert_eq!(v.concat(), b"abc");
+        let bad = VerifyingStream::new(chunks(&[b"ab", b"d"]), Verifier::new(d.clone(), None));
+        let err = bad.try_collect::<Vec<Bytes>>().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        // Never more than the size: the overlong chunk is not handed out.
+        let mut long = VerifyingStream::new(chunks(&[b"ab", b"cd"]), Verifier::new(d, Some(3)));
+        assert_eq!(long.try_next().await.unwrap().unwrap(), "ab");
+        assert_eq!(
+            long.try_next().await.unwrap_err().kind(),
+            ErrorKind::DigestMismatch
+        );
+        assert!(long.try_next().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn verifying_reader_fails_instead_of_a_clean_end() {
+        use tokio::io::AsyncReadExt;
+        let good: &[u8] = b"hello world";
+        let mut r = VerifyingReader::new(good, Verifier::new(Digest::sha256_of(good), None));
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out, good);
+
+        let mut r = VerifyingReader::new(
+            &b"hello w0rld"[..],
+            Verifier::new(Digest::sha256_of(good), None),
+        );
+        let mut out = Vec::new();
+        let err = Error::from(r.read_to_end(&mut out).await.unwrap_err());
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        // Every later read fails the same way.
+        let again = Error::from(r.read(&mut [0u8; 4]).await.unwrap_err());
+        assert_eq!(again.to_string(), err.to_string());
+
+        let mut r = VerifyingReader::new(
+            &b"hello world!"[..],
+            Verifier::new(Digest::sha256_of(good), Some(11)),
+        );
+        let mut out = Vec::new();
+        let err = Error::from(r.read_to_end(&mut out).await.unwrap_err());
+        assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        assert!(out.is_empty(), "{out:?}");
     }
 }

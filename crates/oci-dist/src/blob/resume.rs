@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::header::{CONTENT_LENGTH, RANGE};
 use http::{HeaderValue, Method, StatusCode};
-use registry_core::digest::{Digester, verify};
+use registry_core::digest::Verifier;
 use registry_core::{Body, Digest, Error, ErrorKind};
 use tokio::time::Instant;
 
@@ -150,8 +150,9 @@ pub(crate) struct Resumable {
     start: u64,
     /// The next byte to hand out, as an offset into the blob.
     offset: u64,
-    /// Hashes from 0 when the stream verifies the blob.
-    digester: Option<Digester>,
+    /// Checks from 0 when the stream verifies the blob; carried across
+    /// segments.
+    verifier: Option<Verifier>,
     body: Option<ByteStream>,
     /// Bytes of the current body to drop (a `200` to a ranged request).
     skip: u64,
@@ -179,7 +180,7 @@ impl Resumable {
         debug_assert!(!verify || start == 0);
         let policy = client.options().resume;
         Resumable {
-            digester: verify.then(|| digest.digester()),
+            verifier: verify.then(|| Verifier::new(digest.clone(), size)),
             client,
             digest,
             what,
@@ -262,16 +263,18 @@ impl Resumable {
                 format!("content of {} is longer than {size} bytes", self.digest),
             ));
         }
-        if let Some(d) = self.digester.as_mut() {
-            d.update(&chunk);
+        if let Some(v) = self.verifier.as_mut() {
+            v.update(&chunk)?;
         }
         self.offset += chunk.len() as u64;
         Ok(Some(chunk))
     }
 
     fn finish(&mut self) -> Result<(), Error> {
-        match self.digester.take() {
-            Some(d) => verify(&self.digest, self.size, d),
+        // A size learnt from a later segment is checked by `next`: the read
+        // ends only at it.
+        match self.verifier.take() {
+            Some(v) => v.finish().map(drop),
             None => Ok(()),
         }
     }

@@ -5,7 +5,7 @@
 use std::io::{self, Read, Write};
 
 use bytes::{Buf, Bytes};
-use registry_core::digest::{Digester, verify};
+use registry_core::digest::Verifier;
 use registry_core::{Digest, Error, ErrorKind, Result};
 use tokio::sync::mpsc;
 
@@ -137,7 +137,8 @@ struct LayerReader<'a> {
     rx: &'a mut mpsc::Receiver<Input>,
     spec: &'a LayerSpec,
     chunk: Bytes,
-    digester: Option<Digester>,
+    /// Until the layer's end was checked.
+    verifier: Option<Verifier>,
     failure: Option<Error>,
 }
 
@@ -147,7 +148,7 @@ impl<'a> LayerReader<'a> {
             rx,
             spec,
             chunk: Bytes::new(),
-            digester: Some(spec.digest.digester()),
+            verifier: Some(Verifier::new(spec.digest.clone(), spec.size)),
             failure: None,
         }
     }
@@ -186,26 +187,19 @@ impl Read for LayerReader<'_> {
                 self.chunk.advance(n);
                 return Ok(n);
             }
-            let Some(digester) = self.digester.as_mut() else {
+            let Some(verifier) = self.verifier.as_mut() else {
                 return Ok(0); // verified end
             };
             match self.rx.blocking_recv() {
                 Some(Input::Chunk(bytes)) => {
-                    digester.update(&bytes);
-                    if let Some(max) = self.spec.size
-                        && digester.bytes() > max
-                    {
-                        let e = Error::new(
-                            ErrorKind::DigestMismatch,
-                            format!("{}: longer than its {max} bytes", self.spec.label),
-                        );
-                        return Err(self.fail(e));
+                    if let Err(e) = verifier.update(&bytes) {
+                        return Err(self.fail(e.context(&self.spec.label)));
                     }
                     self.chunk = bytes;
                 }
                 Some(Input::End) => {
-                    let digester = self.digester.take().expect("checked above");
-                    if let Err(e) = verify(&self.spec.digest, self.spec.size, digester) {
+                    let verifier = self.verifier.take().expect("checked above");
+                    if let Err(e) = verifier.finish() {
                         return Err(self.fail(e.context(&self.spec.label)));
                     }
                     return Ok(0);

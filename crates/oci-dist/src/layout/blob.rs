@@ -1,4 +1,4 @@
-//! Blob files of the layout: a verifying reader and the atomic writer.
+//! Blob files of the layout: a verifying reader and the atomic writers.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -7,28 +7,21 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
-use registry_core::digest::{Digester, verify};
+use registry_core::digest::{Verifier, VerifyingReader};
 use registry_core::{Digest, Error, ErrorKind, Result};
 use tokio::io::{AsyncRead, AsyncWriteExt, BufReader, BufWriter, ReadBuf};
 
 use super::BUF_SIZE;
 use super::fs::{blocking, io_error, sync_dir, temp_builder};
 
-enum ReadState {
-    Reading(Box<Digester>),
-    Verified,
-    Failed(ErrorKind, String),
-}
-
 /// A blob of the layout being read: an [`AsyncRead`] that hashes the bytes
 /// as they pass and, instead of a clean end of file, fails with
 /// [`ErrorKind::DigestMismatch`] when the content does not match the digest
 /// the blob is named by. Reads go through a 256 KiB buffer.
 pub struct BlobReader {
-    inner: BufReader<tokio::fs::File>,
+    inner: VerifyingReader<BufReader<tokio::fs::File>>,
     digest: Digest,
     size: u64,
-    state: ReadState,
 }
 
 impl std::fmt::Debug for BlobReader {
@@ -58,8 +51,10 @@ impl BlobReader {
             .map_err(|e| io_error(e, format!("reading metadata of {}", path.display())))?
             .len();
         Ok(BlobReader {
-            inner: BufReader::with_capacity(BUF_SIZE, file),
-            state: ReadState::Reading(Box::new(digest.digester())),
+            inner: VerifyingReader::new(
+                BufReader::with_capacity(BUF_SIZE, file),
+                Verifier::new(digest.clone(), None),
+            ),
             digest,
             size,
         })
@@ -89,39 +84,16 @@ impl AsyncRead for BlobReader {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let digester = match &mut this.state {
-            ReadState::Reading(d) => d,
-            ReadState::Verified => return Poll::Ready(Ok(())),
-            ReadState::Failed(kind, msg) => {
-                return Poll::Ready(Err(Error::new(*kind, msg.clone()).into()));
-            }
-        };
-        if buf.remaining() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        let before = buf.filled().len();
-        if let Err(e) = ready!(Pin::new(&mut this.inner).poll_read(cx, buf)) {
-            let err = io_error(e, format!("reading blob {}", this.digest));
-            this.state = ReadState::Failed(err.kind(), err.to_string());
-            return Poll::Ready(Err(err.into()));
-        }
-        let new = &buf.filled()[before..];
-        if !new.is_empty() {
-            digester.update(new);
-            return Poll::Ready(Ok(()));
-        }
-        let ReadState::Reading(digester) = std::mem::replace(&mut this.state, ReadState::Verified)
-        else {
-            unreachable!("matched above")
-        };
-        match verify(&this.digest, None, *digester) {
-            Ok(()) => Poll::Ready(Ok(())),
-            Err(e) => {
-                let e = e.context(format!("blob {} in OCI layout is corrupt", this.digest));
-                this.state = ReadState::Failed(e.kind(), e.to_string());
-                Poll::Ready(Err(e.into()))
-            }
-        }
+        let read = ready!(Pin::new(&mut this.inner).poll_read(cx, buf));
+        Poll::Ready(read.map_err(|e| {
+            let e = Error::from(e);
+            let doing = if e.kind() == ErrorKind::DigestMismatch {
+                format!("blob {} in OCI layout is corrupt", this.digest)
+            } else {
+                format!("reading blob {}", this.digest)
+            };
+            e.context(doing).into()
+        }))
     }
 }
 
@@ -133,6 +105,16 @@ pub(super) enum Check {
     /// The stream verifies the digest itself (its last item is an error
     /// otherwise): count the bytes only.
     StreamVerifies,
+}
+
+impl Check {
+    /// The verifier of a write of the blob `digest`.
+    fn verifier(self, digest: &Digest, size: Option<u64>) -> Verifier {
+        match self {
+            Check::Hash => Verifier::new(digest.clone(), size),
+            Check::StreamVerifies => Verifier::counting(digest.clone(), size),
+        }
+    }
 }
 
 /// Writes `stream` to a temporary file in `root`, hashing it (unless
@@ -151,68 +133,16 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>>,
     E: Into<Error>,
 {
-    let dir = target
-        .parent()
-        .expect("blob paths have a parent")
-        .to_path_buf();
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| io_error(e, format!("creating {}", dir.display())))?;
-
-    let tmp_dir = root.to_path_buf();
-    let (file, tmp_path) = blocking(move || {
-        temp_builder(".tmp-blob-")
-            .tempfile_in(&tmp_dir)
-            .map(tempfile::NamedTempFile::into_parts)
-            .map_err(|e| {
-                io_error(
-                    e,
-                    format!("creating a temporary file in {}", tmp_dir.display()),
-                )
-            })
-    })
-    .await?;
+    let dir = create_parent(&target).await?;
+    let (file, tmp_path) = create_temp(root).await?;
     // From here on, dropping `tmp_path` (error, cancellation) deletes the file.
     let mut syncer = BackgroundSync::new(&file);
     let mut out = BufWriter::with_capacity(BUF_SIZE, tokio::fs::File::from_std(file));
-    let mut digester = digest.digester();
-    let mut written = 0u64;
-    let failed = |what: &str, e: Error| e.context(format!("writing blob {digest}: {what}"));
-    pump(
-        &mut out,
-        &mut syncer,
-        (check == Check::Hash).then_some(&mut digester),
-        &mut written,
-        size,
-        stream,
-        digest,
-    )
-    .await?;
-    match check {
-        Check::Hash => verify(digest, size, digester).map_err(|e| failed("not stored", e))?,
-        Check::StreamVerifies => {
-            if let Some(size) = size
-                && written != size
-            {
-                return Err(failed(
-                    "not stored",
-                    Error::new(
-                        ErrorKind::DigestMismatch,
-                        format!("content is {written} bytes, expected {size}"),
-                    ),
-                ));
-            }
-        }
-    }
-    out.flush()
-        .await
-        .map_err(|e| failed("writing the temporary file", Error::from(e)))?;
-    let file = out.into_inner();
-    syncer.finish().await;
-    file.sync_all()
-        .await
-        .map_err(|e| failed("syncing the temporary file", Error::from(e)))?;
-    drop(file);
+    let mut verifier = check.verifier(digest, size);
+    pump(&mut out, &mut syncer, &mut verifier, stream, digest).await?;
+    let written = verifier.bytes();
+    verifier.finish().map_err(|e| not_stored(digest, e))?;
+    sync_temp(out, &mut syncer, digest).await?;
     blocking(move || {
         tmp_path.persist(&target).map_err(|e| {
             io_error(
@@ -226,15 +156,64 @@ where
     Ok(written)
 }
 
-/// Copies `stream` into `out`, hashing into `digester` when given and
-/// counting into `written` (which may start past 0), refusing more than
-/// `size` bytes.
+/// Creates the directory of `target` (`blobs/<alg>`) and returns it.
+async fn create_parent(target: &Path) -> Result<PathBuf> {
+    let dir = target
+        .parent()
+        .expect("blob paths have a parent")
+        .to_path_buf();
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| io_error(e, format!("creating {}", dir.display())))?;
+    Ok(dir)
+}
+
+/// A hidden temporary file in `root`, removed when its path is dropped.
+async fn create_temp(root: &Path) -> Result<(std::fs::File, tempfile::TempPath)> {
+    let root = root.to_path_buf();
+    blocking(move || {
+        temp_builder(".tmp-blob-")
+            .tempfile_in(&root)
+            .map(tempfile::NamedTempFile::into_parts)
+            .map_err(|e| {
+                io_error(
+                    e,
+                    format!("creating a temporary file in {}", root.display()),
+                )
+            })
+    })
+    .await
+}
+
+/// Flushes and syncs a written temporary file.
+async fn sync_temp(
+    mut out: BufWriter<tokio::fs::File>,
+    syncer: &mut BackgroundSync,
+    digest: &Digest,
+) -> Result<()> {
+    let failed =
+        |what: &str, e: io::Error| Error::from(e).context(format!("writing blob {digest}: {what}"));
+    out.flush()
+        .await
+        .map_err(|e| failed("writing the temporary file", e))?;
+    let file = out.into_inner();
+    syncer.finish().await;
+    file.sync_all()
+        .await
+        .map_err(|e| failed("syncing the temporary file", e))
+}
+
+/// The error of a blob that failed its check.
+fn not_stored(digest: &Digest, e: Error) -> Error {
+    e.context(format!("writing blob {digest}: not stored"))
+}
+
+/// Copies `stream` into `out`, feeding `verifier` (which may have seen the
+/// bytes of a partial file before), refusing more than the expected size.
 async fn pump<S, E>(
     out: &mut BufWriter<tokio::fs::File>,
     syncer: &mut BackgroundSync,
-    mut digester: Option<&mut Digester>,
-    written: &mut u64,
-    size: Option<u64>,
+    verifier: &mut Verifier,
     stream: S,
     digest: &Digest,
 ) -> Result<()>
@@ -246,22 +225,13 @@ where
     let mut stream = std::pin::pin!(stream);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| failed("reading the source failed", e.into()))?;
-        if let Some(d) = digester.as_mut() {
-            d.update(&chunk);
-        }
-        *written += chunk.len() as u64;
-        if let Some(max) = size
-            && *written > max
-        {
-            return Err(Error::new(
-                ErrorKind::DigestMismatch,
-                format!("writing blob {digest}: content is longer than the expected {max} bytes"),
-            ));
-        }
+        verifier
+            .update(&chunk)
+            .map_err(|e| e.context(format!("writing blob {digest}")))?;
         out.write_all(&chunk)
             .await
             .map_err(|e| failed("writing the temporary file", Error::from(e)))?;
-        syncer.wrote(*written);
+        syncer.wrote(verifier.bytes());
     }
     Ok(())
 }
@@ -306,35 +276,9 @@ pub(super) async fn write_blob_resumable(
     size: u64,
     source: &dyn Reopen,
 ) -> Result<u64> {
-    let dir = target
-        .parent()
-        .expect("blob paths have a parent")
-        .to_path_buf();
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| io_error(e, format!("creating {}", dir.display())))?;
+    let dir = create_parent(&target).await?;
     let path = partial_path(root, digest);
-    let opened = {
-        let path = path.clone();
-        blocking(move || {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(|e| io_error(e, format!("opening {}", path.display())))?;
-            match file.try_lock() {
-                Ok(()) => Ok(Some(file)),
-                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-                Err(std::fs::TryLockError::Error(e)) => {
-                    Err(io_error(e, format!("locking {}", path.display())))
-                }
-            }
-        })
-        .await?
-    };
-    let Some(file) = opened else {
+    let Some(file) = open_partial(path.clone()).await? else {
         // Another process is downloading this blob into the partial file.
         let check = if source.verifies_from_start() {
             Check::StreamVerifies
@@ -382,6 +326,28 @@ pub(super) async fn write_blob_resumable(
     Ok(size)
 }
 
+/// Opens (creating it) and locks the partial file at `path`; `None` when
+/// another process holds the lock.
+async fn open_partial(path: PathBuf) -> Result<Option<std::fs::File>> {
+    blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io_error(e, format!("opening {}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(io_error(e, format!("locking {}", path.display())))
+            }
+        }
+    })
+    .await
+}
+
 /// One pass of [`write_blob_resumable`]: continue the partial file from
 /// its length, verify. The error says whether a partial file was continued.
 async fn fill_partial(
@@ -408,75 +374,72 @@ async fn fill_partial(
     } else {
         Check::StreamVerifies
     };
-    let mut digester = digest.digester();
+    let mut verifier = check.verifier(digest, Some(size));
     if continued {
         tracing::info!(%digest, offset = have, size, "continuing a partial download");
-        let reader = file
-            .try_clone()
-            .map_err(|e| fail(io_error(e, "cloning a file handle")))?;
-        let (d, n) = blocking(move || {
-            use std::io::Read as _;
-            let mut reader = std::io::BufReader::with_capacity(BUF_SIZE, reader);
-            let mut d = digester;
-            let mut n = 0u64;
-            let mut buf = vec![0u8; BUF_SIZE];
-            // Read from the start through a fresh offset.
-            std::io::Seek::seek(reader.get_mut(), std::io::SeekFrom::Start(0))
-                .map_err(|e| io_error(e, "seeking a partial file"))?;
-            loop {
-                let k = reader
-                    .read(&mut buf)
-                    .map_err(|e| io_error(e, "reading a partial file"))?;
-                if k == 0 {
-                    break;
-                }
-                d.update(&buf[..k]);
-                n += k as u64;
-            }
-            Ok((d, n))
-        })
-        .await
-        .map_err(fail)?;
-        digester = d;
-        have = n;
+        verifier = hash_partial(file, verifier).await.map_err(fail)?;
     }
-    let stream = source.open_at(have).await.map_err(fail)?;
+    // A run stopped after the last byte but before the end of its stream
+    // left it all: check it without asking the source for nothing.
+    if !(continued && verifier.bytes() == size) {
+        append(file, path, digest, &mut verifier, source)
+            .await
+            .map_err(fail)?;
+    }
+    verifier.finish().map_err(|e| fail(not_stored(digest, e)))?;
+    Ok(())
+}
+
+/// Appends the rest of the blob, read from the source from the partial
+/// file's length (what `verifier` has seen), to the partial file. What
+/// arrived is kept, also when the source fails: the next run goes on from
+/// there.
+async fn append(
+    file: &std::fs::File,
+    path: &Path,
+    digest: &Digest,
+    verifier: &mut Verifier,
+    source: &dyn Reopen,
+) -> Result<()> {
+    let have = verifier.bytes();
+    let stream = source.open_at(have).await?;
     let mut std_file = file
         .try_clone()
-        .map_err(|e| fail(io_error(e, "cloning a file handle")))?;
+        .map_err(|e| io_error(e, "cloning a file handle"))?;
     std::io::Seek::seek(&mut std_file, std::io::SeekFrom::Start(have))
-        .map_err(|e| fail(io_error(e, "seeking a partial file")))?;
+        .map_err(|e| io_error(e, "seeking a partial file"))?;
     let mut syncer = BackgroundSync::new(&std_file);
     let mut out = BufWriter::with_capacity(BUF_SIZE, tokio::fs::File::from_std(std_file));
-    let mut written = have;
-    let pumped = pump(
-        &mut out,
-        &mut syncer,
-        (check == Check::Hash).then_some(&mut digester),
-        &mut written,
-        Some(size),
-        stream,
-        digest,
-    )
-    .await;
-    // Keep what arrived, also when the source failed: the next run goes on
-    // from there.
+    let pumped = pump(&mut out, &mut syncer, verifier, stream, digest).await;
     let flushed = out.flush().await;
     syncer.finish().await;
-    pumped.map_err(fail)?;
-    flushed.map_err(|e| fail(io_error(e, format!("writing {}", path.display()))))?;
-    let failed = |e: Error| fail(e.context(format!("writing blob {digest}: not stored")));
-    match check {
-        Check::Hash => verify(digest, Some(size), digester).map_err(failed)?,
-        Check::StreamVerifies if written != size => {
-            return Err(failed(Error::new(
-                ErrorKind::DigestMismatch,
-                format!("content is {written} bytes, expected {size}"),
-            )));
+    pumped?;
+    flushed.map_err(|e| io_error(e, format!("writing {}", path.display())))
+}
+
+/// Feeds what a previous run left in the partial file to `verifier`.
+async fn hash_partial(file: &std::fs::File, mut verifier: Verifier) -> Result<Verifier> {
+    let reader = file
+        .try_clone()
+        .map_err(|e| io_error(e, "cloning a file handle"))?;
+    blocking(move || {
+        use std::io::Read as _;
+        let mut reader = std::io::BufReader::with_capacity(BUF_SIZE, reader);
+        let mut buf = vec![0u8; BUF_SIZE];
+        // Read from the start through a fresh offset.
+        std::io::Seek::seek(reader.get_mut(), std::io::SeekFrom::Start(0))
+            .map_err(|e| io_error(e, "seeking a partial file"))?;
+        loop {
+            let k = reader
+                .read(&mut buf)
+                .map_err(|e| io_error(e, "reading a partial file"))?;
+            if k == 0 {
+                return Ok(verifier);
+            }
+            verifier.update(&buf[..k])?;
         }
-        Check::StreamVerifies => {}
-    }
-    Ok(())
+    })
+    .await
 }
 
 /// Starts writing a big blob back to disk while it is still being

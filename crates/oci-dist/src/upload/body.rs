@@ -8,6 +8,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
+use registry_core::digest::Verifier;
 use registry_core::{Error, ErrorKind};
 
 use crate::content::ByteStream;
@@ -17,7 +18,7 @@ pub(crate) struct Reader {
     stream: ByteStream,
     leftover: Option<Bytes>,
     /// Hashes what flows, when the digest is not known up front.
-    digester: Option<registry_core::digest::Digester>,
+    verifier: Option<Verifier>,
 }
 
 impl Reader {
@@ -25,36 +26,42 @@ impl Reader {
         Arc::new(Mutex::new(Reader {
             stream,
             leftover: None,
-            digester: None,
+            verifier: None,
         }))
     }
 
-    pub(crate) fn hashing(
-        stream: ByteStream,
-        digester: registry_core::digest::Digester,
-    ) -> Arc<Mutex<Reader>> {
+    /// A reader computing the digest of everything it reads (see
+    /// [`Verifier::computing`]).
+    pub(crate) fn hashing(stream: ByteStream, verifier: Verifier) -> Arc<Mutex<Reader>> {
         Arc::new(Mutex::new(Reader {
             stream,
             leftover: None,
-            digester: Some(digester),
+            verifier: Some(verifier),
         }))
     }
 
-    pub(crate) fn take_digester(&mut self) -> Option<registry_core::digest::Digester> {
-        self.digester.take()
+    /// The verifier of a hashing reader, once.
+    pub(crate) fn take_verifier(&mut self) -> Option<Verifier> {
+        self.verifier.take()
+    }
+
+    /// Polls the source for its next chunk, feeding it to the verifier.
+    fn poll_source(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
+        let polled = ready!(self.stream.as_mut().poll_next(cx));
+        if let (Some(Ok(chunk)), Some(v)) = (&polled, self.verifier.as_mut())
+            && let Err(e) = v.update(chunk)
+        {
+            return Poll::Ready(Some(Err(e)));
+        }
+        Poll::Ready(polled)
     }
 
     /// Polls at most `max` bytes.
     fn poll_take(&mut self, cx: &mut Context<'_>, max: u64) -> Poll<Option<Result<Bytes, Error>>> {
         let mut chunk = match self.leftover.take() {
             Some(c) => c,
-            None => match ready!(self.stream.as_mut().poll_next(cx)) {
-                Some(Ok(c)) => {
-                    if let Some(d) = self.digester.as_mut() {
-                        d.update(&c);
-                    }
-                    c
-                }
+            None => match ready!(self.poll_source(cx)) {
+                Some(Ok(c)) => c,
                 other => return Poll::Ready(other),
             },
         };
@@ -69,13 +76,10 @@ impl Reader {
         if self.leftover.as_ref().is_some_and(|l| !l.is_empty()) {
             return Poll::Ready(Ok(false));
         }
-        match ready!(self.stream.as_mut().poll_next(cx)) {
+        match ready!(self.poll_source(cx)) {
             None => Poll::Ready(Ok(true)),
             Some(Err(e)) => Poll::Ready(Err(e)),
             Some(Ok(c)) => {
-                if let Some(d) = self.digester.as_mut() {
-                    d.update(&c);
-                }
                 let empty = c.is_empty();
                 self.leftover = Some(c);
                 Poll::Ready(Ok(empty))
@@ -288,7 +292,7 @@ mod tests {
         let items: Vec<Result<Bytes, Error>> = vec![Ok(Bytes::from_static(b"hello "))];
         let r = Reader::hashing(
             Box::pin(futures_util::stream::iter(items)),
-            registry_core::digest::Digester::new(registry_core::digest::Algorithm::Sha256),
+            Verifier::computing(registry_core::digest::Algorithm::Sha256),
         );
         let all = SliceBody::to_end(r.clone())
             .collect()
@@ -296,7 +300,7 @@ mod tests {
             .unwrap()
             .to_bytes();
         assert_eq!(&all[..], b"hello ");
-        let d = r.lock().unwrap().take_digester().unwrap().finish();
+        let d = r.lock().unwrap().take_verifier().unwrap().finish().unwrap();
         assert_eq!(d, registry_core::Digest::sha256_of(b"hello "));
     }
 }
