@@ -163,30 +163,109 @@ async fn copy_inner(
     tag: Option<&str>,
     options: &CopyOptions,
 ) -> Result<CopyReport, Error> {
-    let jobs = options.jobs.max(1);
-    let mut root = source.fetch_reference(reference).await?;
-    if let Some(p) = &options.platform
-        && let Some(index) = root.as_index()
-    {
-        let child = platform::select(index, p).cloned().ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "no image for platform {} in index {}; available: {}",
-                    platform::to_string(p),
-                    root.digest(),
-                    platform::available(index).join(", ")
-                ),
-            )
-        })?;
-        root = source.fetch_manifest(&child).await?;
+    let plan = Plan::collect(source, reference, options).await?;
+    let total: u64 = plan.blobs.iter().map(Descriptor::size).sum();
+    let tracker = Tracker::new(options.progress.clone(), total);
+    tracker.emit(ProgressEvent::Started {
+        blobs: plan.blobs.len(),
+        total_bytes: total,
+    });
+    let outcomes = transfer_blobs(source, destination, &plan.blobs, &tracker, options).await?;
+    push_manifests(destination, &plan, tag, &tracker, options.jobs).await?;
+    Ok(plan.report(&outcomes))
+}
+
+/// What a copy moves: the root manifest, every manifest below it level by
+/// level, and the distinct blobs of them all.
+struct Plan {
+    root: Manifest,
+    /// The manifests below the root, level by level (pushed deepest first).
+    levels: Vec<Vec<Manifest>>,
+    /// Distinct blobs, in first-seen order.
+    blobs: Vec<Descriptor>,
+}
+
+impl Plan {
+    async fn collect(
+        source: &dyn ImageSource,
+        reference: &str,
+        options: &CopyOptions,
+    ) -> Result<Plan, Error> {
+        let root = fetch_root(source, reference, options.platform.as_ref()).await?;
+        let levels = fetch_levels(source, &root, options.jobs).await?;
+        let mut plan = Plan {
+            root,
+            levels,
+            blobs: Vec::new(),
+        };
+        plan.blobs = distinct_blobs(plan.manifests())?;
+        Ok(plan)
     }
 
-    // Every manifest below the root, level by level; pushed deepest first.
+    /// The root, then the manifests below it.
+    fn manifests(&self) -> impl Iterator<Item = &Manifest> {
+        std::iter::once(&self.root).chain(self.levels.iter().flatten())
+    }
+
+    fn report(&self, outcomes: &[(BlobOutcome, u64)]) -> CopyReport {
+        let count = |o: BlobOutcome| outcomes.iter().filter(|(x, _)| *x == o).count();
+        CopyReport {
+            digest: self.root.digest().clone(),
+            media_type: self.root.media_type().to_owned(),
+            manifests: self.manifests().count(),
+            blobs: self.blobs.len(),
+            copied: count(BlobOutcome::Copied),
+            skipped: count(BlobOutcome::Skipped),
+            mounted: count(BlobOutcome::Mounted),
+            bytes_copied: outcomes
+                .iter()
+                .filter(|(o, _)| *o == BlobOutcome::Copied)
+                .map(|(_, n)| n)
+                .sum(),
+        }
+    }
+}
+
+/// The manifest `reference` names or, with a platform, the image for it out
+/// of the index `reference` names.
+async fn fetch_root(
+    source: &dyn ImageSource,
+    reference: &str,
+    platform: Option<&Platform>,
+) -> Result<Manifest, Error> {
+    let root = source.fetch_reference(reference).await?;
+    let (Some(p), Some(index)) = (platform, root.as_index()) else {
+        return Ok(root);
+    };
+    let child = platform::select(index, p).ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "no image for platform {} in index {}; available: {}",
+                platform::to_string(p),
+                root.digest(),
+                platform::available(index).join(", ")
+            ),
+        )
+    })?;
+    source.fetch_manifest(child).await
+}
+
+/// Every manifest below `root`, level by level, each once.
+async fn fetch_levels(
+    source: &dyn ImageSource,
+    root: &Manifest,
+    jobs: usize,
+) -> Result<Vec<Vec<Manifest>>, Error> {
     let mut levels: Vec<Vec<Manifest>> = Vec::new();
-    let mut current = vec![root.clone()];
     let mut seen: HashSet<Digest> = HashSet::from([root.digest().clone()]);
-    while current.iter().any(Manifest::is_index) {
+    loop {
+        let current = levels
+            .last()
+            .map_or(std::slice::from_ref(root), Vec::as_slice);
+        if !current.iter().any(Manifest::is_index) {
+            return Ok(levels);
+        }
         if levels.len() >= MAX_DEPTH {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -200,98 +279,92 @@ async fn copy_inner(
             .collect();
         let fetched: Vec<Manifest> = futures_util::stream::iter(children)
             .map(|d| async move { source.fetch_manifest(&d).await })
-            .buffered(jobs)
+            .buffered(jobs.max(1))
             .try_collect()
             .await?;
-        levels.push(fetched.clone());
-        current = fetched;
+        levels.push(fetched);
     }
-    let all: Vec<&Manifest> = std::iter::once(&root)
-        .chain(levels.iter().flatten())
-        .collect();
+}
 
-    // Distinct blobs, in first-seen order.
-    let mut blob_seen = HashSet::new();
-    let mut blobs: Vec<Descriptor> = Vec::new();
-    for m in &all {
-        for b in m.blobs() {
-            if is_foreign(b) {
-                continue;
-            }
-            if blob_seen.insert(descriptor::digest_of(b)?) {
-                blobs.push(b.clone());
-            }
+/// The distinct blobs of `manifests` (foreign layers left out), in
+/// first-seen order.
+fn distinct_blobs<'a>(
+    manifests: impl Iterator<Item = &'a Manifest>,
+) -> Result<Vec<Descriptor>, Error> {
+    let mut seen = HashSet::new();
+    let mut blobs = Vec::new();
+    for b in manifests.flat_map(Manifest::blobs) {
+        if !is_foreign(b) && seen.insert(descriptor::digest_of(b)?) {
+            blobs.push(b.clone());
         }
     }
-    let total: u64 = blobs.iter().map(Descriptor::size).sum();
-    let tracker = Tracker::new(options.progress.clone(), total);
-    tracker.emit(ProgressEvent::Started {
-        blobs: blobs.len(),
-        total_bytes: total,
-    });
+    Ok(blobs)
+}
+
+/// Transfers (or skips, or mounts) every blob, `options.jobs` at a time.
+async fn transfer_blobs(
+    source: &dyn ImageSource,
+    destination: &dyn ImageDestination,
+    blobs: &[Descriptor],
+    tracker: &Arc<Tracker>,
+    options: &CopyOptions,
+) -> Result<Vec<(BlobOutcome, u64)>, Error> {
     let origin = if options.mount {
         source.mount_origin()
     } else {
         None
     };
-    let outcomes: Vec<(BlobOutcome, u64)> = futures_util::stream::iter(blobs.iter())
+    futures_util::stream::iter(blobs)
         .map(|d| {
             transfer_blob(
                 source,
                 destination,
                 d,
                 origin.as_ref(),
-                &tracker,
+                tracker,
                 options.skip_existing,
             )
         })
-        .buffer_unordered(jobs)
+        .buffer_unordered(options.jobs.max(1))
         .try_collect()
-        .await?;
+        .await
+}
 
-    // Manifests: deepest level first, root last.
-    let tracker = &tracker;
-    for level in levels.iter().rev() {
-        futures_util::stream::iter(level.iter())
+/// Pushes the manifests below the root (deepest level first, those missing
+/// only), then the root under `tag`.
+async fn push_manifests(
+    destination: &dyn ImageDestination,
+    plan: &Plan,
+    tag: Option<&str>,
+    tracker: &Tracker,
+    jobs: usize,
+) -> Result<(), Error> {
+    let pushed = |m: &Manifest, tag: Option<&str>| {
+        tracker.emit(ProgressEvent::Manifest {
+            digest: m.digest().clone(),
+            media_type: m.media_type().to_owned(),
+            tag: tag.map(str::to_owned),
+        });
+    };
+    for level in plan.levels.iter().rev() {
+        futures_util::stream::iter(level)
             .map(|m| async move {
-                let desc = m.descriptor();
-                if !destination.manifest_exists(&desc).await? {
+                if !destination.manifest_exists(&m.descriptor()).await? {
                     destination.push_manifest(m, None).await?;
-                    tracker.emit(ProgressEvent::Manifest {
-                        digest: m.digest().clone(),
-                        media_type: m.media_type().to_owned(),
-                        tag: None,
-                    });
+                    pushed(m, None);
                 }
                 Ok::<_, Error>(())
             })
-            .buffer_unordered(jobs)
+            .buffer_unordered(jobs.max(1))
             .try_collect::<()>()
             .await?;
     }
+    let root = &plan.root;
     if tag.is_some() || !destination.manifest_exists(&root.descriptor()).await? {
-        destination.push_manifest(&root, tag).await?;
-        tracker.emit(ProgressEvent::Manifest {
-            digest: root.digest().clone(),
-            media_type: root.media_type().to_owned(),
-            tag: tag.map(str::to_owned),
-        });
+        destination.push_manifest(root, tag).await?;
+        pushed(root, tag);
     }
-    let count = |o: BlobOutcome| outcomes.iter().filter(|(x, _)| *x == o).count();
-    Ok(CopyReport {
-        digest: root.digest().clone(),
-        media_type: root.media_type().to_owned(),
-        manifests: all.len(),
-        blobs: blobs.len(),
-        copied: count(BlobOutcome::Copied),
-        skipped: count(BlobOutcome::Skipped),
-        mounted: count(BlobOutcome::Mounted),
-        bytes_copied: outcomes
-            .iter()
-            .filter(|(o, _)| *o == BlobOutcome::Copied)
-            .map(|(_, n)| n)
-            .sum(),
-    })
+    Ok(())
 }
 
 /// Foreign (non-distributable) layers with URLs are not copied.
@@ -338,8 +411,9 @@ async fn transfer_blob(
             Ok((BlobOutcome::Copied, size))
         }
         Err(e) => {
-            // A failure of the source stream (e.g. a digest mismatch) is the
-            // real cause; the destination only saw its body break.
+            // A failure of the source stream (e.g. a digest mismatch, a
+            // refused resumption) is the real cause, with its status and
+            // OCI error codes; the destination only saw a stand-in.
             let source_failure = content.failure.lock().expect("poisoned").take();
             Err(source_failure
                 .unwrap_or(e)
@@ -349,11 +423,13 @@ async fn transfer_blob(
 }
 
 /// A source blob as upload content: reopenable (from an offset, skipping
-/// bytes), counting progress, remembering a failure of the source stream.
+/// bytes), counting progress, keeping a failure of the source stream.
 struct SourceBlob<'a> {
     source: &'a dyn ImageSource,
     desc: &'a Descriptor,
     counter: BlobCounter,
+    /// The last error of a source stream, as it came; its stream handed the
+    /// destination a [`stand_in`] instead.
     failure: Arc<Mutex<Option<Error>>>,
 }
 
@@ -372,14 +448,30 @@ impl BlobSource for SourceBlob<'_> {
             self.counter.reset_to(offset);
             let counter = self.counter.clone();
             let failure = self.failure.clone();
-            let counted = stream.inspect(move |item| match item {
-                Ok(chunk) => counter.add(chunk.len() as u64),
+            let counted = stream.map(move |item| match item {
+                Ok(chunk) => {
+                    counter.add(chunk.len() as u64);
+                    Ok(chunk)
+                }
                 Err(e) => {
-                    *failure.lock().expect("poisoned") = Some(Error::new(e.kind(), e.to_string()));
+                    let stand_in = stand_in(&e);
+                    *failure.lock().expect("poisoned") = Some(e);
+                    Err(stand_in)
                 }
             });
             let s: ByteStream = Box::pin(counted);
             Ok(s)
         })
+    }
+}
+
+/// What the destination sees of a source error: its kind, message and
+/// status, so that it decides about retrying and keeping partial content as
+/// it would on the original.
+fn stand_in(e: &Error) -> Error {
+    let out = Error::new(e.kind(), e.to_string());
+    match e.status() {
+        Some(status) => out.with_status(status),
+        None => out,
     }
 }

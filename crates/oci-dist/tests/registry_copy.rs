@@ -9,8 +9,8 @@ use oci_dist::copy::{CopyOptions, copy};
 use oci_dist::image::NewIndex;
 use oci_dist::layout::OciLayout;
 use oci_dist::progress::{BlobOutcome, ProgressEvent};
-use oci_dist::{Digest, platform};
-use test_support::TestRegistry;
+use oci_dist::{Digest, ErrorKind, platform};
+use test_support::{Fault, FaultRule, TestRegistry};
 
 fn three_platform_index(seed: u64) -> NewIndex {
     let shared = common::bytes(400_000, seed);
@@ -261,4 +261,50 @@ async fn a_corrupt_download_leaves_no_blob_in_the_layout() {
         .unwrap();
     assert_eq!(&report.digest, img.digest());
     assert_eq!(layout.list_refs().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_resumption_fails_the_copy_with_the_registry_error() {
+    let a = TestRegistry::anonymous().await;
+    let src = common::client_for(&a).with_segment("src");
+    let img = common::small_image(1, 1 << 20, 80);
+    src.push_image("v1", &img).await.unwrap();
+    // Every blob body is cut at half; the resumption is refused with an
+    // OCI error body.
+    let proxy = a
+        .proxy_builder()
+        .fault(FaultRule::new("GET", "/v2/src/blobs/*", Fault::CutAtHalf).only_unranged())
+        .intercept(|req| {
+            (req.method == "GET" && req.range().is_some()).then(|| {
+                test_support::http::response(
+                    403,
+                    r#"{"errors":[{"code":"DENIED","message":"no more reads"}]}"#,
+                )
+            })
+        })
+        .start()
+        .await;
+    let bad = common::client_via(&proxy).with_segment("src");
+    let check = |err: oci_dist::Error| {
+        // The source's error as it came: kind, status and OCI error code.
+        assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(403), "{err}");
+        assert_eq!(err.oci_errors().len(), 1, "{err}");
+        assert_eq!(err.oci_errors()[0].code, "DENIED", "{err}");
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
+    let opts = CopyOptions::default().jobs(1);
+    check(
+        copy(&bad, "v1", &layout, Some("v1"), &opts)
+            .await
+            .unwrap_err(),
+    );
+    assert!(layout.list_refs().await.unwrap().is_empty());
+
+    // Into a registry, whose upload only sees its request body break.
+    let b = TestRegistry::anonymous().await;
+    let dst = common::client_for(&b).with_segment("dst");
+    check(copy(&bad, "v1", &dst, Some("v1"), &opts).await.unwrap_err());
 }
