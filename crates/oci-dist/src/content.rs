@@ -42,6 +42,10 @@
 //!   before the index or manifest that refers to them.
 //! - `mount_blob` has a default (not supported: `Ok(false)`); registries
 //!   override it for cross-repository mounts.
+//! - `record_root(manifest, tag)` is called once the root of a copy is
+//!   stored; the default does nothing. The OCI layout lists an untagged
+//!   root in `index.json` there (as skopeo does for an image copied by
+//!   digest), so that tools walking the index see it.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -165,6 +169,19 @@ pub trait ImageDestination: Send + Sync {
         manifest: &'a Manifest,
         tag: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Called by [`copy`](crate::copy::copy) last, once the root of the
+    /// copy (the manifest or index asked for) is stored, whether it was
+    /// pushed now (under `tag`) or was there already. The default does
+    /// nothing; an OCI layout lists an untagged root in its `index.json`.
+    fn record_root<'a>(
+        &'a self,
+        manifest: &'a Manifest,
+        tag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let _ = (manifest, tag);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Blob content that can be read from the start or from an offset (to

@@ -3,7 +3,9 @@
 //! built): blobs first (concurrently; each distinct blob once even when
 //! several images of an index share it; skipped when present; mounted when
 //! both sides are in one registry), then child manifests, then the root
-//! under its tag. Progress is reported per blob and overall.
+//! under its tag, which the destination then records
+//! ([`ImageDestination::record_root`]: an OCI layout lists an untagged root
+//! in `index.json`). Progress is reported per blob and overall.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -331,7 +333,7 @@ async fn transfer_blobs(
 }
 
 /// Pushes the manifests below the root (deepest level first, those missing
-/// only), then the root under `tag`.
+/// only), then the root under `tag`, and lets the destination record it.
 async fn push_manifests(
     destination: &dyn ImageDestination,
     plan: &Plan,
@@ -364,7 +366,7 @@ async fn push_manifests(
         destination.push_manifest(root, tag).await?;
         pushed(root, tag);
     }
-    Ok(())
+    destination.record_root(root, tag).await
 }
 
 /// Foreign (non-distributable) layers with URLs are not copied.

@@ -511,6 +511,53 @@ async fn copies_between_layouts_through_the_traits() {
     );
 }
 
+#[tokio::test]
+async fn an_untagged_copy_into_a_layout_lists_its_root_untagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = OciLayout::create(dir.path().join("src")).await.unwrap();
+    let img = image(34);
+    let image_desc = write_image(&src, &img, "v1").await;
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{MANIFEST}","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#,
+        image_desc.digest(),
+        image_desc.size()
+    );
+    let index_desc = src
+        .write_manifest(
+            index.as_bytes(),
+            "application/vnd.oci.image.index.v1+json",
+            Some("all"),
+        )
+        .await
+        .unwrap();
+    let dst = OciLayout::create(dir.path().join("dst")).await.unwrap();
+    let opts = oci_dist::copy::CopyOptions::default();
+    let by_digest = format!("@{}", index_desc.digest());
+    for _ in 0..2 {
+        let report = oci_dist::copy::copy(&src, &by_digest, &dst, None, &opts)
+            .await
+            .unwrap();
+        assert_eq!(report.digest.to_string(), index_desc.digest().to_string());
+        // The root is listed once, without a tag; its image is not.
+        let listed = dst.index().await.unwrap().manifests().clone();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].digest(), index_desc.digest());
+        assert_eq!(
+            listed[0].media_type().to_string(),
+            "application/vnd.oci.image.index.v1+json"
+        );
+        assert!(dst.list_refs().await.unwrap().is_empty());
+    }
+    // A tagged copy is listed under its tag only.
+    let tagged = OciLayout::create(dir.path().join("tagged")).await.unwrap();
+    oci_dist::copy::copy(&src, "v1", &tagged, Some("v1"), &opts)
+        .await
+        .unwrap();
+    let listed = tagged.index().await.unwrap().manifests().clone();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(tagged.list_refs().await.unwrap()[0].0, "v1");
+}
+
 /// A download as a copy hands it to the layout: verified from 0, served
 /// from an offset; remembers the offsets asked for.
 struct Download {

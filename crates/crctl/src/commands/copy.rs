@@ -21,7 +21,6 @@ struct Destination {
     tag: Option<String>,
     /// A layout this command created: removed again if the copy fails.
     created: Option<std::path::PathBuf>,
-    layout: Option<OciLayout>,
 }
 
 async fn open_destination(
@@ -40,7 +39,6 @@ async fn open_destination(
                 dest: Box::new(target::repository_client(global, &r)?),
                 tag,
                 created: None,
-                layout: None,
             })
         }
         Target::Layout { path, tag } => {
@@ -48,11 +46,11 @@ async fn open_destination(
             let layout = OciLayout::create(&path)
                 .await
                 .map_err(|e| Failure::from(e).context(format!("creating {}", path.display())))?;
+            // Without a tag, the copy lists the image untagged in index.json.
             Ok(Destination {
-                dest: Box::new(layout.clone()),
+                dest: Box::new(layout),
                 tag: tag.or_else(|| source_tag.map(str::to_owned)),
                 created: (!existed).then_some(path),
-                layout: Some(layout),
             })
         }
     }
@@ -104,10 +102,6 @@ pub async fn run(
             return Err(Failure::from(e));
         }
     };
-    if let (Some(layout), None) = (&dest.layout, &dest.tag) {
-        let desc = layout.resolve(&report.digest.to_string()).await?;
-        layout.add_untagged(&desc).await?;
-    }
     tracing::info!(
         blobs = report.blobs,
         copied = report.copied,

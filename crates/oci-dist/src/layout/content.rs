@@ -141,6 +141,21 @@ impl ImageDestination for OciLayout {
             Ok(())
         })
     }
+
+    /// A root copied without a tag is listed in `index.json` untagged
+    /// (see [`OciLayout::add_untagged`]); a tagged one is there already.
+    fn record_root<'a>(
+        &'a self,
+        manifest: &'a Manifest,
+        tag: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if tag.is_none() {
+                self.add_untagged(&manifest.descriptor()).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// A [`BlobSource`] as the partial-file writer reads it.
