@@ -176,35 +176,69 @@ impl Client {
         options: &GetImageOptions,
     ) -> Result<Image, Error> {
         let top = self.get_manifest(reference).await?;
-        let (index, manifest) = if let Some(idx) = top.as_index() {
-            let wanted = options.platform.clone().unwrap_or_else(platform::host);
-            let desc = platform::select(idx, &wanted).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "{}: no image for platform {} in index {}; available: {}",
-                        self.registry(),
-                        platform::to_string(&wanted),
-                        top.digest(),
-                        platform::available(idx).join(", ")
-                    ),
-                )
-            })?;
-            let m = self.fetch_manifest(desc).await?;
-            if m.is_index() {
-                return Err(Error::new(
-                    ErrorKind::Unsupported,
-                    format!(
-                        "index {} lists another index for the platform",
-                        top.digest()
-                    ),
-                ));
+        let (index, manifest) = match top.as_index() {
+            Some(_) => {
+                let m = self.select_image(&top, options).await?;
+                (Some(top), m)
             }
-            (Some(top), m)
-        } else {
-            (None, top)
+            None => (None, top),
         };
-        let image = manifest.as_image().expect("checked above");
+        let (config_bytes, config) = self.fetch_config(&manifest).await?;
+        if index.is_none()
+            && let Some(wanted) = &options.platform
+        {
+            check_platform(&manifest, &config, wanted)?;
+        }
+        Ok(Image {
+            client: self.clone(),
+            index,
+            manifest,
+            config_bytes,
+            config,
+        })
+    }
+
+    /// The image manifest for `options.platform` (default: the host's) out
+    /// of the index `top`.
+    async fn select_image(
+        &self,
+        top: &Manifest,
+        options: &GetImageOptions,
+    ) -> Result<Manifest, Error> {
+        let idx = top.as_index().expect("called with an index");
+        let wanted = options.platform.clone().unwrap_or_else(platform::host);
+        let desc = platform::select(idx, &wanted).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{}: no image for platform {} in index {}; available: {}",
+                    self.registry(),
+                    platform::to_string(&wanted),
+                    top.digest(),
+                    platform::available(idx).join(", ")
+                ),
+            )
+        })?;
+        let m = self.fetch_manifest(desc).await?;
+        if m.is_index() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "index {} lists another index for the platform",
+                    top.digest()
+                ),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// The config of an image manifest: exact bytes and parsed. Refuses a
+    /// manifest whose config is not a container image config.
+    async fn fetch_config(
+        &self,
+        manifest: &Manifest,
+    ) -> Result<(Bytes, ImageConfiguration), Error> {
+        let image = manifest.as_image().expect("an image manifest");
         let config_mt = image.config().media_type().to_string();
         if config_mt != OCI_CONFIG && config_mt != DOCKER_CONFIG {
             return Err(Error::new(
@@ -223,33 +257,7 @@ impl Client {
         let config: ImageConfiguration = serde_json::from_slice(&config_bytes).map_err(|e| {
             Error::protocol(format!("invalid image config of {}", manifest.digest())).with_source(e)
         })?;
-        if index.is_none()
-            && let Some(wanted) = &options.platform
-        {
-            let have = platform::new(
-                &config.os().to_string(),
-                &config.architecture().to_string(),
-                config.variant().as_deref(),
-            );
-            if !platform::matches(wanted, &have) {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "image {} is for {}, not {}",
-                        manifest.digest(),
-                        platform::to_string(&platform::normalize(&have)),
-                        platform::to_string(wanted)
-                    ),
-                ));
-            }
-        }
-        Ok(Image {
-            client: self.clone(),
-            index,
-            manifest,
-            config_bytes,
-            config,
-        })
+        Ok((config_bytes, config))
     }
 
     /// Pushes an image: its blobs concurrently (skipping those present),
@@ -303,4 +311,30 @@ impl Client {
             ))),
         }
     }
+}
+
+/// Refuses an image (named directly, not picked from an index) whose config
+/// is for another platform than `wanted`.
+fn check_platform(
+    manifest: &Manifest,
+    config: &ImageConfiguration,
+    wanted: &Platform,
+) -> Result<(), Error> {
+    let have = platform::new(
+        &config.os().to_string(),
+        &config.architecture().to_string(),
+        config.variant().as_deref(),
+    );
+    if platform::matches(wanted, &have) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "image {} is for {}, not {}",
+            manifest.digest(),
+            platform::to_string(&platform::normalize(&have)),
+            platform::to_string(wanted)
+        ),
+    ))
 }
