@@ -7,93 +7,101 @@ use facade::oci::{Client, TagDeletion};
 use super::report::Outcome;
 use super::{check, e, ensure, fixtures};
 
+/// The report group of every check here.
+const GROUP: &str = "management";
+/// The repository the checks push to and delete from.
+const REPO: &str = "conformance/management";
+
 pub(crate) async fn run(client: &Client, out: &mut Vec<Outcome>) {
-    let repo = client.with_segment("conformance/management");
-
+    let repo = client.with_segment(REPO);
+    check(out, GROUP, "delete tag", Box::pin(delete_tag(&repo))).await;
     check(
         out,
-        "management",
-        "delete tag",
-        Box::pin(async {
-            let img = fixtures::image(1, 30);
-            repo.push_image("only", &img).await.map_err(e("push"))?;
-            let done = repo.delete_tag("only").await.map_err(e("delete_tag"))?;
-            ensure(
-                matches!(
-                    done,
-                    TagDeletion::TagDeleted | TagDeletion::ManifestDeleted { .. }
-                ),
-                || format!("{done:?}"),
-            )?;
-            let tags = repo.list_tags().await.unwrap_or_default();
-            ensure(!tags.iter().any(|t| t == "only"), || {
-                format!("tag still listed: {tags:?}")
-            })
-        }),
-    )
-    .await;
-
-    check(
-        out,
-        "management",
+        GROUP,
         "delete tag refuses to drop a shared manifest",
-        Box::pin(async {
-            let img = fixtures::image(1, 31);
-            repo.push_image("keep-a", &img).await.map_err(e("push"))?;
-            repo.tag_image("keep-a", "keep-b").await.map_err(e("tag"))?;
-            match repo.delete_tag("keep-b").await {
-                Ok(TagDeletion::TagDeleted) => {
-                    // A registry with real tag deletion: keep-a must survive.
-                    let d = repo.get_digest("keep-a").await.map_err(e("keep-a"))?;
-                    ensure(&d == img.digest(), || "keep-a changed".into())
-                }
-                Ok(other) => Err(format!("deleted a manifest another tag uses: {other:?}")),
-                Err(_) => {
-                    let d = repo.get_digest("keep-a").await.map_err(e("keep-a lost"))?;
-                    ensure(&d == img.digest(), || "keep-a changed".into())
-                }
-            }
-        }),
+        Box::pin(delete_shared_tag(&repo)),
     )
     .await;
-
     check(
         out,
-        "management",
+        GROUP,
         "delete manifest by digest",
-        Box::pin(async {
-            let img = fixtures::image(1, 32);
-            repo.push_image("doomed", &img).await.map_err(e("push"))?;
-            let digest: Digest = img.digest().to_string().parse().map_err(e("digest"))?;
-            repo.delete_manifest(&digest)
-                .await
-                .map_err(e("delete_manifest"))?;
-            match repo.get_manifest(&digest.to_string()).await {
-                Err(err) if err.kind() == ErrorKind::NotFound => {}
-                other => return Err(format!("manifest still there: {other:?}")),
-            }
-            let tags = repo.list_tags().await.unwrap_or_default();
-            ensure(!tags.iter().any(|t| t == "doomed"), || {
-                format!("tag still listed: {tags:?}")
-            })
-        }),
+        Box::pin(delete_manifest(&repo)),
     )
     .await;
+    check(out, GROUP, "delete blob", Box::pin(delete_blob(&repo))).await;
+}
 
-    check(
-        out,
-        "management",
-        "delete blob",
-        Box::pin(async {
-            let data = fixtures::bytes(10_000, 33);
-            let digest = Digest::sha256_of(&data);
-            repo.push_blob(&data, &digest, data.len() as u64)
-                .await
-                .map_err(e("push_blob"))?;
-            repo.delete_blob(&digest).await.map_err(e("delete_blob"))?;
-            let exists = repo.blob_exists(&digest).await.map_err(e("blob_exists"))?;
-            ensure(!exists, || "blob still there".into())
-        }),
-    )
-    .await;
+/// `Err` if `tag` is still in `repo`'s tag list (a failed listing counts
+/// as empty).
+async fn ensure_tag_unlisted(repo: &Client, tag: &str) -> Result<(), String> {
+    let tags = repo.list_tags().await.unwrap_or_default();
+    ensure(!tags.iter().any(|t| t == tag), || {
+        format!("tag still listed: {tags:?}")
+    })
+}
+
+/// Checks that deleting the only tag of an image removes the tag (or,
+/// on distribution 2.8, its manifest) and the tag is no longer listed.
+async fn delete_tag(repo: &Client) -> Result<(), String> {
+    let img = fixtures::image(1, 30);
+    repo.push_image("only", &img).await.map_err(e("push"))?;
+    let done = repo.delete_tag("only").await.map_err(e("delete_tag"))?;
+    ensure(
+        matches!(
+            done,
+            TagDeletion::TagDeleted | TagDeletion::ManifestDeleted { .. }
+        ),
+        || format!("{done:?}"),
+    )?;
+    ensure_tag_unlisted(repo, "only").await
+}
+
+/// Checks that deleting one of two tags of a manifest never deletes the
+/// manifest: the other tag still resolves to it, whether the deletion
+/// succeeded as a tag deletion or was refused.
+async fn delete_shared_tag(repo: &Client) -> Result<(), String> {
+    let img = fixtures::image(1, 31);
+    repo.push_image("keep-a", &img).await.map_err(e("push"))?;
+    repo.tag_image("keep-a", "keep-b").await.map_err(e("tag"))?;
+    match repo.delete_tag("keep-b").await {
+        Ok(TagDeletion::TagDeleted) => {
+            // A registry with real tag deletion: keep-a must survive.
+            let d = repo.get_digest("keep-a").await.map_err(e("keep-a"))?;
+            ensure(&d == img.digest(), || "keep-a changed".into())
+        }
+        Ok(other) => Err(format!("deleted a manifest another tag uses: {other:?}")),
+        Err(_) => {
+            let d = repo.get_digest("keep-a").await.map_err(e("keep-a lost"))?;
+            ensure(&d == img.digest(), || "keep-a changed".into())
+        }
+    }
+}
+
+/// Checks that a manifest deleted by digest is NotFound afterwards and
+/// its tag is no longer listed.
+async fn delete_manifest(repo: &Client) -> Result<(), String> {
+    let img = fixtures::image(1, 32);
+    repo.push_image("doomed", &img).await.map_err(e("push"))?;
+    let digest: Digest = img.digest().to_string().parse().map_err(e("digest"))?;
+    repo.delete_manifest(&digest)
+        .await
+        .map_err(e("delete_manifest"))?;
+    match repo.get_manifest(&digest.to_string()).await {
+        Err(err) if err.kind() == ErrorKind::NotFound => {}
+        other => return Err(format!("manifest still there: {other:?}")),
+    }
+    ensure_tag_unlisted(repo, "doomed").await
+}
+
+/// Checks that a deleted blob no longer exists.
+async fn delete_blob(repo: &Client) -> Result<(), String> {
+    let data = fixtures::bytes(10_000, 33);
+    let digest = Digest::sha256_of(&data);
+    repo.push_blob(&data, &digest, data.len() as u64)
+        .await
+        .map_err(e("push_blob"))?;
+    repo.delete_blob(&digest).await.map_err(e("delete_blob"))?;
+    let exists = repo.blob_exists(&digest).await.map_err(e("blob_exists"))?;
+    ensure(!exists, || "blob still there".into())
 }
