@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::MgcClient;
 use crate::error::Error;
+use crate::ids::{RegistryId, RepositoryId};
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
 use crate::repositories::repository_path;
 use crate::request::Call;
@@ -92,14 +93,14 @@ pub struct ImagesService {
     client: MgcClient,
 }
 
-/// Checks the ids and builds `.../images/{digest_or_tag}`.
+/// Checks the digest or tag and builds `.../images/{digest_or_tag}`.
 pub(crate) fn image_path(
     op: &'static str,
-    registry_id: &str,
-    repository_id: &str,
+    registry_id: &RegistryId,
+    repository_id: &RepositoryId,
     digest_or_tag: &str,
 ) -> Result<String, Error> {
-    let repo = repository_path(op, registry_id, repository_id)?;
+    let repo = repository_path(registry_id, repository_id);
     validate::digest_or_tag(op, digest_or_tag)?;
     Ok(format!(
         "{repo}/images/{}",
@@ -117,15 +118,12 @@ impl ImagesService {
     /// (sent as repeated `expand=` parameters; see [`EXPAND_ALL`]).
     pub async fn list(
         &self,
-        registry_id: &str,
-        repository_id: &str,
+        registry_id: &RegistryId,
+        repository_id: &RepositoryId,
         options: ListOptions,
     ) -> Result<ImagesResponse, Error> {
         const OP: &str = "getImagesV1";
-        let path = format!(
-            "{}/images",
-            repository_path(OP, registry_id, repository_id)?
-        );
+        let path = format!("{}/images", repository_path(registry_id, repository_id));
         let q = options.query(OP, Accepts::NAME_EXPAND)?;
         self.client
             .json(Call::new(OP, Method::GET, path).query(q))
@@ -135,12 +133,12 @@ impl ImagesService {
     /// Every image of the repository, page after page, as a stream.
     pub fn list_stream(
         &self,
-        registry_id: &str,
-        repository_id: &str,
+        registry_id: &RegistryId,
+        repository_id: &RepositoryId,
         options: ListOptions,
     ) -> ItemStream<ImageResponse> {
         let this = self.clone();
-        let ids = (registry_id.to_owned(), repository_id.to_owned());
+        let ids = (registry_id.clone(), repository_id.clone());
         walk("getImagesV1", options, move |o| {
             let this = this.clone();
             let (reg, repo) = ids.clone();
@@ -151,8 +149,8 @@ impl ImagesService {
     /// `getImageV1`: the image with this digest or tag.
     pub async fn get(
         &self,
-        registry_id: &str,
-        repository_id: &str,
+        registry_id: &RegistryId,
+        repository_id: &RepositoryId,
         digest_or_tag: &str,
     ) -> Result<ImageResponse, Error> {
         const OP: &str = "getImageV1";
@@ -163,8 +161,8 @@ impl ImagesService {
     /// `deleteImageV1`: deletes the image with this digest or tag.
     pub async fn delete(
         &self,
-        registry_id: &str,
-        repository_id: &str,
+        registry_id: &RegistryId,
+        repository_id: &RepositoryId,
         digest_or_tag: &str,
     ) -> Result<(), Error> {
         const OP: &str = "deleteImageV1";

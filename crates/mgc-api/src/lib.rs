@@ -26,27 +26,35 @@
 //!   [`Error`] reports it with the API's `X-Request-ID` and `X-Mgc-Trace-Id`.
 //! - Idempotent calls (GET, DELETE) are retried on 429/5xx and transport
 //!   errors; POST and PATCH are not.
-//! - Inputs are checked before sending (names, UUIDs, `_sort`, `_limit`,
+//! - Ids are types: [`RegistryId`], [`RepositoryId`], [`ProxyCacheId`],
+//!   [`MemberId`], [`UserId`] and [`ScanId`] (see [`ids`]). Every operation
+//!   takes the one it names, so ids cannot be swapped; text becomes an id
+//!   once, by parsing, which refuses anything but a UUID; the models the
+//!   API returns carry their ids typed, ready to be passed back.
+//! - Other inputs are checked before sending (names, `_sort`, `_limit`,
 //!   digests and tags); path segments are percent-encoded.
 //! - Every list has a `*_stream` walking all pages by offset.
 //!
 //! ```no_run
 //! use futures_util::TryStreamExt;
-//! use mgc_api::{ListOptions, MgcClient, RegistryRequest};
+//! use mgc_api::{ListOptions, MgcClient, RegistryRequest, RepositoryId};
 //!
 //! # async fn run() -> Result<(), mgc_api::Error> {
 //! // MGC_API_KEY or MGC_TOKEN, MGC_REGION, MGC_API_URL
 //! let mgc = MgcClient::from_env()?;
 //! let created = mgc.registries().create(RegistryRequest::new("myregistry")).await?;
+//! // `created.id` is a `RegistryId`: it fits where a registry id goes, and only there.
 //!
 //! // One page...
 //! let page = mgc.repositories().list(&created.id, ListOptions::new().limit(50)).await?;
 //! println!("{} repositories", page.meta.page.total);
 //!
-//! // ...or all of them.
+//! // ...or all of them. An id from elsewhere is parsed once (a malformed
+//! // one is an `ErrorKind::InvalidInput` error, and nothing is sent).
+//! let repository: RepositoryId = "ef376048-a0f7-446c-826b-1d5cb3e5a5b0".parse()?;
 //! let all: Vec<_> = mgc
 //!     .images()
-//!     .list_stream(&created.id, "ef376048-a0f7-446c-826b-1d5cb3e5a5b0", ListOptions::new().expand("tags_details"))
+//!     .list_stream(&created.id, &repository, ListOptions::new().expand("tags_details"))
 //!     .try_collect()
 //!     .await?;
 //!
@@ -60,6 +68,7 @@
 mod client;
 pub mod credentials;
 pub mod error;
+pub mod ids;
 pub mod images;
 pub mod members;
 pub mod paging;
@@ -78,6 +87,7 @@ pub use client::{
 };
 pub use credentials::{CredentialsResponse, CredentialsService};
 pub use error::{ApiErrorBody, Error, ErrorKind, Result};
+pub use ids::{MemberId, ProxyCacheId, RegistryId, RepositoryId, ScanId, UserId};
 pub use images::{ImageResponse, ImageTagResponse, ImagesResponse, ImagesService};
 pub use members::{
     MemberRequest, MemberResponse, MemberRole, MemberUpdateRequest, MembersResponse, MembersService,

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::MgcClient;
 use crate::error::Error;
+use crate::ids::{MemberId, RegistryId, UserId};
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
 use crate::request::Call;
 use crate::serde_util::{self, string_enum};
-use crate::validate;
 
 string_enum! {
     /// A member's role.
@@ -32,7 +32,7 @@ string_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MemberRequest {
     /// UUID of the user to add.
-    pub user_id: String,
+    pub user_id: UserId,
     /// Role; the API uses `guest` when omitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<MemberRole>,
@@ -40,9 +40,20 @@ pub struct MemberRequest {
 
 impl MemberRequest {
     /// Adds user `user_id` with the default role.
-    pub fn new(user_id: impl Into<String>) -> Self {
+    ///
+    /// ```
+    /// use mgc_api::{MemberRequest, MemberRole, UserId};
+    /// let user: UserId = "e3d49354-35d7-4565-b634-65d8b86aa594".parse()?;
+    /// let req = MemberRequest::new(user).role(MemberRole::Developer);
+    /// assert_eq!(
+    ///     serde_json::to_value(&req).unwrap(),
+    ///     serde_json::json!({"user_id": "e3d49354-35d7-4565-b634-65d8b86aa594", "role": "developer"})
+    /// );
+    /// # Ok::<(), mgc_api::Error>(())
+    /// ```
+    pub fn new(user_id: UserId) -> Self {
         MemberRequest {
-            user_id: user_id.into(),
+            user_id,
             role: None,
         }
     }
@@ -72,11 +83,11 @@ impl MemberUpdateRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberResponse {
     /// UUID of the membership (the `member_id` of the other operations).
-    pub id: String,
+    pub id: MemberId,
     /// The registry's UUID.
-    pub registry_id: String,
+    pub registry_id: RegistryId,
     /// The user's UUID.
-    pub user_id: String,
+    pub user_id: UserId,
     /// The role, e.g. `guest`.
     pub role: MemberRole,
     /// When the member was added.
@@ -96,18 +107,12 @@ pub struct MembersService {
     client: MgcClient,
 }
 
-fn members_path(op: &'static str, registry_id: &str) -> Result<String, Error> {
-    validate::uuid(op, "registry_id", registry_id)?;
-    Ok(format!(
-        "/v0/registries/{}/members",
-        validate::segment(registry_id)
-    ))
+fn members_path(registry_id: &RegistryId) -> String {
+    format!("/v0/registries/{}/members", registry_id.segment())
 }
 
-fn member_path(op: &'static str, registry_id: &str, member_id: &str) -> Result<String, Error> {
-    let base = members_path(op, registry_id)?;
-    validate::uuid(op, "member_id", member_id)?;
-    Ok(format!("{base}/{}", validate::segment(member_id)))
+fn member_path(registry_id: &RegistryId, member_id: &MemberId) -> String {
+    format!("{}/{}", members_path(registry_id), member_id.segment())
 }
 
 fn known_role(op: &'static str, role: &MemberRole) -> Result<(), Error> {
@@ -133,12 +138,11 @@ impl MembersService {
     /// `addRegistryMember`: `POST /v0/registries/{registry_id}/members`. Not retried.
     pub async fn add(
         &self,
-        registry_id: &str,
+        registry_id: &RegistryId,
         request: MemberRequest,
     ) -> Result<MemberResponse, Error> {
         const OP: &str = "addRegistryMember";
-        let path = members_path(OP, registry_id)?;
-        validate::uuid(OP, "user_id", &request.user_id)?;
+        let path = members_path(registry_id);
         if let Some(role) = &request.role {
             known_role(OP, role)?;
         }
@@ -150,11 +154,11 @@ impl MembersService {
     /// `limit`, `offset` and `sort` (default `created_at:desc`).
     pub async fn list(
         &self,
-        registry_id: &str,
+        registry_id: &RegistryId,
         options: ListOptions,
     ) -> Result<MembersResponse, Error> {
         const OP: &str = "getRegistryMembers";
-        let path = members_path(OP, registry_id)?;
+        let path = members_path(registry_id);
         let q = options.query(OP, Accepts::PAGING)?;
         self.client
             .json(Call::new(OP, Method::GET, path).query(q))
@@ -164,11 +168,11 @@ impl MembersService {
     /// Every member of the registry, page after page, as a stream.
     pub fn list_stream(
         &self,
-        registry_id: &str,
+        registry_id: &RegistryId,
         options: ListOptions,
     ) -> ItemStream<MemberResponse> {
         let this = self.clone();
-        let registry_id = registry_id.to_owned();
+        let registry_id = registry_id.clone();
         walk("getRegistryMembers", options, move |o| {
             let this = this.clone();
             let registry_id = registry_id.clone();
@@ -177,30 +181,38 @@ impl MembersService {
     }
 
     /// `getRegistryMember`: `GET /v0/registries/{registry_id}/members/{member_id}`.
-    pub async fn get(&self, registry_id: &str, member_id: &str) -> Result<MemberResponse, Error> {
+    pub async fn get(
+        &self,
+        registry_id: &RegistryId,
+        member_id: &MemberId,
+    ) -> Result<MemberResponse, Error> {
         const OP: &str = "getRegistryMember";
-        let path = member_path(OP, registry_id, member_id)?;
+        let path = member_path(registry_id, member_id);
         self.client.json(Call::new(OP, Method::GET, path)).await
     }
 
     /// `updateRegistryMember`: `PATCH …/members/{member_id}`, a new role. Not retried.
     pub async fn update(
         &self,
-        registry_id: &str,
-        member_id: &str,
+        registry_id: &RegistryId,
+        member_id: &MemberId,
         request: MemberUpdateRequest,
     ) -> Result<MemberResponse, Error> {
         const OP: &str = "updateRegistryMember";
-        let path = member_path(OP, registry_id, member_id)?;
+        let path = member_path(registry_id, member_id);
         known_role(OP, &request.role)?;
         let call = Call::new(OP, Method::PATCH, path).json(&request)?;
         self.client.json(call).await
     }
 
     /// `deleteRegistryMember`: `DELETE …/members/{member_id}`.
-    pub async fn delete(&self, registry_id: &str, member_id: &str) -> Result<(), Error> {
+    pub async fn delete(
+        &self,
+        registry_id: &RegistryId,
+        member_id: &MemberId,
+    ) -> Result<(), Error> {
         const OP: &str = "deleteRegistryMember";
-        let path = member_path(OP, registry_id, member_id)?;
+        let path = member_path(registry_id, member_id);
         self.client.empty(Call::new(OP, Method::DELETE, path)).await
     }
 }

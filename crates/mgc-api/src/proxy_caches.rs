@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::MgcClient;
 use crate::error::Error;
+use crate::ids::ProxyCacheId;
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
 use crate::request::Call;
 use crate::{serde_util, validate};
@@ -194,7 +195,7 @@ impl ProxyCacheCredentialStatusRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateProxyCacheResponse {
     /// Its UUID.
-    pub id: String,
+    pub id: ProxyCacheId,
     /// Its name.
     pub name: String,
 }
@@ -203,7 +204,7 @@ pub struct CreateProxyCacheResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyCacheResponse {
     /// Its UUID.
-    pub id: String,
+    pub id: ProxyCacheId,
     /// Its name.
     pub name: String,
     /// Provider of the proxied registry.
@@ -225,7 +226,7 @@ pub struct ProxyCacheResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyCacheDetailedResponse {
     /// Its UUID.
-    pub id: String,
+    pub id: ProxyCacheId,
     /// Its name.
     pub name: String,
     /// Provider of the proxied registry.
@@ -274,9 +275,8 @@ pub struct ProxyCachesService {
     client: MgcClient,
 }
 
-fn proxy_cache_path(op: &'static str, id: &str) -> Result<String, Error> {
-    validate::uuid(op, "proxy_cache_id", id)?;
-    Ok(format!("/v0/proxy-caches/{}", validate::segment(id)))
+fn proxy_cache_path(id: &ProxyCacheId) -> String {
+    format!("/v0/proxy-caches/{}", id.segment())
 }
 
 impl ProxyCachesService {
@@ -316,9 +316,12 @@ impl ProxyCachesService {
     }
 
     /// `getProxyCache`: `GET /v0/proxy-caches/{proxy_cache_id}`.
-    pub async fn get(&self, proxy_cache_id: &str) -> Result<ProxyCacheDetailedResponse, Error> {
+    pub async fn get(
+        &self,
+        proxy_cache_id: &ProxyCacheId,
+    ) -> Result<ProxyCacheDetailedResponse, Error> {
         const OP: &str = "getProxyCache";
-        let path = proxy_cache_path(OP, proxy_cache_id)?;
+        let path = proxy_cache_path(proxy_cache_id);
         self.client.json(Call::new(OP, Method::GET, path)).await
     }
 
@@ -326,11 +329,11 @@ impl ProxyCachesService {
     /// the fields set. At least one must be. Not retried.
     pub async fn update(
         &self,
-        proxy_cache_id: &str,
+        proxy_cache_id: &ProxyCacheId,
         request: UpdateProxyCacheRequest,
     ) -> Result<UpdateProxyCacheResponse, Error> {
         const OP: &str = "updateProxyCache";
-        let path = proxy_cache_path(OP, proxy_cache_id)?;
+        let path = proxy_cache_path(proxy_cache_id);
         if request.is_empty() {
             return Err(Error::invalid_input(
                 OP,
@@ -348,17 +351,20 @@ impl ProxyCachesService {
     }
 
     /// `deleteProxyCache`: `DELETE /v0/proxy-caches/{proxy_cache_id}`.
-    pub async fn delete(&self, proxy_cache_id: &str) -> Result<(), Error> {
+    pub async fn delete(&self, proxy_cache_id: &ProxyCacheId) -> Result<(), Error> {
         const OP: &str = "deleteProxyCache";
-        let path = proxy_cache_path(OP, proxy_cache_id)?;
+        let path = proxy_cache_path(proxy_cache_id);
         self.client.empty(Call::new(OP, Method::DELETE, path)).await
     }
 
     /// `getProxyCacheStatus`: `GET /v0/proxy-caches/{proxy_cache_id}/status`,
     /// whether the configured proxy cache can reach its registry.
-    pub async fn status(&self, proxy_cache_id: &str) -> Result<ProxyCacheStatusResponse, Error> {
+    pub async fn status(
+        &self,
+        proxy_cache_id: &ProxyCacheId,
+    ) -> Result<ProxyCacheStatusResponse, Error> {
         const OP: &str = "getProxyCacheStatus";
-        let path = format!("{}/status", proxy_cache_path(OP, proxy_cache_id)?);
+        let path = format!("{}/status", proxy_cache_path(proxy_cache_id));
         self.client.json(Call::new(OP, Method::GET, path)).await
     }
 

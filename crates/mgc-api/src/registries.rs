@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::MgcClient;
 use crate::error::Error;
+use crate::ids::{ProxyCacheId, RegistryId};
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
 use crate::request::Call;
 use crate::{serde_util, validate};
@@ -14,11 +15,12 @@ use crate::{serde_util, validate};
 ///
 /// ```
 /// let req = mgc_api::RegistryRequest::new("coolregistry")
-///     .proxy_cache_id("ef376048-a0f7-446c-826b-1d5cb3e5a5b0");
+///     .proxy_cache_id("ef376048-a0f7-446c-826b-1d5cb3e5a5b0".parse()?);
 /// assert_eq!(
 ///     serde_json::to_value(&req).unwrap(),
 ///     serde_json::json!({"name": "coolregistry", "proxy_cache_id": "ef376048-a0f7-446c-826b-1d5cb3e5a5b0"})
 /// );
+/// # Ok::<(), mgc_api::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RegistryRequest {
@@ -26,7 +28,7 @@ pub struct RegistryRequest {
     pub name: String,
     /// UUID of a proxy cache to front (omitted when `None`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub proxy_cache_id: Option<String>,
+    pub proxy_cache_id: Option<ProxyCacheId>,
 }
 
 impl RegistryRequest {
@@ -39,8 +41,8 @@ impl RegistryRequest {
     }
 
     /// Makes the registry a proxy for the proxy cache `id`.
-    pub fn proxy_cache_id(mut self, id: impl Into<String>) -> Self {
-        self.proxy_cache_id = Some(id.into());
+    pub fn proxy_cache_id(mut self, id: ProxyCacheId) -> Self {
+        self.proxy_cache_id = Some(id);
         self
     }
 }
@@ -49,19 +51,19 @@ impl RegistryRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateRegistryResponse {
     /// The registry's UUID.
-    pub id: String,
+    pub id: RegistryId,
     /// The registry's name.
     pub name: String,
     /// The proxy cache UUID, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proxy_cache_id: Option<String>,
+    pub proxy_cache_id: Option<ProxyCacheId>,
 }
 
 /// `RegistryResponse`: a container registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistryResponse {
     /// The registry's UUID.
-    pub id: String,
+    pub id: RegistryId,
     /// The registry's name.
     pub name: String,
     /// Storage used, in bytes.
@@ -74,7 +76,7 @@ pub struct RegistryResponse {
     pub updated_at: DateTime<Utc>,
     /// The assigned proxy cache's UUID, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proxy_cache_id: Option<String>,
+    pub proxy_cache_id: Option<ProxyCacheId>,
 }
 
 /// `RegistriesResponse`: one page of registries.
@@ -96,9 +98,6 @@ impl RegistriesService {
     pub async fn create(&self, request: RegistryRequest) -> Result<CreateRegistryResponse, Error> {
         const OP: &str = "createRegistry";
         validate::resource_name(OP, "registry name", &request.name)?;
-        if let Some(id) = &request.proxy_cache_id {
-            validate::uuid(OP, "proxy_cache_id", id)?;
-        }
         let call = Call::new(OP, Method::POST, "/v0/registries".into()).json(&request)?;
         self.client.json(call).await
     }
@@ -122,18 +121,16 @@ impl RegistriesService {
     }
 
     /// `getRegistry`: `GET /v0/registries/{registry_id}`.
-    pub async fn get(&self, registry_id: &str) -> Result<RegistryResponse, Error> {
+    pub async fn get(&self, registry_id: &RegistryId) -> Result<RegistryResponse, Error> {
         const OP: &str = "getRegistry";
-        validate::uuid(OP, "registry_id", registry_id)?;
-        let path = format!("/v0/registries/{}", validate::segment(registry_id));
+        let path = format!("/v0/registries/{}", registry_id.segment());
         self.client.json(Call::new(OP, Method::GET, path)).await
     }
 
     /// `deleteRegistry`: `DELETE /v0/registries/{registry_id}`.
-    pub async fn delete(&self, registry_id: &str) -> Result<(), Error> {
+    pub async fn delete(&self, registry_id: &RegistryId) -> Result<(), Error> {
         const OP: &str = "deleteRegistry";
-        validate::uuid(OP, "registry_id", registry_id)?;
-        let path = format!("/v0/registries/{}", validate::segment(registry_id));
+        let path = format!("/v0/registries/{}", registry_id.segment());
         self.client.empty(Call::new(OP, Method::DELETE, path)).await
     }
 }

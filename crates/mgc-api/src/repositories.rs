@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::MgcClient;
 use crate::error::{Error, ErrorKind};
+use crate::ids::{RegistryId, RepositoryId};
 use crate::paging::{
     Accepts, ItemStream, ListMetadata, ListOptions, Paginated, PaginationMetadata, walk,
 };
@@ -26,7 +27,7 @@ pub struct AmountRepositoryResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepositoryV1Response {
     /// The repository's UUID.
-    pub id: String,
+    pub id: RepositoryId,
     /// Name of its registry.
     pub registry_name: String,
     /// The repository's name, e.g. `alpine`.
@@ -70,11 +71,8 @@ pub struct RepositoriesService {
     client: MgcClient,
 }
 
-fn repositories_path(registry_id: &str) -> String {
-    format!(
-        "/v1/registries/{}/repositories",
-        validate::segment(registry_id)
-    )
+fn repositories_path(registry_id: &RegistryId) -> String {
+    format!("/v1/registries/{}/repositories", registry_id.segment())
 }
 
 impl RepositoriesService {
@@ -88,11 +86,10 @@ impl RepositoriesService {
     /// [`get_by_name`](Self::get_by_name) for an exact look-up).
     pub async fn list(
         &self,
-        registry_id: &str,
+        registry_id: &RegistryId,
         options: ListOptions,
     ) -> Result<RepositoriesV1Response, Error> {
         const OP: &str = "getRepositoriesV1";
-        validate::uuid(OP, "registry_id", registry_id)?;
         let q = options.query(OP, Accepts::NAME)?;
         let call = Call::new(OP, Method::GET, repositories_path(registry_id)).query(q);
         self.client.json(call).await
@@ -101,11 +98,11 @@ impl RepositoriesService {
     /// Every repository of the registry, page after page, as a stream.
     pub fn list_stream(
         &self,
-        registry_id: &str,
+        registry_id: &RegistryId,
         options: ListOptions,
     ) -> ItemStream<RepositoryV1Response> {
         let this = self.clone();
-        let registry_id = registry_id.to_owned();
+        let registry_id = registry_id.clone();
         walk("getRepositoriesV1", options, move |o| {
             let this = this.clone();
             let registry_id = registry_id.clone();
@@ -116,18 +113,22 @@ impl RepositoriesService {
     /// `getRepositoryV1`: `GET /v1/registries/{registry_id}/repositories/{repository_id}`.
     pub async fn get(
         &self,
-        registry_id: &str,
-        repository_id: &str,
+        registry_id: &RegistryId,
+        repository_id: &RepositoryId,
     ) -> Result<RepositoryV1Response, Error> {
         const OP: &str = "getRepositoryV1";
-        let path = repository_path(OP, registry_id, repository_id)?;
+        let path = repository_path(registry_id, repository_id);
         self.client.json(Call::new(OP, Method::GET, path)).await
     }
 
     /// `deleteRepositoryV1`: `DELETE /v1/registries/{registry_id}/repositories/{repository_id}`.
-    pub async fn delete(&self, registry_id: &str, repository_id: &str) -> Result<(), Error> {
+    pub async fn delete(
+        &self,
+        registry_id: &RegistryId,
+        repository_id: &RepositoryId,
+    ) -> Result<(), Error> {
         const OP: &str = "deleteRepositoryV1";
-        let path = repository_path(OP, registry_id, repository_id)?;
+        let path = repository_path(registry_id, repository_id);
         self.client.empty(Call::new(OP, Method::DELETE, path)).await
     }
 
@@ -136,7 +137,7 @@ impl RepositoriesService {
     /// [`ErrorKind::NotFound`] error when there is none.
     pub async fn get_by_name(
         &self,
-        registry_id: &str,
+        registry_id: &RegistryId,
         name: &str,
     ) -> Result<RepositoryV1Response, Error> {
         const OP: &str = "getRepositoriesV1";
@@ -155,17 +156,11 @@ impl RepositoriesService {
     }
 }
 
-/// Checks both UUIDs and builds `/v1/registries/{r}/repositories/{id}`.
-pub(crate) fn repository_path(
-    op: &'static str,
-    registry_id: &str,
-    repository_id: &str,
-) -> Result<String, Error> {
-    validate::uuid(op, "registry_id", registry_id)?;
-    validate::uuid(op, "repository_id", repository_id)?;
-    Ok(format!(
+/// `/v1/registries/{r}/repositories/{id}`.
+pub(crate) fn repository_path(registry_id: &RegistryId, repository_id: &RepositoryId) -> String {
+    format!(
         "{}/{}",
         repositories_path(registry_id),
-        validate::segment(repository_id)
-    ))
+        repository_id.segment()
+    )
 }

@@ -6,14 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::MgcClient;
 use crate::error::Error;
+use crate::ids::UserId;
 use crate::request::Call;
-use crate::{serde_util, validate};
+use crate::serde_util;
 
 /// `UserResponse`: a container registry user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserResponse {
     /// The user's UUID.
-    pub id: String,
+    pub id: UserId,
     /// Username for registry authentication (usually the auth id).
     pub username: String,
     /// When the user was created.
@@ -46,10 +47,9 @@ impl UsersService {
     }
 
     /// `deleteUser`: `DELETE /v0/users/{user_id}`.
-    pub async fn delete(&self, user_id: &str) -> Result<(), Error> {
+    pub async fn delete(&self, user_id: &UserId) -> Result<(), Error> {
         const OP: &str = "deleteUser";
-        validate::uuid(OP, "user_id", user_id)?;
-        let path = format!("/v0/users/{}", validate::segment(user_id));
+        let path = format!("/v0/users/{}", user_id.segment());
         self.client.empty(Call::new(OP, Method::DELETE, path)).await
     }
 }

@@ -1,4 +1,5 @@
 //! Input checks made before any request is sent, and path-segment encoding.
+//! (Ids are checked when they are parsed: [`crate::ids`].)
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
@@ -62,21 +63,6 @@ pub(crate) fn resource_name(op: &'static str, what: &str, value: &str) -> Result
         ));
     }
     Ok(())
-}
-
-/// A UUID path or body parameter, in its hyphenated form.
-pub(crate) fn uuid(op: &'static str, param: &str, value: &str) -> Result<(), Error> {
-    let ok = value.len() == 36 && uuid::Uuid::try_parse(value).is_ok();
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(
-            op,
-            format!(
-                "{param} {value:?} is not a UUID (expected the form 0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42c)"
-            ),
-        ))
-    }
 }
 
 /// `_sort`: `^[\w-]+:(asc|desc)(,[\w-]+:(asc|desc))*$`.
@@ -156,10 +142,14 @@ mod tests {
         }
     }
 
+    /// UUID parameters are checked once, when text becomes an id
+    /// (`crate::ids`).
     #[test]
     fn uuids() {
-        assert!(uuid("op", "id", "0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42c").is_ok());
-        assert!(uuid("op", "id", "0C6BBD87-881A-4BF8-B3F6-4FF3CEACB42C").is_ok());
+        use crate::ids::RegistryId;
+        let uuid = |value: &str| RegistryId::parse(value);
+        assert!(uuid("0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42c").is_ok());
+        assert!(uuid("0C6BBD87-881A-4BF8-B3F6-4FF3CEACB42C").is_ok());
         for bad in [
             "",
             "0c6bbd87881a4bf8b3f64ff3ceacb42c",
@@ -167,7 +157,7 @@ mod tests {
             "0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42",
             "../../v0/credentials",
         ] {
-            assert!(uuid("op", "id", bad).is_err(), "{bad}");
+            assert!(uuid(bad).is_err(), "{bad}");
         }
     }
 

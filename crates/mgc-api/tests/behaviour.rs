@@ -4,8 +4,9 @@
 mod common;
 
 use common::FakeClient;
+use common::ids::*;
 
-use common::spec::{DIGEST, PROXY_CACHE_ID, REGISTRY_ID, REPOSITORY_ID, SCAN_ID};
+use common::spec::{DIGEST, REGISTRY_ID, REPOSITORY_ID};
 use common::{API_KEY, Auth, MagaluFake, error_response};
 use mgc_api::*;
 use test_support::http::{json_response, response};
@@ -104,7 +105,7 @@ async fn errors_convert_to_the_stack_error_without_losing_anything() {
         .max_attempts(1)
         .build()
         .unwrap();
-    let e = mgc.registries().get(REGISTRY_ID).await.unwrap_err();
+    let e = mgc.registries().get(&registry_id()).await.unwrap_err();
     assert!(e.transport().unwrap().is_connection_refused(), "{e}");
     let rid = e.request_id().unwrap().to_owned();
     let core = registry_core::Error::from(e);
@@ -123,7 +124,7 @@ async fn not_found_conflict_and_rate_limited_on_real_operations() {
     });
     let mgc = fake.client();
 
-    let e = mgc.registries().get(REGISTRY_ID).await.unwrap_err();
+    let e = mgc.registries().get(&registry_id()).await.unwrap_err();
     assert_eq!(
         (e.kind(), e.slug()),
         (ErrorKind::NotFound, Some("not_found"))
@@ -183,7 +184,12 @@ async fn get_is_retried_on_503_with_the_same_request_id() {
     fake.on("getRegistry", |ctx| {
         (ctx.call == 1).then(|| with_header(error_response(503), "retry-after", "0"))
     });
-    let reg = fake.client().registries().get(REGISTRY_ID).await.unwrap();
+    let reg = fake
+        .client()
+        .registries()
+        .get(&registry_id())
+        .await
+        .unwrap();
     assert_eq!(reg.id, REGISTRY_ID);
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 2);
@@ -202,7 +208,7 @@ async fn delete_is_retried_on_429_honouring_retry_after() {
     });
     fake.client()
         .repositories()
-        .delete(REGISTRY_ID, REPOSITORY_ID)
+        .delete(&registry_id(), &repository_id())
         .await
         .unwrap();
     assert_eq!(fake.request_count(), 2);
@@ -227,7 +233,7 @@ async fn creating_posts_and_patches_are_not_retried() {
     let e = mgc
         .proxy_caches()
         .update(
-            PROXY_CACHE_ID,
+            &proxy_cache_id(),
             UpdateProxyCacheRequest::new().description("x"),
         )
         .await
@@ -249,7 +255,7 @@ async fn transport_errors_and_undecodable_answers() {
         .max_attempts(1)
         .build()
         .unwrap();
-    let e = mgc.registries().get(REGISTRY_ID).await.unwrap_err();
+    let e = mgc.registries().get(&registry_id()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transport, "{e}");
     assert!(e.request_id().is_some());
     assert!(!e.to_string().contains(API_KEY));
@@ -380,7 +386,7 @@ async fn expand_is_sent_as_repeated_parameters() {
     }
     fake.client()
         .images()
-        .list(REGISTRY_ID, REPOSITORY_ID, opts.name("v1"))
+        .list(&registry_id(), &repository_id(), opts.name("v1"))
         .await
         .unwrap();
     assert_eq!(
@@ -403,13 +409,13 @@ async fn vulnerability_filters_and_scan_status_are_sent() {
         .cve_id("CVE-2024-0001")
         .fixable(false);
     mgc.scans()
-        .vulnerabilities(SCAN_ID, ListOptions::new().sort("severity:desc"), filter)
+        .vulnerabilities(&scan_id(), ListOptions::new().sort("severity:desc"), filter)
         .await
         .unwrap();
     mgc.scans()
         .list(
-            REGISTRY_ID,
-            REPOSITORY_ID,
+            &registry_id(),
+            &repository_id(),
             DIGEST,
             ListOptions::new(),
             Some(ScanStatus::Running),
@@ -437,7 +443,7 @@ async fn patch_sends_only_the_fields_set() {
     let mgc = fake.client();
     mgc.proxy_caches()
         .update(
-            PROXY_CACHE_ID,
+            &proxy_cache_id(),
             UpdateProxyCacheRequest::new().description("new text"),
         )
         .await
@@ -447,7 +453,7 @@ async fn patch_sends_only_the_fields_set() {
         .access_secret("s3cr3t-value");
     assert!(!format!("{req:?}").contains("s3cr3t-value"));
     mgc.proxy_caches()
-        .update(PROXY_CACHE_ID, req)
+        .update(&proxy_cache_id(), req)
         .await
         .unwrap();
     let reqs = fake.requests();
@@ -470,7 +476,7 @@ async fn request_bodies_follow_the_schemas() {
         .await
         .unwrap();
     mgc.members()
-        .add(REGISTRY_ID, MemberRequest::new(common::spec::USER_ID))
+        .add(&registry_id(), MemberRequest::new(user_id()))
         .await
         .unwrap();
     mgc.proxy_caches()

@@ -4,14 +4,13 @@
 mod common;
 
 use common::FakeClient;
+use common::ids::*;
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use common::MagaluFake;
-use common::spec::{
-    self, DIGEST, MEMBER_ID, OPS, PROXY_CACHE_ID, REGISTRY_ID, REPOSITORY_ID, SCAN_ID, USER_ID,
-};
+use common::spec::{self, DIGEST, OPS, PROXY_CACHE_ID, REGISTRY_ID, USER_ID};
 use mgc_api::*;
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -66,7 +65,7 @@ async fn every_operation_round_trips() {
     // registries
     let created = mgc
         .registries()
-        .create(RegistryRequest::new("coolregistry").proxy_cache_id(PROXY_CACHE_ID))
+        .create(RegistryRequest::new("coolregistry").proxy_cache_id(proxy_cache_id()))
         .await
         .unwrap();
     assert_eq!(created.id, REGISTRY_ID);
@@ -81,12 +80,15 @@ async fn every_operation_round_trips() {
             total: 1
         }
     );
-    let reg = mgc.registries().get(REGISTRY_ID).await.unwrap();
+    let reg = mgc.registries().get(&registry_id()).await.unwrap();
     assert_eq!(page.results, vec![reg.clone()]);
     assert_eq!(reg.storage_usage_bytes, 12345);
     assert_eq!(reg.created_at, at("2024-05-15T19:56:47Z"));
-    assert_eq!(reg.proxy_cache_id.as_deref(), Some(PROXY_CACHE_ID));
-    mgc.registries().delete(REGISTRY_ID).await.unwrap();
+    assert_eq!(
+        reg.proxy_cache_id.as_ref().map(ProxyCacheId::as_str),
+        Some(PROXY_CACHE_ID)
+    );
+    mgc.registries().delete(&registry_id()).await.unwrap();
 
     // proxy caches
     let pc = mgc
@@ -110,19 +112,19 @@ async fn every_operation_round_trips() {
         pcs.results[0].description.as_deref(),
         Some("Proxy cache for Docker Hub")
     );
-    let detailed = mgc.proxy_caches().get(PROXY_CACHE_ID).await.unwrap();
+    let detailed = mgc.proxy_caches().get(&proxy_cache_id()).await.unwrap();
     assert_eq!(detailed.url, "https://hub.docker.com");
     assert_eq!(detailed.description, "Proxy cache for Docker Hub");
     let updated = mgc
         .proxy_caches()
         .update(
-            PROXY_CACHE_ID,
+            &proxy_cache_id(),
             UpdateProxyCacheRequest::new().name("updatedproxy"),
         )
         .await
         .unwrap();
     assert_eq!(updated.updated_at, at("2024-05-15T19:56:47Z"));
-    let status = mgc.proxy_caches().status(PROXY_CACHE_ID).await.unwrap();
+    let status = mgc.proxy_caches().status(&proxy_cache_id()).await.unwrap();
     assert_eq!(status.status, "connected");
     let check = mgc
         .proxy_caches()
@@ -139,20 +141,20 @@ async fn every_operation_round_trips() {
         check.message.as_deref(),
         Some("Proxy cache credentials are valid")
     );
-    mgc.proxy_caches().delete(PROXY_CACHE_ID).await.unwrap();
+    mgc.proxy_caches().delete(&proxy_cache_id()).await.unwrap();
 
     // users
     let user = mgc.users().create().await.unwrap();
     assert_eq!(user.id, USER_ID);
     assert_eq!(mgc.users().get().await.unwrap(), user);
-    mgc.users().delete(USER_ID).await.unwrap();
+    mgc.users().delete(&user_id()).await.unwrap();
 
     // members
     let m = mgc
         .members()
         .add(
-            REGISTRY_ID,
-            MemberRequest::new(USER_ID).role(MemberRole::Guest),
+            &registry_id(),
+            MemberRequest::new(user_id()).role(MemberRole::Guest),
         )
         .await
         .unwrap();
@@ -160,25 +162,34 @@ async fn every_operation_round_trips() {
     assert_eq!(m.created_at, at("2024-05-20T14:30:00Z"));
     let ms = mgc
         .members()
-        .list(REGISTRY_ID, ListOptions::new().sort("created_at:desc"))
+        .list(&registry_id(), ListOptions::new().sort("created_at:desc"))
         .await
         .unwrap();
     assert_eq!(ms.results, vec![m.clone()]);
-    assert_eq!(mgc.members().get(REGISTRY_ID, MEMBER_ID).await.unwrap(), m);
+    assert_eq!(
+        mgc.members()
+            .get(&registry_id(), &member_id())
+            .await
+            .unwrap(),
+        m
+    );
     mgc.members()
         .update(
-            REGISTRY_ID,
-            MEMBER_ID,
+            &registry_id(),
+            &member_id(),
             MemberUpdateRequest::new(MemberRole::Developer),
         )
         .await
         .unwrap();
-    mgc.members().delete(REGISTRY_ID, MEMBER_ID).await.unwrap();
+    mgc.members()
+        .delete(&registry_id(), &member_id())
+        .await
+        .unwrap();
 
     // repositories
     let repos = mgc
         .repositories()
-        .list(REGISTRY_ID, ListOptions::new())
+        .list(&registry_id(), ListOptions::new())
         .await
         .unwrap();
     assert_eq!(
@@ -188,12 +199,12 @@ async fn every_operation_round_trips() {
     assert_eq!(repos.results[0].name, "alpine");
     let repo = mgc
         .repositories()
-        .get(REGISTRY_ID, REPOSITORY_ID)
+        .get(&registry_id(), &repository_id())
         .await
         .unwrap();
     assert_eq!(repo.image_count, 2);
     mgc.repositories()
-        .delete(REGISTRY_ID, REPOSITORY_ID)
+        .delete(&registry_id(), &repository_id())
         .await
         .unwrap();
 
@@ -201,8 +212,8 @@ async fn every_operation_round_trips() {
     let images = mgc
         .images()
         .list(
-            REGISTRY_ID,
-            REPOSITORY_ID,
+            &registry_id(),
+            &repository_id(),
             ListOptions::new().expand("tags_details"),
         )
         .await
@@ -216,19 +227,19 @@ async fn every_operation_round_trips() {
     assert_eq!(img.extra_attr, Some(serde_json::Map::new()));
     let by_tag = mgc
         .images()
-        .get(REGISTRY_ID, REPOSITORY_ID, "latest")
+        .get(&registry_id(), &repository_id(), "latest")
         .await
         .unwrap();
     assert_eq!(&by_tag, img);
     mgc.images()
-        .delete(REGISTRY_ID, REPOSITORY_ID, DIGEST)
+        .delete(&registry_id(), &repository_id(), DIGEST)
         .await
         .unwrap();
 
     // scans
     let sched = mgc
         .scans()
-        .schedule(REGISTRY_ID, REPOSITORY_ID, "latest")
+        .schedule(&registry_id(), &repository_id(), "latest")
         .await
         .unwrap();
     assert_eq!(sched.status, ScanStatus::Pending);
@@ -236,15 +247,15 @@ async fn every_operation_round_trips() {
     let scans = mgc
         .scans()
         .list(
-            REGISTRY_ID,
-            REPOSITORY_ID,
+            &registry_id(),
+            &repository_id(),
             DIGEST,
             ListOptions::new(),
             Some(ScanStatus::Completed),
         )
         .await
         .unwrap();
-    let scan = mgc.scans().get(SCAN_ID).await.unwrap();
+    let scan = mgc.scans().get(&scan_id()).await.unwrap();
     assert_eq!(scans.results, vec![scan.clone()]);
     assert_eq!(scan.severity_summary.unwrap().fixable, 6);
     assert_eq!(scan.finished_at, Some(at("2024-05-15T19:57:47Z")));
@@ -253,7 +264,7 @@ async fn every_operation_round_trips() {
     let vulns = mgc
         .scans()
         .vulnerabilities(
-            SCAN_ID,
+            &scan_id(),
             ListOptions::new(),
             VulnerabilityFilter::new().severity(VulnerabilitySeverity::Low),
         )
@@ -265,7 +276,7 @@ async fn every_operation_round_trips() {
     assert_eq!(v.fixed_version, None);
     assert_eq!(v.cvss.max.as_ref().unwrap().score, Some(8.6));
     assert_eq!(v.cvss.by_source["nvd"].score, Some(6.5));
-    mgc.scans().stop(SCAN_ID).await.unwrap();
+    mgc.scans().stop(&scan_id()).await.unwrap();
 
     fake.assert_clean();
     let all: BTreeSet<&str> = OPS.iter().map(|o| o.id).collect();
@@ -276,7 +287,12 @@ async fn every_operation_round_trips() {
 #[tokio::test]
 async fn models_serialize_for_output() {
     let fake = MagaluFake::start().await;
-    let reg = fake.client().registries().get(REGISTRY_ID).await.unwrap();
+    let reg = fake
+        .client()
+        .registries()
+        .get(&registry_id())
+        .await
+        .unwrap();
     // The CLI prints models as JSON: the spec's shape comes back out.
     assert_eq!(serde_json::to_value(&reg).unwrap(), spec::registry());
     let creds = fake.client().credentials().get().await.unwrap();

@@ -4,8 +4,8 @@
 mod common;
 
 use common::FakeClient;
+use common::ids::*;
 
-use common::spec::{REGISTRY_ID, REPOSITORY_ID, SCAN_ID};
 use common::{MagaluFake, page_body};
 use futures_util::TryStreamExt;
 use mgc_api::{ErrorKind, ListOptions, VulnerabilityFilter, VulnerabilitySeverity};
@@ -103,7 +103,7 @@ async fn stream_stops_at_an_empty_page_even_if_total_says_more() {
     let all: Vec<_> = fake
         .client()
         .members()
-        .list_stream(REGISTRY_ID, ListOptions::new().limit(1))
+        .list_stream(&registry_id(), ListOptions::new().limit(1))
         .try_collect()
         .await
         .unwrap();
@@ -186,23 +186,25 @@ async fn every_list_has_a_stream() {
     );
     assert_eq!(
         mgc.repositories()
-            .list_stream(REGISTRY_ID, opts())
+            .list_stream(&registry_id(), opts())
             .try_collect::<Vec<_>>()
             .await
             .unwrap()
             .len(),
         1
     );
-    let images = mgc
-        .images()
-        .list_stream(REGISTRY_ID, REPOSITORY_ID, opts().expand("media_type"));
+    let images = mgc.images().list_stream(
+        &registry_id(),
+        &repository_id(),
+        opts().expand("media_type"),
+    );
     assert_eq!(images.try_collect::<Vec<_>>().await.unwrap().len(), 1);
     let scans = mgc
         .scans()
-        .list_stream(REGISTRY_ID, REPOSITORY_ID, "latest", opts(), None);
+        .list_stream(&registry_id(), &repository_id(), "latest", opts(), None);
     assert_eq!(scans.try_collect::<Vec<_>>().await.unwrap().len(), 1);
     let vulns = mgc.scans().vulnerabilities_stream(
-        SCAN_ID,
+        &scan_id(),
         opts(),
         VulnerabilityFilter::new()
             .severity(VulnerabilitySeverity::High)
@@ -235,7 +237,7 @@ async fn get_by_name_is_an_exact_match_across_pages() {
     let mgc = fake.client();
     let repo = mgc
         .repositories()
-        .get_by_name(REGISTRY_ID, "alpine")
+        .get_by_name(&registry_id(), "alpine")
         .await
         .unwrap();
     assert_eq!(repo.name, "alpine");
@@ -249,7 +251,7 @@ async fn get_by_name_is_an_exact_match_across_pages() {
 
     let missing = mgc
         .repositories()
-        .get_by_name(REGISTRY_ID, "alp")
+        .get_by_name(&registry_id(), "alp")
         .await
         .unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound);
@@ -261,7 +263,7 @@ async fn get_by_name_is_an_exact_match_across_pages() {
     // Names with a slash travel as a query value, encoded.
     let team = mgc
         .repositories()
-        .get_by_name(REGISTRY_ID, "team/alpine-old")
+        .get_by_name(&registry_id(), "team/alpine-old")
         .await
         .unwrap();
     assert_eq!(team.name, "team/alpine-old");

@@ -4,10 +4,11 @@
 mod common;
 
 use common::FakeClient;
+use common::ids::*;
 
 use std::fmt::Debug;
 
-use common::spec::{PROXY_CACHE_ID, REGISTRY_ID, REPOSITORY_ID, SCAN_ID};
+use common::spec::{PROXY_CACHE_ID, REGISTRY_ID, REPOSITORY_ID};
 use common::{API_KEY, MagaluFake};
 use mgc_api::*;
 use registry_core::{Body, HttpClient};
@@ -27,17 +28,13 @@ async fn bad_inputs_are_rejected_before_sending() {
     assert!(invalid(reg.create(RegistryRequest::new("Cool")).await).contains("lowercase"));
     assert!(invalid(reg.create(RegistryRequest::new("a".repeat(64))).await).contains("at most 63"));
     assert!(invalid(reg.create(RegistryRequest::new("")).await).contains("empty"));
+    // Ids are refused when parsed, before an operation can be called.
+    assert!(invalid("nope".parse::<ProxyCacheId>()).contains("proxy_cache_id"));
     assert!(
-        invalid(
-            reg.create(RegistryRequest::new("ok").proxy_cache_id("nope"))
-                .await
-        )
-        .contains("proxy_cache_id")
+        invalid(RegistryId::try_from("not-a-uuid"))
+            .contains("registry_id \"not-a-uuid\" is not a UUID")
     );
-    assert!(
-        invalid(reg.get("not-a-uuid").await).contains("registry_id \"not-a-uuid\" is not a UUID")
-    );
-    invalid(reg.delete("../../v0/credentials").await);
+    invalid("../../v0/credentials".parse::<RegistryId>());
     assert!(invalid(reg.list(ListOptions::new().limit(0)).await).contains("_limit"));
     assert!(invalid(reg.list(ListOptions::new().sort("created_at")).await).contains("_sort"));
     invalid(reg.list(ListOptions::new().sort("name:up")).await);
@@ -47,31 +44,35 @@ async fn bad_inputs_are_rejected_before_sending() {
     invalid(
         mgc.images()
             .list(
-                REGISTRY_ID,
-                REPOSITORY_ID,
+                &registry_id(),
+                &repository_id(),
                 ListOptions::new().expand("tags_details,extra_attr"),
             )
             .await,
     );
     invalid(
         mgc.repositories()
-            .list(REGISTRY_ID, ListOptions::new().name(""))
+            .list(&registry_id(), ListOptions::new().name(""))
             .await,
     );
-    invalid(mgc.repositories().get(REGISTRY_ID, "alpine").await);
-    invalid(mgc.repositories().get_by_name(REGISTRY_ID, "").await);
-    invalid(mgc.repositories().get_by_name("nope", "alpine").await);
+    invalid("alpine".parse::<RepositoryId>());
+    invalid(mgc.repositories().get_by_name(&registry_id(), "").await);
+    invalid(RegistryId::try_from("nope".to_owned()));
     invalid(
         mgc.images()
-            .get(REGISTRY_ID, REPOSITORY_ID, "bad/tag")
+            .get(&registry_id(), &repository_id(), "bad/tag")
             .await,
     );
     invalid(
         mgc.images()
-            .get(REGISTRY_ID, REPOSITORY_ID, "sha256:xyz")
+            .get(&registry_id(), &repository_id(), "sha256:xyz")
             .await,
     );
-    invalid(mgc.images().delete(REGISTRY_ID, REPOSITORY_ID, "").await);
+    invalid(
+        mgc.images()
+            .delete(&registry_id(), &repository_id(), "")
+            .await,
+    );
     invalid(
         mgc.proxy_caches()
             .create(ProxyCacheRequest::new("Bad", "docker-hub", "https://x"))
@@ -85,48 +86,43 @@ async fn bad_inputs_are_rejected_before_sending() {
     assert!(
         invalid(
             mgc.proxy_caches()
-                .update(PROXY_CACHE_ID, UpdateProxyCacheRequest::new())
+                .update(&proxy_cache_id(), UpdateProxyCacheRequest::new())
                 .await
         )
         .contains("nothing to update")
     );
     invalid(
         mgc.proxy_caches()
-            .update(PROXY_CACHE_ID, UpdateProxyCacheRequest::new().name("x_y"))
+            .update(
+                &proxy_cache_id(),
+                UpdateProxyCacheRequest::new().name("x_y"),
+            )
             .await,
     );
-    invalid(mgc.proxy_caches().status("123").await);
-    invalid(
-        mgc.members()
-            .add(REGISTRY_ID, MemberRequest::new("bob"))
-            .await,
-    );
+    invalid("123".parse::<ProxyCacheId>());
+    invalid("bob".parse::<UserId>());
     invalid(
         mgc.members()
             .add(
-                REGISTRY_ID,
-                MemberRequest::new(common::spec::USER_ID).role(MemberRole::Other("admin".into())),
+                &registry_id(),
+                MemberRequest::new(user_id()).role(MemberRole::Other("admin".into())),
             )
             .await,
     );
+    invalid("x".parse::<MemberId>());
+    invalid("someone".parse::<UserId>());
+    invalid("0".parse::<ScanId>());
+    invalid(ScanId::parse(""));
     invalid(
-        mgc.members()
-            .update(
-                REGISTRY_ID,
-                "x",
-                MemberUpdateRequest::new(MemberRole::Guest),
-            )
+        mgc.scans()
+            .schedule(&registry_id(), &repository_id(), "..")
             .await,
     );
-    invalid(mgc.users().delete("someone").await);
-    invalid(mgc.scans().get("0").await);
-    invalid(mgc.scans().stop("").await);
-    invalid(mgc.scans().schedule(REGISTRY_ID, REPOSITORY_ID, "..").await);
     invalid(
         mgc.scans()
             .list(
-                REGISTRY_ID,
-                REPOSITORY_ID,
+                &registry_id(),
+                &repository_id(),
                 "latest",
                 ListOptions::new(),
                 Some(ScanStatus::Other("x".into())),
@@ -136,7 +132,7 @@ async fn bad_inputs_are_rejected_before_sending() {
     invalid(
         mgc.scans()
             .vulnerabilities(
-                SCAN_ID,
+                &scan_id(),
                 ListOptions::new(),
                 VulnerabilityFilter::new().severity(VulnerabilitySeverity::Other("dire".into())),
             )
@@ -145,7 +141,7 @@ async fn bad_inputs_are_rejected_before_sending() {
     invalid(
         mgc.scans()
             .vulnerabilities(
-                SCAN_ID,
+                &scan_id(),
                 ListOptions::new(),
                 VulnerabilityFilter::new().cve_id(" "),
             )
@@ -210,4 +206,102 @@ async fn the_fake_rejects_requests_that_break_the_spec() {
     }
     assert_eq!(fake.violations().len(), 11, "{:#?}", fake.violations());
     assert!(fake.seen().is_empty());
+}
+
+/// Text becomes an id once, by parsing: a malformed id is an
+/// `InvalidInput` error naming the spec's parameter, and no operation can be
+/// called with it, so the fake's request log stays empty.
+#[tokio::test]
+async fn malformed_ids_are_refused_before_any_request() {
+    let fake = MagaluFake::start().await;
+    let mgc = fake.client();
+    // What a caller with ids as text (a CLI, a config file) writes.
+    async fn get_repository(
+        mgc: &MgcClient,
+        registry: &str,
+        repository: &str,
+    ) -> Result<RepositoryV1Response, Error> {
+        mgc.repositories()
+            .get(&registry.parse()?, &repository.parse()?)
+            .await
+    }
+    for (registry, repository, param) in [
+        ("not-a-uuid", REPOSITORY_ID, "registry_id"),
+        (REGISTRY_ID, "alpine", "repository_id"),
+        ("", REPOSITORY_ID, "registry_id"),
+        (
+            REGISTRY_ID,
+            "0c6bbd87881a4bf8b3f64ff3ceacb42c",
+            "repository_id",
+        ),
+        (REGISTRY_ID, "../../v0/credentials", "repository_id"),
+    ] {
+        let e = invalid(get_repository(&mgc, registry, repository).await);
+        assert!(e.starts_with(&format!("{param} ")), "{e}");
+        assert!(e.contains("is not a UUID"), "{e}");
+    }
+    let bad = "ef376048-a0f7-446c-826b";
+    for (e, param) in [
+        (invalid(bad.parse::<RegistryId>()), "registry_id"),
+        (invalid(bad.parse::<RepositoryId>()), "repository_id"),
+        (invalid(bad.parse::<ProxyCacheId>()), "proxy_cache_id"),
+        (invalid(bad.parse::<MemberId>()), "member_id"),
+        (invalid(bad.parse::<UserId>()), "user_id"),
+        (invalid(bad.parse::<ScanId>()), "scan_id"),
+    ] {
+        assert!(
+            e.starts_with(&format!("{param} {bad:?} is not a UUID")),
+            "{e}"
+        );
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    assert_eq!(fake.request_count(), 0);
+
+    // The same UUID, well formed, goes through: one request.
+    let repo = get_repository(&mgc, REGISTRY_ID, REPOSITORY_ID)
+        .await
+        .unwrap();
+    assert_eq!(repo.id, REPOSITORY_ID);
+    assert_eq!(fake.request_count(), 1);
+    fake.assert_clean();
+}
+
+/// The ids in the API's answers are typed: they pass straight back to the
+/// operations that take them, each to its own parameter.
+#[tokio::test]
+async fn ids_from_answers_pass_back_typed() {
+    let fake = MagaluFake::start().await;
+    let mgc = fake.client();
+    let member: MemberResponse = mgc
+        .members()
+        .add(&registry_id(), MemberRequest::new(user_id()))
+        .await
+        .unwrap();
+    let (registry, member_id, user): (&RegistryId, &MemberId, &UserId) =
+        (&member.registry_id, &member.id, &member.user_id);
+    assert_eq!(
+        mgc.members().get(registry, member_id).await.unwrap(),
+        member
+    );
+    mgc.users().delete(user).await.unwrap();
+    let scan = mgc
+        .scans()
+        .schedule(&registry_id(), &repository_id(), "latest")
+        .await
+        .unwrap();
+    let (_, _): (&RegistryId, &RepositoryId) = (&scan.registry_id, &scan.repository_id);
+    let scan_id: &ScanId = &scan.id;
+    mgc.scans().stop(scan_id).await.unwrap();
+    let paths: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| r.path().to_owned())
+        .collect();
+    assert_eq!(
+        paths[1],
+        format!("/v0/registries/{REGISTRY_ID}/members/{}", member.id)
+    );
+    assert_eq!(paths[2], format!("/v0/users/{}", member.user_id));
+    assert_eq!(paths[4], format!("/v1/scans/{}/stop", scan.id));
+    fake.assert_clean();
 }

@@ -9,6 +9,7 @@ use http::Method;
 
 use crate::client::MgcClient;
 use crate::error::Error;
+use crate::ids::{RegistryId, RepositoryId, ScanId};
 use crate::images::image_path;
 use crate::paging::{Accepts, ItemStream, ListOptions, walk};
 use crate::request::Call;
@@ -102,9 +103,8 @@ pub struct ScansService {
     client: MgcClient,
 }
 
-fn scan_path(op: &'static str, scan_id: &str) -> Result<String, Error> {
-    validate::uuid(op, "scan_id", scan_id)?;
-    Ok(format!("/v1/scans/{}", validate::segment(scan_id)))
+fn scan_path(scan_id: &ScanId) -> String {
+    format!("/v1/scans/{}", scan_id.segment())
 }
 
 impl ScansService {
@@ -115,8 +115,8 @@ impl ScansService {
     /// `scheduleImageScan`: `POST …/images/{digest_or_tag}/scans`. Not retried.
     pub async fn schedule(
         &self,
-        registry_id: &str,
-        repository_id: &str,
+        registry_id: &RegistryId,
+        repository_id: &RepositoryId,
         digest_or_tag: &str,
     ) -> Result<ImageScanScheduleResponse, Error> {
         const OP: &str = "scheduleImageScan";
@@ -131,8 +131,8 @@ impl ScansService {
     /// `offset`, `sort` (default `created_at:desc`) and an optional `status`.
     pub async fn list(
         &self,
-        registry_id: &str,
-        repository_id: &str,
+        registry_id: &RegistryId,
+        repository_id: &RepositoryId,
         digest_or_tag: &str,
         options: ListOptions,
         status: Option<ScanStatus>,
@@ -164,16 +164,16 @@ impl ScansService {
     /// Every scan of the image, page after page, as a stream.
     pub fn list_stream(
         &self,
-        registry_id: &str,
-        repository_id: &str,
+        registry_id: &RegistryId,
+        repository_id: &RepositoryId,
         digest_or_tag: &str,
         options: ListOptions,
         status: Option<ScanStatus>,
     ) -> ItemStream<ImageScanResponse> {
         let this = self.clone();
         let ids = (
-            registry_id.to_owned(),
-            repository_id.to_owned(),
+            registry_id.clone(),
+            repository_id.clone(),
             digest_or_tag.to_owned(),
         );
         walk("getImageScans", options, move |o| {
@@ -185,9 +185,9 @@ impl ScansService {
     }
 
     /// `getImageScan`: `GET /v1/scans/{scan_id}`, progress and summary.
-    pub async fn get(&self, scan_id: &str) -> Result<ImageScanResponse, Error> {
+    pub async fn get(&self, scan_id: &ScanId) -> Result<ImageScanResponse, Error> {
         const OP: &str = "getImageScan";
-        let path = scan_path(OP, scan_id)?;
+        let path = scan_path(scan_id);
         self.client.json(Call::new(OP, Method::GET, path)).await
     }
 
@@ -195,12 +195,12 @@ impl ScansService {
     /// `limit`, `offset`, `sort` (default `severity:desc`) and the filters.
     pub async fn vulnerabilities(
         &self,
-        scan_id: &str,
+        scan_id: &ScanId,
         options: ListOptions,
         filter: VulnerabilityFilter,
     ) -> Result<VulnerabilitiesResponse, Error> {
         const OP: &str = "getImageScanVulnerabilities";
-        let path = format!("{}/vulnerabilities", scan_path(OP, scan_id)?);
+        let path = format!("{}/vulnerabilities", scan_path(scan_id));
         let mut q = options.query(OP, Accepts::PAGING)?;
         q.extend(filter.query(OP)?);
         self.client
@@ -211,12 +211,12 @@ impl ScansService {
     /// Every vulnerability of the scan, page after page, as a stream.
     pub fn vulnerabilities_stream(
         &self,
-        scan_id: &str,
+        scan_id: &ScanId,
         options: ListOptions,
         filter: VulnerabilityFilter,
     ) -> ItemStream<VulnerabilityResponse> {
         let this = self.clone();
-        let scan_id = scan_id.to_owned();
+        let scan_id = scan_id.clone();
         walk("getImageScanVulnerabilities", options, move |o| {
             let this = this.clone();
             let scan_id = scan_id.clone();
@@ -227,9 +227,9 @@ impl ScansService {
 
     /// `stopImageScan`: `POST /v1/scans/{scan_id}/stop`; only `pending` or
     /// `running` scans stop, others are already done (also 204).
-    pub async fn stop(&self, scan_id: &str) -> Result<(), Error> {
+    pub async fn stop(&self, scan_id: &ScanId) -> Result<(), Error> {
         const OP: &str = "stopImageScan";
-        let path = format!("{}/stop", scan_path(OP, scan_id)?);
+        let path = format!("{}/stop", scan_path(scan_id));
         self.client.empty(Call::new(OP, Method::POST, path)).await
     }
 }

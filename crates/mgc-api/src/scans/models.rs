@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{RegistryId, RepositoryId, ScanId};
 use crate::paging::ListResponse;
 use crate::serde_util::{self, string_enum};
 
@@ -73,13 +74,13 @@ pub struct SeverityResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageScanScheduleResponse {
     /// Scan job id (the `scan_id` of the other operations).
-    pub id: String,
+    pub id: ScanId,
     /// Image digest.
     pub digest: String,
     /// Registry UUID.
-    pub registry_id: String,
+    pub registry_id: RegistryId,
     /// Repository UUID.
-    pub repository_id: String,
+    pub repository_id: RepositoryId,
     /// The tag asked for, if the scan was scheduled by tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_tag: Option<String>,
@@ -97,7 +98,7 @@ pub struct ImageScanScheduleResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChildImageScanResponse {
     /// Scan job id.
-    pub id: String,
+    pub id: ScanId,
     /// Digest of the platform's image.
     pub digest: String,
     /// Tag asked for, if any.
@@ -133,7 +134,7 @@ pub struct ChildImageScanResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageScanResponse {
     /// Scan job id.
-    pub id: String,
+    pub id: ScanId,
     /// Image digest.
     pub digest: String,
     /// Tag asked for, if any.

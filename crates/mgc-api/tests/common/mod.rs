@@ -20,3 +20,39 @@ impl FakeClient for MagaluFake {
             .unwrap()
     }
 }
+
+/// The spec's example ids (`spec::REGISTRY_ID`…), parsed into their types.
+pub mod ids {
+    use super::spec;
+    use mgc_api::{MemberId, ProxyCacheId, RegistryId, RepositoryId, ScanId, UserId};
+
+    /// `spec::REGISTRY_ID`.
+    pub fn registry_id() -> RegistryId {
+        spec::REGISTRY_ID.parse().unwrap()
+    }
+
+    /// `spec::REPOSITORY_ID`.
+    pub fn repository_id() -> RepositoryId {
+        spec::REPOSITORY_ID.parse().unwrap()
+    }
+
+    /// `spec::PROXY_CACHE_ID`.
+    pub fn proxy_cache_id() -> ProxyCacheId {
+        spec::PROXY_CACHE_ID.parse().unwrap()
+    }
+
+    /// `spec::MEMBER_ID`.
+    pub fn member_id() -> MemberId {
+        spec::MEMBER_ID.parse().unwrap()
+    }
+
+    /// `spec::USER_ID`.
+    pub fn user_id() -> UserId {
+        spec::USER_ID.parse().unwrap()
+    }
+
+    /// `spec::SCAN_ID`.
+    pub fn scan_id() -> ScanId {
+        spec::SCAN_ID.parse().unwrap()
+    }
+}
