@@ -44,7 +44,8 @@
 //! // …and the registry itself, with credentials fetched from the API.
 //! let tags = mgc.registry("myregistry").await?.with_segment("app").list_tags().await?;
 //! // One error type; the API's request id is still there, typed.
-//! if let Err(e) = mgc.api().registries().get("not-a-uuid").await.map_err(facade::Error::from) {
+//! let id: facade::mgc::RegistryId = "0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42c".parse()?;
+//! if let Err(e) = mgc.api().registries().get(&id).await.map_err(facade::Error::from) {
 //!     eprintln!("{e} (request id {:?})", e.request_id());
 //! }
 //! # drop((registries, tags));

@@ -27,8 +27,14 @@ fn registry_host_for(region: Region) -> String {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), facade::core::Error> {
+/// use facade::mgc::{ListOptions, RegistryId, RegistryRequest};
 /// let mgc = facade::Magalu::builder().api_key("my-api-key").region("br-ne1").build()?;
-/// let created = mgc.api().registries().create(facade::mgc::RegistryRequest::new("myregistry")).await?;
+/// let created = mgc.api().registries().create(RegistryRequest::new("myregistry")).await?;
+/// // Ids are typed (`created.id` is a `RegistryId`); text is parsed once.
+/// let repos = mgc.api().repositories().list(&created.id, ListOptions::new()).await?;
+/// let other: RegistryId = "0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42c".parse()?;
+/// mgc.api().registries().delete(&other).await?;
+/// # drop(repos);
 /// let app = mgc.registry(&created.name).await?.with_segment("team/app");
 /// let digest = app.get_digest("latest").await?;
 /// println!("{}/team/app@{digest}", mgc.registry_host());
@@ -80,7 +86,9 @@ impl Magalu {
     /// The management API client. Its errors are [`mgc_api::Error`]s,
     /// which `?` turns into this crate's one [`Error`](crate::Error)
     /// without losing the API's slug, message or request id (read them
-    /// back with [`ApiErrorExt`](crate::ApiErrorExt)).
+    /// back with [`ApiErrorExt`](crate::ApiErrorExt)). Its operations take
+    /// typed ids ([`mgc_api::RegistryId`], [`mgc_api::RepositoryId`], …),
+    /// parsed from text once by the caller and passed through as they are.
     pub fn api(&self) -> &MgcClient {
         &self.api
     }

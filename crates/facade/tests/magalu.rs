@@ -221,7 +221,12 @@ async fn api_errors_are_the_facade_error_with_their_request_id() {
         .build()
         .unwrap();
     async fn get(mgc: &Magalu) -> Result<String, facade::Error> {
-        Ok(mgc.api().registries().get(REGISTRY_ID).await?.name)
+        Ok(mgc
+            .api()
+            .registries()
+            .get(&REGISTRY_ID.parse()?)
+            .await?
+            .name)
     }
     let err = get(&mgc).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
