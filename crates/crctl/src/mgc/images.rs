@@ -1,7 +1,7 @@
 //! `crctl mgc images list | get | delete`.
 
 use clap::{Subcommand, ValueEnum};
-use facade::mgc::images;
+use facade::mgc::{RegistryId, RepositoryId, images};
 
 use super::Ctx;
 use super::list::{NameArgs, PageArgs, print_list};
@@ -13,9 +13,9 @@ pub enum ImagesCommand {
     /// List a repository's images (a JSON array).
     List {
         /// The registry ID (a UUID).
-        registry_id: String,
+        registry_id: RegistryId,
         /// The repository ID (a UUID).
-        repository_id: String,
+        repository_id: RepositoryId,
         /// Extra fields to include; repeat or separate with commas.
         #[arg(long, value_enum, value_name = "FIELD", value_delimiter = ',')]
         expand: Vec<Expand>,
@@ -27,18 +27,18 @@ pub enum ImagesCommand {
     /// Show an image.
     Get {
         /// The registry ID.
-        registry_id: String,
+        registry_id: RegistryId,
         /// The repository ID.
-        repository_id: String,
+        repository_id: RepositoryId,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
     },
     /// Delete an image (by digest, or the image a tag points at); prints nothing.
     Delete {
         /// The registry ID.
-        registry_id: String,
+        registry_id: RegistryId,
         /// The repository ID.
-        repository_id: String,
+        repository_id: RepositoryId,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
     },

@@ -2,7 +2,7 @@
 //! registry, and how (`developer` pushes and pulls, `guest` only pulls).
 
 use clap::{Subcommand, ValueEnum};
-use facade::mgc::{MemberRequest, MemberRole, MemberUpdateRequest};
+use facade::mgc::{MemberId, MemberRequest, MemberRole, MemberUpdateRequest, RegistryId, UserId};
 
 use super::Ctx;
 use super::list::{PageArgs, print_list};
@@ -14,7 +14,7 @@ pub enum MembersCommand {
     /// List a registry's members (a JSON array).
     List {
         /// The registry ID (a UUID).
-        registry_id: String,
+        registry_id: RegistryId,
         #[command(flatten)]
         paging: PageArgs,
     },
@@ -22,9 +22,9 @@ pub enum MembersCommand {
     #[command(visible_alias = "add")]
     Create {
         /// The registry ID.
-        registry_id: String,
+        registry_id: RegistryId,
         /// The ID of the user to add (a UUID; see `crctl mgc users get`).
-        user_id: String,
+        user_id: UserId,
         /// The role (the API's default is guest).
         #[arg(long, value_enum, value_name = "ROLE")]
         role: Option<Role>,
@@ -32,16 +32,16 @@ pub enum MembersCommand {
     /// Show a membership.
     Get {
         /// The registry ID.
-        registry_id: String,
+        registry_id: RegistryId,
         /// The member ID (a UUID, the id `list` and `create` print).
-        member_id: String,
+        member_id: MemberId,
     },
     /// Change a member's role; prints the membership.
     Update {
         /// The registry ID.
-        registry_id: String,
+        registry_id: RegistryId,
         /// The member ID.
-        member_id: String,
+        member_id: MemberId,
         /// The new role.
         #[arg(long, value_enum, value_name = "ROLE")]
         role: Role,
@@ -49,9 +49,9 @@ pub enum MembersCommand {
     /// Remove a member from a registry; prints nothing.
     Delete {
         /// The registry ID.
-        registry_id: String,
+        registry_id: RegistryId,
         /// The member ID.
-        member_id: String,
+        member_id: MemberId,
     },
 }
 

@@ -9,6 +9,11 @@
 //! Deleting and stopping print nothing. Failures are one line on stderr with
 //! the API's slug, message and request id, and the exit codes of `CLI.md`
 //! (2 input refused before sending, 3 not found, 4 credentials refused).
+//!
+//! Id arguments are parsed into `mgc_api`'s id types ([`mgc::RegistryId`],
+//! [`mgc::RepositoryId`], …) by clap, so a malformed UUID is a usage error
+//! naming the argument (exit 2) before the client is even built, and each
+//! id can only reach the parameter of its kind.
 
 mod connect;
 mod credentials;
@@ -34,8 +39,8 @@ use crate::exit::Failure;
     about = "Magalu Cloud Container Registry management: registries, repositories, images, \
              credentials, proxy caches, members, users, scans",
     after_help = "Authenticate with --api-key (or MGC_API_KEY) or --token (or MGC_TOKEN); \
-                  a flag wins over the environment. IDs are UUIDs; images are addressed by \
-                  digest (sha256:…) or tag."
+                  a flag wins over the environment. IDs are UUIDs (checked before anything is \
+                  sent); images are addressed by digest (sha256:…) or tag."
 )]
 pub struct MgcArgs {
     #[command(flatten)]

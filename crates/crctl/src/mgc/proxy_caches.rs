@@ -2,7 +2,9 @@
 
 use clap::{Args, Subcommand};
 use facade::core::Secret;
-use facade::mgc::{ProxyCacheCredentialStatusRequest, ProxyCacheRequest, UpdateProxyCacheRequest};
+use facade::mgc::{
+    ProxyCacheCredentialStatusRequest, ProxyCacheId, ProxyCacheRequest, UpdateProxyCacheRequest,
+};
 
 use super::Ctx;
 use super::list::{PageArgs, print_list};
@@ -19,7 +21,7 @@ pub enum ProxyCachesCommand {
     /// Show a proxy cache.
     Get {
         /// The proxy cache ID (a UUID).
-        proxy_cache_id: String,
+        proxy_cache_id: ProxyCacheId,
     },
     /// Create a proxy cache; prints its id and name.
     Create {
@@ -44,19 +46,19 @@ pub enum ProxyCachesCommand {
     /// Change a proxy cache (only the fields given are sent); prints it.
     Update {
         /// The proxy cache ID.
-        proxy_cache_id: String,
+        proxy_cache_id: ProxyCacheId,
         #[command(flatten)]
         fields: UpdateArgs,
     },
     /// Delete a proxy cache; prints nothing.
     Delete {
         /// The proxy cache ID.
-        proxy_cache_id: String,
+        proxy_cache_id: ProxyCacheId,
     },
     /// Whether a proxy cache can reach its registry.
     Status {
         /// The proxy cache ID.
-        proxy_cache_id: String,
+        proxy_cache_id: ProxyCacheId,
     },
     /// Test credentials against a remote registry (nothing is stored).
     Check {

@@ -1,7 +1,7 @@
 //! `crctl mgc registries list | get | create | delete`.
 
 use clap::Subcommand;
-use facade::mgc::RegistryRequest;
+use facade::mgc::{ProxyCacheId, RegistryId, RegistryRequest};
 
 use super::Ctx;
 use super::list::{NameArgs, PageArgs, print_list};
@@ -20,7 +20,7 @@ pub enum RegistriesCommand {
     /// Show a registry.
     Get {
         /// The registry ID (a UUID).
-        registry_id: String,
+        registry_id: RegistryId,
     },
     /// Create a registry; prints its id and name.
     Create {
@@ -28,12 +28,12 @@ pub enum RegistriesCommand {
         name: String,
         /// Make it a proxy for this proxy cache (its ID).
         #[arg(long, value_name = "ID")]
-        proxy_cache_id: Option<String>,
+        proxy_cache_id: Option<ProxyCacheId>,
     },
     /// Delete a registry; prints nothing.
     Delete {
         /// The registry ID.
-        registry_id: String,
+        registry_id: RegistryId,
     },
 }
 

@@ -1,6 +1,7 @@
 //! `crctl mgc repositories list | get | delete`.
 
 use clap::Subcommand;
+use facade::mgc::{RegistryId, RepositoryId};
 
 use super::Ctx;
 use super::list::{NameArgs, PageArgs, print_list};
@@ -12,7 +13,7 @@ pub enum RepositoriesCommand {
     /// List a registry's repositories (a JSON array).
     List {
         /// The registry ID (a UUID).
-        registry_id: String,
+        registry_id: RegistryId,
         #[command(flatten)]
         paging: PageArgs,
         #[command(flatten)]
@@ -21,16 +22,16 @@ pub enum RepositoriesCommand {
     /// Show a repository.
     Get {
         /// The registry ID.
-        registry_id: String,
+        registry_id: RegistryId,
         /// The repository ID (a UUID).
-        repository_id: String,
+        repository_id: RepositoryId,
     },
     /// Delete a repository with all its images; prints nothing.
     Delete {
         /// The registry ID.
-        registry_id: String,
+        registry_id: RegistryId,
         /// The repository ID.
-        repository_id: String,
+        repository_id: RepositoryId,
     },
 }
 

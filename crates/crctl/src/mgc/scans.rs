@@ -1,7 +1,9 @@
 //! `crctl mgc scans schedule | list | get | stop | vulnerabilities`.
 
 use clap::{Subcommand, ValueEnum};
-use facade::mgc::{ScanStatus, VulnerabilityFilter, VulnerabilitySeverity};
+use facade::mgc::{
+    RegistryId, RepositoryId, ScanId, ScanStatus, VulnerabilityFilter, VulnerabilitySeverity,
+};
 
 use super::Ctx;
 use super::list::{PageArgs, print_list};
@@ -13,18 +15,18 @@ pub enum ScansCommand {
     /// Schedule a vulnerability scan of an image; prints the scan (its id is the SCAN_ID).
     Schedule {
         /// The registry ID (a UUID).
-        registry_id: String,
+        registry_id: RegistryId,
         /// The repository ID (a UUID).
-        repository_id: String,
+        repository_id: RepositoryId,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
     },
     /// List the scans of an image (a JSON array).
     List {
         /// The registry ID.
-        registry_id: String,
+        registry_id: RegistryId,
         /// The repository ID.
-        repository_id: String,
+        repository_id: RepositoryId,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
         /// Only scans in this state.
@@ -36,17 +38,17 @@ pub enum ScansCommand {
     /// Show a scan: progress and vulnerability counts.
     Get {
         /// The scan ID (a UUID).
-        scan_id: String,
+        scan_id: ScanId,
     },
     /// Stop a pending or running scan; prints nothing.
     Stop {
         /// The scan ID.
-        scan_id: String,
+        scan_id: ScanId,
     },
     /// List what a scan found (a JSON array).
     Vulnerabilities {
         /// The scan ID.
-        scan_id: String,
+        scan_id: ScanId,
         /// Only these severities; repeat or separate with commas.
         #[arg(long, value_enum, value_name = "S", value_delimiter = ',')]
         severity: Vec<Severity>,

@@ -5,6 +5,7 @@
 //! `deleteUser` deletes a user by ID.
 
 use clap::Subcommand;
+use facade::mgc::UserId;
 
 use super::Ctx;
 use crate::exit::Failure;
@@ -21,7 +22,7 @@ pub enum UsersCommand {
     /// Delete a registry user; prints nothing.
     Delete {
         /// The user ID (a UUID).
-        user_id: String,
+        user_id: UserId,
     },
 }
 

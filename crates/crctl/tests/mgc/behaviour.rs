@@ -224,6 +224,118 @@ async fn usage_errors_exit_2_before_any_request() {
     assert_eq!(fake.request_count(), 0);
 }
 
+/// Every id argument is parsed into its type by the command line: a
+/// malformed UUID is a usage error (exit 2) naming the argument, and no
+/// request is sent. The same commands with well-formed ids reach the API.
+#[tokio::test]
+async fn malformed_ids_are_usage_errors_naming_the_argument() {
+    let fake = MagaluFake::start().await;
+    let bad = "0c6bbd87-881a-4bf8-b3f6";
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["registries", "get", bad], "<REGISTRY_ID>", "registry_id"),
+        (
+            &["registries", "delete", bad],
+            "<REGISTRY_ID>",
+            "registry_id",
+        ),
+        (
+            &["registries", "create", "ok", "--proxy-cache-id", bad],
+            "--proxy-cache-id",
+            "proxy_cache_id",
+        ),
+        (
+            &["repositories", "list", bad],
+            "<REGISTRY_ID>",
+            "registry_id",
+        ),
+        (
+            &["repositories", "get", REG, bad],
+            "<REPOSITORY_ID>",
+            "repository_id",
+        ),
+        (
+            &["repositories", "delete", bad, REPO],
+            "<REGISTRY_ID>",
+            "registry_id",
+        ),
+        (
+            &["images", "list", REG, bad],
+            "<REPOSITORY_ID>",
+            "repository_id",
+        ),
+        (
+            &["images", "get", bad, REPO, "latest"],
+            "<REGISTRY_ID>",
+            "registry_id",
+        ),
+        (
+            &["images", "delete", REG, bad, DIGEST],
+            "<REPOSITORY_ID>",
+            "repository_id",
+        ),
+        (
+            &["proxy-caches", "get", bad],
+            "<PROXY_CACHE_ID>",
+            "proxy_cache_id",
+        ),
+        (
+            &["proxy-caches", "update", bad, "--name", "x"],
+            "<PROXY_CACHE_ID>",
+            "proxy_cache_id",
+        ),
+        (
+            &["proxy-caches", "delete", bad],
+            "<PROXY_CACHE_ID>",
+            "proxy_cache_id",
+        ),
+        (
+            &["proxy-caches", "status", bad],
+            "<PROXY_CACHE_ID>",
+            "proxy_cache_id",
+        ),
+        (&["members", "list", bad], "<REGISTRY_ID>", "registry_id"),
+        (&["members", "create", REG, bad], "<USER_ID>", "user_id"),
+        (&["members", "add", REG, "bob"], "<USER_ID>", "user_id"),
+        (&["members", "get", REG, bad], "<MEMBER_ID>", "member_id"),
+        (
+            &["members", "update", REG, bad, "--role", "guest"],
+            "<MEMBER_ID>",
+            "member_id",
+        ),
+        (
+            &["members", "delete", bad, MEMBER_ID],
+            "<REGISTRY_ID>",
+            "registry_id",
+        ),
+        (&["users", "delete", bad], "<USER_ID>", "user_id"),
+        (
+            &["scans", "schedule", REG, bad, "latest"],
+            "<REPOSITORY_ID>",
+            "repository_id",
+        ),
+        (
+            &["scans", "list", bad, REPO, "latest"],
+            "<REGISTRY_ID>",
+            "registry_id",
+        ),
+        (&["scans", "get", bad], "<SCAN_ID>", "scan_id"),
+        (&["scans", "stop", ""], "<SCAN_ID>", "scan_id"),
+        (&["scans", "vulnerabilities", bad], "<SCAN_ID>", "scan_id"),
+    ];
+    for (args, argument, param) in cases {
+        let run = mgc(&fake, args).await;
+        run.failed(2, &[argument, param, "is not a UUID"]);
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    assert_eq!(fake.request_count(), 0);
+
+    // Well-formed ids go through: one request.
+    let ok = mgc(&fake, &["repositories", "get", REG, REPO]).await;
+    ok.ok();
+    assert_eq!(fake.request_count(), 1);
+    fake.assert_clean();
+}
+
 #[tokio::test]
 async fn table_output() {
     let fake = MagaluFake::start().await;
