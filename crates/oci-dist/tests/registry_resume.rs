@@ -441,3 +441,37 @@ async fn a_failed_pull_into_a_layout_is_continued_by_the_next_run() {
         assert_eq!(gets[0].body_bytes_sent(), size - had, "{digest}");
     }
 }
+
+#[tokio::test]
+async fn a_failed_head_is_not_tried_again_as_a_get() {
+    let registry = TestRegistry::anonymous().await;
+    pushed(&registry, 1, 1000).await;
+    let proxy = registry
+        .proxy_builder()
+        .intercept(|req| (req.method == "HEAD").then(|| test_support::http::response(400, "no")))
+        .start()
+        .await;
+    let src = client_with(&proxy, default_http(), quick());
+    let err = src.get_digest("v1").await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
+    assert_eq!(proxy.count("HEAD", "/v2/src/manifests/v1"), 1);
+    assert_eq!(proxy.count("GET", "/v2/src/manifests/v1"), 0);
+}
+
+#[tokio::test]
+async fn a_head_without_a_digest_falls_back_to_one_get() {
+    let registry = TestRegistry::anonymous().await;
+    let img = pushed(&registry, 1, 1000).await;
+    let proxy = registry
+        .proxy_builder()
+        .rewrite_response("HEAD", "/v2/src/manifests/*", |_req, parts, body| {
+            parts.headers.remove("docker-content-digest");
+            body
+        })
+        .start()
+        .await;
+    let src = client_with(&proxy, default_http(), quick());
+    assert_eq!(&src.get_digest("v1").await.unwrap(), img.digest());
+    assert_eq!(proxy.count("HEAD", "/v2/src/manifests/v1"), 1);
+    assert_eq!(proxy.count("GET", "/v2/src/manifests/v1"), 1);
+}
