@@ -169,7 +169,7 @@ impl AcrAuthenticator {
     pub fn for_host(mut self, host: impl Into<String>) -> AcrAuthenticator {
         self.hosts
             .get_or_insert_with(Vec::new)
-            .push(normalize_host(&host.into()));
+            .push(registry_core::host::normalize(&host.into()));
         self
     }
 
@@ -194,7 +194,9 @@ impl AcrAuthenticator {
     fn host_allowed(&self, authority: &str) -> bool {
         match &self.hosts {
             None => true,
-            Some(hosts) => hosts.iter().any(|h| *h == normalize_host(authority)),
+            Some(hosts) => hosts
+                .iter()
+                .any(|h| *h == registry_core::host::normalize(authority)),
         }
     }
 
@@ -298,14 +300,6 @@ fn refresh_token(refresh: Secret, aad_expires_on: Option<SystemTime>) -> Token {
         .or(aad_expires_on)
         .unwrap_or(now + DEFAULT_REFRESH_LIFETIME);
     Token::new(refresh, expires.duration_since(now).unwrap_or_default())
-}
-
-fn normalize_host(host: &str) -> String {
-    host.to_ascii_lowercase()
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned()
 }
 
 /// The token service named by a Bearer challenge, its realm checked.
