@@ -21,7 +21,7 @@ pub(crate) fn cargo(args: &[&str]) -> Result<(), String> {
 pub(crate) fn cargo_env(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
     eprintln!("+ {}cargo {}", shown.concat(), args.join(" "));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let status = cargo_command()
         .args(args)
         .envs(env.iter().copied())
         .current_dir(crate::workspace_root())
@@ -34,9 +34,29 @@ pub(crate) fn cargo_env(args: &[&str], env: &[(&str, &str)]) -> Result<(), Strin
     }
 }
 
+/// A `cargo` command without the package variables `cargo run` set for
+/// xtask: cargo-machete takes `CARGO_PKG_NAME` as a sign that it runs as a
+/// build step and reads its arguments as paths.
+fn cargo_command() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_CRATE_")
+            || key == "CARGO_MANIFEST_DIR"
+            || key == "CARGO_MANIFEST_PATH"
+            || key == "CARGO_BIN_NAME"
+            || key == "CARGO_PRIMARY_PACKAGE"
+        {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+    cmd
+}
+
 /// Whether `cargo <tool> --version` works.
 fn has_cargo_tool(tool: &str) -> bool {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    cargo_command()
         .args([tool, "--version"])
         .output()
         .is_ok_and(|o| o.status.success())
