@@ -8,7 +8,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use registry_core::{Digest, Error, ErrorKind};
 use serde::Deserialize;
 
-use crate::descriptor;
+use crate::descriptor::CheckedDescriptor;
 use crate::media_type::{self, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 
 /// The largest manifest accepted (the distribution spec's 4 MiB).
@@ -220,11 +220,19 @@ impl Manifest {
     /// A descriptor of this manifest (media type, digest, size), with the
     /// artifact type when there is one.
     pub fn descriptor(&self) -> Descriptor {
-        let mut d = descriptor::new(&self.media_type, &self.digest, self.size());
-        if let Some(t) = self.artifact_type() {
-            d.set_artifact_type(Some(t.as_str().into()));
-        }
-        d
+        self.checked_descriptor().into_descriptor()
+    }
+
+    /// [`Manifest::descriptor`] with its digest: what the
+    /// [`ImageDestination`](crate::ImageDestination) methods take.
+    pub fn checked_descriptor(&self) -> CheckedDescriptor {
+        let artifact_type = self.artifact_type();
+        CheckedDescriptor::from_parts(&self.media_type, self.digest.clone(), self.size())
+            .map_descriptor(|d| {
+                if let Some(t) = artifact_type {
+                    d.set_artifact_type(Some(t.as_str().into()));
+                }
+            })
     }
 
     /// The `subject` (OCI 1.1): the manifest this one refers to.
