@@ -76,7 +76,7 @@ async fn token_registry_to_htpasswd_registry_to_layout_and_back() {
 
     // Registry to registry, with other credentials.
     let mirror = client(&basic_registry.host(), "bob", "hunter2").with_segment("mirror/app");
-    let report = copy(&app, "v1", &mirror, Some("v1"), &CopyOptions::default())
+    let report = copy(&app, "v1", &mirror, "v1", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!(&report.digest, image.digest());
@@ -86,14 +86,14 @@ async fn token_registry_to_htpasswd_registry_to_layout_and_back() {
     // To a layout on disk and back under a new tag: nothing to upload.
     let dir = tempfile::tempdir().unwrap();
     let layout = OciLayout::create(dir.path().join("layout")).await.unwrap();
-    copy(&mirror, "v1", &layout, Some("v1"), &CopyOptions::default())
+    copy(&mirror, "v1", &layout, "v1", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!(
         layout.resolve("v1").await.unwrap().digest().to_string(),
         image.digest().to_string()
     );
-    let back = copy(&layout, "v1", &app, Some("v2"), &CopyOptions::default())
+    let back = copy(&layout, "v1", &app, "v2", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!((back.copied, back.skipped), (0, 3));

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use facade::oci::Reference;
+use facade::oci::{Reference, Tag};
 
 use crate::cli::GlobalOptions;
 use crate::connect;
@@ -19,13 +19,14 @@ pub enum Target {
     Layout {
         /// The layout directory.
         path: PathBuf,
-        /// The `org.opencontainers.image.ref.name` to use.
-        tag: Option<String>,
+        /// The `org.opencontainers.image.ref.name` to use, a tag.
+        tag: Option<Tag>,
     },
 }
 
 impl Target {
-    /// Parses `oci:PATH[:TAG]` or a registry reference.
+    /// Parses `oci:PATH[:TAG]` or a registry reference; a malformed
+    /// reference or tag is a usage error.
     pub fn parse(s: &str) -> Result<Target, Failure> {
         if let Some(rest) = s.strip_prefix("oci:") {
             if rest.is_empty() {
@@ -35,7 +36,10 @@ impl Target {
             }
             let (path, tag) = match rest.rsplit_once(':') {
                 Some((p, t)) if !p.is_empty() && !t.is_empty() && !t.contains('/') => {
-                    (p, Some(t.to_owned()))
+                    let tag = Tag::new(t).map_err(|e| {
+                        Failure::usage(format!("invalid layout reference {s:?}: {e}"))
+                    })?;
+                    (p, Some(tag))
                 }
                 _ => (rest, None),
             };
@@ -77,7 +81,7 @@ mod tests {
         match Target::parse("oci:/tmp/x:v1").unwrap() {
             Target::Layout { path, tag } => {
                 assert_eq!(path, PathBuf::from("/tmp/x"));
-                assert_eq!(tag.as_deref(), Some("v1"));
+                assert_eq!(tag.as_ref().map(Tag::as_str), Some("v1"));
             }
             t => panic!("{t:?}"),
         }
@@ -89,6 +93,10 @@ mod tests {
             t => panic!("{t:?}"),
         }
         assert!(Target::parse("oci:").is_err());
+        assert_eq!(
+            Target::parse("oci:dir:bad+tag").unwrap_err().code,
+            crate::exit::USAGE
+        );
         assert!(matches!(
             Target::parse("127.0.0.1:5000/a/b:t").unwrap(),
             Target::Registry(_)

@@ -21,7 +21,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::client::{Client, header_str};
 use crate::content::ByteStream;
-use crate::descriptor;
+use crate::descriptor::CheckedDescriptor;
 
 /// A blob being downloaded: a stream of its bytes, hashed while they flow.
 /// When the content does not match the digest (or the expected size), the
@@ -139,8 +139,17 @@ impl Client {
 
     /// Downloads the blob a descriptor points to, verifying digest and size.
     pub async fn fetch_blob(&self, descriptor: &Descriptor) -> Result<Blob, Error> {
-        let digest = descriptor::digest_of(descriptor)?;
-        self.get_blob_sized(&digest, Some(descriptor.size())).await
+        self.fetch_checked_blob(&CheckedDescriptor::try_from(descriptor)?)
+            .await
+    }
+
+    /// [`Client::fetch_blob`] for a descriptor whose digest is converted.
+    pub(crate) async fn fetch_checked_blob(
+        &self,
+        descriptor: &CheckedDescriptor,
+    ) -> Result<Blob, Error> {
+        self.get_blob_sized(descriptor.digest(), Some(descriptor.size()))
+            .await
     }
 
     async fn get_blob_sized(&self, digest: &Digest, size: Option<u64>) -> Result<Blob, Error> {

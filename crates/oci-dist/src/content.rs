@@ -11,16 +11,18 @@
 //!
 //! The methods return boxed futures (like `registry_core`'s `Authenticator`)
 //! so the traits are object safe: `&dyn ImageSource` works. Write
-//! `Box::pin(async move { … })`.
+//! `Box::pin(async move { … })`. They take typed arguments only: a
+//! [`TagOrDigest`], a [`Tag`], and descriptors as [`CheckedDescriptor`]
+//! (digest converted once, by the caller), so an implementation never
+//! parses or re-validates a digest.
 //!
 //! Contract for an [`ImageSource`]:
-//! - `resolve(reference)` takes a tag, or a digest (`sha256:…`, also with a
-//!   leading `@`), and returns the descriptor of the manifest: media type,
-//!   digest and size. [`registry_core::ErrorKind::NotFound`]
-//!   when there is no such tag.
+//! - `resolve(target)` takes a tag or a digest and returns the descriptor
+//!   of the manifest: media type, digest and size.
+//!   [`registry_core::ErrorKind::NotFound`] when there is no such tag.
 //! - `fetch_manifest(descriptor)` returns the manifest's exact bytes, checked
 //!   against the descriptor's digest ([`Manifest::verified`]).
-//! - `fetch_reference(reference)` returns the manifest a tag or digest
+//! - `fetch_reference(target)` returns the manifest a tag or digest
 //!   names, with its digest computed from the bytes. The default resolves,
 //!   then fetches; a registry overrides it with one `GET`, so that a tag is
 //!   never resolved to a digest the bytes do not have.
@@ -54,11 +56,12 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use oci_spec::image::Descriptor;
 use registry_core::digest::{Verifier, VerifyingStream};
 use registry_core::{Digest, Error, ErrorKind};
 
+use crate::descriptor::CheckedDescriptor;
 use crate::manifest::Manifest;
+use crate::reference::{Tag, TagOrDigest};
 
 mod registry;
 
@@ -85,19 +88,25 @@ pub trait ImageSource: Send + Sync {
     fn describe(&self) -> String;
 
     /// The descriptor of the manifest a tag or digest points to.
-    fn resolve<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<Descriptor, Error>>;
+    fn resolve<'a>(
+        &'a self,
+        target: &'a TagOrDigest,
+    ) -> BoxFuture<'a, Result<CheckedDescriptor, Error>>;
 
     /// The manifest with this descriptor's digest, exact bytes, verified.
     fn fetch_manifest<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<Manifest, Error>>;
 
     /// The manifest a tag or digest names, exact bytes, its digest
     /// computed from them (see the [module documentation](self)).
-    fn fetch_reference<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<Manifest, Error>> {
+    fn fetch_reference<'a>(
+        &'a self,
+        target: &'a TagOrDigest,
+    ) -> BoxFuture<'a, Result<Manifest, Error>> {
         Box::pin(async move {
-            let descriptor = self.resolve(reference).await?;
+            let descriptor = self.resolve(target).await?;
             self.fetch_manifest(&descriptor).await
         })
     }
@@ -105,7 +114,7 @@ pub trait ImageSource: Send + Sync {
     /// The blob's bytes, verified while they flow.
     fn fetch_blob<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<ByteStream, Error>>;
 
     /// The blob's bytes from `offset` on, not verified (the caller hashes
@@ -114,7 +123,7 @@ pub trait ImageSource: Send + Sync {
     /// registry asks for the range.
     fn fetch_blob_from<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
         offset: u64,
     ) -> BoxFuture<'a, Result<ByteStream, Error>> {
         Box::pin(async move {
@@ -137,12 +146,15 @@ pub trait ImageDestination: Send + Sync {
     fn describe(&self) -> String;
 
     /// Whether the blob is already present.
-    fn blob_exists<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<bool, Error>>;
+    fn blob_exists<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
 
     /// Stores a blob read from `content`.
     fn push_blob<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
         content: &'a dyn BlobSource,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
@@ -150,7 +162,7 @@ pub trait ImageDestination: Send + Sync {
     /// `Ok(false)` when not possible (the caller then uploads it).
     fn mount_blob<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
         origin: &'a MountOrigin,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         let _ = (descriptor, origin);
@@ -160,14 +172,14 @@ pub trait ImageDestination: Send + Sync {
     /// Whether the manifest with this digest is already present.
     fn manifest_exists<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<bool, Error>>;
 
     /// Stores a manifest (by digest) and, with `tag`, tags it.
     fn push_manifest<'a>(
         &'a self,
         manifest: &'a Manifest,
-        tag: Option<&'a str>,
+        tag: Option<&'a Tag>,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
     /// Called by [`copy`](crate::copy::copy) last, once the root of the
@@ -177,7 +189,7 @@ pub trait ImageDestination: Send + Sync {
     fn record_root<'a>(
         &'a self,
         manifest: &'a Manifest,
-        tag: Option<&'a str>,
+        tag: Option<&'a Tag>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         let _ = (manifest, tag);
         Box::pin(async { Ok(()) })

@@ -6,6 +6,10 @@
 //! under its tag, which the destination then records
 //! ([`ImageDestination::record_root`]: an OCI layout lists an untagged root
 //! in `index.json`). Progress is reported per blob and overall.
+//!
+//! Every descriptor's digest is converted once, when the plan is made
+//! ([`CheckedDescriptor`]); sources and destinations get it with the
+//! descriptor.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -17,10 +21,11 @@ use registry_core::{Digest, Error, ErrorKind};
 use crate::content::{
     BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, MountOrigin,
 };
-use crate::descriptor;
+use crate::descriptor::{self, CheckedDescriptor};
 use crate::manifest::Manifest;
 use crate::platform;
 use crate::progress::{BlobCounter, BlobOutcome, Progress, ProgressEvent, Tracker};
+use crate::reference::{IntoOptionalTag, IntoTarget, Tag, TagOrDigest};
 
 /// How deep nested indexes may go.
 const MAX_DEPTH: usize = 4;
@@ -126,8 +131,10 @@ pub struct CopyReport {
     pub bytes_copied: u64,
 }
 
-/// Copies `reference` (tag or digest) of `source` to `destination`,
-/// tagged `tag` there when given (else stored by digest only).
+/// Copies `target` (a tag or digest: any [`IntoTarget`], e.g. `"v1"` or a
+/// [`TagOrDigest`]) of `source` to `destination`, tagged `tag` there when
+/// given (any [`IntoOptionalTag`]: `"v1"`, a [`Tag`], or an `Option<&Tag>`;
+/// with `None` it is stored by digest only).
 ///
 /// ```no_run
 /// use oci_dist::{Client, copy::{copy, CopyOptions}};
@@ -135,38 +142,40 @@ pub struct CopyReport {
 /// let src = Client::new("registry-a.example")?.with_segment("org/app");
 /// let dst = Client::new("registry-b.example")?.with_segment("mirror/org/app");
 /// let opts = CopyOptions::default().jobs(8).progress(|e: &oci_dist::progress::ProgressEvent| eprintln!("{e:?}"));
-/// let report = copy(&src, "v1", &dst, Some("v1"), &opts).await?;
+/// let report = copy(&src, "v1", &dst, "v1", &opts).await?;
 /// println!("{} ({} blobs copied, {} skipped)", report.digest, report.copied, report.skipped);
 /// # Ok(()) }
 /// ```
 pub async fn copy(
     source: &dyn ImageSource,
-    reference: &str,
+    target: impl IntoTarget,
     destination: &dyn ImageDestination,
-    tag: Option<&str>,
+    tag: impl IntoOptionalTag,
     options: &CopyOptions,
 ) -> Result<CopyReport, Error> {
+    let target = target.into_target()?;
+    let tag = tag.into_optional_tag()?;
     let ctx = |e: Error| {
         e.context(format!(
-            "copying {}:{reference} to {}",
+            "copying {}{target} to {}",
             source.describe(),
             destination.describe()
         ))
     };
-    copy_inner(source, reference, destination, tag, options)
+    copy_inner(source, &target, destination, tag.as_ref(), options)
         .await
         .map_err(ctx)
 }
 
 async fn copy_inner(
     source: &dyn ImageSource,
-    reference: &str,
+    target: &TagOrDigest,
     destination: &dyn ImageDestination,
-    tag: Option<&str>,
+    tag: Option<&Tag>,
     options: &CopyOptions,
 ) -> Result<CopyReport, Error> {
-    let plan = Plan::collect(source, reference, options).await?;
-    let total: u64 = plan.blobs.iter().map(Descriptor::size).sum();
+    let plan = Plan::collect(source, target, options).await?;
+    let total: u64 = plan.blobs.iter().map(CheckedDescriptor::size).sum();
     let tracker = Tracker::new(options.progress.clone(), total);
     tracker.emit(ProgressEvent::Started {
         blobs: plan.blobs.len(),
@@ -183,17 +192,17 @@ struct Plan {
     root: Manifest,
     /// The manifests below the root, level by level (pushed deepest first).
     levels: Vec<Vec<Manifest>>,
-    /// Distinct blobs, in first-seen order.
-    blobs: Vec<Descriptor>,
+    /// Distinct blobs, in first-seen order, digests converted.
+    blobs: Vec<CheckedDescriptor>,
 }
 
 impl Plan {
     async fn collect(
         source: &dyn ImageSource,
-        reference: &str,
+        target: &TagOrDigest,
         options: &CopyOptions,
     ) -> Result<Plan, Error> {
-        let root = fetch_root(source, reference, options.platform.as_ref()).await?;
+        let root = fetch_root(source, target, options.platform.as_ref()).await?;
         let levels = fetch_levels(source, &root, options.jobs).await?;
         let mut plan = Plan {
             root,
@@ -228,14 +237,14 @@ impl Plan {
     }
 }
 
-/// The manifest `reference` names or, with a platform, the image for it out
-/// of the index `reference` names.
+/// The manifest `target` names or, with a platform, the image for it out
+/// of the index `target` names.
 async fn fetch_root(
     source: &dyn ImageSource,
-    reference: &str,
+    target: &TagOrDigest,
     platform: Option<&Platform>,
 ) -> Result<Manifest, Error> {
-    let root = source.fetch_reference(reference).await?;
+    let root = source.fetch_reference(target).await?;
     let (Some(p), Some(index)) = (platform, root.as_index()) else {
         return Ok(root);
     };
@@ -250,10 +259,13 @@ async fn fetch_root(
             ),
         )
     })?;
-    source.fetch_manifest(child).await
+    source
+        .fetch_manifest(&CheckedDescriptor::try_from(child)?)
+        .await
 }
 
-/// Every manifest below `root`, level by level, each once.
+/// Every manifest below `root`, level by level, each once. A child whose
+/// digest cannot be used (e.g. sha384) is an error, not left out.
 async fn fetch_levels(
     source: &dyn ImageSource,
     root: &Manifest,
@@ -274,11 +286,13 @@ async fn fetch_levels(
                 "indexes nested too deeply",
             ));
         }
-        let children: Vec<Descriptor> = current
-            .iter()
-            .flat_map(|m| m.manifests().iter().cloned())
-            .filter(|d| descriptor::digest_of(d).is_ok_and(|dg| seen.insert(dg)))
-            .collect();
+        let mut children: Vec<CheckedDescriptor> = Vec::new();
+        for d in current.iter().flat_map(|m| m.manifests()) {
+            let child = CheckedDescriptor::try_from(d)?;
+            if seen.insert(child.digest().clone()) {
+                children.push(child);
+            }
+        }
         let fetched: Vec<Manifest> = futures_util::stream::iter(children)
             .map(|d| async move { source.fetch_manifest(&d).await })
             .buffered(jobs.max(1))
@@ -289,15 +303,19 @@ async fn fetch_levels(
 }
 
 /// The distinct blobs of `manifests` (foreign layers left out), in
-/// first-seen order.
+/// first-seen order, each digest converted here once for the whole copy.
 fn distinct_blobs<'a>(
     manifests: impl Iterator<Item = &'a Manifest>,
-) -> Result<Vec<Descriptor>, Error> {
+) -> Result<Vec<CheckedDescriptor>, Error> {
     let mut seen = HashSet::new();
     let mut blobs = Vec::new();
     for b in manifests.flat_map(Manifest::blobs) {
-        if !is_foreign(b) && seen.insert(descriptor::digest_of(b)?) {
-            blobs.push(b.clone());
+        if is_foreign(b) {
+            continue;
+        }
+        let blob = CheckedDescriptor::try_from(b)?;
+        if seen.insert(blob.digest().clone()) {
+            blobs.push(blob);
         }
     }
     Ok(blobs)
@@ -307,7 +325,7 @@ fn distinct_blobs<'a>(
 async fn transfer_blobs(
     source: &dyn ImageSource,
     destination: &dyn ImageDestination,
-    blobs: &[Descriptor],
+    blobs: &[CheckedDescriptor],
     tracker: &Arc<Tracker>,
     options: &CopyOptions,
 ) -> Result<Vec<(BlobOutcome, u64)>, Error> {
@@ -337,21 +355,21 @@ async fn transfer_blobs(
 async fn push_manifests(
     destination: &dyn ImageDestination,
     plan: &Plan,
-    tag: Option<&str>,
+    tag: Option<&Tag>,
     tracker: &Tracker,
     jobs: usize,
 ) -> Result<(), Error> {
-    let pushed = |m: &Manifest, tag: Option<&str>| {
+    let pushed = |m: &Manifest, tag: Option<&Tag>| {
         tracker.emit(ProgressEvent::Manifest {
             digest: m.digest().clone(),
             media_type: m.media_type().to_owned(),
-            tag: tag.map(str::to_owned),
+            tag: tag.map(|t| t.as_str().to_owned()),
         });
     };
     for level in plan.levels.iter().rev() {
         futures_util::stream::iter(level)
             .map(|m| async move {
-                if !destination.manifest_exists(&m.descriptor()).await? {
+                if !destination.manifest_exists(&m.checked_descriptor()).await? {
                     destination.push_manifest(m, None).await?;
                     pushed(m, None);
                 }
@@ -362,7 +380,11 @@ async fn push_manifests(
             .await?;
     }
     let root = &plan.root;
-    if tag.is_some() || !destination.manifest_exists(&root.descriptor()).await? {
+    if tag.is_some()
+        || !destination
+            .manifest_exists(&root.checked_descriptor())
+            .await?
+    {
         destination.push_manifest(root, tag).await?;
         pushed(root, tag);
     }
@@ -379,21 +401,21 @@ fn is_foreign(d: &Descriptor) -> bool {
 async fn transfer_blob(
     source: &dyn ImageSource,
     destination: &dyn ImageDestination,
-    desc: &Descriptor,
+    desc: &CheckedDescriptor,
     origin: Option<&MountOrigin>,
     tracker: &Arc<Tracker>,
     skip_existing: bool,
 ) -> Result<(BlobOutcome, u64), Error> {
-    let digest = descriptor::digest_of(desc)?;
+    let digest = desc.digest();
     let size = desc.size();
     if skip_existing && destination.blob_exists(desc).await? {
-        tracker.finish_blob(&digest, size, 0, BlobOutcome::Skipped);
+        tracker.finish_blob(digest, size, 0, BlobOutcome::Skipped);
         return Ok((BlobOutcome::Skipped, 0));
     }
     if let Some(o) = origin {
         match destination.mount_blob(desc, o).await {
             Ok(true) => {
-                tracker.finish_blob(&digest, size, 0, BlobOutcome::Mounted);
+                tracker.finish_blob(digest, size, 0, BlobOutcome::Mounted);
                 return Ok((BlobOutcome::Mounted, 0));
             }
             Ok(false) => {}
@@ -409,7 +431,7 @@ async fn transfer_blob(
     };
     match destination.push_blob(desc, &content).await {
         Ok(()) => {
-            tracker.finish_blob(&digest, size, counter.done(), BlobOutcome::Copied);
+            tracker.finish_blob(digest, size, counter.done(), BlobOutcome::Copied);
             Ok((BlobOutcome::Copied, size))
         }
         Err(e) => {
@@ -428,7 +450,7 @@ async fn transfer_blob(
 /// bytes), counting progress, keeping a failure of the source stream.
 struct SourceBlob<'a> {
     source: &'a dyn ImageSource,
-    desc: &'a Descriptor,
+    desc: &'a CheckedDescriptor,
     counter: BlobCounter,
     /// The last error of a source stream, as it came; its stream handed the
     /// destination a [`stand_in`] instead.

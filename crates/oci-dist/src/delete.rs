@@ -7,7 +7,7 @@ use registry_core::{Body, Digest, Error, ErrorKind};
 
 use crate::client::Client;
 use crate::descriptor;
-use crate::reference::{TagOrDigest, validate_tag};
+use crate::reference::{IntoTag, Tag, TagOrDigest};
 
 /// What [`Client::delete_tag`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,17 +33,12 @@ impl Client {
     /// nothing is deleted and the error (kind [`ErrorKind::Conflict`]) says
     /// which tags hold it. The check lists all tags and resolves each, so
     /// it costs one request per tag.
-    pub async fn delete_tag(&self, tag: &str) -> Result<TagDeletion, Error> {
-        let tag = tag.strip_prefix(':').unwrap_or(tag);
-        if tag
-            .parse::<TagOrDigest>()
-            .is_ok_and(|t| t.digest().is_some())
-        {
-            return Err(Error::invalid_input(format!(
-                "{tag} is a digest, not a tag: use delete_manifest"
-            )));
-        }
-        validate_tag(tag)?;
+    ///
+    /// A digest given as `tag` is an error of kind
+    /// [`ErrorKind::InvalidInput`]: delete a manifest with
+    /// [`Client::delete_manifest`].
+    pub async fn delete_tag(&self, tag: impl IntoTag) -> Result<TagDeletion, Error> {
+        let tag = tag.into_tag()?;
         let what = format!("DELETE tag {}:{tag}", self.registry());
         let url = self.repo_url(&format!("manifests/{tag}"))?;
         let req = self.request(Method::DELETE, &url, Body::empty())?;
@@ -65,8 +60,9 @@ impl Client {
             Err(e) => return Err(e),
         };
         tracing::info!(error = %refusal, "registry refused the tag DELETE; checking whether the manifest can be deleted by digest");
-        let digest = self.get_digest(tag).await?;
-        let holders = self.other_holders(tag, &digest).await?;
+        let target = TagOrDigest::Tag(tag.clone());
+        let digest = self.get_digest(&target).await?;
+        let holders = self.other_holders(&tag, &digest).await?;
         if !holders.is_empty() {
             return Err(Error::new(
                 ErrorKind::Conflict,
@@ -79,7 +75,7 @@ impl Client {
                 ),
             ));
         }
-        let now = self.get_digest(tag).await?;
+        let now = self.get_digest(&target).await?;
         if now != digest {
             return Err(Error::new(
                 ErrorKind::Conflict,
@@ -98,25 +94,30 @@ impl Client {
     }
 
     /// Other tags pointing to `digest`, and tagged indexes listing it.
-    async fn other_holders(&self, tag: &str, digest: &Digest) -> Result<Vec<String>, Error> {
+    async fn other_holders(&self, tag: &Tag, digest: &Digest) -> Result<Vec<String>, Error> {
         let tags = self.list_tags().await?;
-        let others: Vec<String> = tags.into_iter().filter(|t| t != tag).collect();
+        let others: Vec<String> = tags.into_iter().filter(|t| tag != t.as_str()).collect();
         let jobs = self.options().jobs.max(1) * 2;
         let mut holders: Vec<String> = futures_util::stream::iter(others)
             .map(|t| async move {
-                let desc = match self.resolve(&t).await {
+                // A tag as the registry lists it: parsed, as the registry's
+                // word is checked everywhere.
+                let desc = match self.resolve(t.as_str()).await {
                     Ok(d) => d,
                     // Deleted meanwhile: not a holder.
                     Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
                     Err(e) => return Err(e),
                 };
-                if &descriptor::digest_of(&desc)? == digest {
+                if desc.digest() == digest {
                     return Ok(Some(format!("tag {t}")));
                 }
-                if crate::media_type::is_index(descriptor::media_type_of(&desc)) {
-                    let index = self.fetch_manifest(&desc).await?;
-                    let target = descriptor::oci_digest(digest);
-                    if index.manifests().iter().any(|m| m.digest() == &target) {
+                if crate::media_type::is_index(desc.media_type()) {
+                    let index = self.fetch_checked_manifest(&desc).await?;
+                    if index
+                        .manifests()
+                        .iter()
+                        .any(|m| descriptor::same_digest(m.digest(), digest))
+                    {
                         return Ok(Some(format!("index tagged {t} (which lists it)")));
                     }
                 }

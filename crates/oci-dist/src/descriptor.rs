@@ -126,6 +126,13 @@ impl CheckedDescriptor {
         }
     }
 
+    /// A descriptor found by comparing its digest with `digest`
+    /// ([`same_digest`]), so known to carry it (debug builds check).
+    pub(crate) fn matching(descriptor: Descriptor, digest: Digest) -> CheckedDescriptor {
+        debug_assert!(same_digest(descriptor.digest(), &digest));
+        CheckedDescriptor { descriptor, digest }
+    }
+
     /// The digest.
     pub fn digest(&self) -> &Digest {
         &self.digest

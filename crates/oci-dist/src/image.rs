@@ -18,10 +18,12 @@ use tokio_util::io::StreamReader;
 use crate::blob::Blob;
 use crate::client::Client;
 use crate::copy::{CopyOptions, CopyReport, copy};
+use crate::descriptor::CheckedDescriptor;
 use crate::extract::{ExtractSummary, Layer};
 use crate::manifest::Manifest;
 use crate::media_type::{DOCKER_CONFIG, OCI_CONFIG};
 use crate::platform;
+use crate::reference::{IntoTarget, Tag, TagOrDigest};
 
 /// The largest image config accepted.
 pub const MAX_CONFIG_SIZE: usize = 32 * 1024 * 1024;
@@ -110,7 +112,9 @@ impl Image {
                 self.layers().len()
             ))
         })?;
-        self.client.fetch_blob(desc).await
+        self.client
+            .fetch_checked_blob(&CheckedDescriptor::try_from(desc)?)
+            .await
     }
 
     /// The client of the image's repository.
@@ -138,17 +142,20 @@ impl Image {
     {
         let mut layers = Vec::with_capacity(self.layers().len());
         for desc in self.layers() {
-            let digest = crate::descriptor::digest_of(desc)?;
+            let desc = CheckedDescriptor::try_from(desc)?;
+            let (media_type, digest, size) = (
+                desc.media_type().to_owned(),
+                desc.digest().clone(),
+                desc.size(),
+            );
             let client = &self.client;
             let open = async move {
-                let blob = client.fetch_blob(desc).await?;
+                let blob = client.fetch_checked_blob(&desc).await?;
                 Ok(StreamReader::new(
                     blob.into_stream().map_err(std::io::Error::from),
                 ))
             };
-            layers.push(
-                Layer::lazy(desc.media_type().as_ref(), digest, open)?.with_size(desc.size()),
-            );
+            layers.push(Layer::lazy(&media_type, digest, open)?.with_size(size));
         }
         crate::extract::extract(layers, out).await
     }
@@ -172,10 +179,10 @@ impl Client {
     /// ```
     pub async fn get_image(
         &self,
-        reference: &str,
+        target: impl IntoTarget,
         options: &GetImageOptions,
     ) -> Result<Image, Error> {
-        let top = self.get_manifest(reference).await?;
+        let top = self.get_manifest_target(&target.into_target()?).await?;
         let (index, manifest) = match top.as_index() {
             Some(_) => {
                 let m = self.select_image(&top, options).await?;
@@ -261,55 +268,66 @@ impl Client {
     }
 
     /// Pushes an image: its blobs concurrently (skipping those present),
-    /// then its manifest under `tag` (a tag, or its digest).
-    pub async fn push_image(&self, tag: &str, image: &NewImage) -> Result<CopyReport, Error> {
-        self.push_image_with(tag, image, &self.default_copy_options())
+    /// then its manifest under `target` (a tag, or its digest).
+    pub async fn push_image(
+        &self,
+        target: impl IntoTarget,
+        image: &NewImage,
+    ) -> Result<CopyReport, Error> {
+        self.push_image_with(target, image, &self.default_copy_options())
             .await
     }
 
     /// [`Client::push_image`] with options (jobs, progress).
     pub async fn push_image_with(
         &self,
-        tag: &str,
+        target: impl IntoTarget,
         image: &NewImage,
         options: &CopyOptions,
     ) -> Result<CopyReport, Error> {
-        let tag = self.tag_for_push(tag, image.manifest())?;
-        copy(image, "", self, tag.as_deref(), options).await
+        let tag = tag_for_push(target.into_target()?, image.manifest())?;
+        let root = TagOrDigest::Digest(image.digest().clone());
+        copy(image, &root, self, tag.as_ref(), options).await
     }
 
     /// Pushes a multi-platform index: every blob once, each image manifest
-    /// by digest, then the index under `tag`.
-    pub async fn push_index(&self, tag: &str, index: &NewIndex) -> Result<CopyReport, Error> {
-        self.push_index_with(tag, index, &self.default_copy_options())
+    /// by digest, then the index under `target` (a tag, or its digest).
+    pub async fn push_index(
+        &self,
+        target: impl IntoTarget,
+        index: &NewIndex,
+    ) -> Result<CopyReport, Error> {
+        self.push_index_with(target, index, &self.default_copy_options())
             .await
     }
 
     /// [`Client::push_index`] with options.
     pub async fn push_index_with(
         &self,
-        tag: &str,
+        target: impl IntoTarget,
         index: &NewIndex,
         options: &CopyOptions,
     ) -> Result<CopyReport, Error> {
-        let tag = self.tag_for_push(tag, index.manifest())?;
-        copy(index, "", self, tag.as_deref(), options).await
+        let tag = tag_for_push(target.into_target()?, index.manifest())?;
+        let root = TagOrDigest::Digest(index.manifest().digest().clone());
+        copy(index, &root, self, tag.as_ref(), options).await
     }
 
     /// Copy options from this client's settings.
     pub fn default_copy_options(&self) -> CopyOptions {
         CopyOptions::default().jobs(self.options().jobs)
     }
+}
 
-    fn tag_for_push(&self, tag: &str, manifest: &Manifest) -> Result<Option<String>, Error> {
-        match tag.parse::<crate::reference::TagOrDigest>()? {
-            crate::reference::TagOrDigest::Tag(t) => Ok(Some(t)),
-            crate::reference::TagOrDigest::Digest(d) if &d == manifest.digest() => Ok(None),
-            crate::reference::TagOrDigest::Digest(d) => Err(Error::invalid_input(format!(
-                "cannot push manifest {} under digest {d}",
-                manifest.digest()
-            ))),
-        }
+/// The tag to push `manifest` under: `None` for its own digest.
+fn tag_for_push(target: TagOrDigest, manifest: &Manifest) -> Result<Option<Tag>, Error> {
+    match target {
+        TagOrDigest::Tag(t) => Ok(Some(t)),
+        TagOrDigest::Digest(d) if &d == manifest.digest() => Ok(None),
+        TagOrDigest::Digest(d) => Err(Error::invalid_input(format!(
+            "cannot push manifest {} under digest {d}",
+            manifest.digest()
+        ))),
     }
 }
 

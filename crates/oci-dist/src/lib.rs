@@ -16,6 +16,40 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Typed arguments
+//!
+//! The library works on validated values: [`Tag`], [`TagOrDigest`],
+//! [`Digest`] and, for descriptors, [`CheckedDescriptor`] (an `oci-spec`
+//! descriptor with its digest converted once). Strings are accepted only at
+//! the edge, and parsed there once:
+//!
+//! - [`Client`] operations that name a manifest (`resolve`, `get_digest`,
+//!   `check_image_exists`, `manifest_exists`, `get_manifest`,
+//!   `put_manifest`, `put_manifest_bytes`, `get_image`, `get_image_config`,
+//!   `push_image`, `push_index`, `tag_image`) and [`copy()`] take
+//!   `impl` [`IntoTarget`]: a `&TagOrDigest`, `&Tag`, `&Digest` (or owned)
+//!   as they are, or a string (`"v1"`, `"sha256:…"`, `"@sha256:…"`)
+//!   parsed by [`TagOrDigest`]'s `FromStr`. Arguments that must be a tag
+//!   (`tag_image`'s new tag, `delete_tag`) take `impl` [`IntoTag`] the
+//!   same way, and [`copy()`]'s optional destination tag takes `impl`
+//!   [`IntoOptionalTag`]: `"v1"`, a [`Tag`], or an `Option<&Tag>` (a bare
+//!   `None` for no tag).
+//! - The [`ImageSource`] and [`ImageDestination`] methods are not generic
+//!   (the traits are object safe): they take `&TagOrDigest`,
+//!   `Option<&Tag>` and `&CheckedDescriptor`.
+//!
+//! ```no_run
+//! use oci_dist::{Client, Tag, reference::TagOrDigest};
+//! # async fn run(app: Client) -> Result<(), registry_core::Error> {
+//! let by_string = app.get_manifest("v1").await?; // parsed here
+//! let target: TagOrDigest = by_string.digest().clone().into();
+//! let by_digest = app.get_manifest(&target).await?; // no parsing
+//! let stable = Tag::new("stable")?; // validated once, used twice
+//! app.tag_image(&target, &stable).await?;
+//! oci_dist::copy(&app, &stable, &app.with_repository("mirror/app"), &stable, &Default::default()).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! | module | what |
 //! |---|---|
 //! | [`reference`](mod@reference) | `Reference` parsing and validation |
@@ -61,11 +95,12 @@ pub use client::{Client, ClientBuilder};
 pub use content::{BlobSource, ImageDestination, ImageSource};
 pub use copy::{CopyOptions, CopyReport, copy};
 pub use delete::TagDeletion;
+pub use descriptor::CheckedDescriptor;
 pub use image::{GetImageOptions, Image, ImageBuilder, ImageLayer, NewImage, NewIndex};
 pub use manifest::{Manifest, ParsedManifest, PushedManifest};
 pub use paging::Page;
 pub use progress::{Progress, ProgressEvent};
-pub use reference::Reference;
+pub use reference::{IntoOptionalTag, IntoTag, IntoTarget, Reference, Tag, TagOrDigest};
 pub use referrers::Referrers;
 pub use registry_core::{Digest, Error, ErrorKind};
 pub use upload::{Mount, PushMethod, UploadSession};

@@ -12,9 +12,9 @@ use oci_spec::image::{Descriptor, ImageConfiguration};
 use registry_core::{Body, Digest, Error, ErrorKind};
 
 use crate::client::{Client, content_type, header_str};
-use crate::descriptor;
+use crate::descriptor::CheckedDescriptor;
 use crate::media_type::MANIFEST_ACCEPT;
-use crate::reference::TagOrDigest;
+use crate::reference::{IntoTarget, TagOrDigest};
 
 /// What the registry answered to a manifest `PUT`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +39,15 @@ impl Client {
     /// which takes the digest from the bytes.
     ///
     /// A missing manifest is an error of kind [`ErrorKind::NotFound`].
-    pub async fn resolve(&self, reference: &str) -> Result<Descriptor, Error> {
-        let target: TagOrDigest = reference.parse()?;
-        let what = format!("HEAD manifest {}", self.describe(&target));
+    pub async fn resolve(&self, target: impl IntoTarget) -> Result<CheckedDescriptor, Error> {
+        self.resolve_target(&target.into_target()?).await
+    }
+
+    pub(crate) async fn resolve_target(
+        &self,
+        target: &TagOrDigest,
+    ) -> Result<CheckedDescriptor, Error> {
+        let what = format!("HEAD manifest {}", self.describe(target));
         let url = self.repo_url(&format!("manifests/{}", target.as_path()))?;
         let mut req = self.request(Method::HEAD, &url, Body::empty())?;
         req.headers_mut()
@@ -57,31 +63,36 @@ impl Client {
                     && crate::media_type::is_manifest(mt)
                     && target.digest().is_none_or(|d| d == &digest)
                 {
-                    return Ok(descriptor::new(mt, &digest, size));
+                    return Ok(CheckedDescriptor::from_parts(mt, digest, size));
                 }
             }
             Err(e) if e.kind() == ErrorKind::Unsupported => {}
             Err(e) => return Err(e),
         }
-        Ok(self.get_manifest(reference).await?.descriptor())
+        Ok(self.get_manifest_target(target).await?.checked_descriptor())
     }
 
     /// The digest of the manifest a tag points to (see [`Client::resolve`]).
-    pub async fn get_digest(&self, reference: &str) -> Result<Digest, Error> {
-        descriptor::digest_of(&self.resolve(reference).await?)
+    pub async fn get_digest(&self, target: impl IntoTarget) -> Result<Digest, Error> {
+        let target = target.into_target()?;
+        Ok(self.resolve_target(&target).await?.digest().clone())
     }
 
     /// Whether the manifest exists: `Ok(())`, or an error of kind
     /// [`ErrorKind::NotFound`] when it does not (other kinds for other
     /// failures).
-    pub async fn check_image_exists(&self, reference: &str) -> Result<(), Error> {
-        self.resolve(reference).await.map(drop)
+    pub async fn check_image_exists(&self, target: impl IntoTarget) -> Result<(), Error> {
+        self.resolve_target(&target.into_target()?).await.map(drop)
     }
 
     /// Like [`Client::check_image_exists`] as a boolean: `Ok(false)` only
     /// for not found.
-    pub async fn manifest_exists(&self, reference: &str) -> Result<bool, Error> {
-        match self.resolve(reference).await {
+    pub async fn manifest_exists(&self, target: impl IntoTarget) -> Result<bool, Error> {
+        self.manifest_exists_target(&target.into_target()?).await
+    }
+
+    pub(crate) async fn manifest_exists_target(&self, target: &TagOrDigest) -> Result<bool, Error> {
+        match self.resolve_target(target).await {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
@@ -92,9 +103,15 @@ impl Client {
     /// received with their media type and digest, plus the parsed document.
     /// Fetched by digest, the bytes are checked against it; by tag, against
     /// the registry's `Docker-Content-Digest` when sent.
-    pub async fn get_manifest(&self, reference: &str) -> Result<Manifest, Error> {
-        let target: TagOrDigest = reference.parse()?;
-        let what = format!("GET manifest {}", self.describe(&target));
+    pub async fn get_manifest(&self, target: impl IntoTarget) -> Result<Manifest, Error> {
+        self.get_manifest_target(&target.into_target()?).await
+    }
+
+    pub(crate) async fn get_manifest_target(
+        &self,
+        target: &TagOrDigest,
+    ) -> Result<Manifest, Error> {
+        let what = format!("GET manifest {}", self.describe(target));
         let url = self.repo_url(&format!("manifests/{}", target.as_path()))?;
         let mut req = self.request(Method::GET, &url, Body::empty())?;
         req.headers_mut()
@@ -139,9 +156,20 @@ impl Client {
     }
 
     /// Fetches a manifest by descriptor (digest), checking its size too.
+    /// (With a [`CheckedDescriptor`], call [`ImageSource::fetch_manifest`](crate::ImageSource::fetch_manifest).)
     pub async fn fetch_manifest(&self, descriptor: &Descriptor) -> Result<Manifest, Error> {
-        let digest = descriptor::digest_of(descriptor)?;
-        let m = self.get_manifest(&digest.to_string()).await?;
+        self.fetch_checked_manifest(&CheckedDescriptor::try_from(descriptor)?)
+            .await
+    }
+
+    pub(crate) async fn fetch_checked_manifest(
+        &self,
+        descriptor: &CheckedDescriptor,
+    ) -> Result<Manifest, Error> {
+        let digest = descriptor.digest();
+        let m = self
+            .get_manifest_target(&TagOrDigest::Digest(digest.clone()))
+            .await?;
         if m.size() != descriptor.size() {
             return Err(Error::new(
                 ErrorKind::DigestMismatch,
@@ -161,10 +189,18 @@ impl Client {
     /// (`OCI-Subject`), the referrers tag-schema index is updated.
     pub async fn put_manifest(
         &self,
-        reference: &str,
+        target: impl IntoTarget,
         manifest: &Manifest,
     ) -> Result<PushedManifest, Error> {
-        let target: TagOrDigest = reference.parse()?;
+        self.put_manifest_target(&target.into_target()?, manifest)
+            .await
+    }
+
+    pub(crate) async fn put_manifest_target(
+        &self,
+        target: &TagOrDigest,
+        manifest: &Manifest,
+    ) -> Result<PushedManifest, Error> {
         if let Some(d) = target.digest()
             && d != manifest.digest()
         {
@@ -173,7 +209,7 @@ impl Client {
                 manifest.digest()
             )));
         }
-        let pushed = self.put_manifest_raw(&target, manifest).await?;
+        let pushed = self.put_manifest_raw(target, manifest).await?;
         if let Some(subject) = manifest.subject()
             && !pushed.1
         {
@@ -192,12 +228,13 @@ impl Client {
     /// Uploads manifest bytes with a media type (see [`Client::put_manifest`]).
     pub async fn put_manifest_bytes(
         &self,
-        reference: &str,
+        target: impl IntoTarget,
         media_type: &str,
         bytes: impl Into<Bytes>,
     ) -> Result<PushedManifest, Error> {
+        let target = target.into_target()?;
         let m = Manifest::new(bytes, Some(media_type))?;
-        self.put_manifest(reference, &m).await
+        self.put_manifest_target(&target, &m).await
     }
 
     /// The `PUT` itself; returns whether the registry confirmed the subject.
@@ -244,7 +281,7 @@ impl Client {
     /// removed from the referrers tag-schema index, if there is one.
     pub async fn delete_manifest(&self, digest: &Digest) -> Result<(), Error> {
         let target = TagOrDigest::Digest(digest.clone());
-        let subject = match self.get_manifest(&digest.to_string()).await {
+        let subject = match self.get_manifest_target(&target).await {
             Ok(m) => m.subject().cloned(),
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(e),
             Err(_) => None,
@@ -270,9 +307,12 @@ impl Client {
 
     /// The image configuration of an image (for an index, of the image for
     /// the host platform; see [`Client::get_image`] to choose one).
-    pub async fn get_image_config(&self, reference: &str) -> Result<ImageConfiguration, Error> {
+    pub async fn get_image_config(
+        &self,
+        target: impl IntoTarget,
+    ) -> Result<ImageConfiguration, Error> {
         let image = self
-            .get_image(reference, &crate::image::GetImageOptions::default())
+            .get_image(target, &crate::image::GetImageOptions::default())
             .await?;
         Ok(image.config().clone())
     }

@@ -43,14 +43,128 @@ pub const MAX_TAG_LEN: usize = 128;
 pub struct Reference {
     registry: String,
     repository: String,
-    tag: Option<String>,
+    tag: Option<Tag>,
     digest: Option<Digest>,
+}
+
+/// A validated tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+///
+/// Checked once when made ([`Tag::new`], `parse`, `TryFrom`); every API
+/// taking a `Tag` trusts it.
+///
+/// ```
+/// use oci_dist::Tag;
+/// let t = Tag::new("v1.2.3").unwrap();
+/// assert_eq!(t.as_str(), "v1.2.3");
+/// assert_eq!(t, "v1.2.3");
+/// assert_eq!(":v1".parse::<Tag>().unwrap(), "v1");
+/// assert!(Tag::new("bad tag").is_err());
+/// let digest = format!("sha256:{}", "a".repeat(64));
+/// assert!(Tag::new(digest).unwrap_err().to_string().contains("is a digest, not a tag"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag(String);
+
+impl Tag {
+    /// Validates `tag` (see [`validate_tag`]).
+    pub fn new(tag: impl Into<String>) -> Result<Tag, Error> {
+        let tag = tag.into();
+        if tag.contains(':') && tag.parse::<Digest>().is_ok() {
+            return Err(Error::invalid_input(format!(
+                "{tag} is a digest, not a tag"
+            )));
+        }
+        validate_tag(&tag)?;
+        Ok(Tag(tag))
+    }
+
+    /// `latest`, the tag used when a reference names neither tag nor digest.
+    pub fn latest() -> Tag {
+        Tag(DEFAULT_TAG.to_owned())
+    }
+
+    /// A tag built by this crate from characters that are always valid
+    /// (e.g. the referrers fallback tag); checked in debug builds.
+    pub(crate) fn from_valid(tag: String) -> Tag {
+        debug_assert!(validate_tag(&tag).is_ok(), "invalid tag {tag:?}");
+        Tag(tag)
+    }
+
+    /// The tag.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The tag as a `String`.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl FromStr for Tag {
+    type Err = Error;
+
+    /// Parses a tag, with or without a leading `:`.
+    fn from_str(s: &str) -> Result<Tag, Error> {
+        Tag::new(s.strip_prefix(':').unwrap_or(s))
+    }
+}
+
+impl TryFrom<&str> for Tag {
+    type Error = Error;
+
+    fn try_from(s: &str) -> Result<Tag, Error> {
+        s.parse()
+    }
+}
+
+impl TryFrom<String> for Tag {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Tag, Error> {
+        match s.strip_prefix(':') {
+            Some(t) => Tag::new(t),
+            None => Tag::new(s),
+        }
+    }
+}
+
+impl AsRef<str> for Tag {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for Tag {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Tag {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl From<Tag> for String {
+    fn from(t: Tag) -> String {
+        t.0
+    }
 }
 
 /// What a manifest is addressed by within a repository: a tag or a digest.
 ///
-/// Scoped [`Client`](crate::Client) operations take it as a string:
-/// `"v1.2.3"`, `"sha256:…"` or `"@sha256:…"`.
+/// Library functions take it typed: [`ImageSource`](crate::ImageSource)
+/// methods take `&TagOrDigest`, and [`Client`](crate::Client) operations and
+/// [`copy`](crate::copy::copy) take any [`IntoTarget`], which includes
+/// strings (`"v1.2.3"`, `"sha256:…"`, `"@sha256:…"`), parsed once.
 ///
 /// ```
 /// use oci_dist::reference::TagOrDigest;
@@ -62,7 +176,7 @@ pub struct Reference {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TagOrDigest {
     /// A tag.
-    Tag(String),
+    Tag(Tag),
     /// A digest.
     Digest(Digest),
 }
@@ -71,7 +185,7 @@ impl TagOrDigest {
     /// The form used in URLs: the tag or the digest string.
     pub fn as_path(&self) -> String {
         match self {
-            TagOrDigest::Tag(t) => t.clone(),
+            TagOrDigest::Tag(t) => t.as_str().to_owned(),
             TagOrDigest::Digest(d) => d.to_string(),
         }
     }
@@ -85,7 +199,7 @@ impl TagOrDigest {
     }
 
     /// The tag, if this is one.
-    pub fn tag(&self) -> Option<&str> {
+    pub fn tag(&self) -> Option<&Tag> {
         match self {
             TagOrDigest::Tag(t) => Some(t),
             TagOrDigest::Digest(_) => None,
@@ -96,7 +210,11 @@ impl TagOrDigest {
 impl FromStr for TagOrDigest {
     type Err = Error;
 
+    /// `TAG`, `:TAG`, `ALG:HEX` or `@ALG:HEX`.
     fn from_str(s: &str) -> Result<TagOrDigest, Error> {
+        if let Some(tag) = s.strip_prefix(':') {
+            return Tag::new(tag).map(TagOrDigest::Tag);
+        }
         let s = s.strip_prefix('@').unwrap_or(s);
         if s.contains(':') {
             return s
@@ -105,7 +223,7 @@ impl FromStr for TagOrDigest {
                 .map_err(|e| e.context(format!("invalid tag or digest {s:?}")));
         }
         validate_tag(s)?;
-        Ok(TagOrDigest::Tag(s.to_owned()))
+        Ok(TagOrDigest::Tag(Tag(s.to_owned())))
     }
 }
 
@@ -115,6 +233,177 @@ impl fmt::Display for TagOrDigest {
             TagOrDigest::Tag(t) => write!(f, ":{t}"),
             TagOrDigest::Digest(d) => write!(f, "@{d}"),
         }
+    }
+}
+
+impl From<Tag> for TagOrDigest {
+    fn from(t: Tag) -> TagOrDigest {
+        TagOrDigest::Tag(t)
+    }
+}
+
+impl From<Digest> for TagOrDigest {
+    fn from(d: Digest) -> TagOrDigest {
+        TagOrDigest::Digest(d)
+    }
+}
+
+impl TryFrom<&str> for TagOrDigest {
+    type Error = Error;
+
+    fn try_from(s: &str) -> Result<TagOrDigest, Error> {
+        s.parse()
+    }
+}
+
+/// A tag or digest argument: what [`Client`](crate::Client) operations
+/// naming a manifest and [`copy`](crate::copy::copy) accept.
+///
+/// The typed values ([`TagOrDigest`], [`Tag`], [`Digest`], owned or
+/// borrowed) convert without any check; strings are parsed here, once, as
+/// [`TagOrDigest::from_str`] does. See the [crate documentation](crate#typed-arguments).
+pub trait IntoTarget {
+    /// The tag or digest.
+    fn into_target(self) -> Result<TagOrDigest, Error>;
+}
+
+impl IntoTarget for TagOrDigest {
+    fn into_target(self) -> Result<TagOrDigest, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoTarget for &TagOrDigest {
+    fn into_target(self) -> Result<TagOrDigest, Error> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoTarget for Tag {
+    fn into_target(self) -> Result<TagOrDigest, Error> {
+        Ok(TagOrDigest::Tag(self))
+    }
+}
+
+impl IntoTarget for &Tag {
+    fn into_target(self) -> Result<TagOrDigest, Error> {
+        Ok(TagOrDigest::Tag(self.clone()))
+    }
+}
+
+impl IntoTarget for Digest {
+    fn into_target(self) -> Result<TagOrDigest, Error> {
+        Ok(TagOrDigest::Digest(self))
+    }
+}
+
+impl IntoTarget for &Digest {
+    fn into_target(self) -> Result<TagOrDigest, Error> {
+        Ok(TagOrDigest::Digest(self.clone()))
+    }
+}
+
+impl IntoTarget for &str {
+    fn into_target(self) -> Result<TagOrDigest, Error> {
+        self.parse()
+    }
+}
+
+impl IntoTarget for String {
+    fn into_target(self) -> Result<TagOrDigest, Error> {
+        self.parse()
+    }
+}
+
+impl IntoTarget for &String {
+    fn into_target(self) -> Result<TagOrDigest, Error> {
+        self.parse()
+    }
+}
+
+/// The optional tag argument of [`copy`](crate::copy::copy): a tag
+/// (`"v1"`, a [`Tag`]) or an `Option<&Tag>` (`None`: no tag). Strings are
+/// validated here, once.
+///
+/// `Option<&Tag>` is the only `Option` implementing it, so that a bare
+/// `None` needs no type annotation; keep it that way.
+pub trait IntoOptionalTag {
+    /// The tag, if any.
+    fn into_optional_tag(self) -> Result<Option<Tag>, Error>;
+}
+
+impl IntoOptionalTag for Option<&Tag> {
+    fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
+        Ok(self.cloned())
+    }
+}
+
+impl IntoOptionalTag for Tag {
+    fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
+        Ok(Some(self))
+    }
+}
+
+impl IntoOptionalTag for &Tag {
+    fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
+        Ok(Some(self.clone()))
+    }
+}
+
+impl IntoOptionalTag for &str {
+    fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
+        self.parse().map(Some)
+    }
+}
+
+impl IntoOptionalTag for String {
+    fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
+        Tag::try_from(self).map(Some)
+    }
+}
+
+impl IntoOptionalTag for &String {
+    fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
+        self.parse().map(Some)
+    }
+}
+
+/// A tag argument: what [`Client::tag_image`](crate::Client::tag_image)
+/// and [`Client::delete_tag`](crate::Client::delete_tag) accept. A [`Tag`]
+/// converts without a check; strings are validated here, once
+/// ([`Tag::from_str`]).
+pub trait IntoTag {
+    /// The tag.
+    fn into_tag(self) -> Result<Tag, Error>;
+}
+
+impl IntoTag for Tag {
+    fn into_tag(self) -> Result<Tag, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoTag for &Tag {
+    fn into_tag(self) -> Result<Tag, Error> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoTag for &str {
+    fn into_tag(self) -> Result<Tag, Error> {
+        self.parse()
+    }
+}
+
+impl IntoTag for String {
+    fn into_tag(self) -> Result<Tag, Error> {
+        Tag::try_from(self)
+    }
+}
+
+impl IntoTag for &String {
+    fn into_tag(self) -> Result<Tag, Error> {
+        self.parse()
     }
 }
 
@@ -136,13 +425,11 @@ impl Reference {
         };
         let (name, tag) = match name_tag.rfind(':') {
             Some(i) if !name_tag[i..].contains('/') => {
-                (&name_tag[..i], Some(name_tag[i + 1..].to_owned()))
+                validate_tag(&name_tag[i + 1..]).map_err(|e| bad(e.message().to_owned()))?;
+                (&name_tag[..i], Some(Tag(name_tag[i + 1..].to_owned())))
             }
             _ => (name_tag, None),
         };
-        if let Some(t) = &tag {
-            validate_tag(t).map_err(|e| bad(e.message().to_owned()))?;
-        }
         let (registry, remote) = split_registry(name);
         let registry = match registry {
             Some(r) => {
@@ -179,10 +466,7 @@ impl Reference {
         validate_repository(repository)?;
         let (tag, digest) = match target {
             None => (None, None),
-            Some(TagOrDigest::Tag(t)) => {
-                validate_tag(&t)?;
-                (Some(t), None)
-            }
+            Some(TagOrDigest::Tag(t)) => (Some(t), None),
             Some(TagOrDigest::Digest(d)) => (None, Some(d)),
         };
         Ok(Reference {
@@ -210,7 +494,7 @@ impl Reference {
 
     /// The tag, if one was given.
     pub fn tag(&self) -> Option<&str> {
-        self.tag.as_deref()
+        self.tag.as_ref().map(Tag::as_str)
     }
 
     /// The digest, if one was given.
@@ -224,15 +508,14 @@ impl Reference {
         match (&self.digest, &self.tag) {
             (Some(d), _) => TagOrDigest::Digest(d.clone()),
             (None, Some(t)) => TagOrDigest::Tag(t.clone()),
-            (None, None) => TagOrDigest::Tag(DEFAULT_TAG.to_owned()),
+            (None, None) => TagOrDigest::Tag(Tag::latest()),
         }
     }
 
     /// The same repository with another tag (and no digest).
-    pub fn with_tag(&self, tag: &str) -> Result<Reference, Error> {
-        validate_tag(tag)?;
+    pub fn with_tag(&self, tag: impl IntoTag) -> Result<Reference, Error> {
         Ok(Reference {
-            tag: Some(tag.to_owned()),
+            tag: Some(tag.into_tag()?),
             digest: None,
             ..self.clone()
         })
@@ -462,7 +745,7 @@ mod tests {
         assert_eq!(p("registry.example/app").tag(), None);
         assert_eq!(
             p("registry.example/app").target(),
-            TagOrDigest::Tag("latest".into())
+            TagOrDigest::Tag(Tag::latest())
         );
     }
 
@@ -524,5 +807,61 @@ mod tests {
         );
         assert_eq!("latest".parse::<TagOrDigest>().unwrap().as_path(), "latest");
         assert!("sha256:zz".parse::<TagOrDigest>().is_err());
+        assert_eq!(
+            ":v1".parse::<TagOrDigest>().unwrap(),
+            TagOrDigest::Tag(Tag::new("v1").unwrap())
+        );
+    }
+
+    #[test]
+    fn tags_are_validated_once_when_made() {
+        let t = Tag::new("v1.2-rc_1").unwrap();
+        assert_eq!(t.as_str(), "v1.2-rc_1");
+        assert_eq!(t.to_string(), "v1.2-rc_1");
+        assert_eq!(Tag::try_from(":v1".to_owned()).unwrap(), "v1");
+        for bad in ["", "-x", "bad tag", "a/b", &"t".repeat(129)] {
+            let err = Tag::new(bad).unwrap_err();
+            assert_eq!(err.kind(), registry_core::ErrorKind::InvalidInput, "{bad}");
+        }
+        let d = format!("sha256:{}", "c".repeat(64));
+        assert!(
+            Tag::new(d.as_str())
+                .unwrap_err()
+                .to_string()
+                .contains("is a digest")
+        );
+        assert_eq!(Tag::latest(), DEFAULT_TAG);
+        let r = p("r.example/app:v1");
+        assert_eq!(r.target(), TagOrDigest::Tag(Tag::new("v1").unwrap()));
+        assert_eq!(r.with_tag(&t).unwrap().tag(), Some("v1.2-rc_1"));
+        assert!(r.with_tag("bad tag").is_err());
+    }
+
+    #[test]
+    fn arguments_convert_typed_values_as_they_are_and_parse_strings() {
+        let d: Digest = format!("sha256:{}", "d".repeat(64)).parse().unwrap();
+        let t = Tag::new("v1").unwrap();
+        let by_digest = TagOrDigest::Digest(d.clone());
+        let by_tag = TagOrDigest::Tag(t.clone());
+        assert_eq!((&d).into_target().unwrap(), by_digest);
+        assert_eq!(d.to_string().into_target().unwrap(), by_digest);
+        assert_eq!(format!("@{d}").as_str().into_target().unwrap(), by_digest);
+        assert_eq!((&by_tag).into_target().unwrap(), by_tag);
+        assert_eq!(t.clone().into_target().unwrap(), by_tag);
+        assert_eq!("v1".into_target().unwrap(), by_tag);
+        assert!("bad tag".into_target().is_err());
+
+        assert_eq!("v1".into_tag().unwrap(), t);
+        assert_eq!((&t).into_tag().unwrap(), t);
+        assert!(d.to_string().into_tag().is_err());
+
+        fn optional(tag: impl IntoOptionalTag) -> Result<Option<Tag>, Error> {
+            tag.into_optional_tag()
+        }
+        assert_eq!(optional(None).unwrap(), None);
+        assert_eq!(optional(Some(&t)).unwrap(), Some(t.clone()));
+        assert_eq!(optional("v1").unwrap(), Some(t.clone()));
+        assert_eq!(optional(&t).unwrap(), Some(t));
+        assert!(optional("bad tag").is_err());
     }
 }

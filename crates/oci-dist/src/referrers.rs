@@ -13,7 +13,7 @@ use crate::client::{Client, header_str};
 use crate::descriptor;
 use crate::manifest::{MAX_MANIFEST_SIZE, Manifest};
 use crate::media_type::OCI_INDEX;
-use crate::reference::TagOrDigest;
+use crate::reference::{Tag, TagOrDigest};
 
 /// The referrers of a manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +35,11 @@ pub fn fallback_tag(digest: &Digest) -> String {
     let mut t = format!("{}-{}", digest.algorithm().as_str(), digest.hex());
     t.truncate(crate::reference::MAX_TAG_LEN);
     t
+}
+
+/// [`fallback_tag`] as a target: a valid tag by construction.
+fn fallback_target(digest: &Digest) -> TagOrDigest {
+    TagOrDigest::Tag(Tag::from_valid(fallback_tag(digest)))
 }
 
 fn matches_type(d: &Descriptor, artifact_type: Option<&str>) -> bool {
@@ -104,7 +109,7 @@ impl Client {
 
     /// The fallback index of `subject`, if it exists.
     async fn fallback_index(&self, subject: &Digest) -> Result<Option<Manifest>, Error> {
-        match self.get_manifest(&fallback_tag(subject)).await {
+        match self.get_manifest_target(&fallback_target(subject)).await {
             Ok(m) if m.is_index() => Ok(Some(m)),
             Ok(m) => Err(Error::protocol(format!(
                 "referrers fallback tag {} holds a {}, not an index",
@@ -130,7 +135,7 @@ impl Client {
                 Error::invalid_input("building the referrers index failed").with_source(e)
             })?;
         let m = Manifest::from_index(&index)?;
-        self.put_manifest_raw(&TagOrDigest::Tag(fallback_tag(subject)), &m)
+        self.put_manifest_raw(&fallback_target(subject), &m)
             .await
             .map(drop)
     }
@@ -147,8 +152,10 @@ impl Client {
             .as_ref()
             .map(|m| m.manifests().to_vec())
             .unwrap_or_default();
-        let digest = descriptor::oci_digest(manifest.digest());
-        if manifests.iter().any(|d| d.digest() == &digest) {
+        if manifests
+            .iter()
+            .any(|d| descriptor::same_digest(d.digest(), manifest.digest()))
+        {
             return Ok(());
         }
         let mut desc = manifest.descriptor();
@@ -171,12 +178,11 @@ impl Client {
         let Some(existing) = self.fallback_index(&subject).await? else {
             return Ok(());
         };
-        let target = descriptor::oci_digest(digest);
         let before = existing.manifests().len();
         let manifests: Vec<Descriptor> = existing
             .manifests()
             .iter()
-            .filter(|d| d.digest() != &target)
+            .filter(|d| !descriptor::same_digest(d.digest(), digest))
             .cloned()
             .collect();
         if manifests.len() == before {

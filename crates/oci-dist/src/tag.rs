@@ -4,7 +4,7 @@
 use registry_core::{Digest, Error};
 
 use crate::client::Client;
-use crate::reference::{TagOrDigest, validate_tag};
+use crate::reference::{IntoTag, IntoTarget, TagOrDigest};
 
 impl Client {
     /// Tags the manifest `source` (tag or digest) as `dest_tag` in the same
@@ -16,10 +16,15 @@ impl Client {
     /// assert_eq!(app.get_digest("v1.2.3").await?, digest);
     /// # Ok(()) }
     /// ```
-    pub async fn tag_image(&self, source: &str, dest_tag: &str) -> Result<Digest, Error> {
-        validate_tag(dest_tag)?;
-        let manifest = self.get_manifest(source).await?;
-        self.put_manifest_raw(&TagOrDigest::Tag(dest_tag.to_owned()), &manifest)
+    pub async fn tag_image(
+        &self,
+        source: impl IntoTarget,
+        dest_tag: impl IntoTag,
+    ) -> Result<Digest, Error> {
+        let source = source.into_target()?;
+        let dest_tag = dest_tag.into_tag()?;
+        let manifest = self.get_manifest_target(&source).await?;
+        self.put_manifest_raw(&TagOrDigest::Tag(dest_tag), &manifest)
             .await?;
         Ok(manifest.digest().clone())
     }

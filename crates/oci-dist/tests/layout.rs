@@ -7,6 +7,7 @@ use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use oci_dist::content::{ImageDestination, ImageSource};
 use oci_dist::layout::{OciLayout, REF_NAME_ANNOTATION};
+use oci_dist::{CheckedDescriptor, Tag, TagOrDigest};
 use registry_core::{Digest, Error, ErrorKind};
 use tokio::io::AsyncReadExt;
 
@@ -326,10 +327,9 @@ async fn corrupted_blob_on_disk_is_detected_when_read() {
     assert!(err.to_string().contains("corrupt"), "{err}");
 
     // Through the ImageSource trait: the stream's last item is the error.
-    let manifest = ImageSource::fetch_manifest(&layout, &layout.resolve("v1").await.unwrap())
-        .await
-        .unwrap();
-    let desc = manifest.as_image().unwrap().layers()[0].clone();
+    let v1 = CheckedDescriptor::new(layout.resolve("v1").await.unwrap()).unwrap();
+    let manifest = ImageSource::fetch_manifest(&layout, &v1).await.unwrap();
+    let desc = CheckedDescriptor::try_from(&manifest.as_image().unwrap().layers()[0]).unwrap();
     let items: Vec<Result<Bytes, Error>> = layout.fetch_blob(&desc).await.unwrap().collect().await;
     let last = items.last().unwrap().as_ref().unwrap_err();
     assert_eq!(last.kind(), ErrorKind::DigestMismatch);
@@ -471,11 +471,14 @@ async fn copies_between_layouts_through_the_traits() {
 
     let source: &dyn ImageSource = &src;
     let dest: &dyn ImageDestination = &dst;
-    let desc = source.resolve("v1").await.unwrap();
+    let v1: TagOrDigest = "v1".parse().unwrap();
+    let desc = source.resolve(&v1).await.unwrap();
     let manifest = source.fetch_manifest(&desc).await.unwrap();
     let image = manifest.as_image().unwrap();
-    let mut blobs = vec![image.config().clone()];
-    blobs.extend(image.layers().iter().cloned());
+    let blobs: Vec<CheckedDescriptor> = std::iter::once(image.config())
+        .chain(image.layers())
+        .map(|d| CheckedDescriptor::try_from(d).unwrap())
+        .collect();
     for b in &blobs {
         assert!(!dest.blob_exists(b).await.unwrap());
         let stream = source.fetch_blob(b).await.unwrap();
@@ -484,14 +487,16 @@ async fn copies_between_layouts_through_the_traits() {
         assert!(dest.blob_exists(b).await.unwrap());
     }
     assert!(!dest.manifest_exists(&desc).await.unwrap());
-    dest.push_manifest(&manifest, Some("copied")).await.unwrap();
+    dest.push_manifest(&manifest, Some(&Tag::new("copied").unwrap()))
+        .await
+        .unwrap();
     assert!(dest.manifest_exists(&desc).await.unwrap());
 
     let (back_desc, back) = dst.read_manifest("copied").await.unwrap();
     assert_eq!(back, img.manifest);
-    assert_eq!(back_desc.digest(), desc.digest());
+    assert_eq!(back_desc.digest(), desc.descriptor().digest());
     for b in &blobs {
-        let digest: Digest = b.digest().to_string().parse().unwrap();
+        let digest = b.digest().clone();
         let got: Vec<Bytes> = dst
             .fetch_blob(b)
             .await
@@ -503,7 +508,7 @@ async fn copies_between_layouts_through_the_traits() {
     }
     assert_eq!(
         source
-            .resolve(&format!("@{}", desc.digest()))
+            .resolve(&format!("@{}", desc.digest()).parse().unwrap())
             .await
             .unwrap()
             .digest(),
@@ -550,7 +555,7 @@ async fn an_untagged_copy_into_a_layout_lists_its_root_untagged() {
     }
     // A tagged copy is listed under its tag only.
     let tagged = OciLayout::create(dir.path().join("tagged")).await.unwrap();
-    oci_dist::copy::copy(&src, "v1", &tagged, Some("v1"), &opts)
+    oci_dist::copy::copy(&src, "v1", &tagged, "v1", &opts)
         .await
         .unwrap();
     let listed = tagged.index().await.unwrap().manifests().clone();
@@ -602,11 +607,12 @@ async fn a_whole_partial_file_is_checked_without_asking_the_source() {
     let layout = OciLayout::create(dir.path()).await.unwrap();
     let blob = Bytes::from(data(100_000, 40));
     let digest = Digest::sha256_of(&blob);
-    let desc = oci_spec::image::Descriptor::new(
+    let desc = CheckedDescriptor::new(oci_spec::image::Descriptor::new(
         oci_spec::image::MediaType::ImageLayer,
         blob.len() as u64,
         oci_spec::image::Digest::try_from(digest.to_string()).unwrap(),
-    );
+    ))
+    .unwrap();
     let partial = dir.path().join(format!(".partial-sha256-{}", digest.hex()));
     let dest: &dyn ImageDestination = &layout;
 
@@ -681,7 +687,7 @@ async fn skopeo_interoperates() {
             desc.digest().to_string(),
             Digest::sha256_of(original).to_string()
         );
-        let digest: Digest = desc.digest().to_string().parse().unwrap();
+        let digest = oci_dist::descriptor::digest_of(desc).unwrap();
         assert_eq!(&read_all(&back, &digest).await.unwrap(), original);
     }
 }

@@ -82,7 +82,7 @@ async fn token_registry_push_pull_list_and_mount() {
     // A mount needs push on the destination and pull on the source.
     tokens.clear_requests();
     let dst = root.with_segment("tok/dst");
-    let report = copy(&src, "v1", &dst, Some("v1"), &CopyOptions::default())
+    let report = copy(&src, "v1", &dst, "v1", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!((report.mounted, report.copied), (3, 0));

@@ -325,7 +325,7 @@ async fn cross_repository_mount_sends_no_blob_data() {
     proxy.clear_requests();
 
     let dst = root.with_segment("team/dest");
-    let report = copy(&src, "v1", &dst, Some("v1"), &CopyOptions::default())
+    let report = copy(&src, "v1", &dst, "v1", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!((report.blobs, report.mounted, report.copied), (4, 4, 0));
@@ -386,7 +386,7 @@ async fn corrupt_blobs_are_digest_mismatches() {
     // A copy out of the corrupting registry fails with the source's error.
     let other = TestRegistry::anonymous().await;
     let dst = common::client_for(&other).with_segment("copy");
-    let err = copy(&bad, "v1", &dst, Some("v1"), &CopyOptions::default())
+    let err = copy(&bad, "v1", &dst, "v1", &CopyOptions::default())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");

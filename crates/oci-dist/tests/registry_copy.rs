@@ -44,7 +44,7 @@ async fn index_between_registries_with_progress() {
     let dst = common::client_via(&proxy).with_segment("mirror/app");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let opts = CopyOptions::default().jobs(3).progress(tx);
-    let report = copy(&src, "v1", &dst, Some("v1"), &opts).await.unwrap();
+    let report = copy(&src, "v1", &dst, "v1", &opts).await.unwrap();
     drop(opts);
     assert_eq!(&report.digest, index.manifest().digest());
     assert_eq!(
@@ -117,7 +117,7 @@ async fn index_between_registries_with_progress() {
     assert!(matches!(manifests[3], ProgressEvent::Manifest { tag: Some(t), .. } if t == "v1"));
 
     // Again: everything is there already.
-    let again = copy(&src, "v1", &dst, Some("v2"), &CopyOptions::default())
+    let again = copy(&src, "v1", &dst, "v2", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!((again.copied, again.skipped), (0, 7));
@@ -134,7 +134,7 @@ async fn one_platform_out_of_an_index() {
     let opts = CopyOptions::default()
         .mount(false)
         .platform(platform::parse("linux/arm64").unwrap());
-    let report = copy(&src, "v1", &dst, Some("arm"), &opts).await.unwrap();
+    let report = copy(&src, "v1", &dst, "arm", &opts).await.unwrap();
     let arm = &index.images()[1];
     assert_eq!(&report.digest, arm.digest());
     assert_eq!((report.blobs, report.copied), (3, 3));
@@ -164,23 +164,17 @@ async fn registry_to_layout_and_back() {
 
     let dir = tempfile::tempdir().unwrap();
     let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
-    let to_disk = copy(&src, "v1", &layout, Some("v1"), &CopyOptions::default())
+    let to_disk = copy(&src, "v1", &layout, "v1", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!(&to_disk.digest, index.manifest().digest());
-    copy(
-        &src,
-        "single",
-        &layout,
-        Some("single"),
-        &CopyOptions::default(),
-    )
-    .await
-    .unwrap();
+    copy(&src, "single", &layout, "single", &CopyOptions::default())
+        .await
+        .unwrap();
     assert!(layout.blob_exists(index.manifest().digest()).await.unwrap());
 
     let dst = common::client_for(&b).with_segment("restored");
-    let back = copy(&layout, "v1", &dst, Some("v1"), &CopyOptions::default())
+    let back = copy(&layout, "v1", &dst, "v1", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!(&back.digest, index.manifest().digest());
@@ -188,15 +182,9 @@ async fn registry_to_layout_and_back() {
         dst.get_manifest("v1").await.unwrap().bytes(),
         index.manifest().bytes()
     );
-    copy(
-        &layout,
-        "single",
-        &dst,
-        Some("single"),
-        &CopyOptions::default(),
-    )
-    .await
-    .unwrap();
+    copy(&layout, "single", &dst, "single", &CopyOptions::default())
+        .await
+        .unwrap();
     let image = dst.get_image("single", &Default::default()).await.unwrap();
     assert_eq!(image.digest(), single.digest());
     assert_eq!(
@@ -236,7 +224,7 @@ async fn a_corrupt_download_leaves_no_blob_in_the_layout() {
 
     let dir = tempfile::tempdir().unwrap();
     let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
-    let err = copy(&bad, "v1", &layout, Some("v1"), &CopyOptions::default())
+    let err = copy(&bad, "v1", &layout, "v1", &CopyOptions::default())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), oci_dist::ErrorKind::DigestMismatch, "{err}");
@@ -256,7 +244,7 @@ async fn a_corrupt_download_leaves_no_blob_in_the_layout() {
     assert!(layout.list_refs().await.unwrap().is_empty());
 
     // The same copy without the corruption stores everything.
-    let report = copy(&src, "v1", &layout, Some("v1"), &CopyOptions::default())
+    let report = copy(&src, "v1", &layout, "v1", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!(&report.digest, img.digest());
@@ -296,15 +284,11 @@ async fn a_refused_resumption_fails_the_copy_with_the_registry_error() {
     let dir = tempfile::tempdir().unwrap();
     let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
     let opts = CopyOptions::default().jobs(1);
-    check(
-        copy(&bad, "v1", &layout, Some("v1"), &opts)
-            .await
-            .unwrap_err(),
-    );
+    check(copy(&bad, "v1", &layout, "v1", &opts).await.unwrap_err());
     assert!(layout.list_refs().await.unwrap().is_empty());
 
     // Into a registry, whose upload only sees its request body break.
     let b = TestRegistry::anonymous().await;
     let dst = common::client_for(&b).with_segment("dst");
-    check(copy(&bad, "v1", &dst, Some("v1"), &opts).await.unwrap_err());
+    check(copy(&bad, "v1", &dst, "v1", &opts).await.unwrap_err());
 }

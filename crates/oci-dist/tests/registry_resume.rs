@@ -123,7 +123,7 @@ async fn a_pull_cut_once_per_blob_resumes_with_one_ranged_get_and_no_bytes_twice
     let src = client_with(&proxy, default_http(), quick());
     let dir = tempfile::tempdir().unwrap();
     let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
-    let report = copy(&src, "v1", &layout, Some("v1"), &CopyOptions::default())
+    let report = copy(&src, "v1", &layout, "v1", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!(&report.digest, img.digest());
@@ -164,7 +164,7 @@ async fn a_reset_connection_is_resumed() {
     let src = client_with(&proxy, default_http(), quick());
     let dir = tempfile::tempdir().unwrap();
     let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
-    let report = copy(&src, "v1", &layout, Some("v1"), &CopyOptions::default())
+    let report = copy(&src, "v1", &layout, "v1", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!(&report.digest, img.digest());
@@ -217,7 +217,7 @@ async fn a_proxy_that_cuts_every_attempt_fails_after_the_bound_and_stores_nothin
     let src = client_with(&proxy, default_http(), quick().max_stalls(3));
     let dir = tempfile::tempdir().unwrap();
     let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
-    let err = copy(&src, "v1", &layout, Some("v1"), &CopyOptions::default())
+    let err = copy(&src, "v1", &layout, "v1", &CopyOptions::default())
         .await
         .unwrap_err();
     assert!(
@@ -371,7 +371,7 @@ async fn a_tag_whose_digest_header_lies_fails_naming_both_digests() {
     let src = client_with(&proxy, default_http(), quick());
     let dir = tempfile::tempdir().unwrap();
     let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
-    let err = copy(&src, "v1", &layout, Some("v1"), &CopyOptions::default())
+    let err = copy(&src, "v1", &layout, "v1", &CopyOptions::default())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
@@ -396,7 +396,7 @@ async fn a_failed_pull_into_a_layout_is_continued_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
     let first = client_with(&cutting, default_http(), ResumePolicy::never());
-    copy(&first, "v1", &layout, Some("v1"), &CopyOptions::default())
+    copy(&first, "v1", &layout, "v1", &CopyOptions::default())
         .await
         .unwrap_err();
     // What the first run kept (a blob cut at half, or less where the
@@ -415,7 +415,7 @@ async fn a_failed_pull_into_a_layout_is_continued_by_the_next_run() {
     // Second run: only the missing halves travel.
     let counting = registry.start_proxy().await;
     let second = client_with(&counting, default_http(), quick());
-    let report = copy(&second, "v1", &layout, Some("v1"), &CopyOptions::default())
+    let report = copy(&second, "v1", &layout, "v1", &CopyOptions::default())
         .await
         .unwrap();
     assert_eq!(&report.digest, img.digest());

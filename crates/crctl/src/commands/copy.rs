@@ -5,8 +5,7 @@ use std::path::Path;
 
 use facade::oci::content::{ImageDestination, ImageSource};
 use facade::oci::layout::OciLayout;
-use facade::oci::reference::TagOrDigest;
-use facade::oci::{CopyOptions, copy};
+use facade::oci::{CopyOptions, Tag, TagOrDigest, copy};
 
 use crate::cli::GlobalOptions;
 use crate::commands::resolve::{open_source, wanted_platform};
@@ -18,7 +17,7 @@ use crate::target::{self, Target};
 /// A destination, with the tag to give the image there.
 struct Destination {
     dest: Box<dyn ImageDestination>,
-    tag: Option<String>,
+    tag: Option<Tag>,
     /// A layout this command created: removed again if the copy fails.
     created: Option<std::path::PathBuf>,
 }
@@ -26,14 +25,14 @@ struct Destination {
 async fn open_destination(
     global: &GlobalOptions,
     arg: &str,
-    source_tag: Option<&str>,
+    source_tag: Option<&Tag>,
 ) -> Result<Destination, Failure> {
     match Target::parse(arg)? {
         Target::Registry(r) => {
             let tag = match r.target() {
                 _ if r.digest().is_some() => None,
                 TagOrDigest::Tag(t) if r.tag().is_some() => Some(t),
-                _ => Some(source_tag.unwrap_or("latest").to_owned()),
+                _ => Some(source_tag.cloned().unwrap_or_else(Tag::latest)),
             };
             Ok(Destination {
                 dest: Box::new(target::repository_client(global, &r)?),
@@ -49,7 +48,7 @@ async fn open_destination(
             // Without a tag, the copy lists the image untagged in index.json.
             Ok(Destination {
                 dest: Box::new(layout),
-                tag: tag.or_else(|| source_tag.map(str::to_owned)),
+                tag: tag.or_else(|| source_tag.cloned()),
                 created: (!existed).then_some(path),
             })
         }
@@ -64,12 +63,10 @@ pub async fn run(
     all_platforms: bool,
 ) -> Result<(), Failure> {
     let source = open_source(global, src).await?;
-    let source_tag = match Target::parse(src)? {
-        Target::Registry(r) if r.digest().is_none() => Some(r.target().as_path()),
-        Target::Layout { tag, .. } => tag,
-        _ => None,
-    };
-    let dest = open_destination(global, dst, source_tag.as_deref()).await?;
+    // The source's tag (`latest` for a registry reference without one);
+    // none when it is named by digest.
+    let source_tag = source.reference.tag();
+    let dest = open_destination(global, dst, source_tag).await?;
     let mut options = CopyOptions::default().jobs(global.jobs);
     if !all_platforms {
         options = options.platform(wanted_platform(global)?);
@@ -85,7 +82,7 @@ pub async fn run(
         source.source.as_ref() as &dyn ImageSource,
         &source.reference,
         dest.dest.as_ref(),
-        dest.tag.as_deref(),
+        dest.tag.as_ref(),
         &options,
     )
     .await;

@@ -1,6 +1,7 @@
 //! `crctl export REF [-o FILE]`: the flattened filesystem as a tar
 //! (whiteouts applied, every layer verified while read).
 
+use facade::oci::CheckedDescriptor;
 use facade::oci::extract::{Layer, extract};
 use futures_util::TryStreamExt;
 use tokio::io::AsyncWriteExt;
@@ -27,16 +28,22 @@ pub async fn run(
     let source = src.source.as_ref();
     let mut layers = Vec::new();
     for desc in image.layers() {
-        let digest: facade::core::Digest = desc.digest().to_string().parse()?;
+        let desc =
+            CheckedDescriptor::try_from(desc).map_err(|e| Failure::from(e).context(reference))?;
+        let (media_type, digest, size) = (
+            desc.media_type().to_owned(),
+            desc.digest().clone(),
+            desc.size(),
+        );
         let open = async move {
-            let stream = source.fetch_blob(desc).await?;
+            let stream = source.fetch_blob(&desc).await?;
             Ok(tokio_util::io::StreamReader::new(
                 stream.map_err(std::io::Error::from),
             ))
         };
-        let layer = Layer::lazy(desc.media_type().as_ref(), digest, open)
+        let layer = Layer::lazy(&media_type, digest, open)
             .map_err(|e| Failure::from(e).context(reference))?
-            .with_size(desc.size());
+            .with_size(size);
         layers.push(layer);
     }
     let ctx = |e: facade::core::Error| Failure::from(e).context(format!("exporting {reference}"));

@@ -1,5 +1,6 @@
 //! `digest`, `manifest`, `config`, `exists`.
 
+use facade::oci::CheckedDescriptor;
 use futures_util::TryStreamExt;
 
 use crate::cli::GlobalOptions;
@@ -45,9 +46,11 @@ pub async fn config(global: &GlobalOptions, reference: &str) -> Result<(), Failu
             format!("{reference}: not an image manifest"),
         ));
     };
+    let config = CheckedDescriptor::try_from(image.config())
+        .map_err(|e| Failure::from(e).context(reference))?;
     let stream = src
         .source
-        .fetch_blob(image.config())
+        .fetch_blob(&config)
         .await
         .map_err(|e| Failure::from(e).context(reference))?;
     let mut bytes = Vec::new();

@@ -3,7 +3,7 @@
 
 use facade::oci::content::ImageSource;
 use facade::oci::layout::OciLayout;
-use facade::oci::{Manifest, platform};
+use facade::oci::{CheckedDescriptor, Manifest, TagOrDigest, descriptor, platform};
 use oci_spec::image::{Descriptor, Platform};
 
 use crate::cli::GlobalOptions;
@@ -15,7 +15,7 @@ pub struct Source {
     /// The registry client or layout.
     pub source: Box<dyn ImageSource>,
     /// Tag or digest to resolve in it.
-    pub reference: String,
+    pub reference: TagOrDigest,
     /// How the user wrote it, for messages.
     pub shown: String,
 }
@@ -25,7 +25,7 @@ pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Fa
     match Target::parse(arg)? {
         Target::Registry(r) => Ok(Source {
             source: Box::new(target::repository_client(global, &r)?),
-            reference: r.target().as_path(),
+            reference: r.target(),
             shown: arg.to_owned(),
         }),
         Target::Layout { path, tag } => {
@@ -33,7 +33,7 @@ pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Fa
                 .await
                 .map_err(|e| Failure::from(e).context(format!("opening {}", path.display())))?;
             let reference = match tag {
-                Some(t) => t,
+                Some(t) => TagOrDigest::Tag(t),
                 None => single_ref(&layout).await?,
             };
             Ok(Source {
@@ -46,10 +46,10 @@ pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Fa
 }
 
 /// The only image of a layout when no tag was given.
-async fn single_ref(layout: &OciLayout) -> Result<String, Failure> {
+async fn single_ref(layout: &OciLayout) -> Result<TagOrDigest, Failure> {
     let index = layout.index().await?;
     match index.manifests().as_slice() {
-        [one] => Ok(one.digest().to_string()),
+        [one] => Ok(TagOrDigest::Digest(descriptor::digest_of(one)?)),
         [] => Err(Failure::new(
             crate::exit::NOT_FOUND,
             format!("{} holds no image", layout.root().display()),
@@ -99,9 +99,11 @@ pub async fn image_manifest(global: &GlobalOptions, src: &Source) -> Result<Mani
                 ),
             ));
         };
+        let desc =
+            CheckedDescriptor::try_from(desc).map_err(|e| Failure::from(e).context(&src.shown))?;
         manifest = src
             .source
-            .fetch_manifest(desc)
+            .fetch_manifest(&desc)
             .await
             .map_err(|e| Failure::from(e).context(&src.shown))?;
     }

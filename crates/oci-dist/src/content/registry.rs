@@ -1,14 +1,13 @@
 //! [`ImageSource`] and [`ImageDestination`] for a registry repository: the
 //! scoped [`Client`].
 
-use oci_spec::image::Descriptor;
-use registry_core::{Error, ErrorKind};
+use registry_core::Error;
 
 use super::{BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, MountOrigin};
 use crate::client::Client;
-use crate::descriptor;
+use crate::descriptor::CheckedDescriptor;
 use crate::manifest::Manifest;
-use crate::reference::TagOrDigest;
+use crate::reference::{Tag, TagOrDigest};
 use crate::upload::Mount;
 
 impl ImageSource for Client {
@@ -16,38 +15,40 @@ impl ImageSource for Client {
         self.registry()
     }
 
-    fn resolve<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<Descriptor, Error>> {
-        Box::pin(Client::resolve(self, reference))
+    fn resolve<'a>(
+        &'a self,
+        target: &'a TagOrDigest,
+    ) -> BoxFuture<'a, Result<CheckedDescriptor, Error>> {
+        Box::pin(self.resolve_target(target))
     }
 
     fn fetch_manifest<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<Manifest, Error>> {
-        Box::pin(Client::fetch_manifest(self, descriptor))
+        Box::pin(self.fetch_checked_manifest(descriptor))
     }
 
-    fn fetch_reference<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<Manifest, Error>> {
-        Box::pin(Client::get_manifest(self, reference))
+    fn fetch_reference<'a>(
+        &'a self,
+        target: &'a TagOrDigest,
+    ) -> BoxFuture<'a, Result<Manifest, Error>> {
+        Box::pin(self.get_manifest_target(target))
     }
 
     fn fetch_blob<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<ByteStream, Error>> {
-        Box::pin(async move { Ok(Client::fetch_blob(self, descriptor).await?.into_stream()) })
+        Box::pin(async move { Ok(self.fetch_checked_blob(descriptor).await?.into_stream()) })
     }
 
     fn fetch_blob_from<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
         offset: u64,
     ) -> BoxFuture<'a, Result<ByteStream, Error>> {
-        Box::pin(async move {
-            let digest = descriptor::digest_of(descriptor)?;
-            self.get_blob_from(&digest, Some(descriptor.size()), offset)
-                .await
-        })
+        Box::pin(self.get_blob_from(descriptor.digest(), Some(descriptor.size()), offset))
     }
 
     fn mount_origin(&self) -> Option<MountOrigin> {
@@ -63,20 +64,20 @@ impl ImageDestination for Client {
         self.registry()
     }
 
-    fn blob_exists<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<bool, Error>> {
-        Box::pin(
-            async move { Client::blob_exists(self, &descriptor::digest_of(descriptor)?).await },
-        )
+    fn blob_exists<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(Client::blob_exists(self, descriptor.digest()))
     }
 
     fn push_blob<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
         content: &'a dyn BlobSource,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let digest = descriptor::digest_of(descriptor)?;
-            self.upload_blob(content, &digest, descriptor.size())
+            self.upload_blob(content, descriptor.digest(), descriptor.size())
                 .await
                 .map(drop)
         })
@@ -84,15 +85,14 @@ impl ImageDestination for Client {
 
     fn mount_blob<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
         origin: &'a MountOrigin,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
             if origin.registry != self.host() || origin.repository == self.scope() {
                 return Ok(false);
             }
-            let digest = descriptor::digest_of(descriptor)?;
-            match Client::mount_blob(self, &digest, &origin.repository).await? {
+            match Client::mount_blob(self, descriptor.digest(), &origin.repository).await? {
                 Mount::Mounted => Ok(true),
                 Mount::Upload(session) => {
                     let _ = self.cancel_upload(session).await;
@@ -104,29 +104,25 @@ impl ImageDestination for Client {
 
     fn manifest_exists<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
-            let digest = descriptor::digest_of(descriptor)?;
-            match Client::resolve(self, &digest.to_string()).await {
-                Ok(_) => Ok(true),
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-                Err(e) => Err(e),
-            }
+            self.manifest_exists_target(&TagOrDigest::Digest(descriptor.digest().clone()))
+                .await
         })
     }
 
     fn push_manifest<'a>(
         &'a self,
         manifest: &'a Manifest,
-        tag: Option<&'a str>,
+        tag: Option<&'a Tag>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let target = match tag {
-                Some(t) => t.to_owned(),
-                None => TagOrDigest::Digest(manifest.digest().clone()).as_path(),
+                Some(t) => TagOrDigest::Tag(t.clone()),
+                None => TagOrDigest::Digest(manifest.digest().clone()),
             };
-            self.put_manifest(&target, manifest).await.map(drop)
+            self.put_manifest_target(&target, manifest).await.map(drop)
         })
     }
 }

@@ -14,12 +14,13 @@ use registry_core::digest::{Algorithm, Digester};
 use registry_core::{Digest, Error, ErrorKind};
 
 use crate::content::{BlobSource, BoxFuture, ByteStream, FileSource, ImageSource, verify_stream};
-use crate::descriptor;
+use crate::descriptor::{self, CheckedDescriptor};
 use crate::manifest::Manifest;
 use crate::media_type::{
     DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_EMPTY,
 };
 use crate::platform;
+use crate::reference::TagOrDigest;
 
 /// A layer (or any blob) of an image being built: its descriptor and
 /// where its bytes come from.
@@ -246,14 +247,14 @@ impl NewImage {
         self.platform.as_ref()
     }
 
-    fn blob(&self, digest: &oci_spec::image::Digest) -> Option<(Descriptor, Arc<dyn BlobSource>)> {
-        if self.config.0.digest() == digest {
-            return Some((self.config.0.clone(), Arc::new(self.config.1.clone())));
+    fn blob(&self, digest: &Digest) -> Option<Arc<dyn BlobSource>> {
+        if descriptor::same_digest(self.config.0.digest(), digest) {
+            return Some(Arc::new(self.config.1.clone()));
         }
         self.layers
             .iter()
-            .find(|l| l.descriptor.digest() == digest)
-            .map(|l| (l.descriptor.clone(), l.source.clone()))
+            .find(|l| descriptor::same_digest(l.descriptor.digest(), digest))
+            .map(|l| l.source.clone())
     }
 }
 
@@ -317,7 +318,7 @@ impl NewIndex {
     }
 }
 
-fn not_here(what: &str, d: &Descriptor) -> Error {
+fn not_here(what: &str, d: &CheckedDescriptor) -> Error {
     Error::new(
         ErrorKind::NotFound,
         format!("{what} {} is not part of this image", d.digest()),
@@ -325,38 +326,53 @@ fn not_here(what: &str, d: &Descriptor) -> Error {
 }
 
 fn open_verified<'a>(
-    d: Descriptor,
+    d: &'a CheckedDescriptor,
     src: Arc<dyn BlobSource>,
 ) -> BoxFuture<'a, Result<ByteStream, Error>> {
     Box::pin(async move {
-        let digest = descriptor::digest_of(&d)?;
         let stream = src.open(0).await?;
-        Ok(verify_stream(stream, digest, Some(d.size())))
+        Ok(verify_stream(stream, d.digest().clone(), Some(d.size())))
     })
 }
 
+/// The manifest with `d`'s digest among `manifests`.
+fn find_manifest<'a>(
+    mut manifests: impl Iterator<Item = &'a Manifest>,
+    d: &CheckedDescriptor,
+) -> Result<Manifest, Error> {
+    manifests
+        .find(|m| m.digest() == d.digest())
+        .cloned()
+        .ok_or_else(|| not_here("manifest", d))
+}
+
+/// A built image or index resolves to its own manifest, whatever `target`
+/// says (it is the only one it has).
 impl ImageSource for NewImage {
     fn describe(&self) -> String {
         format!("new image {}", self.digest())
     }
 
-    fn resolve<'a>(&'a self, _reference: &'a str) -> BoxFuture<'a, Result<Descriptor, Error>> {
-        Box::pin(async move { Ok(self.manifest.descriptor()) })
+    fn resolve<'a>(
+        &'a self,
+        _target: &'a TagOrDigest,
+    ) -> BoxFuture<'a, Result<CheckedDescriptor, Error>> {
+        Box::pin(async move { Ok(self.manifest.checked_descriptor()) })
     }
 
-    fn fetch_manifest<'a>(&'a self, d: &'a Descriptor) -> BoxFuture<'a, Result<Manifest, Error>> {
-        Box::pin(async move {
-            if d.digest() == self.manifest.descriptor().digest() {
-                Ok(self.manifest.clone())
-            } else {
-                Err(not_here("manifest", d))
-            }
-        })
+    fn fetch_manifest<'a>(
+        &'a self,
+        d: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<Manifest, Error>> {
+        Box::pin(async move { find_manifest(std::iter::once(&self.manifest), d) })
     }
 
-    fn fetch_blob<'a>(&'a self, d: &'a Descriptor) -> BoxFuture<'a, Result<ByteStream, Error>> {
+    fn fetch_blob<'a>(
+        &'a self,
+        d: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<ByteStream, Error>> {
         match self.blob(d.digest()) {
-            Some((desc, src)) => open_verified(desc, src),
+            Some(src) => open_verified(d, src),
             None => Box::pin(async move { Err(not_here("blob", d)) }),
         }
     }
@@ -367,26 +383,29 @@ impl ImageSource for NewIndex {
         format!("new index {}", self.manifest.digest())
     }
 
-    fn resolve<'a>(&'a self, _reference: &'a str) -> BoxFuture<'a, Result<Descriptor, Error>> {
-        Box::pin(async move { Ok(self.manifest.descriptor()) })
+    fn resolve<'a>(
+        &'a self,
+        _target: &'a TagOrDigest,
+    ) -> BoxFuture<'a, Result<CheckedDescriptor, Error>> {
+        Box::pin(async move { Ok(self.manifest.checked_descriptor()) })
     }
 
-    fn fetch_manifest<'a>(&'a self, d: &'a Descriptor) -> BoxFuture<'a, Result<Manifest, Error>> {
+    fn fetch_manifest<'a>(
+        &'a self,
+        d: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<Manifest, Error>> {
         Box::pin(async move {
-            if d.digest() == self.manifest.descriptor().digest() {
-                return Ok(self.manifest.clone());
-            }
-            self.images
-                .iter()
-                .find(|i| i.manifest.descriptor().digest() == d.digest())
-                .map(|i| i.manifest.clone())
-                .ok_or_else(|| not_here("manifest", d))
+            let images = self.images.iter().map(NewImage::manifest);
+            find_manifest(std::iter::once(&self.manifest).chain(images), d)
         })
     }
 
-    fn fetch_blob<'a>(&'a self, d: &'a Descriptor) -> BoxFuture<'a, Result<ByteStream, Error>> {
+    fn fetch_blob<'a>(
+        &'a self,
+        d: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<ByteStream, Error>> {
         match self.images.iter().find_map(|i| i.blob(d.digest())) {
-            Some((desc, src)) => open_verified(desc, src),
+            Some(src) => open_verified(d, src),
             None => Box::pin(async move { Err(not_here("blob", d)) }),
         }
     }

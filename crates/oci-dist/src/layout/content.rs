@@ -1,19 +1,19 @@
 //! [`ImageSource`] and [`ImageDestination`] for [`OciLayout`], so that image
 //! copies (see [`crate::content`]) run registry → directory and back.
 
-use oci_spec::image::Descriptor;
 use registry_core::{Error, ErrorKind, Result};
 
 use super::{OciLayout, blob};
 use crate::content::{BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource};
-use crate::descriptor::digest_of;
+use crate::descriptor::CheckedDescriptor;
 use crate::manifest::{MAX_MANIFEST_SIZE, Manifest};
+use crate::reference::{Tag, TagOrDigest};
 
 impl OciLayout {
     /// Whether the blob of `descriptor` is present with the expected size.
-    async fn has(&self, descriptor: &Descriptor) -> Result<bool> {
-        let digest = digest_of(descriptor)?;
-        match tokio::fs::metadata(self.blob_path(&digest)).await {
+    async fn has(&self, descriptor: &CheckedDescriptor) -> Result<bool> {
+        let digest = descriptor.digest();
+        match tokio::fs::metadata(self.blob_path(digest)).await {
             Ok(m) => Ok(m.is_file() && m.len() == descriptor.size()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(Error::from(e).context(format!("checking blob {digest}"))),
@@ -26,21 +26,27 @@ impl ImageSource for OciLayout {
         format!("oci:{}", self.root().display())
     }
 
-    fn resolve<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<Descriptor>> {
+    /// A tag is looked up as the ref name it is; a digest in `index.json`,
+    /// then among the blobs.
+    fn resolve<'a>(&'a self, target: &'a TagOrDigest) -> BoxFuture<'a, Result<CheckedDescriptor>> {
         Box::pin(async move {
-            let reference = match reference.strip_prefix('@') {
-                Some(digest) if digest.contains(':') => digest,
-                _ => reference,
-            };
-            OciLayout::resolve(self, reference).await
+            match target {
+                TagOrDigest::Digest(digest) => self.resolve_digest(digest).await,
+                TagOrDigest::Tag(tag) => {
+                    CheckedDescriptor::new(self.resolve_ref(tag.as_str()).await?)
+                }
+            }
         })
     }
 
-    fn fetch_manifest<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<Manifest>> {
+    fn fetch_manifest<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<Manifest>> {
         Box::pin(async move {
-            let digest = digest_of(descriptor)?;
+            let digest = descriptor.digest();
             let bytes = self
-                .read_blob_bytes(&digest, MAX_MANIFEST_SIZE as u64)
+                .read_blob_bytes(digest, MAX_MANIFEST_SIZE as u64)
                 .await?;
             if bytes.len() as u64 != descriptor.size() {
                 return Err(Error::new(
@@ -53,14 +59,17 @@ impl ImageSource for OciLayout {
                     ),
                 ));
             }
-            Manifest::verified(bytes, Some(descriptor.media_type().as_ref()), &digest)
+            Manifest::verified(bytes, Some(descriptor.media_type()), digest)
         })
     }
 
-    fn fetch_blob<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<ByteStream>> {
+    fn fetch_blob<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<ByteStream>> {
         Box::pin(async move {
-            let digest = digest_of(descriptor)?;
-            let reader = self.read_blob(&digest).await?;
+            let digest = descriptor.digest();
+            let reader = self.read_blob(digest).await?;
             if reader.size() != descriptor.size() {
                 return Err(Error::new(
                     ErrorKind::DigestMismatch,
@@ -84,25 +93,25 @@ impl ImageDestination for OciLayout {
         format!("oci:{}", self.root().display())
     }
 
-    fn blob_exists<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<bool>> {
+    fn blob_exists<'a>(&'a self, descriptor: &'a CheckedDescriptor) -> BoxFuture<'a, Result<bool>> {
         Box::pin(self.has(descriptor))
     }
 
     fn push_blob<'a>(
         &'a self,
-        descriptor: &'a Descriptor,
+        descriptor: &'a CheckedDescriptor,
         content: &'a dyn BlobSource,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let digest = digest_of(descriptor)?;
+            let digest = descriptor.digest();
             if content.verifies_digest() {
                 // A download (copy from a registry or another layout): kept
                 // in a partial file that a later run continues.
-                let target = self.blob_path(&digest);
+                let target = self.blob_path(digest);
                 blob::write_blob_resumable(
                     self.root(),
                     target,
-                    &digest,
+                    digest,
                     descriptor.size(),
                     &Reopener(content),
                 )
@@ -110,24 +119,29 @@ impl ImageDestination for OciLayout {
                 return Ok(());
             }
             let stream = content.open(0).await?;
-            self.write_blob(&digest, Some(descriptor.size()), stream)
+            self.write_blob(digest, Some(descriptor.size()), stream)
                 .await?;
             Ok(())
         })
     }
 
-    fn manifest_exists<'a>(&'a self, descriptor: &'a Descriptor) -> BoxFuture<'a, Result<bool>> {
+    fn manifest_exists<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(self.has(descriptor))
     }
 
+    /// The tag becomes the manifest's ref name; it must be one too
+    /// ([`validate_ref_name`](super::validate_ref_name)).
     fn push_manifest<'a>(
         &'a self,
         manifest: &'a Manifest,
-        tag: Option<&'a str>,
+        tag: Option<&'a Tag>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             if let Some(tag) = tag {
-                super::validate_ref_name(tag)?;
+                super::validate_ref_name(tag.as_str())?;
             }
             self.write_blob(
                 manifest.digest(),
@@ -136,7 +150,7 @@ impl ImageDestination for OciLayout {
             )
             .await?;
             if let Some(tag) = tag {
-                self.set_ref(tag, &manifest.descriptor()).await?;
+                self.set_ref(tag.as_str(), &manifest.descriptor()).await?;
             }
             Ok(())
         })
@@ -147,7 +161,7 @@ impl ImageDestination for OciLayout {
     fn record_root<'a>(
         &'a self,
         manifest: &'a Manifest,
-        tag: Option<&'a str>,
+        tag: Option<&'a Tag>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             if tag.is_none() {

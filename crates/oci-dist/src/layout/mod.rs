@@ -57,6 +57,8 @@ use registry_core::{Digest, Error, ErrorKind, Result};
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::descriptor::CheckedDescriptor;
+
 pub use blob::BlobReader;
 pub use index::validate_ref_name;
 
@@ -216,47 +218,62 @@ impl OciLayout {
     /// digest. A digest not listed in `index.json` (e.g. a platform manifest
     /// of an index) resolves when its blob exists; its media type is then
     /// read from the manifest itself.
+    ///
+    /// `reference` is a string because a layout's ref names are not
+    /// registry tags: any [`validate_ref_name`] name (`example.com/app:v1`)
+    /// is one. The [`ImageSource`](crate::ImageSource) methods take a
+    /// [`TagOrDigest`](crate::reference::TagOrDigest) instead.
     pub async fn resolve(&self, reference: &str) -> Result<Descriptor> {
+        match reference.parse::<Digest>() {
+            Ok(digest) => Ok(self.resolve_digest(&digest).await?.into_descriptor()),
+            Err(_) => self.resolve_ref(reference).await,
+        }
+    }
+
+    /// The manifest with `digest`: its `index.json` entry, or the blob.
+    pub(crate) async fn resolve_digest(&self, digest: &Digest) -> Result<CheckedDescriptor> {
         let index = self.index().await?;
-        if let Ok(digest) = reference.parse::<Digest>() {
-            if let Some(d) = index
-                .manifests()
-                .iter()
-                .find(|d| d.digest().to_string() == reference)
-            {
-                return Ok(d.clone());
-            }
-            if self.blob_exists(&digest).await? {
-                let bytes = self.read_blob_bytes(&digest, MAX_MANIFEST_SIZE).await?;
-                let media_type = sniff_media_type(&bytes).map_err(|e| {
-                    e.context(format!("resolving {reference} in {}", self.root.display()))
-                })?;
-                return Ok(Descriptor::new(
-                    media_type,
-                    bytes.len() as u64,
-                    crate::descriptor::oci_digest(&digest),
-                ));
-            }
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "manifest {reference} not found in OCI layout {}",
-                    self.root.display()
-                ),
+        if let Some(d) = index
+            .manifests()
+            .iter()
+            .find(|d| crate::descriptor::same_digest(d.digest(), digest))
+        {
+            return Ok(CheckedDescriptor::matching(d.clone(), digest.clone()));
+        }
+        if self.blob_exists(digest).await? {
+            let bytes = self.read_blob_bytes(digest, MAX_MANIFEST_SIZE).await?;
+            let media_type = sniff_media_type(&bytes)
+                .map_err(|e| e.context(format!("resolving {digest} in {}", self.root.display())))?;
+            return Ok(CheckedDescriptor::from_parts(
+                media_type.as_ref(),
+                digest.clone(),
+                bytes.len() as u64,
             ));
         }
-        validate_ref_name(reference)?;
+        Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "manifest {digest} not found in OCI layout {}",
+                self.root.display()
+            ),
+        ))
+    }
+
+    /// The newest `index.json` entry carrying ref name `name`.
+    pub(crate) async fn resolve_ref(&self, name: &str) -> Result<Descriptor> {
+        validate_ref_name(name)?;
+        let index = self.index().await?;
         index
             .manifests()
             .iter()
             .rev()
-            .find(|d| index::ref_name(d) == Some(reference))
+            .find(|d| index::ref_name(d) == Some(name))
             .cloned()
             .ok_or_else(|| {
                 Error::new(
                     ErrorKind::NotFound,
                     format!(
-                        "tag {reference:?} not found in OCI layout {}",
+                        "tag {name:?} not found in OCI layout {}",
                         self.root.display()
                     ),
                 )
