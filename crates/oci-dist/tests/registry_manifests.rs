@@ -74,11 +74,7 @@ async fn missing_images_are_not_found() {
     let img = small_image(1, 100, 2);
     app.push_image("v1", &img).await.unwrap();
     app.check_image_exists("v1").await.unwrap();
-    assert!(
-        app.manifest_exists(&img.digest().to_string())
-            .await
-            .unwrap()
-    );
+    assert!(app.manifest_exists(img.digest()).await.unwrap());
     assert_eq!(
         app.check_image_exists("v2").await.unwrap_err().kind(),
         ErrorKind::NotFound

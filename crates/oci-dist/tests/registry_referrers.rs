@@ -36,17 +36,13 @@ async fn fallback_index_follows_pushes_and_deletes() {
         .annotation("org.example.kind", "signature")
         .build()
         .unwrap();
-    app.push_image(&sig.digest().to_string(), &sig)
-        .await
-        .unwrap();
+    app.push_image(sig.digest(), &sig).await.unwrap();
     let sbom = ImageBuilder::new()
         .artifact_type(SBOM)
         .subject(subject.clone())
         .build()
         .unwrap();
-    app.push_image(&sbom.digest().to_string(), &sbom)
-        .await
-        .unwrap();
+    app.push_image(sbom.digest(), &sbom).await.unwrap();
 
     // The fallback tag holds an index of both.
     let idx = app.get_manifest(&fallback_tag(img.digest())).await.unwrap();
@@ -82,9 +78,7 @@ async fn fallback_index_follows_pushes_and_deletes() {
     );
 
     // Pushing the same referrer again does not duplicate it.
-    app.push_image(&sig.digest().to_string(), &sig)
-        .await
-        .unwrap();
+    app.push_image(sig.digest(), &sig).await.unwrap();
     assert_eq!(
         app.referrers(img.digest(), None)
             .await

@@ -201,7 +201,7 @@ async fn referrers_fallback(
     artifact: &Result<NewImage, String>,
 ) -> Result<(), String> {
     let artifact = artifact.as_ref().map_err(Clone::clone)?;
-    repo.push_image(&artifact.digest().to_string(), artifact)
+    repo.push_image(artifact.digest(), artifact)
         .await
         .map_err(e("push referrer"))?;
     let found = repo

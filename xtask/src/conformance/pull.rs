@@ -104,7 +104,7 @@ fn first_layer(img: &NewImage) -> (Digest, u64) {
         .as_image()
         .map(|m| m.layers()[0].clone())
         .expect("an image manifest");
-    let digest = layer.digest().to_string().parse().expect("valid digest");
+    let digest = facade::oci::descriptor::digest_of(&layer).expect("valid digest");
     (digest, layer.size())
 }
 
@@ -123,7 +123,7 @@ async fn manifest_by_tag(repo: &Client, img: &NewImage) -> Result<(), String> {
 /// Checks that the manifest pulled by digest has exactly the pushed bytes.
 async fn manifest_by_digest(repo: &Client, img: &NewImage) -> Result<(), String> {
     let m = repo
-        .get_manifest(&img.digest().to_string())
+        .get_manifest(img.digest())
         .await
         .map_err(e("get_manifest"))?;
     ensure(m.bytes() == img.manifest().bytes(), || {

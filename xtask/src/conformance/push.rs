@@ -177,12 +177,12 @@ async fn manifest_by_digest(repo: &Client) -> Result<(), String> {
         .await
         .map_err(e("push_image"))?;
     let pushed = repo
-        .put_manifest(&img.digest().to_string(), img.manifest())
+        .put_manifest(img.digest(), img.manifest())
         .await
         .map_err(e("put_manifest"))?;
     ensure(&pushed.digest == img.digest(), || "digest differs".into())?;
     let m = repo
-        .get_manifest(&img.digest().to_string())
+        .get_manifest(img.digest())
         .await
         .map_err(e("get_manifest"))?;
     ensure(m.bytes() == img.manifest().bytes(), || {

@@ -82,7 +82,7 @@ async fn put(global: &GlobalOptions, repository: &str, file: &Path) -> Result<()
     let layer = facade::oci::ImageLayer::from_file("application/octet-stream", file)
         .await
         .map_err(|e| Failure::from(e).context(format!("reading {}", file.display())))?;
-    let digest: Digest = layer.descriptor().digest().to_string().parse()?;
+    let digest: Digest = facade::oci::descriptor::digest_of(layer.descriptor())?;
     let source = facade::oci::content::FileSource::new(file);
     client
         .push_blob(&source, &digest, meta.len())

@@ -1,7 +1,6 @@
 //! `tag` and `delete`.
 
-use facade::oci::TagDeletion;
-use facade::oci::reference::TagOrDigest;
+use facade::oci::{Tag, TagDeletion, TagOrDigest};
 
 use crate::cli::GlobalOptions;
 use crate::exit::Failure;
@@ -10,12 +9,13 @@ use crate::target;
 /// `crctl tag REF NEWTAG...`: manifest GET and PUT, no blobs.
 pub async fn tag(global: &GlobalOptions, reference: &str, tags: &[String]) -> Result<(), Failure> {
     let r = target::parse_reference(reference)?;
-    for t in tags {
-        facade::oci::reference::validate_tag(t).map_err(|e| Failure::usage(e.to_string()))?;
-    }
+    let tags = tags
+        .iter()
+        .map(|t| Tag::new(t.as_str()).map_err(|e| Failure::usage(e.to_string())))
+        .collect::<Result<Vec<Tag>, Failure>>()?;
     let client = target::repository_client(global, &r)?;
-    let source = r.target().as_path();
-    for t in tags {
+    let source = r.target();
+    for t in &tags {
         client
             .tag_image(&source, t)
             .await

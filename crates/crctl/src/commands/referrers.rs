@@ -16,7 +16,7 @@ pub async fn run(
     let subject = match r.digest() {
         Some(d) => d.clone(),
         None => client
-            .get_digest(&r.target().as_path())
+            .get_digest(r.target())
             .await
             .map_err(|e| Failure::from(e).context(reference))?,
     };
