@@ -14,14 +14,7 @@ use registry_core::{Digest, ErrorKind};
 async fn large_files_and_long_names_stream_through() {
     // 5 MiB of non-repeating data, in a zstd layer, and a name longer than
     // the 100 bytes of a tar header.
-    let mut big = Vec::with_capacity(5 << 20);
-    let mut x = 0x1234_5678u32;
-    while big.len() < 5 << 20 {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        big.extend_from_slice(&x.to_le_bytes());
-    }
+    let big = test_support::layers::pseudo_random(5 << 20, 0x1234_5678);
     let long = format!("{}/file.bin", "deep-directory-name".repeat(8));
     let l = layer_tar(&[E::File(&long, &big), E::File("small", b"s")]);
     let (out, _) = run(vec![layer(ZSTD, zstd(&l))]).await.unwrap();

@@ -19,15 +19,7 @@ fn peak_rss_mib() -> Option<u64> {
 
 /// Chunk `i` of the blob, generated on demand.
 fn chunk(i: usize) -> Bytes {
-    let mut x = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut v = Vec::with_capacity(CHUNK);
-    while v.len() < CHUNK {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    Bytes::from(v)
+    Bytes::from(test_support::layers::pseudo_random(CHUNK, i as u64 + 1))
 }
 
 fn blob() -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {

@@ -193,20 +193,6 @@ async fn registry_to_layout_and_back() {
     );
 }
 
-/// Every file under `dir` (recursively).
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn a_corrupt_download_leaves_no_blob_in_the_layout() {
     let a = TestRegistry::anonymous().await;
@@ -231,15 +217,8 @@ async fn a_corrupt_download_leaves_no_blob_in_the_layout() {
     assert!(proxy.count("GET", "/v2/src/blobs/*") >= 1);
 
     // No layer, no temporary file, no tag; whatever is stored is verified.
-    let stored = files_under(&dir.path().join("oci"));
-    for path in &stored {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(!name.starts_with(".tmp"), "temporary file left: {path:?}");
-        if path.parent().unwrap().ends_with("blobs/sha256") {
-            let data = std::fs::read(path).unwrap();
-            assert_eq!(Digest::sha256_of(&data).hex(), name, "{path:?}");
-            assert!(data.len() < 300_000, "a layer was stored: {path:?}");
-        }
+    for (path, len) in common::assert_layout_blobs_verified(&dir.path().join("oci")) {
+        assert!(len < 300_000, "a layer was stored: {path:?}");
     }
     assert!(layout.list_refs().await.unwrap().is_empty());
 

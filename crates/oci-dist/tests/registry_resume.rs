@@ -38,6 +38,15 @@ fn default_http() -> HttpClient {
     HttpClient::builder().build().unwrap()
 }
 
+/// Reads a whole blob (at most `limit` bytes) through `client`.
+async fn read_blob(
+    client: &Client,
+    digest: &Digest,
+    limit: usize,
+) -> Result<bytes::Bytes, oci_dist::Error> {
+    client.get_blob(digest).await?.bytes(limit).await
+}
+
 /// Pushes an image of `layers` layers of `size` bytes to `src:v1`.
 async fn pushed(registry: &TestRegistry, layers: usize, size: usize) -> oci_dist::image::NewImage {
     let img = common::small_image(layers, size, 4242);
@@ -49,37 +58,8 @@ async fn pushed(registry: &TestRegistry, layers: usize, size: usize) -> oci_dist
     img
 }
 
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-/// Every blob file of the layout matches its name; no temporary files.
-fn assert_layout_blobs_verified(root: &Path) {
-    for path in files_under(root) {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(!name.starts_with(".tmp"), "temporary file left: {path:?}");
-        if path.parent().unwrap().ends_with("blobs/sha256") {
-            let data = std::fs::read(&path).unwrap();
-            assert_eq!(Digest::sha256_of(&data).hex(), name, "{path:?}");
-        }
-    }
-}
-
 fn partial_files(root: &Path) -> Vec<std::path::PathBuf> {
-    files_under(root)
+    common::files_under(root)
         .into_iter()
         .filter(|p| {
             p.file_name()
@@ -127,7 +107,7 @@ async fn a_pull_cut_once_per_blob_resumes_with_one_ranged_get_and_no_bytes_twice
         .await
         .unwrap();
     assert_eq!(&report.digest, img.digest());
-    assert_layout_blobs_verified(layout.root());
+    common::assert_layout_blobs_verified(layout.root());
     assert!(partial_files(layout.root()).is_empty());
 
     let requests = proxy.requests();
@@ -168,7 +148,7 @@ async fn a_reset_connection_is_resumed() {
         .await
         .unwrap();
     assert_eq!(&report.digest, img.digest());
-    assert_layout_blobs_verified(layout.root());
+    common::assert_layout_blobs_verified(layout.root());
     for (digest, _) in layers(&img) {
         let ranged = proxy
             .requests()
@@ -235,7 +215,7 @@ async fn a_proxy_that_cuts_every_attempt_fails_after_the_bound_and_stores_nothin
         let n = proxy.count("GET", &format!("/v2/src/blobs/{digest}"));
         assert!(n <= 4, "{n} GETs of {digest}");
     }
-    assert_layout_blobs_verified(layout.root());
+    common::assert_layout_blobs_verified(layout.root());
     assert!(layout.list_refs().await.unwrap().is_empty());
     OciLayout::open(layout.root()).await.unwrap();
 }
@@ -260,13 +240,7 @@ async fn a_stall_after_headers_is_resumed_after_the_read_timeout() {
     let src = client_with(&proxy, http, quick());
     let (digest, size) = layers(&img)[0].clone();
     let started = Instant::now();
-    let data = src
-        .get_blob(&digest)
-        .await
-        .unwrap()
-        .bytes(2 << 20)
-        .await
-        .unwrap();
+    let data = read_blob(&src, &digest, 2 << 20).await.unwrap();
     assert_eq!(data.len() as u64, size);
     assert!(started.elapsed() < Duration::from_secs(10));
     let ranged: Vec<_> = proxy
@@ -294,13 +268,7 @@ async fn a_registry_that_stalls_every_time_fails_within_the_bound() {
     let src = client_with(&proxy, http, quick().max_stalls(2));
     let (digest, _) = layers(&img)[0].clone();
     let started = Instant::now();
-    let err = src
-        .get_blob(&digest)
-        .await
-        .unwrap()
-        .bytes(2 << 20)
-        .await
-        .unwrap_err();
+    let err = read_blob(&src, &digest, 2 << 20).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.to_string().contains("no progress"), "{err}");
     assert_eq!(proxy.count("GET", &format!("/v2/src/blobs/{digest}")), 3);
@@ -336,13 +304,7 @@ async fn a_trickle_is_cut_by_the_low_speed_limit_and_fails_within_the_bound() {
     let src = client_with(&proxy, http, quick().max_stalls(2));
     let (digest, _) = layers(&img)[0].clone();
     let started = Instant::now();
-    let err = src
-        .get_blob(&digest)
-        .await
-        .unwrap()
-        .bytes(1 << 20)
-        .await
-        .unwrap_err();
+    let err = read_blob(&src, &digest, 1 << 20).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(err.to_string().contains("too slow"), "{err}");
     // A trickle is no progress: 1 + 2 attempts.
@@ -410,7 +372,7 @@ async fn a_failed_pull_into_a_layout_is_continued_by_the_next_run() {
         .collect();
     assert!(kept.values().any(|&n| n > 0), "{kept:?}");
     assert!(layout.list_refs().await.unwrap().is_empty());
-    assert_layout_blobs_verified(layout.root());
+    common::assert_layout_blobs_verified(layout.root());
 
     // Second run: only the missing halves travel.
     let counting = registry.start_proxy().await;
@@ -419,7 +381,7 @@ async fn a_failed_pull_into_a_layout_is_continued_by_the_next_run() {
         .await
         .unwrap();
     assert_eq!(&report.digest, img.digest());
-    assert_layout_blobs_verified(layout.root());
+    common::assert_layout_blobs_verified(layout.root());
     assert!(
         partial_files(layout.root()).is_empty(),
         "partial files left"

@@ -30,3 +30,26 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.write_all(data).expect("gzip in memory");
     e.finish().expect("gzip in memory")
 }
+
+/// `len` deterministic pseudo-random (incompressible) bytes for `seed`: the
+/// same bytes for the same seed on every run, different for other seeds.
+///
+/// ```
+/// let a = test_support::layers::pseudo_random(100, 1);
+/// assert_eq!(a, test_support::layers::pseudo_random(100, 1));
+/// assert_ne!(a, test_support::layers::pseudo_random(100, 2));
+/// assert_eq!(a.len(), 100);
+/// ```
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    // xorshift64: fast, and nothing compresses it.
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}

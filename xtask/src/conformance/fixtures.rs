@@ -6,16 +6,7 @@ use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_GZIP};
 
 /// Deterministic pseudo-random bytes.
 pub(crate) fn bytes(len: usize, seed: u64) -> Bytes {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    Bytes::from(out)
+    Bytes::from(test_support::layers::pseudo_random(len, seed))
 }
 
 /// A config for linux/`arch`.

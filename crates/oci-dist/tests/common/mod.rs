@@ -25,16 +25,7 @@ pub fn client_via(proxy: &Proxy) -> Client {
 
 /// Deterministic pseudo-random bytes.
 pub fn bytes(len: usize, seed: u64) -> Bytes {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    Bytes::from(out)
+    Bytes::from(test_support::layers::pseudo_random(len, seed))
 }
 
 /// An image config for a platform.
@@ -66,4 +57,43 @@ pub fn small_image(n: usize, size: usize, seed: u64) -> NewImage {
         .map(|i| bytes(size, seed * 1000 + i as u64))
         .collect();
     image(&layers, "linux", "amd64", None)
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Checks that the layout at `root` holds no temporary file and that every
+/// blob file matches the digest it is named by; returns each blob's path
+/// and size.
+#[track_caller]
+pub fn assert_layout_blobs_verified(root: &std::path::Path) -> Vec<(std::path::PathBuf, usize)> {
+    let mut blobs = Vec::new();
+    for path in files_under(root) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.starts_with(".tmp"), "temporary file left: {path:?}");
+        if path.parent().unwrap().ends_with("blobs/sha256") {
+            let data = std::fs::read(&path).unwrap();
+            assert_eq!(
+                registry_core::Digest::sha256_of(&data).hex(),
+                name,
+                "{path:?}"
+            );
+            blobs.push((path, data.len()));
+        }
+    }
+    blobs
 }
