@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// The error type of response bodies produced by the servers in this crate.
@@ -70,30 +70,43 @@ pub(crate) async fn bind(ip: IpAddr, port: u16) -> TcpListener {
 
 /// Serves `service` on `listener` from a background task on the current tokio runtime.
 pub(crate) fn spawn(listener: TcpListener, service: Service) -> ServerHandle {
+    accept_loop(listener, move |stream, _peer| {
+        let service = service.clone();
+        async move {
+            let svc = service_fn(move |req| {
+                let fut = service(req);
+                async move { Ok::<_, Infallible>(fut.await) }
+            });
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        }
+    })
+}
+
+/// Accepts connections on `listener` from a background task and runs
+/// `serve` for each (with `TCP_NODELAY` set). Connections live in a
+/// `JoinSet` owned by the accept task, so dropping the handle ends them all
+/// (a detached connection would outlive the server, and a stalled response
+/// with it).
+pub(crate) fn accept_loop<F, Fut>(listener: TcpListener, serve: F) -> ServerHandle
+where
+    F: Fn(TcpStream, SocketAddr) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let addr = listener.local_addr().expect("listener has a local address");
     let task = tokio::spawn(async move {
-        // Connections live in this set so that aborting the accept task also
-        // aborts them (a detached connection would outlive the server).
         let mut connections = JoinSet::new();
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    let Ok((stream, _peer)) = accepted else {
+                    let Ok((stream, peer)) = accepted else {
                         // Transient accept errors (e.g. EMFILE): yield and go on.
                         tokio::task::yield_now().await;
                         continue;
                     };
                     let _ = stream.set_nodelay(true);
-                    let service = service.clone();
-                    connections.spawn(async move {
-                        let svc = service_fn(move |req| {
-                            let fut = service(req);
-                            async move { Ok::<_, Infallible>(fut.await) }
-                        });
-                        let _ = auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
-                    });
+                    connections.spawn(serve(stream, peer));
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }

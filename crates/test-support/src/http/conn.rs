@@ -1,7 +1,7 @@
 //! The proxy's own accept loop. Unlike the shared one in `crate::server`, it
 //! hands every request a handle on its connection ([`Conn`]) so that faults can
 //! wait until what they sent has left the proxy, and reset (RST) the TCP
-//! connection. Dropping the [`ConnServer`] aborts the accept task, whose
+//! connection. Dropping the server handle aborts the accept task, whose
 //! `JoinSet` aborts every connection task.
 
 use std::convert::Infallible;
@@ -18,9 +18,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
 
-use crate::server::{Body, BoxFuture};
+use crate::server::{self, Body, BoxFuture, ServerHandle};
 
 /// A request handler that also gets the connection the request came on.
 pub(super) type ConnService =
@@ -392,60 +391,28 @@ impl Drop for UpstreamIo {
     }
 }
 
-/// A running accept loop; dropping it closes the listener and every open connection.
-#[derive(Debug)]
-pub(super) struct ConnServer {
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl ConnServer {
-    /// The address the server listens on.
-    pub(super) fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for ConnServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Serves `service` on `listener` (HTTP/1.1 and h2c) from a background task.
-pub(super) fn spawn(listener: TcpListener, service: ConnService) -> ConnServer {
+/// Serves `service` on `listener` (HTTP/1.1 and h2c) from a background
+/// task, each request with a handle on its connection.
+pub(super) fn spawn(listener: TcpListener, service: ConnService) -> ServerHandle {
     let addr = listener.local_addr().expect("listener has a local address");
-    let task = tokio::spawn(async move {
-        // Connections live in this set so that aborting the accept task also
-        // aborts them (and with them any stalled response).
-        let mut connections = JoinSet::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, peer)) = accepted else {
-                        tokio::task::yield_now().await;
-                        continue;
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let local = stream.local_addr().unwrap_or(addr);
-                    let conn = Arc::new(Conn::new(local, peer));
-                    let service = service.clone();
-                    connections.spawn(async move {
-                        let io = ConnIo { stream, conn: conn.clone() };
-                        let svc = service_fn(move |req| {
-                            let fut = service(req, conn.clone());
-                            async move { Ok::<_, Infallible>(fut.await) }
-                        });
-                        let _ = auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(io), svc)
-                            .await;
-                    });
-                }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            }
+    server::accept_loop(listener, move |stream, peer| {
+        let local = stream.local_addr().unwrap_or(addr);
+        let conn = Arc::new(Conn::new(local, peer));
+        let service = service.clone();
+        async move {
+            let io = ConnIo {
+                stream,
+                conn: conn.clone(),
+            };
+            let svc = service_fn(move |req| {
+                let fut = service(req, conn.clone());
+                async move { Ok::<_, Infallible>(fut.await) }
+            });
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(io), svc)
+                .await;
         }
-    });
-    ConnServer { addr, task }
+    })
 }
 
 #[cfg(test)]

@@ -14,12 +14,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::conn::{self, ConnServer};
+use super::conn;
 use super::fault::{FaultRule, FaultSet};
 use super::forward::ProxyState;
 use super::log::{Logged, RequestLog};
 use super::{glob_match, method_matches};
-use crate::server::{self, Body};
+use crate::server::{self, Body, ServerHandle};
 
 /// A request that went through a [`Proxy`] (bodies are not recorded).
 #[derive(Debug, Clone)]
@@ -320,7 +320,7 @@ impl ProxyBuilder {
 /// ```
 #[derive(Debug)]
 pub struct Proxy {
-    handle: ConnServer,
+    handle: ServerHandle,
     upstream: String,
     requests: RequestLog<ProxiedRequest>,
     faults: Arc<FaultSet>,
