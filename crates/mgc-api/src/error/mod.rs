@@ -7,8 +7,12 @@
 
 use std::fmt;
 
+mod api;
+mod convert;
+
 use http::{HeaderMap, StatusCode};
-use serde::Deserialize;
+
+pub use self::api::{ApiDetails, ApiErrorBody, ApiErrorExt};
 
 /// A boxed error cause.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -36,18 +40,6 @@ pub const TRACE_ID_HEADER: &str = "x-mgc-trace-id";
 /// assert_eq!(ErrorKind::from_status(http::StatusCode::BAD_GATEWAY), ErrorKind::Server);
 /// ```
 pub use registry_core::ErrorKind;
-
-/// The API's error body (`Error` in the spec): `{slug, message, detail}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ApiErrorBody {
-    /// Identifier of the error type, e.g. `not_found`.
-    pub slug: String,
-    /// Human-readable message.
-    pub message: String,
-    /// Details about the error (a JSON object), when sent.
-    #[serde(default)]
-    pub detail: Option<serde_json::Value>,
-}
 
 /// Every failure of this crate.
 ///
@@ -105,172 +97,6 @@ impl Cause {
             Cause::Transport(e) => e,
             Cause::Other(e) => e.as_ref(),
         }
-    }
-}
-
-/// The Magalu side of a failed call: the operation, the HTTP status, what
-/// the API said (`slug`, `message`, `detail`) and the ids to quote to its
-/// support.
-///
-/// Every [`Error`] has one ([`Error::details`]); a [`registry_core::Error`]
-/// converted from an [`Error`] keeps it as its source, read back with
-/// [`ApiErrorExt::api_details`]. Its `Display` is the error's text after the
-/// operation, cause included; [`source`](std::error::Error::source) is
-/// `None` (the cause is part of the text, so a chain printer does not
-/// repeat it; [`transport`](Self::transport) gives it typed).
-#[derive(Debug)]
-pub struct ApiDetails {
-    operation: Option<&'static str>,
-    status: Option<StatusCode>,
-    message: String,
-    slug: Option<String>,
-    detail: Option<serde_json::Value>,
-    request_id: Option<String>,
-    response_request_id: Option<String>,
-    trace_id: Option<String>,
-    cause: Option<Cause>,
-}
-
-impl ApiDetails {
-    fn new(message: String) -> ApiDetails {
-        ApiDetails {
-            operation: None,
-            status: None,
-            message,
-            slug: None,
-            detail: None,
-            request_id: None,
-            response_request_id: None,
-            trace_id: None,
-            cause: None,
-        }
-    }
-
-    /// The spec's `operationId` of the failed call, when known.
-    pub fn operation(&self) -> Option<&'static str> {
-        self.operation
-    }
-
-    /// The HTTP status, when a response arrived.
-    pub fn status(&self) -> Option<StatusCode> {
-        self.status
-    }
-
-    /// The API's error `slug` (e.g. `conflict`), when it sent one.
-    pub fn slug(&self) -> Option<&str> {
-        self.slug.as_deref()
-    }
-
-    /// The API's `message`, or this crate's description of the failure.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The API's `detail` object, when it sent one.
-    pub fn detail(&self) -> Option<&serde_json::Value> {
-        self.detail.as_ref()
-    }
-
-    /// The `X-Request-ID` this client sent.
-    pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
-    }
-
-    /// The `X-Request-ID` the API answered with.
-    pub fn response_request_id(&self) -> Option<&str> {
-        self.response_request_id.as_deref()
-    }
-
-    /// The `X-Mgc-Trace-Id` the API answered with.
-    pub fn trace_id(&self) -> Option<&str> {
-        self.trace_id.as_deref()
-    }
-
-    /// The transport's error, when the call failed below HTTP (connecting,
-    /// TLS, a timeout, a broken body).
-    pub fn transport(&self) -> Option<&registry_core::Error> {
-        match &self.cause {
-            Some(Cause::Transport(e)) => Some(e),
-            _ => None,
-        }
-    }
-
-    /// Whether anything beyond a message is known (an operation, a slug,
-    /// an id): then a conversion keeps these details.
-    fn is_api_call(&self) -> bool {
-        self.operation.is_some()
-            || self.slug.is_some()
-            || self.request_id.is_some()
-            || self.response_request_id.is_some()
-            || self.trace_id.is_some()
-    }
-}
-
-impl fmt::Display for ApiDetails {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(status) = self.status {
-            write!(f, "HTTP {status}: ")?;
-        }
-        if let Some(slug) = &self.slug {
-            write!(f, "{slug}: ")?;
-        }
-        f.write_str(&self.message)?;
-        if let Some(cause) = &self.cause {
-            write!(f, ": {}", cause.as_error())?;
-        }
-        let ids: Vec<String> = [
-            ("request id", &self.request_id),
-            ("response request id", &self.response_request_id),
-            ("trace id", &self.trace_id),
-        ]
-        .into_iter()
-        .filter_map(|(label, v)| v.as_ref().map(|v| format!("{label} {v}")))
-        .collect();
-        if !ids.is_empty() {
-            write!(f, " ({})", ids.join(", "))?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ApiDetails {}
-
-/// The Magalu details of a [`registry_core::Error`] converted from an
-/// [`Error`] (through `?` or `From`), typed: the facade and the CLI carry
-/// one error type and still read the request id.
-///
-/// ```
-/// use mgc_api::error::ApiErrorExt;
-/// use mgc_api::{Error, ErrorKind};
-/// let err = Error::new(ErrorKind::Conflict, "name in use")
-///     .with_operation("createRegistry")
-///     .with_request_id("rid-1");
-/// let core = registry_core::Error::from(err).context("creating myregistry");
-/// assert_eq!(core.kind(), registry_core::ErrorKind::Conflict);
-/// assert_eq!(core.request_id(), Some("rid-1"));
-/// assert_eq!(core.api_details().unwrap().operation(), Some("createRegistry"));
-/// assert_eq!(core.to_string(), "creating myregistry: createRegistry: name in use (request id rid-1)");
-/// ```
-pub trait ApiErrorExt {
-    /// The Magalu details, when this error came from the Magalu API.
-    fn api_details(&self) -> Option<&ApiDetails>;
-
-    /// The `X-Request-ID` sent with the failed call.
-    fn request_id(&self) -> Option<&str> {
-        self.api_details()?.request_id()
-    }
-}
-
-impl ApiErrorExt for registry_core::Error {
-    fn api_details(&self) -> Option<&ApiDetails> {
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            if let Some(d) = c.downcast_ref::<ApiDetails>() {
-                return Some(d);
-            }
-            cause = c.source();
-        }
-        None
     }
 }
 
@@ -470,37 +296,6 @@ impl std::error::Error for Error {
     }
 }
 
-impl From<Error> for registry_core::Error {
-    /// The one error type of the stack (the facade's, the CLI's), losing
-    /// nothing: the same kind, status and text; the Magalu details (slug,
-    /// `detail`, request and trace ids) stay typed behind
-    /// [`ApiErrorExt`]. An error raised before any call (a bad region, no
-    /// credentials) becomes a plain error with its message and cause (when
-    /// the cause is a transport error, it is that error with the message
-    /// as context, so its kind).
-    fn from(e: Error) -> registry_core::Error {
-        let Inner { kind, mut details } = *e.inner;
-        let status = details.status;
-        let mut out = if details.is_api_call() {
-            let head = details.operation.unwrap_or("Magalu API");
-            registry_core::Error::new(kind, head).with_source(details)
-        } else {
-            match details.cause.take() {
-                // The transport error is already ours: add the message.
-                Some(Cause::Transport(t)) => return t.context(details.message),
-                Some(Cause::Other(c)) => {
-                    registry_core::Error::new(kind, details.message).with_source(c)
-                }
-                None => registry_core::Error::new(kind, details.message),
-            }
-        };
-        if let Some(s) = status {
-            out = out.with_status(s);
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,74 +323,5 @@ mod tests {
         let empty = Error::from_response("x", StatusCode::FORBIDDEN, &HeaderMap::new(), b"", "r");
         assert_eq!(empty.kind(), ErrorKind::Denied);
         assert_eq!(empty.message(), "(empty response body)");
-    }
-
-    #[test]
-    fn ids_are_reported() {
-        let mut h = HeaderMap::new();
-        h.insert("x-request-id", "srv-1".parse().unwrap());
-        h.insert("x-mgc-trace-id", "trace-9".parse().unwrap());
-        let e = Error::from_response(
-            "deleteRegistry",
-            StatusCode::CONFLICT,
-            &h,
-            br#"{"slug":"conflict","message":"resource already exists","detail":{"a":1}}"#,
-            "mine",
-        );
-        assert_eq!(e.kind(), ErrorKind::Conflict);
-        assert_eq!(e.detail(), Some(&serde_json::json!({"a": 1})));
-        assert_eq!(
-            e.to_string(),
-            "deleteRegistry: HTTP 409 Conflict: conflict: resource already exists \
-             (request id mine, response request id srv-1, trace id trace-9)"
-        );
-        let text = e.to_string();
-        let core: registry_core::Error = e.into();
-        assert_eq!(core.kind(), registry_core::ErrorKind::Conflict);
-        assert_eq!(core.status(), Some(StatusCode::CONFLICT));
-        // Nothing lost: the same line, the ids and the API's answer typed.
-        assert_eq!(core.to_string(), text);
-        assert_eq!(core.request_id(), Some("mine"));
-        let d = core.api_details().unwrap();
-        assert_eq!(d.response_request_id(), Some("srv-1"));
-        assert_eq!(d.trace_id(), Some("trace-9"));
-        assert_eq!(d.slug(), Some("conflict"));
-        assert_eq!(d.detail(), Some(&serde_json::json!({"a": 1})));
-    }
-
-    #[test]
-    fn transport_failures_keep_the_core_error() {
-        let refused = registry_core::Error::transport(
-            "connecting to the registry failed",
-            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"),
-        );
-        let e = Error::from_transport("getRegistry", refused).with_request_id("rid");
-        assert_eq!(e.kind(), ErrorKind::Transport);
-        assert!(e.transport().unwrap().is_connection_refused());
-        assert!(e.is_retryable());
-        let text = e.to_string();
-        assert_eq!(
-            text,
-            "getRegistry: could not reach the API: connecting to the registry failed: refused (request id rid)"
-        );
-        let core: registry_core::Error = e.into();
-        assert_eq!(core.kind(), registry_core::ErrorKind::Transport);
-        assert_eq!(core.to_string(), text, "the cause is not repeated");
-        let d = core.api_details().unwrap();
-        assert!(d.transport().unwrap().is_connection_refused());
-        assert_eq!(core.request_id(), Some("rid"));
-
-        // Before any call: a plain error, its message and cause.
-        let plain: registry_core::Error =
-            Error::new(ErrorKind::InvalidInput, "unknown region").into();
-        assert_eq!(plain.kind(), registry_core::ErrorKind::InvalidInput);
-        assert_eq!(plain.to_string(), "unknown region");
-        assert!(plain.api_details().is_none());
-        let built: registry_core::Error =
-            Error::new(ErrorKind::Transport, "building the HTTP client")
-                .with_source(registry_core::Error::invalid_input("bad PEM"))
-                .into();
-        assert_eq!(built.kind(), registry_core::ErrorKind::InvalidInput);
-        assert_eq!(built.to_string(), "building the HTTP client: bad PEM");
     }
 }
