@@ -87,6 +87,8 @@ pub use client::{
 };
 pub use credentials::{CredentialsResponse, CredentialsService};
 pub use error::{ApiErrorBody, Error, ErrorKind, Result};
+/// The extension traits for the `*_stream` list operations' streams.
+pub use futures_util::{StreamExt, TryStreamExt};
 pub use ids::{MemberId, ProxyCacheId, RegistryId, RepositoryId, ScanId, UserId};
 pub use images::{ImageResponse, ImageTagResponse, ImagesResponse, ImagesService};
 pub use members::{

@@ -103,4 +103,18 @@ pub use progress::{Progress, ProgressEvent};
 pub use reference::{IntoOptionalTag, IntoTag, IntoTarget, Reference, Tag, TagOrDigest};
 pub use referrers::Referrers;
 pub use registry_core::{Digest, Error, ErrorKind};
+
+/// Credentials for [`ClientBuilder::credentials`], re-exported from
+/// `registry-core` so that depending on `oci-dist` alone is enough.
+pub use registry_core::credentials;
+pub use registry_core::{Result, Secret};
+/// The extension traits for the streams the listing operations return.
+pub use futures_util::{StreamExt, TryStreamExt};
+
+/// The `oci-spec` crate, whose image types appear in this crate's API.
+pub use oci_spec;
+/// The `oci-spec` image types this crate's API takes and returns.
+pub use oci_spec::image::{
+    Arch, Descriptor, ImageConfiguration, ImageIndex, ImageManifest, MediaType, Os, Platform,
+};
 pub use upload::{Mount, PushMethod, UploadSession};
