@@ -1,6 +1,7 @@
 //! `cargo xtask lint`: formatting, clippy with warnings denied, rustdoc
 //! with warnings denied, unused dependencies (cargo-machete) and
-//! `cargo deny check`, the last two when the tools are installed.
+//! `cargo deny check`, the last two when the tools are installed; and
+//! `cargo package` of every published crate.
 
 use std::process::{Command, ExitCode};
 
@@ -93,6 +94,8 @@ pub(crate) fn lint(deny: bool) -> Result<(), String> {
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    // Every published crate packages and builds from its package.
+    crate::dist::package_check()?;
     // Dependencies a crate declares but does not use.
     if has_cargo_tool("machete") {
         cargo(&["machete"])?;

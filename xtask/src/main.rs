@@ -8,6 +8,8 @@
 //! - `lint`: fmt, clippy, rustdoc, unused dependencies, cargo-deny.
 //! - `conformance`: the client-side OCI conformance suite (the main job).
 //! - `bench`: benchmarks against skopeo and oci-client.
+//! - `man`: crctl's man pages ([`dist`], which also holds the packaging
+//!   and install checks of `lint` and `test`).
 
 use std::process::ExitCode;
 
@@ -15,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod conformance;
+mod dist;
 mod lint;
 mod registry;
 mod test;
@@ -33,7 +36,7 @@ enum Command {
     Registry(registry::RegistryArgs),
     /// Client-side OCI conformance suite against a local registry.
     Conformance(conformance::Args),
-    /// Run benchmarks (not yet implemented).
+    /// Benchmarks against skopeo, oci-client and a raw baseline.
     Bench(bench::Args),
     /// Formatting, clippy and rustdoc (warnings denied); cargo-machete and
     /// cargo-deny when installed.
@@ -41,6 +44,8 @@ enum Command {
     /// The test command: installs docker-registry when missing (as root),
     /// runs the lints, then every test of the workspace.
     Test(test::Args),
+    /// Write crctl's man pages (default target/man).
+    Man(dist::ManArgs),
 }
 
 /// The workspace root (the parent of `xtask/`).
@@ -59,5 +64,6 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Test(args) => test::run(args),
+        Command::Man(args) => dist::man(args),
     }
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the README's test command. Makes sure Debian's
 //! `docker-registry` is there (installing it as root), runs the lints, then
-//! every test of the workspace.
+//! every test of the workspace (examples included), then installs crctl
+//! with `cargo install` into a temporary root.
 
 use std::process::ExitCode;
 
@@ -27,7 +28,9 @@ pub(crate) fn run(args: Args) -> ExitCode {
         cmd.extend(args.rest.iter().map(String::as_str));
         crate::lint::cargo(&cmd)?;
         // Doc tests are examples in the public docs; run them too.
-        crate::lint::cargo(&["test", "--workspace", "--doc"])
+        crate::lint::cargo(&["test", "--workspace", "--doc"])?;
+        // crctl as users install it, with its man pages.
+        crate::dist::install_check()
     })();
     match result {
         Ok(()) => ExitCode::SUCCESS,

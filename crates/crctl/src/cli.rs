@@ -202,6 +202,14 @@ pub enum Command {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+    /// Write man pages (crctl.1, crctl-copy.1, …) into a directory; used by
+    /// `cargo xtask man` and packagers.
+    #[command(hide = true)]
+    Man {
+        /// The directory (created if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
 }
 
 /// `crctl blob …`

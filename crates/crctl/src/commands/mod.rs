@@ -28,6 +28,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut cmd, "crctl", &mut script);
             crate::output::write_stdout(&script)
         }
+        Command::Man { out } => man_pages(&out),
         Command::Copy {
             src,
             dst,
@@ -70,4 +71,17 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Login { host } => login::login(&global, &host).await,
         Command::Logout { host } => login::logout(&host).await,
     }
+}
+
+/// Writes one man page per command and subcommand into `out`.
+fn man_pages(out: &std::path::Path) -> Result<(), Failure> {
+    use clap::CommandFactory;
+    let failed = |e: std::io::Error| {
+        Failure::new(
+            crate::exit::FAILURE,
+            format!("writing man pages to {}: {e}", out.display()),
+        )
+    };
+    std::fs::create_dir_all(out).map_err(failed)?;
+    clap_mangen::generate_to(Cli::command(), out).map_err(failed)
 }

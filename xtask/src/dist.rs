@@ -1,0 +1,108 @@
+//! Distribution checks and artefacts: the crates package (`cargo package`),
+//! `crctl` installs with `cargo install`, and its man pages (`cargo xtask
+//! man`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use crate::lint::cargo;
+
+/// The packages that are not published (see the README): test servers,
+/// this tool and the integration tests.
+const UNPUBLISHED: [&str; 3] = ["test-support", "xtask", "integration-tests"];
+
+/// `cargo package` of every published crate, in dependency order (cargo
+/// packages workspace dependencies first and resolves them from the
+/// freshly packaged `.crate` files), each one built from its package to
+/// prove the package is complete.
+pub(crate) fn package_check() -> Result<(), String> {
+    let mut args = vec!["package", "--workspace", "--allow-dirty", "--locked"];
+    for p in UNPUBLISHED {
+        args.extend(["--exclude", p]);
+    }
+    cargo(&args)
+}
+
+/// `cargo install --path crates/crctl` into a temporary root (a debug build
+/// sharing the workspace's target directory), then runs the installed
+/// binary: `--version` and `man`.
+pub(crate) fn install_check() -> Result<(), String> {
+    let root = crate::workspace_root();
+    let tmp = root.join("target").join("install-check");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let target_dir = root.join("target");
+    cargo(&[
+        "install",
+        "--path",
+        "crates/crctl",
+        "--debug",
+        "--locked",
+        "--root",
+        path_str(&tmp)?,
+        "--target-dir",
+        path_str(&target_dir)?,
+    ])?;
+    let crctl = tmp.join("bin").join("crctl");
+    let version = output(Command::new(&crctl).arg("--version"))?;
+    if !version.starts_with("crctl ") {
+        return Err(format!("installed crctl --version printed {version:?}"));
+    }
+    let man = tmp.join("man");
+    output(Command::new(&crctl).arg("man").arg("--out").arg(&man))?;
+    for page in ["crctl.1", "crctl-copy.1", "crctl-mgc.1"] {
+        if !man.join(page).is_file() {
+            return Err(format!("crctl man wrote no {page}"));
+        }
+    }
+    eprintln!(
+        "installed {} and its man pages in {}",
+        version.trim(),
+        tmp.display()
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok(())
+}
+
+/// `cargo xtask man [--out DIR]`: builds crctl and writes its man pages.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ManArgs {
+    /// Where to write them.
+    #[arg(long, default_value = "target/man")]
+    out: PathBuf,
+}
+
+/// Runs `cargo xtask man`.
+pub(crate) fn man(args: ManArgs) -> ExitCode {
+    let result = (|| {
+        cargo(&["build", "-p", "crctl"])?;
+        let crctl = crate::workspace_root().join("target/debug/crctl");
+        output(Command::new(crctl).arg("man").arg("--out").arg(&args.out))?;
+        eprintln!("man pages in {}", args.out.display());
+        Ok::<(), String>(())
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("man failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn path_str(p: &Path) -> Result<&str, String> {
+    p.to_str()
+        .ok_or_else(|| format!("{} is not UTF-8", p.display()))
+}
+
+/// Runs `cmd`, returning its stdout, or an error with its stderr.
+fn output(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| format!("running {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
