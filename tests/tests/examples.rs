@@ -24,7 +24,7 @@ fn examples_dir() -> &'static PathBuf {
         // The whole workspace, as `cargo test --workspace` builds it, so
         // that the features of the dependencies are the same and nothing
         // is built twice.
-        build.args(["build", "--quiet", "--workspace", "--examples"]);
+        build.args(["build", "--quiet", "--workspace", "--examples", "--bins"]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
@@ -34,10 +34,19 @@ fn examples_dir() -> &'static PathBuf {
     })
 }
 
+/// The binary of `tests/readme-pull`, next to the examples directory.
+fn readme_pull() -> PathBuf {
+    examples_dir().parent().unwrap().join("readme-pull")
+}
+
 /// Runs example `name` with `args` and `env`; panics with its output
 /// unless it exits 0; returns its stdout.
 fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut cmd = Command::new(examples_dir().join(name));
+    let exe = match name {
+        "readme-pull" => readme_pull(),
+        _ => examples_dir().join(name),
+    };
+    let mut cmd = Command::new(exe);
     cmd.args(args);
     for var in [
         "MGC_API_KEY",
@@ -167,4 +176,46 @@ async fn facade_example_uses_one_client_for_all_three() {
     assert!(out.contains("acr "), "{out}");
     assert_eq!(mgc.calls("getRegistries"), 1);
     mgc.assert_clean();
+}
+
+/// The README's pull program is `tests/readme-pull/src/main.rs`, a project
+/// depending only on `oci-dist` (and tokio): the text is the same, and the
+/// program pulls from a real registry.
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_pull_program_is_the_readme_text_and_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let program = std::fs::read_to_string(root.join("tests/readme-pull/src/main.rs")).unwrap();
+    let block = readme
+        .split("```rust,no_run\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a rust block in the README");
+    assert_eq!(
+        block, program,
+        "README's pull program and tests/readme-pull differ"
+    );
+    let manifest = std::fs::read_to_string(root.join("tests/readme-pull/Cargo.toml")).unwrap();
+    let deps = manifest.split("[dependencies]").nth(1).unwrap();
+    let names: Vec<&str> = deps
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(name, _)| name.trim()))
+        .collect();
+    assert_eq!(names, ["oci-dist", "tokio"]);
+
+    let registry = TestRegistry::anonymous().await;
+    let app = format!("{}/team/hello", registry.host());
+    let pushed = run("push", &[&format!("{app}:v1")], &[]);
+    let digest = pushed.split_whitespace().nth(1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let out = run(
+        "readme-pull",
+        &[&format!("{app}:v1"), layout.to_str().unwrap()],
+        &[],
+    );
+    assert!(out.starts_with(&format!("pulled {digest} (")), "{out}");
+    assert!(layout.join("index.json").is_file());
 }
