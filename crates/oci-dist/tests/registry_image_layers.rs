@@ -145,8 +145,8 @@ async fn a_diff_id_mismatch_is_an_error_not_data() {
         // The uncompressed stream ends with an error, not cleanly.
         let err = collect(layer.uncompressed().await.unwrap())
             .await
-            .err()
-            .expect("an error, not data");
+            .map(|data| data.len())
+            .expect_err("an error, not data");
         assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
         assert!(err.to_string().contains("diff id"), "{err}");
         assert!(err.to_string().contains(&diff_ids[i].to_string()), "{err}");
@@ -178,8 +178,8 @@ async fn a_corrupt_download_fails_the_uncompressed_stream_with_a_digest_mismatch
         // blob's digest mismatch is still what is reported.
         let err = collect(layer.uncompressed().await.unwrap())
             .await
-            .err()
-            .expect("an error, not data");
+            .map(|data| data.len())
+            .expect_err("an error, not data");
         assert_eq!(
             err.kind(),
             ErrorKind::DigestMismatch,
