@@ -164,3 +164,34 @@ async fn an_image_got_from_one_registry_is_pushed_to_another_with_the_same_diges
     let again = target.push_image("v1.0.0", &image).await.unwrap();
     assert_eq!((again.copied, again.skipped), (0, 3));
 }
+
+#[tokio::test]
+async fn an_image_picked_from_an_index_is_pushed_alone() {
+    let registry = TestRegistry::anonymous().await;
+    let amd = common::image(&[common::bytes(300, 1)], "linux", "amd64", None);
+    let arm = common::image(&[common::bytes(300, 2)], "linux", "arm64", Some("v8"));
+    let index = oci_dist::NewIndex::new(vec![amd, arm.clone()]).unwrap();
+    let source = common::client_for(&registry).with_segment("multi");
+    source.push_index("v1", &index).await.unwrap();
+
+    let wanted = oci_dist::platform::parse("linux/arm64").unwrap();
+    let image = source
+        .get_image("v1", &oci_dist::GetImageOptions::for_platform(wanted))
+        .await
+        .unwrap();
+    assert_eq!(image.digest(), arm.digest());
+    assert!(image.index().is_some());
+
+    let dest = common::client_for(&registry).with_segment("single");
+    let report = dest.push_image("arm64", &image).await.unwrap();
+    assert_eq!(&report.digest, arm.digest());
+    assert_eq!(report.manifests, 1);
+    let pushed = dest.get_manifest("arm64").await.unwrap();
+    assert!(!pushed.is_index());
+    assert_eq!(pushed.digest(), arm.digest());
+    // By digest too; another digest is refused.
+    dest.push_image(arm.digest(), &image).await.unwrap();
+    let other = Digest::sha256_of(b"other");
+    let err = dest.push_image(&other, &image).await.unwrap_err();
+    assert_eq!(err.kind(), oci_dist::ErrorKind::InvalidInput);
+}
