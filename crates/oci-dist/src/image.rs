@@ -510,6 +510,16 @@ impl Client {
 /// ```
 pub trait PushableImage: ImageSource {
     /// The image manifest pushed, with its exact bytes.
+    ///
+    /// ```
+    /// use oci_dist::image::{ImageBuilder, PushableImage};
+    /// let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    /// let image = ImageBuilder::new()
+    ///     .config_bytes(oci_dist::media_type::OCI_CONFIG, &config[..])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(image.manifest_to_push().digest(), image.digest());
+    /// ```
     fn manifest_to_push(&self) -> &Manifest;
 }
 
