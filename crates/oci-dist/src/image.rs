@@ -1,11 +1,27 @@
 //! Whole images: [`Client::get_image`] (with platform selection) returning
-//! an [`Image`] handle with manifest, config and layer streams;
-//! [`Client::push_image`] and [`Client::push_index`] for images built with
-//! [`ImageBuilder`] (blobs concurrently, then manifests).
+//! an [`Image`] handle with manifest, config and layer streams (the
+//! go-containerregistry `v1.Image` surface, layers as [`RemoteLayer`]s);
+//! [`Client::push_image`] for images built with [`ImageBuilder`] and for
+//! images got from any registry (mirroring), and [`Client::push_index`]
+//! (blobs concurrently, then manifests).
+//!
+//! | go-containerregistry `v1.Image` | [`Image`] |
+//! |---|---|
+//! | `MediaType()` | [`media_type`](Image::media_type) |
+//! | `Size()` | [`size`](Image::size) |
+//! | `Digest()` | [`digest`](Image::digest) |
+//! | `Manifest()`, `RawManifest()` | [`manifest`](Image::manifest), [`raw_manifest`](Image::raw_manifest) |
+//! | `ConfigName()` | [`config_name`](Image::config_name) |
+//! | `ConfigFile()`, `RawConfigFile()` | [`config`](Image::config), [`config_bytes`](Image::config_bytes) |
+//! | `Layers()` | [`remote_layers`](Image::remote_layers) (descriptors: [`layers`](Image::layers)) |
+//! | `LayerByDigest()` | [`layer_by_digest`](Image::layer_by_digest) |
+//! | `LayerByDiffID()` | [`layer_by_diff_id`](Image::layer_by_diff_id) |
 
 mod build;
+mod layer;
 
 pub use build::{ImageBuilder, ImageLayer, NewImage, NewIndex};
+pub use layer::RemoteLayer;
 
 use bytes::Bytes;
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageManifest, Platform};
@@ -17,8 +33,9 @@ use tokio_util::io::StreamReader;
 
 use crate::blob::Blob;
 use crate::client::Client;
+use crate::content::{BoxFuture, ByteStream, ImageSource, MountOrigin};
 use crate::copy::{CopyOptions, CopyReport, copy};
-use crate::descriptor::CheckedDescriptor;
+use crate::descriptor::{self, CheckedDescriptor};
 use crate::extract::{ExtractSummary, Layer};
 use crate::manifest::Manifest;
 use crate::media_type::{DOCKER_CONFIG, OCI_CONFIG};
@@ -51,11 +68,132 @@ pub struct Image {
     client: Client,
     index: Option<Manifest>,
     manifest: Manifest,
+    config_descriptor: CheckedDescriptor,
     config_bytes: Bytes,
     config: ImageConfiguration,
 }
 
 impl Image {
+    /// The media type of the image manifest (OCI or Docker v2 schema 2).
+    ///
+    /// ```no_run
+    /// # async fn run(image: oci_dist::Image) {
+    /// assert!(oci_dist::media_type::is_image_manifest(image.media_type()));
+    /// # }
+    /// ```
+    pub fn media_type(&self) -> &str {
+        self.manifest.media_type()
+    }
+
+    /// The size of the image manifest in bytes (of its exact bytes, as
+    /// stored).
+    ///
+    /// ```no_run
+    /// # async fn run(image: oci_dist::Image) {
+    /// assert_eq!(image.size(), image.raw_manifest().bytes().len() as u64);
+    /// # }
+    /// ```
+    pub fn size(&self) -> u64 {
+        self.manifest.size()
+    }
+
+    /// The digest of the config blob (go-containerregistry's `ConfigName`).
+    ///
+    /// ```no_run
+    /// # async fn run(image: oci_dist::Image) {
+    /// assert!(image.config_name().matches(image.config_bytes()));
+    /// # }
+    /// ```
+    pub fn config_name(&self) -> &Digest {
+        self.config_descriptor.digest()
+    }
+
+    /// The diff ids of the config's `rootfs`, one per layer.
+    fn diff_ids(&self) -> Result<Vec<Digest>, Error> {
+        let ids = self.config.rootfs().diff_ids();
+        if ids.len() != self.layers().len() {
+            return Err(Error::invalid_content(format!(
+                "image {}: its config lists {} diff ids for {} layers",
+                self.digest(),
+                ids.len(),
+                self.layers().len()
+            )));
+        }
+        ids.iter().map(|d| descriptor::parse_digest(d)).collect()
+    }
+
+    /// The layers, base layer first, each with its diff id and what it
+    /// needs to stream its compressed or uncompressed content (see
+    /// [`RemoteLayer`]). Nothing is downloaded. An error of kind
+    /// [`ErrorKind::InvalidContent`] when the config does not list one diff
+    /// id per layer.
+    ///
+    /// ```no_run
+    /// # async fn run(app: oci_dist::Client) -> Result<(), registry_core::Error> {
+    /// let image = app.get_image("v1", &Default::default()).await?;
+    /// for layer in image.remote_layers()? {
+    ///     println!("{} -> {}", layer.digest(), layer.diff_id());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn remote_layers(&self) -> Result<Vec<RemoteLayer>, Error> {
+        let diff_ids = self.diff_ids()?;
+        self.layers()
+            .iter()
+            .zip(diff_ids)
+            .map(|(d, diff_id)| {
+                Ok(RemoteLayer::new(
+                    self.client.clone(),
+                    CheckedDescriptor::try_from(d)?,
+                    diff_id,
+                ))
+            })
+            .collect()
+    }
+
+    /// The layer whose compressed blob has `digest`; an error of kind
+    /// [`ErrorKind::NotFound`] when the image has none.
+    ///
+    /// ```no_run
+    /// # async fn run(image: oci_dist::Image, digest: oci_dist::Digest) -> Result<(), registry_core::Error> {
+    /// let layer = image.layer_by_digest(&digest)?;
+    /// let blob = layer.compressed().await?;
+    /// # drop(blob);
+    /// # Ok(()) }
+    /// ```
+    pub fn layer_by_digest(&self, digest: &Digest) -> Result<RemoteLayer, Error> {
+        self.find_layer(|l| l.digest() == digest, "digest", digest)
+    }
+
+    /// The layer whose uncompressed tar has `diff_id` (from the config's
+    /// `rootfs.diff_ids`); an error of kind [`ErrorKind::NotFound`] when
+    /// the image has none.
+    ///
+    /// ```no_run
+    /// # async fn run(image: oci_dist::Image, diff_id: oci_dist::Digest) -> Result<(), registry_core::Error> {
+    /// let layer = image.layer_by_diff_id(&diff_id)?;
+    /// let tar = layer.uncompressed().await?;
+    /// # drop(tar);
+    /// # Ok(()) }
+    /// ```
+    pub fn layer_by_diff_id(&self, diff_id: &Digest) -> Result<RemoteLayer, Error> {
+        self.find_layer(|l| l.diff_id() == diff_id, "diff id", diff_id)
+    }
+
+    fn find_layer(
+        &self,
+        pick: impl Fn(&RemoteLayer) -> bool,
+        what: &str,
+        wanted: &Digest,
+    ) -> Result<RemoteLayer, Error> {
+        self.remote_layers()?.into_iter().find(pick).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("image {} has no layer with {what} {wanted}", self.digest()),
+            )
+        })
+    }
+
     /// The image manifest.
     pub fn manifest(&self) -> &ImageManifest {
         self.manifest
@@ -191,6 +329,8 @@ impl Client {
             None => (None, top),
         };
         let (config_bytes, config) = self.fetch_config(&manifest).await?;
+        let config_descriptor =
+            CheckedDescriptor::try_from(manifest.as_image().expect("an image manifest").config())?;
         if index.is_none()
             && let Some(wanted) = &options.platform
         {
@@ -200,6 +340,7 @@ impl Client {
             client: self.clone(),
             index,
             manifest,
+            config_descriptor,
             config_bytes,
             config,
         })
@@ -267,26 +408,59 @@ impl Client {
         Ok((config_bytes, config))
     }
 
-    /// Pushes an image: its blobs concurrently (skipping those present),
-    /// then its manifest under `target` (a tag, or its digest).
+    /// Pushes an image under `target` (a tag, or its digest): one built
+    /// with [`ImageBuilder`] ([`NewImage`]), or one got with
+    /// [`Client::get_image`] from any client: another repository, another
+    /// registry (the mirror pattern: get from one, push to the other). The
+    /// blobs go first, concurrently: skipped when the destination has them,
+    /// mounted (`POST …/blobs/uploads/?mount=…&from=…`, no bytes sent)
+    /// when the image comes from another repository of the same registry,
+    /// else streamed from the source to the destination, verified on the
+    /// way and never held in memory whole. Then the manifest, with its
+    /// exact bytes: the pushed image has the source's digest. This is
+    /// [`copy()`] with the image as source.
+    ///
+    /// An image got out of an index is pushed alone (its image manifest,
+    /// not the index); [`copy()`] copies whole indexes.
+    ///
+    /// ```no_run
+    /// use oci_dist::Client;
+    /// # async fn run() -> Result<(), registry_core::Error> {
+    /// let source = Client::new("source.example.com")?.with_segment("org/project");
+    /// let target = Client::new("target.example.com")?.with_segment("mirror/org/project");
+    /// let image = source.get_image("v1.0.0", &Default::default()).await?;
+    /// let report = target.push_image("v1.0.0", &image).await?;
+    /// assert_eq!(&report.digest, image.digest());
+    /// # Ok(()) }
+    /// ```
     pub async fn push_image(
         &self,
         target: impl IntoTarget,
-        image: &NewImage,
+        image: &impl PushableImage,
     ) -> Result<CopyReport, Error> {
         self.push_image_with(target, image, &self.default_copy_options())
             .await
     }
 
-    /// [`Client::push_image`] with options (jobs, progress).
+    /// [`Client::push_image`] with options (jobs, progress, mounting).
+    ///
+    /// ```no_run
+    /// use oci_dist::copy::CopyOptions;
+    /// # async fn run(source: oci_dist::Client, target: oci_dist::Client) -> Result<(), registry_core::Error> {
+    /// let image = source.get_image("v1", &Default::default()).await?;
+    /// let options = CopyOptions::default().jobs(8).mount(false);
+    /// target.push_image_with("v1", &image, &options).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn push_image_with(
         &self,
         target: impl IntoTarget,
-        image: &NewImage,
+        image: &impl PushableImage,
         options: &CopyOptions,
     ) -> Result<CopyReport, Error> {
-        let tag = tag_for_push(target.into_target()?, image.manifest())?;
-        let root = TagOrDigest::Digest(image.digest().clone());
+        let manifest = image.manifest_to_push();
+        let tag = tag_for_push(target.into_target()?, manifest)?;
+        let root = TagOrDigest::Digest(manifest.digest().clone());
         copy(image, &root, self, tag.as_ref(), options).await
     }
 
@@ -316,6 +490,113 @@ impl Client {
     /// Copy options from this client's settings.
     pub fn default_copy_options(&self) -> CopyOptions {
         CopyOptions::default().jobs(self.options().jobs)
+    }
+}
+
+/// An image [`Client::push_image`] pushes: an [`ImageSource`] holding one
+/// image manifest, which is pushed with its exact bytes. Implemented by
+/// [`NewImage`] (built with [`ImageBuilder`]) and [`Image`] (got from a
+/// registry with [`Client::get_image`]).
+///
+/// ```no_run
+/// use oci_dist::image::PushableImage;
+/// # async fn run(source: oci_dist::Client) -> Result<(), registry_core::Error> {
+/// fn describe(image: &impl PushableImage) -> String {
+///     format!("{} ({} bytes)", image.manifest_to_push().digest(), image.manifest_to_push().size())
+/// }
+/// let image = source.get_image("v1", &Default::default()).await?;
+/// println!("{}", describe(&image));
+/// # Ok(()) }
+/// ```
+pub trait PushableImage: ImageSource {
+    /// The image manifest pushed, with its exact bytes.
+    ///
+    /// ```
+    /// use oci_dist::image::{ImageBuilder, PushableImage};
+    /// let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    /// let image = ImageBuilder::new()
+    ///     .config_bytes(oci_dist::media_type::OCI_CONFIG, &config[..])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(image.manifest_to_push().digest(), image.digest());
+    /// ```
+    fn manifest_to_push(&self) -> &Manifest;
+}
+
+impl PushableImage for NewImage {
+    fn manifest_to_push(&self) -> &Manifest {
+        self.manifest()
+    }
+}
+
+impl PushableImage for Image {
+    fn manifest_to_push(&self) -> &Manifest {
+        &self.manifest
+    }
+}
+
+/// An image got from a registry is a source of copies: it resolves to its
+/// own image manifest whatever the target says; its blobs (config and
+/// layers, nothing else) are read from its repository, which blobs can be
+/// mounted from.
+impl ImageSource for Image {
+    fn describe(&self) -> String {
+        format!("{}@", self.client.registry())
+    }
+
+    fn resolve<'a>(
+        &'a self,
+        _target: &'a TagOrDigest,
+    ) -> BoxFuture<'a, Result<CheckedDescriptor, Error>> {
+        Box::pin(async move { Ok(self.manifest.checked_descriptor()) })
+    }
+
+    fn fetch_manifest<'a>(
+        &'a self,
+        d: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<Manifest, Error>> {
+        Box::pin(async move { build::find_manifest(std::iter::once(&self.manifest), d) })
+    }
+
+    fn fetch_blob<'a>(
+        &'a self,
+        d: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<ByteStream, Error>> {
+        Box::pin(async move {
+            self.own_blob(d)?;
+            Ok(self.client.fetch_checked_blob(d).await?.into_stream())
+        })
+    }
+
+    fn fetch_blob_from<'a>(
+        &'a self,
+        d: &'a CheckedDescriptor,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<ByteStream, Error>> {
+        Box::pin(async move {
+            self.own_blob(d)?;
+            ImageSource::fetch_blob_from(&self.client, d, offset).await
+        })
+    }
+
+    fn mount_origin(&self) -> Option<MountOrigin> {
+        ImageSource::mount_origin(&self.client)
+    }
+}
+
+impl Image {
+    /// Refuses a blob that is not the config or a layer of this image.
+    fn own_blob(&self, d: &CheckedDescriptor) -> Result<(), Error> {
+        let mine = self
+            .manifest
+            .blobs()
+            .iter()
+            .any(|b| descriptor::same_digest(b.digest(), d.digest()));
+        if mine {
+            Ok(())
+        } else {
+            Err(build::not_here("blob", d))
+        }
     }
 }
 

@@ -28,7 +28,10 @@ pub use content::{BlobSource, ImageDestination, ImageSource};
 pub use copy::{CopyOptions, CopyReport, copy};
 pub use delete::TagDeletion;
 pub use descriptor::CheckedDescriptor;
-pub use image::{GetImageOptions, Image, ImageBuilder, ImageLayer, NewImage, NewIndex};
+pub use image::{
+    GetImageOptions, Image, ImageBuilder, ImageLayer, NewImage, NewIndex, PushableImage,
+    RemoteLayer,
+};
 pub use manifest::{Manifest, ParsedManifest, PushedManifest};
 pub use paging::Page;
 pub use progress::{Progress, ProgressEvent};

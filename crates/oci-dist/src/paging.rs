@@ -10,6 +10,20 @@
 //! is the whole listing, so sorting it gives the lexical order; a registry
 //! that pages properly is never reordered across pages.
 //!
+//! # Page sizes and server caps
+//!
+//! At most [`MAX_PAGE_SIZE`] (1000) names are asked for per request (`n`),
+//! because registries cap it: distribution 2.8's `_catalog` refuses a
+//! larger `n` with `400 PAGINATION_NUMBER_INVALID` (its `catalog.maxentries`
+//! setting, 1000 by default) and sends 100 names when no `n` is given; ECR
+//! refuses more than 1000; Docker Hub and others send fewer than asked and
+//! link to the rest. distribution 2.8's `tags/list` has no cap: it ignores
+//! `n` and `last` and sends every tag, unsorted, in one response. A
+//! [`Client::list_tags_page`] limit above 1000 is therefore served by
+//! several requests, following the `Link` headers, until the limit is
+//! reached or the listing ends (or by one response, paged client-side, on
+//! a registry that ignores `n`).
+//!
 //! The `Link` parsing, the [`Page`] type and the walker are
 //! [`registry_core::paging`]'s: pages are fetched as the stream is polled,
 //! a `next` link to another origin or to a page already fetched (a loop;
@@ -21,7 +35,7 @@ use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};
 use http::{Method, StatusCode};
-use registry_core::paging::{resolve_next, walk};
+use registry_core::paging::{SeenPages, resolve_next, walk};
 use registry_core::{Body, Error};
 use serde::Deserialize;
 use url::Url;
@@ -74,6 +88,21 @@ pub(crate) fn first_url(base: &str, n: Option<usize>, last: Option<&str>) -> Str
     }
 }
 
+/// `url` with its `n` parameter set to `n` (the others kept).
+fn with_n(url: &Url, n: usize) -> Url {
+    let others: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "n")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut out = url.clone();
+    out.query_pairs_mut()
+        .clear()
+        .extend_pairs(others)
+        .append_pair("n", &n.to_string());
+    out
+}
+
 fn parse_url(url: &str) -> Result<Url, Error> {
     Url::parse(url)
         .map_err(|e| Error::invalid_input(format!("invalid listing URL {url:?}")).with_source(e))
@@ -108,8 +137,8 @@ impl Client {
         Ok(page)
     }
 
-    /// One page with `n` = `limit` and `last`, corrected client-side when
-    /// the registry ignored them.
+    /// One page with `n` = `limit` (at most [`MAX_PAGE_SIZE`]) and `last`,
+    /// corrected client-side when the registry ignored them: one request.
     pub(crate) async fn list_page(
         &self,
         base: &str,
@@ -118,14 +147,80 @@ impl Client {
         last: Option<&str>,
         what: &str,
     ) -> Result<Page, Error> {
-        let url = parse_url(&first_url(base, limit, last))?;
+        let sent = limit.map(|n| n.clamp(1, MAX_PAGE_SIZE));
+        let url = parse_url(&first_url(base, sent, last))?;
+        let (page, _) = self.page_at(url, kind, sent, sent, last, what).await?;
+        Ok(page)
+    }
+
+    /// Up to `limit` names after `last`, whatever the size of the
+    /// registry's pages: `n` is at most [`MAX_PAGE_SIZE`] per request, and
+    /// while fewer than `limit` names came and the registry links to a next
+    /// page, that page is fetched (its `n` set to what is still wanted).
+    /// A registry that ignored `n`/`last` sent everything in one response,
+    /// which is paged client-side. A `Link` back to a page already fetched
+    /// is an error.
+    pub(crate) async fn list_long_page(
+        &self,
+        base: &str,
+        kind: Kind,
+        limit: usize,
+        last: Option<&str>,
+        what: &str,
+    ) -> Result<Page, Error> {
+        let limit = limit.max(1);
+        let sent = limit.min(MAX_PAGE_SIZE);
+        let url = parse_url(&first_url(base, Some(sent), last))?;
+        let mut seen = SeenPages::new();
+        seen.insert_url(&url);
+        let (mut page, whole) = self
+            .page_at(url, kind, Some(sent), Some(limit), last, what)
+            .await?;
+        if whole {
+            return Ok(page);
+        }
+        while page.items.len() < limit {
+            let Some(link) = page.next_link.as_deref() else {
+                break;
+            };
+            let link = parse_url(link)?;
+            if !seen.insert_url(&link) {
+                return Err(Error::protocol(format!(
+                    "{what}: pagination loops back to {link}, a page already fetched"
+                )));
+            }
+            let remaining = limit - page.items.len();
+            let n = remaining.min(MAX_PAGE_SIZE);
+            let (more, _) = self
+                .page_at(with_n(&link, n), kind, Some(n), Some(remaining), None, what)
+                .await?;
+            page.items.extend(more.items);
+            page.next = more.next;
+            page.next_link = more.next_link;
+        }
+        Ok(page)
+    }
+
+    /// The response at `url` (which asked for `sent` names), at most `want`
+    /// names of it: sorted and paged client-side when it shows the
+    /// registry ignored `n` or `last` (then `true`: it was the whole
+    /// listing, nothing follows it on the registry).
+    async fn page_at(
+        &self,
+        url: Url,
+        kind: Kind,
+        sent: Option<usize>,
+        want: Option<usize>,
+        last: Option<&str>,
+        what: &str,
+    ) -> Result<(Page, bool), Error> {
         let mut page = self.fetch_list(url, kind, what).await?;
-        let limit = limit.map(|n| n.clamp(1, MAX_PAGE_SIZE));
         if page.next.is_none() && page.next_link.is_some() {
             page.next = page.items.last().cloned();
         }
         let items = &mut page.items;
-        if ignored_paging(items, limit, last) {
+        let whole = ignored_paging(items, sent, last);
+        if whole {
             // The registry ignored `n` or `last` (distribution 2.8 on tags,
             // which also returns them unsorted): page client-side.
             items.sort();
@@ -134,16 +229,17 @@ impl Client {
             }
             page.next = None;
             page.next_link = None;
-            if let Some(n) = limit
-                && items.len() > n
-            {
-                items.truncate(n);
-                page.next = items.last().cloned();
-            }
         } else if out_of_order(kind, items) {
             items.sort();
         }
-        Ok(page)
+        if let Some(n) = want
+            && page.items.len() > n
+        {
+            page.items.truncate(n);
+            page.next = page.items.last().cloned();
+            page.next_link = None;
+        }
+        Ok((page, whole))
     }
 
     /// All pages as a stream, fetched as it is polled (one response at a
@@ -291,6 +387,22 @@ mod tests {
         let mut page: Page = Page::default();
         page.set_next_link(Some(&parse_url("http://r/x?last=a%2Fb&n=1").unwrap()));
         assert_eq!(page.next.as_deref(), Some("a/b"));
+    }
+
+    #[test]
+    fn next_links_get_the_remaining_count_as_n() {
+        let link = parse_url("http://r/v2/a/tags/list?last=t%2F1&n=1000").unwrap();
+        let next = with_n(&link, 200);
+        let pairs: Vec<(String, String)> = next.query_pairs().into_owned().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("last".to_owned(), "t/1".to_owned()),
+                ("n".to_owned(), "200".to_owned())
+            ]
+        );
+        let bare = with_n(&parse_url("http://r/v2/a/tags/list").unwrap(), 5);
+        assert_eq!(bare.query(), Some("n=5"));
     }
 
     #[test]

@@ -5,12 +5,22 @@ use futures_util::{Stream, TryStreamExt};
 use registry_core::Error;
 
 use crate::client::Client;
-use crate::paging::{DEFAULT_PAGE_SIZE, Kind, Page};
+use crate::paging::{DEFAULT_PAGE_SIZE, Kind, MAX_PAGE_SIZE, Page};
 
 impl Client {
-    /// One page of tags: at most `limit` (sent as `n`, at most 1000) after
-    /// `last`. Registries that ignore `n`/`last` (distribution 2.8) are
-    /// paged client-side, so the result is the same.
+    /// One page of tags: at most `limit` tags after `last`, in lexical
+    /// order; [`Page::next`] is the `last` of the following page (`None`
+    /// at the end).
+    ///
+    /// `limit` is what you get, whatever the registry's page size: `n` is
+    /// sent as at most [`MAX_PAGE_SIZE`] (1000) per request, and a larger
+    /// `limit` takes several requests, following the registry's `Link:
+    /// <…>; rel="next"` headers (same host only), until `limit` tags or the
+    /// end. Registries that ignore `n`/`last` (distribution 2.8, which
+    /// sends every tag, unsorted, in one response whatever `n` says: it
+    /// has no cap on tags) are paged client-side from that one response, so
+    /// the result is the same. Server caps are listed in
+    /// [`paging`](crate::paging#page-sizes-and-server-caps).
     ///
     /// ```no_run
     /// # async fn run(app: oci_dist::Client) -> Result<(), registry_core::Error> {
@@ -19,6 +29,9 @@ impl Client {
     ///     let second = app.list_tags_page(Some(100), Some(last)).await?;
     ///     # drop(second);
     /// }
+    /// // More than one request's worth: 5000 tags (fewer only at the end).
+    /// let many = app.list_tags_page(Some(5000), None).await?;
+    /// assert!(many.items.len() == 5000 || many.next.is_none());
     /// # Ok(()) }
     /// ```
     pub async fn list_tags_page(
@@ -28,7 +41,12 @@ impl Client {
     ) -> Result<Page, Error> {
         let base = self.repo_url("tags/list")?;
         let what = format!("list tags of {}", self.registry());
-        self.list_page(&base, Kind::Tags, limit, last, &what).await
+        match limit {
+            Some(n) if n > MAX_PAGE_SIZE => {
+                self.list_long_page(&base, Kind::Tags, n, last, &what).await
+            }
+            _ => self.list_page(&base, Kind::Tags, limit, last, &what).await,
+        }
     }
 
     /// Every tag, page by page, following `Link: <…>; rel="next"` (same host

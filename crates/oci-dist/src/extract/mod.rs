@@ -160,6 +160,26 @@ impl Compression {
     }
 }
 
+impl Compression {
+    /// A reader of the uncompressed bytes of `reader`: gzip members and
+    /// zstd frames one after the other, as layers may have them. (The one
+    /// decompression of the crate: [`extract`] and
+    /// [`RemoteLayer::uncompressed`](crate::image::RemoteLayer::uncompressed)
+    /// use it.)
+    pub(crate) fn decoder<'r>(
+        self,
+        reader: impl std::io::Read + 'r,
+    ) -> std::io::Result<Box<dyn std::io::Read + 'r>> {
+        Ok(match self {
+            Compression::None => Box::new(reader),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+                std::io::BufReader::with_capacity(BUF_SIZE, reader),
+            )),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
+        })
+    }
+}
+
 type BoxReader<'a> = Pin<Box<dyn AsyncRead + Send + 'a>>;
 type OpenFuture<'a> = Pin<Box<dyn Future<Output = Result<BoxReader<'a>>> + Send + 'a>>;
 

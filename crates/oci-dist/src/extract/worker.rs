@@ -111,13 +111,7 @@ fn apply(
     spec: &LayerSpec,
     reader: &mut LayerReader<'_>,
 ) -> std::result::Result<(), LayerError> {
-    let decoder: Box<dyn Read + '_> = match spec.compression {
-        Compression::None => Box::new(reader),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
-            io::BufReader::with_capacity(BUF_SIZE, reader),
-        )),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
-    };
+    let decoder = spec.compression.decoder(reader)?;
     let mut archive = tar::Archive::new(decoder);
     for entry in archive.entries()? {
         merge.apply_entry(layer, entry?)?;

@@ -318,7 +318,7 @@ impl NewIndex {
     }
 }
 
-fn not_here(what: &str, d: &CheckedDescriptor) -> Error {
+pub(super) fn not_here(what: &str, d: &CheckedDescriptor) -> Error {
     Error::new(
         ErrorKind::NotFound,
         format!("{what} {} is not part of this image", d.digest()),
@@ -336,7 +336,7 @@ fn open_verified<'a>(
 }
 
 /// The manifest with `d`'s digest among `manifests`.
-fn find_manifest<'a>(
+pub(super) fn find_manifest<'a>(
     mut manifests: impl Iterator<Item = &'a Manifest>,
     d: &CheckedDescriptor,
 ) -> Result<Manifest, Error> {
