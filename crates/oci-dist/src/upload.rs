@@ -804,7 +804,7 @@ fn range_refused_is_a_conflict(e: Error, start: u64) -> Error {
 /// was hashed, else lost.
 fn next_calculator(old: &Calculator, hashed: Option<Verifier>, start: u64, len: u64) -> Calculator {
     match (old, hashed) {
-        (Calculator::On(v), Some(h)) if v.bytes() == start => Calculator::On(h),
+        (Calculator::On(v), Some(h)) if v.bytes() == start => Calculator::On(Box::new(h)),
         (Calculator::On(v), _) => Calculator::Lost(format!(
             "a chunk of {len} bytes was accepted at offset {start}, after {} hashed bytes",
             v.bytes()

@@ -14,7 +14,7 @@ pub(super) enum Calculator {
     #[default]
     Off,
     /// Hashing: the verifier has seen the first `bytes()` bytes of the blob.
-    On(Verifier),
+    On(Box<Verifier>),
     /// A chunk was accepted at an offset other than the end of what was
     /// hashed (after a chunk cut part-way), so the hash is not the blob's.
     Lost(String),
@@ -22,14 +22,14 @@ pub(super) enum Calculator {
 
 impl Calculator {
     pub(super) fn start(algorithm: Algorithm) -> Calculator {
-        Calculator::On(Verifier::computing(algorithm))
+        Calculator::On(Box::new(Verifier::computing(algorithm)))
     }
 
     /// The verifier, for feeding a chunk about to be sent at `offset`
     /// (cloned: the session keeps its state until the registry accepts).
     pub(super) fn for_chunk(&self) -> Option<Verifier> {
         match self {
-            Calculator::On(v) => Some(v.clone()),
+            Calculator::On(v) => Some((**v).clone()),
             _ => None,
         }
     }
@@ -95,7 +95,7 @@ mod tests {
         let mut c = Calculator::start(Algorithm::Sha256);
         let mut v = c.for_chunk().unwrap();
         v.update(b"abc").unwrap();
-        c = Calculator::On(v);
+        c = Calculator::On(Box::new(v));
         assert_eq!(
             c.digest(3, b"def").unwrap(),
             Some(Digest::sha256_of(b"abcdef"))

@@ -1,6 +1,6 @@
 //! Content digests: a validated [`Digest`] type, a streaming [`Digester`],
 //! and [`Verifier`], which checks content against its digest and size while
-//! it flows and fails with [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) at its end;
+//! it flows and fails with [`ErrorKind::DigestMismatch`] at its end;
 //! [`VerifyingBody`], [`VerifyingStream`] and [`VerifyingReader`] put it
 //! around an http body, a byte stream and an `AsyncRead`.
 
@@ -131,9 +131,6 @@ impl FromStr for Digest {
     /// assert_eq!("sha256:xyz".parse::<Digest>().unwrap_err().kind(), ErrorKind::InvalidInput);
     /// assert_eq!("MD5:abc".parse::<Digest>().unwrap_err().kind(), ErrorKind::InvalidInput);
     /// ```
-    ///
-    /// [`ErrorKind::UnsupportedDigestAlgorithm`]: crate::ErrorKind::UnsupportedDigestAlgorithm
-    /// [`ErrorKind::InvalidInput`]: crate::ErrorKind::InvalidInput
     fn from_str(s: &str) -> Result<Digest, Error> {
         let (alg, hex) = s.split_once(':').ok_or_else(|| {
             Error::invalid_input(format!(
