@@ -897,6 +897,27 @@ mod tests {
     }
 
     #[test]
+    fn a_chunk_after_the_calculation_fell_behind_loses_it() {
+        let on = Calculator::start(Algorithm::Sha256);
+        let mut fed = on.for_chunk().unwrap();
+        fed.update(b"abc").unwrap();
+        let next = next_calculator(&on, Some(fed.clone()), 0, 3);
+        assert_eq!(
+            next.digest(3, b"").unwrap(),
+            Some(Digest::sha256_of(b"abc"))
+        );
+        // The registry had 5 bytes after a cut chunk; 0 were hashed.
+        let lost = next_calculator(&on, Some(fed), 5, 3);
+        let err = lost.digest(8, b"").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+        assert!(err.to_string().contains("offset 5"), "{err}");
+        assert_eq!(
+            next_calculator(&Calculator::Off, None, 5, 3),
+            Calculator::Off
+        );
+    }
+
+    #[test]
     fn calculating_needs_the_start() {
         let mut s = UploadSession::from_location("http://r/v2/a/blobs/uploads/x").unwrap();
         s.offset = 3;
