@@ -51,6 +51,11 @@ pub fn code_for(kind: facade::core::ErrorKind) -> i32 {
         K::NotFound => NOT_FOUND,
         K::Unauthorized | K::Denied => AUTH,
         K::InvalidInput => USAGE,
+        // Only parsing a digest string gives this kind, and crctl's digest
+        // strings are what the user typed (`acr manifests show REPO
+        // sha384:…`); a registry's or layout's descriptor with such a digest
+        // is refused as `Unsupported` content by `oci_dist::descriptor`.
+        K::UnsupportedDigestAlgorithm => USAGE,
         K::InvalidContent => FAILURE, // refused registry/layout content: not a usage error
         _ => FAILURE,
     }
@@ -80,6 +85,8 @@ mod tests {
             (K::Unauthorized, AUTH),
             (K::Denied, AUTH),
             (K::InvalidInput, USAGE),
+            (K::UnsupportedDigestAlgorithm, USAGE),
+            (K::Unsupported, FAILURE),
             (K::InvalidContent, FAILURE),
             (K::Protocol, FAILURE),
             (K::Conflict, FAILURE),

@@ -131,6 +131,60 @@ impl std::fmt::Debug for BlobRange {
     }
 }
 
+/// What the registry says about part of a blob, from
+/// [`Client::check_blob_range`] (the seed's `CheckChunkExists`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRangeCheck {
+    /// Whether the repository has the blob (`false` on `404`).
+    pub exists: bool,
+    /// Whether every byte of the range is in the blob: a `206` whose
+    /// `Content-Range` is the range asked for, or a `200` (range ignored)
+    /// whose `Content-Length` covers it. `false` for `416` (the range
+    /// starts past the end) or a range running past the end.
+    pub available: bool,
+    /// Whether the registry answered the range itself (`206`, or `416`);
+    /// `false` when it ignored it (`200` for the whole blob).
+    pub partial_response: bool,
+    /// The `Content-Range` header as sent (`bytes 0-299/1024`, or
+    /// `bytes */1024` with a `416`).
+    pub content_range: Option<String>,
+    /// The `Content-Length` header: of the range with a `206`, of the whole
+    /// blob with a `200`.
+    pub length: Option<u64>,
+    /// The size of the whole blob, when the registry said (the total of
+    /// `Content-Range`, or the `Content-Length` of a `200`).
+    pub total: Option<u64>,
+}
+
+/// `bytes=<start>-[<end>]` for a range, and its bounds.
+fn range_spec(range: &impl RangeBounds<u64>) -> Result<(u64, Option<u64>, String), Error> {
+    let start = match range.start_bound() {
+        Bound::Included(s) => *s,
+        Bound::Excluded(s) => s + 1,
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(e) => Some(*e),
+        Bound::Excluded(0) => {
+            return Err(Error::invalid_input("empty blob range"));
+        }
+        Bound::Excluded(e) => Some(e - 1),
+        Bound::Unbounded => None,
+    };
+    if let Some(e) = end
+        && e < start
+    {
+        return Err(Error::invalid_input(format!(
+            "empty blob range {start}..={e}"
+        )));
+    }
+    let spec = match end {
+        Some(e) => format!("bytes={start}-{e}"),
+        None => format!("bytes={start}-"),
+    };
+    Ok((start, end, spec))
+}
+
 impl Client {
     /// Downloads a blob as a verified stream (see [`Blob`]).
     pub async fn get_blob(&self, digest: &Digest) -> Result<Blob, Error> {
@@ -214,37 +268,16 @@ impl Client {
         digest: &Digest,
         range: impl RangeBounds<u64>,
     ) -> Result<BlobRange, Error> {
-        let start = match range.start_bound() {
-            Bound::Included(s) => *s,
-            Bound::Excluded(s) => s + 1,
-            Bound::Unbounded => 0,
-        };
-        let end = match range.end_bound() {
-            Bound::Included(e) => Some(*e),
-            Bound::Excluded(0) => {
-                return Err(Error::invalid_input("empty blob range"));
-            }
-            Bound::Excluded(e) => Some(e - 1),
-            Bound::Unbounded => None,
-        };
-        if let Some(e) = end
-            && e < start
-        {
-            return Err(Error::invalid_input(format!(
-                "empty blob range {start}..={e}"
-            )));
-        }
-        let spec = match end {
-            Some(e) => format!("bytes={start}-{e}"),
-            None => format!("bytes={start}-"),
-        };
+        let (start, end, spec) = range_spec(&range)?;
         let what = format!("GET blob {}@{digest} ({spec})", self.registry());
-        let url = self.repo_url(&format!("blobs/{digest}"))?;
-        let mut req = self.request(Method::GET, &url, Body::empty())?;
-        req.headers_mut()
-            .insert(RANGE, HeaderValue::from_str(&spec).expect("ASCII"));
         let resp = self
-            .send_expect(req, &[StatusCode::PARTIAL_CONTENT, StatusCode::OK], &what)
+            .send_blob_range(
+                Method::GET,
+                digest,
+                &spec,
+                &[StatusCode::PARTIAL_CONTENT, StatusCode::OK],
+                &what,
+            )
             .await?;
         let len = header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok());
         if resp.status() == StatusCode::PARTIAL_CONTENT {
@@ -299,6 +332,99 @@ impl Client {
         })
     }
 
+    /// A blob request with `Range: <spec>`.
+    async fn send_blob_range(
+        &self,
+        method: Method,
+        digest: &Digest,
+        spec: &str,
+        ok: &[StatusCode],
+        what: &str,
+    ) -> Result<http::Response<Body>, Error> {
+        let url = self.repo_url(&format!("blobs/{digest}"))?;
+        let mut req = self.request(method, &url, Body::empty())?;
+        req.headers_mut()
+            .insert(RANGE, HeaderValue::from_str(spec).expect("ASCII"));
+        self.send_expect(req, ok, what).await
+    }
+
+    /// Whether part of a blob is available, without its bytes: `HEAD` with
+    /// `Range: bytes=a-b` (the seed's `CheckChunkExists`), next to
+    /// [`Client::get_blob_range`]. A missing blob is `exists: false`, not
+    /// an error.
+    ///
+    /// Registries answer such a `HEAD` in two ways, both handled: `206`
+    /// with the `Content-Range` of the range (docker-registry 2.8 does, via
+    /// Go's `http.ServeContent`; `416` with `bytes */<size>` when the range
+    /// starts past the end), or `200` for the whole blob when they ignore
+    /// `Range`, in which case availability is worked out from its
+    /// `Content-Length` ([`BlobRangeCheck::partial_response`] says which).
+    ///
+    /// ```no_run
+    /// # async fn run(app: oci_dist::Client, d: registry_core::Digest) -> Result<(), registry_core::Error> {
+    /// let check = app.check_blob_range(&d, 0..300).await?;
+    /// if check.available {
+    ///     println!("{:?} of {:?} bytes", check.content_range, check.total);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn check_blob_range(
+        &self,
+        digest: &Digest,
+        range: impl RangeBounds<u64>,
+    ) -> Result<BlobRangeCheck, Error> {
+        let (start, end, spec) = range_spec(&range)?;
+        let what = format!("HEAD blob {}@{digest} ({spec})", self.registry());
+        let ok = [
+            StatusCode::PARTIAL_CONTENT,
+            StatusCode::OK,
+            StatusCode::RANGE_NOT_SATISFIABLE,
+        ];
+        let resp = match self
+            .send_blob_range(Method::HEAD, digest, &spec, &ok, &what)
+            .await
+        {
+            Ok(resp) => resp,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Ok(BlobRangeCheck {
+                    exists: false,
+                    available: false,
+                    partial_response: false,
+                    content_range: None,
+                    length: None,
+                    total: None,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let length = header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok());
+        let content_range = header_str(&resp, "content-range").map(str::to_owned);
+        let parts = content_range.as_deref().and_then(content_range_parts);
+        let (available, total) = match resp.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let total = parts.and_then(|p| p.2);
+                let whole = parts.is_some_and(|(a, b, _)| {
+                    a == start && b.is_some_and(|b| end.is_none_or(|e| b == e))
+                });
+                (whole, total)
+            }
+            StatusCode::OK => {
+                let fits = length.is_some_and(|t| start < t && end.is_none_or(|e| e < t));
+                (fits, length)
+            }
+            // 416: `bytes */<size>`.
+            _ => (false, parts.and_then(|p| p.2)),
+        };
+        Ok(BlobRangeCheck {
+            exists: true,
+            available,
+            partial_response: resp.status() != StatusCode::OK,
+            content_range,
+            length,
+            total,
+        })
+    }
+
     /// Whether the repository has the blob (`HEAD`).
     pub async fn blob_exists(&self, digest: &Digest) -> Result<bool, Error> {
         Ok(self.blob_size(digest).await?.is_some())
@@ -343,6 +469,19 @@ pub(crate) fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
     Some((a.trim().parse().ok()?, total.trim().parse().ok()))
 }
 
+/// Parses `bytes a-b/total` into `(a, Some(b), total)` and `bytes */total`
+/// into `(0, None, total)` (total may be `*`).
+fn content_range_parts(v: &str) -> Option<(u64, Option<u64>, Option<u64>)> {
+    let v = v.trim().strip_prefix("bytes")?.trim_start();
+    let (range, total) = v.split_once('/')?;
+    let total = total.trim().parse().ok();
+    if range.trim() == "*" {
+        return Some((0, None, total));
+    }
+    let (a, b) = range.split_once('-')?;
+    Some((a.trim().parse().ok()?, Some(b.trim().parse().ok()?), total))
+}
+
 /// Skips `skip` bytes of a stream and yields at most `take` after them.
 pub(crate) fn slice_stream<S>(stream: S, skip: u64, take: Option<u64>) -> ByteStream
 where
@@ -383,6 +522,15 @@ mod tests {
         );
         assert_eq!(parse_content_range("bytes 0-9/*"), Some((0, None)));
         assert_eq!(parse_content_range("0-9"), None);
+        assert_eq!(parse_content_range("bytes */100"), None);
+        assert_eq!(
+            content_range_parts("bytes */100"),
+            Some((0, None, Some(100)))
+        );
+        assert_eq!(
+            content_range_parts("bytes 5-9/10"),
+            Some((5, Some(9), Some(10)))
+        );
     }
 
     #[tokio::test]

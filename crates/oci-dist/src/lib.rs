@@ -22,7 +22,7 @@ pub mod tag;
 pub mod tags;
 pub mod upload;
 
-pub use blob::{Blob, BlobRange};
+pub use blob::{Blob, BlobRange, BlobRangeCheck};
 pub use client::{Client, ClientBuilder};
 pub use content::{BlobSource, ImageDestination, ImageSource};
 pub use copy::{CopyOptions, CopyReport, copy};

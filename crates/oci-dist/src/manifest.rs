@@ -28,6 +28,32 @@ pub struct PushedManifest {
 const DOCKER_CONTENT_DIGEST: &str = "docker-content-digest";
 const OCI_SUBJECT: &str = "oci-subject";
 
+/// The `Accept` value for exactly `media_types` (bare `type/subtype` each).
+fn accept_header(media_types: &[&str]) -> Result<HeaderValue, Error> {
+    if media_types.is_empty() {
+        return Err(Error::invalid_input(
+            "no media type to accept: give at least one",
+        ));
+    }
+    // RFC 9110 tchar.
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    for mt in media_types {
+        match mt.split_once('/') {
+            Some((t, sub)) if token(t) && token(sub) => {}
+            _ => {
+                return Err(Error::invalid_input(format!(
+                    "{mt:?} is not a media type (type/subtype)"
+                )));
+            }
+        }
+    }
+    Ok(HeaderValue::from_str(&media_types.join(", ")).expect("tokens are header-safe"))
+}
+
 impl Client {
     /// The descriptor (media type, digest, size) of the manifest a tag or
     /// digest points to: `HEAD`, falling back to `GET` only when the
@@ -107,16 +133,87 @@ impl Client {
         self.get_manifest_target(&target.into_target()?).await
     }
 
+    /// [`Client::get_manifest`] sending exactly `media_types` as `Accept`
+    /// (the seed's `GetManifest` with `Accept`), e.g. only
+    /// [`OCI_MANIFEST`](crate::media_type::OCI_MANIFEST), or only
+    /// [`DOCKER_MANIFEST`](crate::media_type::DOCKER_MANIFEST), instead of
+    /// every type this client reads. Each must be a bare `type/subtype`
+    /// (no parameters, no list); an empty list or a malformed type is an
+    /// [`ErrorKind::InvalidInput`] error and nothing is sent.
+    ///
+    /// The manifest returned is always of one of the types asked for. A
+    /// registry may answer with another type (HTTP allows it): that is an
+    /// [`ErrorKind::Unsupported`] error naming the type it sent. Other
+    /// answers are passed on as errors. What docker-registry 2.8 does:
+    ///
+    /// - a Docker manifest asked for by digest, OCI types only: sends it as
+    ///   it is (so `Unsupported` here);
+    /// - the same by tag: takes the client for a pre-schema-2 one, fails to
+    ///   rewrite the manifest to schema 1 and answers `400
+    ///   MANIFEST_INVALID` ([`ErrorKind::Protocol`], status and OCI error
+    ///   kept);
+    /// - an OCI manifest or index asked for with Docker types only: `404
+    ///   MANIFEST_UNKNOWN` ([`ErrorKind::NotFound`]).
+    ///
+    /// ```no_run
+    /// use oci_dist::media_type::DOCKER_MANIFEST;
+    /// # async fn run(app: oci_dist::Client) -> Result<(), registry_core::Error> {
+    /// let m = app.get_manifest_accepting("v1", &[DOCKER_MANIFEST]).await?;
+    /// assert_eq!(m.media_type(), DOCKER_MANIFEST);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_manifest_accepting(
+        &self,
+        target: impl IntoTarget,
+        media_types: &[&str],
+    ) -> Result<Manifest, Error> {
+        let target = target.into_target()?;
+        let accept = accept_header(media_types)?;
+        self.get_manifest_as(&target, accept, Some(media_types))
+            .await
+    }
+
     pub(crate) async fn get_manifest_target(
         &self,
         target: &TagOrDigest,
     ) -> Result<Manifest, Error> {
+        self.get_manifest_as(target, HeaderValue::from_static(MANIFEST_ACCEPT), None)
+            .await
+    }
+
+    /// `GET` with `accept`; when `only` is given, an answer of another
+    /// media type is refused.
+    async fn get_manifest_as(
+        &self,
+        target: &TagOrDigest,
+        accept: HeaderValue,
+        only: Option<&[&str]>,
+    ) -> Result<Manifest, Error> {
         let what = format!("GET manifest {}", self.describe(target));
         let url = self.repo_url(&format!("manifests/{}", target.as_path()))?;
         let mut req = self.request(Method::GET, &url, Body::empty())?;
-        req.headers_mut()
-            .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        req.headers_mut().insert(ACCEPT, accept);
         let resp = self.send_expect(req, &[StatusCode::OK], &what).await?;
+        let not_asked = |mt: &str| {
+            let mt = crate::media_type::essence(mt);
+            only.filter(|o| !o.iter().any(|a| a.eq_ignore_ascii_case(mt)))
+                .map(|o| {
+                    Error::new(
+                        ErrorKind::Unsupported,
+                        format!(
+                            "{what}: the registry answered with media type {mt:?}, \
+                             not one of those accepted ({})",
+                            o.join(", ")
+                        ),
+                    )
+                })
+        };
+        if let Some(mt) = content_type(&resp)
+            && crate::media_type::is_manifest(crate::media_type::essence(mt))
+            && let Some(e) = not_asked(mt)
+        {
+            return Err(e);
+        }
         if let Some(len) =
             header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok())
             && len > MAX_MANIFEST_SIZE as u64
@@ -152,7 +249,11 @@ impl Client {
             }
             (None, None) => Manifest::new(bytes, mt.as_deref()),
         };
-        result.map_err(|e| e.context(&what))
+        let manifest = result.map_err(|e| e.context(&what))?;
+        match not_asked(manifest.media_type()) {
+            Some(e) => Err(e),
+            None => Ok(manifest),
+        }
     }
 
     /// Fetches a manifest by descriptor (digest), checking its size too.
@@ -315,5 +416,34 @@ impl Client {
             .get_image(target, &crate::image::GetImageOptions::default())
             .await?;
         Ok(image.config().clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media_type::{DOCKER_MANIFEST, OCI_MANIFEST};
+
+    #[test]
+    fn accept_is_exactly_the_types_given() {
+        assert_eq!(accept_header(&[OCI_MANIFEST]).unwrap(), OCI_MANIFEST);
+        assert_eq!(
+            accept_header(&[DOCKER_MANIFEST, OCI_MANIFEST]).unwrap(),
+            format!("{DOCKER_MANIFEST}, {OCI_MANIFEST}").as_str()
+        );
+        for bad in [
+            &[][..],
+            &[""][..],
+            &["application"][..],
+            &["a/b, c/d"][..],
+            &["a/b;q=1"][..],
+            &["a/b\r\nX: y"][..],
+        ] {
+            assert_eq!(
+                accept_header(bad).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -46,6 +46,18 @@ pub enum ErrorKind {
     Timeout,
     /// The caller gave something malformed (reference, digest, option).
     InvalidInput,
+    /// A well-formed digest whose algorithm this library cannot hash
+    /// (`sha384:…`, `md5:…`; only sha256 and sha512 are supported), from
+    /// parsing a digest string. Distinct from a malformed digest
+    /// (`sha256:xyz`), which is [`ErrorKind::InvalidInput`].
+    ///
+    /// ```
+    /// use registry_core::{Digest, ErrorKind};
+    /// let err = format!("sha384:{}", "a".repeat(96)).parse::<Digest>().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::UnsupportedDigestAlgorithm);
+    /// assert_eq!("sha256:xyz".parse::<Digest>().unwrap_err().kind(), ErrorKind::InvalidInput);
+    /// ```
+    UnsupportedDigestAlgorithm,
     /// The server answered something that does not follow the protocol.
     Protocol,
     /// Content from a registry or a layout was refused: a layer entry that
@@ -90,6 +102,7 @@ impl ErrorKind {
             ErrorKind::Tls => "TLS error",
             ErrorKind::Timeout => "timeout",
             ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::UnsupportedDigestAlgorithm => "unsupported digest algorithm",
             ErrorKind::Protocol => "protocol error",
             ErrorKind::InvalidContent => "invalid content",
             ErrorKind::Server => "server error",

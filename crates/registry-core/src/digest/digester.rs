@@ -46,6 +46,19 @@ impl Digester {
         }
     }
 
+    /// The algorithm.
+    ///
+    /// ```
+    /// use registry_core::digest::{Algorithm, Digester};
+    /// assert_eq!(Digester::new(Algorithm::Sha512).algorithm(), Algorithm::Sha512);
+    /// ```
+    pub fn algorithm(&self) -> Algorithm {
+        match self.state {
+            State::Sha256(_) => Algorithm::Sha256,
+            State::Sha512(_) => Algorithm::Sha512,
+        }
+    }
+
     /// How many bytes were fed so far.
     pub fn bytes(&self) -> u64 {
         self.bytes

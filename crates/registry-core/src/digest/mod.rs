@@ -1,6 +1,6 @@
 //! Content digests: a validated [`Digest`] type, a streaming [`Digester`],
 //! and [`Verifier`], which checks content against its digest and size while
-//! it flows and fails with [`ErrorKind::DigestMismatch`](crate::ErrorKind::DigestMismatch) at its end;
+//! it flows and fails with [`ErrorKind::DigestMismatch`] at its end;
 //! [`VerifyingBody`], [`VerifyingStream`] and [`VerifyingReader`] put it
 //! around an http body, a byte stream and an `AsyncRead`.
 
@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 pub use digester::Digester;
 pub use verifier::Verifier;
@@ -116,23 +116,94 @@ impl Digest {
 impl FromStr for Digest {
     type Err = Error;
 
+    /// Parses `ALGORITHM:HEX`. A digest that follows the OCI digest grammar
+    /// but names an algorithm other than sha256 or sha512 is an
+    /// [`ErrorKind::UnsupportedDigestAlgorithm`] error; anything else that
+    /// is wrong (no `:`, bad characters, wrong length, uppercase hex) is
+    /// [`ErrorKind::InvalidInput`].
+    ///
+    /// ```
+    /// use registry_core::{Digest, ErrorKind};
+    /// let sha384 = format!("sha384:{}", "0".repeat(96));
+    /// assert_eq!(sha384.parse::<Digest>().unwrap_err().kind(), ErrorKind::UnsupportedDigestAlgorithm);
+    /// let md5 = "md5:d41d8cd98f00b204e9800998ecf8427e";
+    /// assert_eq!(md5.parse::<Digest>().unwrap_err().kind(), ErrorKind::UnsupportedDigestAlgorithm);
+    /// assert_eq!("sha256:xyz".parse::<Digest>().unwrap_err().kind(), ErrorKind::InvalidInput);
+    /// assert_eq!("MD5:abc".parse::<Digest>().unwrap_err().kind(), ErrorKind::InvalidInput);
+    /// ```
     fn from_str(s: &str) -> Result<Digest, Error> {
         let (alg, hex) = s.split_once(':').ok_or_else(|| {
             Error::invalid_input(format!(
                 "invalid digest {s:?}: expected ALGORITHM:HEX, e.g. sha256:…"
             ))
         })?;
-        let algorithm = match alg {
-            "sha256" => Algorithm::Sha256,
-            "sha512" => Algorithm::Sha512,
-            other => {
+        let algorithm = match alg.parse::<Algorithm>() {
+            Ok(a) => a,
+            Err(e) if e.kind() == ErrorKind::UnsupportedDigestAlgorithm && is_encoded(hex) => {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedDigestAlgorithm,
+                    format!("digest {s:?}: {}", e.message()),
+                ));
+            }
+            Err(e) if e.kind() == ErrorKind::UnsupportedDigestAlgorithm => {
                 return Err(Error::invalid_input(format!(
-                    "invalid digest {s:?}: unsupported algorithm {other:?} (sha256 or sha512)"
+                    "invalid digest {s:?}: the encoded part is not [a-zA-Z0-9=_-]+"
+                )));
+            }
+            Err(e) => {
+                return Err(Error::invalid_input(format!(
+                    "invalid digest {s:?}: {}",
+                    e.message()
                 )));
             }
         };
         Digest::new(algorithm, hex)
     }
+}
+
+/// Parses an algorithm name as in a digest string.
+///
+/// ```
+/// use registry_core::ErrorKind;
+/// use registry_core::digest::Algorithm;
+/// assert_eq!("sha512".parse::<Algorithm>()?, Algorithm::Sha512);
+/// // Well-formed, but not one we can hash:
+/// assert_eq!("blake3".parse::<Algorithm>().unwrap_err().kind(), ErrorKind::UnsupportedDigestAlgorithm);
+/// // Not an algorithm name at all (OCI: lowercase components joined by `+._-`):
+/// assert_eq!("SHA256".parse::<Algorithm>().unwrap_err().kind(), ErrorKind::InvalidInput);
+/// # Ok::<(), registry_core::Error>(())
+/// ```
+impl FromStr for Algorithm {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Algorithm, Error> {
+        match s {
+            "sha256" => Ok(Algorithm::Sha256),
+            "sha512" => Ok(Algorithm::Sha512),
+            other if is_algorithm_name(other) => Err(Error::new(
+                ErrorKind::UnsupportedDigestAlgorithm,
+                format!("digest algorithm {other:?} is not supported (only sha256 and sha512 are)"),
+            )),
+            other => Err(Error::invalid_input(format!(
+                "{other:?} is not a digest algorithm name"
+            ))),
+        }
+    }
+}
+
+/// OCI: `algorithm ::= algorithm-component (algorithm-separator
+/// algorithm-component)*`, components `[a-z0-9]+`, separators `[+._-]`.
+fn is_algorithm_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split(['+', '.', '_', '-'])
+            .all(|c| !c.is_empty() && c.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9')))
+}
+
+/// OCI: `encoded ::= [a-zA-Z0-9=_-]+`.
+fn is_encoded(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'))
 }
 
 impl fmt::Display for Digest {
@@ -163,7 +234,6 @@ impl<'de> Deserialize<'de> for Digest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
 
     const EMPTY: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -175,7 +245,11 @@ mod tests {
         for bad in [
             "sha256",
             "sha256:",
-            "md5:d41d8cd98f00b204e9800998ecf8427e",
+            ":abc",
+            "SHA256:abc",
+            "sha256+:abc",
+            "md5:not/hex",
+            "md5:",
             "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85",
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85g",
@@ -188,6 +262,39 @@ mod tests {
         assert_eq!(
             sha512.parse::<Digest>().unwrap().algorithm(),
             Algorithm::Sha512
+        );
+    }
+
+    #[test]
+    fn unsupported_algorithms_are_their_own_kind() {
+        for odd in [
+            format!("sha384:{}", "a".repeat(96)),
+            "md5:d41d8cd98f00b204e9800998ecf8427e".to_owned(),
+            "blake3:abc".to_owned(),
+            "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8".to_owned(),
+            "sha256.v2:AbC=_-".to_owned(),
+        ] {
+            let err = odd.parse::<Digest>().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::UnsupportedDigestAlgorithm, "{odd}");
+            assert!(err.to_string().contains("not supported"), "{err}");
+            assert!(!err.is_retryable());
+        }
+        // Registered algorithms with bad hex stay malformed.
+        for bad in ["sha256:xyz", "sha512:abc"] {
+            assert_eq!(
+                bad.parse::<Digest>().unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            "sha384".parse::<Algorithm>().unwrap_err().kind(),
+            ErrorKind::UnsupportedDigestAlgorithm
+        );
+        assert_eq!("sha256".parse::<Algorithm>().unwrap(), Algorithm::Sha256);
+        assert_eq!(
+            "sha-".parse::<Algorithm>().unwrap_err().kind(),
+            ErrorKind::InvalidInput
         );
     }
 

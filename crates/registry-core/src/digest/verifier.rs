@@ -96,6 +96,19 @@ impl Verifier {
         }
     }
 
+    /// The algorithm the content is hashed with.
+    ///
+    /// ```
+    /// use registry_core::digest::{Algorithm, Verifier};
+    /// assert_eq!(Verifier::computing(Algorithm::Sha512).algorithm(), Algorithm::Sha512);
+    /// ```
+    pub fn algorithm(&self) -> Algorithm {
+        match &self.mode {
+            Mode::Check { digester, .. } | Mode::Compute(digester) => digester.algorithm(),
+            Mode::Count(expected) => expected.algorithm(),
+        }
+    }
+
     /// The size the content must have, when known.
     pub fn expected_size(&self) -> Option<u64> {
         self.size
