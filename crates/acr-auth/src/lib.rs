@@ -5,6 +5,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`auth`] | [`AcrAuthenticator`]: AAD token → ACR refresh token → ACR access token, anonymous access, admin user / repository tokens, as a registry-core [`Authenticator`](registry_core::auth::Authenticator) |
+//! | [`exchange`] | [`AcrTokenClient`]: the token exchanges themselves (AAD tokens → ACR refresh token → ACR access token) |
 //! | [`credential`] | [`TokenCredential`] (where AAD tokens come from), [`StaticTokenCredential`] (also `AZURE_ACCESS_TOKEN`) |
 //! | [`client`] | [`AcrClient`]: the metadata API `/acr/v1` (repositories, tags, manifests and their writeable properties); [`Endpoint`]: the login server, parsed once |
 //! | [`models`] | its JSON shapes |
@@ -39,7 +40,7 @@
 pub mod auth;
 pub mod client;
 pub mod credential;
-mod exchange;
+pub mod exchange;
 pub mod models;
 pub mod paging;
 
@@ -51,10 +52,11 @@ pub use auth::{AcrAuthenticator, DEFAULT_AUDIENCE, REFRESH_MARGIN};
 pub use azure_identity::AzureIdentityCredential;
 pub use client::{API_VERSION, AcrClient, Endpoint};
 pub use credential::{AZURE_ACCESS_TOKEN_ENV, AccessToken, StaticTokenCredential, TokenCredential};
+pub use exchange::{AadExchangeOptions, AcrAccessToken, AcrRefreshToken, AcrTokenClient};
 pub use models::{
     Architecture, ArtifactManifestPlatform, ArtifactManifestProperties, ArtifactTagProperties,
-    ContainerRepositoryProperties, DeletedRepository, ManifestAttributes, OperatingSystem,
-    TagAttributes, WriteableProperties,
+    ContainerRepositoryProperties, ContentType, DeletedRepository, ExchangeGrantType,
+    ManifestAttributes, OperatingSystem, TagAttributes, TokenGrantType, WriteableProperties,
 };
 pub use paging::{
     ListManifestsOptions, ListRepositoriesOptions, ListTagsOptions, OrderBy, Page, PageItem,
