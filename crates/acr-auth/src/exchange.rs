@@ -170,7 +170,12 @@ pub struct AadExchangeOptions {
 }
 
 impl AadExchangeOptions {
-    /// Nothing set.
+    /// Nothing set (only a grant of unknown needs is sent this way).
+    ///
+    /// ```
+    /// let o = acr_auth::AadExchangeOptions::new().refresh_token("r");
+    /// assert!(format!("{o:?}").contains("refresh_token: Some(<redacted>)"));
+    /// ```
     pub fn new() -> AadExchangeOptions {
         AadExchangeOptions::default()
     }
@@ -248,6 +253,12 @@ impl AcrTokenClient {
     /// A client for the registry at `endpoint` (its login server,
     /// `https://name.azurecr.io` or `name.azurecr.io`; `http://` for
     /// tests) over the default transport, without authentication.
+    ///
+    /// ```
+    /// use acr_auth::AcrTokenClient;
+    /// let c = AcrTokenClient::new("https://myregistry.azurecr.io").unwrap();
+    /// assert_eq!(c.token_url().as_str(), "https://myregistry.azurecr.io/oauth2/token");
+    /// ```
     pub fn new(endpoint: &str) -> Result<AcrTokenClient, Error> {
         AcrTokenClient::from_http(endpoint, HttpClient::builder().build()?)
     }
@@ -321,6 +332,22 @@ impl AcrTokenClient {
     ///
     /// A known grant type without the AAD token it needs is
     /// [`ErrorKind::InvalidInput`], before anything is sent.
+    ///
+    /// ```no_run
+    /// use acr_auth::{AadExchangeOptions, AcrTokenClient, ExchangeGrantType};
+    /// # async fn run(aad_refresh_token: String) -> Result<(), registry_core::Error> {
+    /// let tokens = AcrTokenClient::new("myregistry.azurecr.io")?;
+    /// // With an AAD refresh token (a deprecated grant ACR still documents).
+    /// let refresh = tokens
+    ///     .exchange_aad_token(
+    ///         ExchangeGrantType::RefreshToken,
+    ///         "myregistry.azurecr.io",
+    ///         AadExchangeOptions::new().refresh_token(aad_refresh_token).tenant("my-tenant-id"),
+    ///     )
+    ///     .await?;
+    /// println!("{refresh:?}"); // the token itself is redacted
+    /// # Ok(()) }
+    /// ```
     pub async fn exchange_aad_token(
         &self,
         grant_type: ExchangeGrantType,
@@ -359,6 +386,23 @@ impl AcrTokenClient {
     /// `POST /oauth2/token` with `grant_type`, `service`, `scope` (the
     /// scopes space-separated; left out when there are none) and
     /// `refresh_token`.
+    ///
+    /// ```no_run
+    /// use acr_auth::{AcrRefreshToken, AcrTokenClient, TokenGrantType};
+    /// use registry_core::auth::Scopes;
+    /// # async fn run(kept: String) -> Result<(), registry_core::Error> {
+    /// let tokens = AcrTokenClient::new("myregistry.azurecr.io")?;
+    /// let access = tokens
+    ///     .exchange_refresh_token(
+    ///         "myregistry.azurecr.io",
+    ///         &Scopes::parse_param("registry:catalog:*"),
+    ///         &AcrRefreshToken::new(kept),
+    ///         TokenGrantType::RefreshToken,
+    ///     )
+    ///     .await?;
+    /// assert!(!access.expose().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub async fn exchange_refresh_token(
         &self,
         service: &str,
@@ -379,6 +423,18 @@ impl AcrTokenClient {
     /// anonymous pull enabled: `grant_type=password` with an empty
     /// `refresh_token`. A refusal is an [`ErrorKind::Unauthorized`] error
     /// saying so.
+    ///
+    /// ```no_run
+    /// use acr_auth::AcrTokenClient;
+    /// use registry_core::auth::Scopes;
+    /// # async fn run() -> Result<(), registry_core::Error> {
+    /// let tokens = AcrTokenClient::new("mcr-like.azurecr.io")?;
+    /// let access = tokens
+    ///     .anonymous_access_token("mcr-like.azurecr.io", &Scopes::parse_param("repository:public/app:pull"))
+    ///     .await?;
+    /// # drop(access);
+    /// # Ok(()) }
+    /// ```
     pub async fn anonymous_access_token(
         &self,
         service: &str,

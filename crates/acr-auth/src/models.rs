@@ -425,6 +425,10 @@ open_enum! {
 impl ContentType {
     /// Every known content type, in the order of the Go SDK's
     /// `PossibleContentTypeValues()`.
+    ///
+    /// ```
+    /// assert_eq!(acr_auth::ContentType::ALL.len(), 2);
+    /// ```
     pub const ALL: &[ContentType] = &[
         ContentType::DockerManifestV2,
         ContentType::OciImageManifestV1,
@@ -470,6 +474,13 @@ impl ExchangeGrantType {
     ];
 
     /// Whether this grant needs the AAD access token (`access_token`).
+    ///
+    /// ```
+    /// use acr_auth::ExchangeGrantType as G;
+    /// assert!(G::AccessToken.needs_access_token() && !G::AccessToken.needs_refresh_token());
+    /// assert!(G::AccessTokenRefreshToken.needs_access_token() && G::AccessTokenRefreshToken.needs_refresh_token());
+    /// assert!(!G::RefreshToken.needs_access_token() && G::RefreshToken.needs_refresh_token());
+    /// ```
     pub fn needs_access_token(&self) -> bool {
         matches!(
             self,
@@ -477,7 +488,8 @@ impl ExchangeGrantType {
         )
     }
 
-    /// Whether this grant needs the AAD refresh token (`refresh_token`).
+    /// Whether this grant needs the AAD refresh token (`refresh_token`);
+    /// see [`needs_access_token`](Self::needs_access_token).
     pub fn needs_refresh_token(&self) -> bool {
         matches!(
             self,

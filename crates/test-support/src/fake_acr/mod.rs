@@ -112,6 +112,17 @@ impl FakeAcrBuilder {
     /// Requires authentication, and accepts this AAD refresh token at
     /// `/oauth2/exchange` (grants `refresh_token` and
     /// `access_token_refresh_token`).
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// use test_support::fake_acr::{FakeAcr, form_fields};
+    /// let acr = FakeAcr::builder().aad_refresh_token("aad-rt").tenant("t1").start().await;
+    /// // ... exchange "aad-rt" at acr.url() ...
+    /// let sent = form_fields(&acr.exchanges()[0]);
+    /// assert!(sent.contains(&("refresh_token".to_owned(), "aad-rt".to_owned())));
+    /// assert!(acr.token_requests().is_empty());
+    /// # }
+    /// ```
     pub fn aad_refresh_token(mut self, token: impl Into<String>) -> Self {
         self.aad_refresh_token = Some(token.into());
         self
@@ -119,7 +130,8 @@ impl FakeAcrBuilder {
 
     /// The AAD tenant of the accepted tokens: an exchange naming another
     /// `tenant` is refused (one naming none is accepted). Without it, any
-    /// tenant is accepted.
+    /// tenant is accepted. See [`aad_refresh_token`](Self::aad_refresh_token)
+    /// for an example.
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
         self.tenant = Some(tenant.into());
         self
@@ -208,12 +220,14 @@ impl FakeAcr {
         self.server.clear_requests();
     }
 
-    /// The `POST /oauth2/exchange` requests received, in order.
+    /// The `POST /oauth2/exchange` requests received, in order (example at
+    /// [`FakeAcrBuilder::aad_refresh_token`]).
     pub fn exchanges(&self) -> Vec<RecordedRequest> {
         self.posts_to("/oauth2/exchange")
     }
 
-    /// The `POST /oauth2/token` requests received, in order.
+    /// The `POST /oauth2/token` requests received, in order (example at
+    /// [`FakeAcrBuilder::aad_refresh_token`]).
     pub fn token_requests(&self) -> Vec<RecordedRequest> {
         self.posts_to("/oauth2/token")
     }

@@ -61,11 +61,21 @@ pub fn aad_token() -> String {
     format!("eyJhbGciOiJub25lIn0.{payload}.aad-signature")
 }
 
-/// The tenant of [`aad_token()`]; an exchange naming another is refused.
+/// The tenant of [`aad_token()`] (its `tid`); an exchange naming another
+/// is refused.
+///
+/// ```
+/// assert_eq!(test_support::fake_acr::AAD_TENANT, "tenant-1");
+/// ```
 pub const AAD_TENANT: &str = "tenant-1";
 
 /// The only AAD refresh token the fake exchange accepts (grants
 /// `refresh_token` and `access_token_refresh_token`).
+///
+/// ```
+/// use test_support::fake_acr::{aad_refresh_token, aad_token};
+/// assert_ne!(aad_refresh_token(), aad_token());
+/// ```
 pub fn aad_refresh_token() -> String {
     "aad-refresh-token-0.AVYA-opaque".to_owned()
 }
