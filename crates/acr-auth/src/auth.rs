@@ -12,6 +12,7 @@
 //!    access token to the needed scopes, cached per scope and sent up front
 //!    on later requests.
 //!
+//! The exchanges run through [`AcrTokenClient`](crate::AcrTokenClient).
 //! Both kinds of token live in registry-core
 //! [`TokenCache`]s, so concurrent requests needing the same token wait for
 //! one exchange. Without
@@ -33,7 +34,8 @@ use registry_core::credentials::{Credential, CredentialProvider, Static};
 use registry_core::{Error, ErrorKind, Secret};
 
 use crate::credential::{StaticTokenCredential, TokenCredential};
-use crate::exchange::{self, TokenService};
+use crate::exchange::{AadExchangeOptions, AcrAccessToken, AcrRefreshToken, TokenService};
+use crate::models::{ExchangeGrantType, TokenGrantType};
 
 /// The AAD audience of Azure Container Registry in the public cloud.
 pub const DEFAULT_AUDIENCE: &str = "https://containerregistry.azure.net";
@@ -214,9 +216,11 @@ impl AcrAuthenticator {
         let token = self
             .access
             .get_or_fetch(&key, || async {
-                let resp = match &self.mode {
+                let access = match &self.mode {
                     Mode::Anonymous => {
-                        exchange::anonymous_access_token(ctx.client(), svc, scopes).await?
+                        svc.client(ctx.client())
+                            .anonymous_access_token(&svc.service, scopes)
+                            .await?
                     }
                     Mode::Aad(credential) => {
                         self.access_token_from_aad(ctx, svc, scopes, credential)
@@ -224,12 +228,7 @@ impl AcrAuthenticator {
                     }
                     Mode::Docker(_) => unreachable!("Docker mode delegates to DockerAuth"),
                 };
-                resp.token().ok_or_else(|| {
-                    Error::protocol(format!(
-                        "the token response of {} has no access_token",
-                        svc.realm
-                    ))
-                })
+                Ok(access.to_token())
             })
             .await?;
         bearer(&token).map(Some)
@@ -243,15 +242,29 @@ impl AcrAuthenticator {
         svc: &TokenService,
         scopes: &Scopes,
         credential: &Arc<dyn TokenCredential>,
-    ) -> Result<registry_core::auth::TokenResponse, Error> {
+    ) -> Result<AcrAccessToken, Error> {
+        let tokens = svc.client(ctx.client());
+        let exchange = |refresh: AcrRefreshToken| {
+            let tokens = &tokens;
+            async move {
+                tokens
+                    .exchange_refresh_token(
+                        &svc.service,
+                        scopes,
+                        &refresh,
+                        TokenGrantType::RefreshToken,
+                    )
+                    .await
+            }
+        };
         let refresh = self.refresh_token(ctx, svc, credential, None).await?;
-        match exchange::access_token_from_refresh(ctx.client(), svc, scopes, &refresh).await {
+        match exchange(AcrRefreshToken::new(refresh.clone())).await {
             Err(e) if e.kind() == ErrorKind::Unauthorized => {
                 tracing::debug!("ACR refused the refresh token; exchanging again: {e}");
                 let refresh = self
                     .refresh_token(ctx, svc, credential, Some(&refresh))
                     .await?;
-                exchange::access_token_from_refresh(ctx.client(), svc, scopes, &refresh).await
+                exchange(AcrRefreshToken::new(refresh)).await
             }
             other => other,
         }
@@ -277,14 +290,15 @@ impl AcrAuthenticator {
                     .get_token(&[scope.as_str()])
                     .await
                     .map_err(|e| e.context(format!("getting an AAD access token for {scope}")))?;
-                let refresh = exchange::exchange_aad_token(
-                    ctx.client(),
-                    svc,
-                    &aad.token,
-                    self.tenant.as_deref(),
-                )
-                .await?;
-                Ok(refresh_token(refresh, aad.expires_on))
+                let mut options = AadExchangeOptions::new().access_token(aad.token);
+                if let Some(t) = &self.tenant {
+                    options = options.tenant(t);
+                }
+                let refresh = svc
+                    .client(ctx.client())
+                    .exchange_aad_token(ExchangeGrantType::AccessToken, &svc.service, options)
+                    .await?;
+                Ok(refresh_token(refresh.secret().clone(), aad.expires_on))
             })
             .await
     }

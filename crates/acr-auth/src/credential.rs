@@ -17,7 +17,9 @@ use registry_core::{Error, ErrorKind, Secret};
 /// The environment variable [`StaticTokenCredential::from_env`] reads.
 pub const AZURE_ACCESS_TOKEN_ENV: &str = "AZURE_ACCESS_TOKEN";
 
-/// An AAD access token and when it expires.
+/// An AAD access token and when it expires (what a [`TokenCredential`]
+/// hands out; ACR's own tokens are [`AcrRefreshToken`](crate::AcrRefreshToken)
+/// and [`AcrAccessToken`](crate::AcrAccessToken)).
 #[derive(Clone)]
 pub struct AccessToken {
     /// The bearer token.

@@ -3,7 +3,7 @@
 pub mod auth;
 pub mod client;
 pub mod credential;
-mod exchange;
+pub mod exchange;
 pub mod models;
 pub mod paging;
 
@@ -19,10 +19,11 @@ pub use registry_core::{Error, ErrorKind, Result};
 /// The extension traits for the streams the list operations return.
 pub use futures_util::{StreamExt, TryStreamExt};
 pub use credential::{AZURE_ACCESS_TOKEN_ENV, AccessToken, StaticTokenCredential, TokenCredential};
+pub use exchange::{AadExchangeOptions, AcrAccessToken, AcrRefreshToken, AcrTokenClient};
 pub use models::{
     Architecture, ArtifactManifestPlatform, ArtifactManifestProperties, ArtifactTagProperties,
-    ContainerRepositoryProperties, DeletedRepository, ManifestAttributes, OperatingSystem,
-    TagAttributes, WriteableProperties,
+    ContainerRepositoryProperties, ContentType, DeletedRepository, ExchangeGrantType,
+    ManifestAttributes, OperatingSystem, TagAttributes, TokenGrantType, WriteableProperties,
 };
 pub use paging::{
     ListManifestsOptions, ListRepositoriesOptions, ListTagsOptions, OrderBy, Page, PageItem,

@@ -351,6 +351,182 @@ open_enum! {
     }
 }
 
+impl Architecture {
+    /// Every known architecture, in the order (and with the wire values) of
+    /// the Go SDK's `PossibleArtifactArchitectureValues()`.
+    ///
+    /// ```
+    /// use acr_auth::Architecture;
+    /// assert_eq!(Architecture::ALL.len(), 13);
+    /// assert_eq!(Architecture::ALL[0].as_str(), "amd64");
+    /// assert!(Architecture::ALL.iter().all(|a| Architecture::from(a.as_str()) == *a));
+    /// ```
+    pub const ALL: &[Architecture] = &[
+        Architecture::Amd64,
+        Architecture::Arm,
+        Architecture::Arm64,
+        Architecture::I386,
+        Architecture::Mips,
+        Architecture::Mips64,
+        Architecture::Mips64Le,
+        Architecture::MipsLe,
+        Architecture::Ppc64,
+        Architecture::Ppc64Le,
+        Architecture::RiscV64,
+        Architecture::S390x,
+        Architecture::Wasm,
+    ];
+}
+
+impl OperatingSystem {
+    /// Every known operating system, in the order (and with the wire
+    /// values) of the Go SDK's `PossibleArtifactOperatingSystemValues()`.
+    ///
+    /// ```
+    /// use acr_auth::OperatingSystem;
+    /// assert_eq!(OperatingSystem::ALL.len(), 14);
+    /// assert!(OperatingSystem::ALL.contains(&OperatingSystem::Linux));
+    /// ```
+    pub const ALL: &[OperatingSystem] = &[
+        OperatingSystem::Aix,
+        OperatingSystem::Android,
+        OperatingSystem::Darwin,
+        OperatingSystem::Dragonfly,
+        OperatingSystem::FreeBsd,
+        OperatingSystem::Ios,
+        OperatingSystem::Illumos,
+        OperatingSystem::Js,
+        OperatingSystem::Linux,
+        OperatingSystem::NetBsd,
+        OperatingSystem::OpenBsd,
+        OperatingSystem::Plan9,
+        OperatingSystem::Solaris,
+        OperatingSystem::Windows,
+    ];
+}
+
+open_enum! {
+    /// The media type of a manifest upload, an open enum (the Go SDK's
+    /// `ContentType`).
+    ///
+    /// ```
+    /// use acr_auth::ContentType;
+    /// assert_eq!(ContentType::from("application/vnd.oci.image.manifest.v1+json"), ContentType::OciImageManifestV1);
+    /// assert_eq!(ContentType::ALL[0].as_str(), "application/vnd.docker.distribution.manifest.v2+json");
+    /// ```
+    ContentType {
+        /// `application/vnd.docker.distribution.manifest.v2+json`
+        DockerManifestV2 = "application/vnd.docker.distribution.manifest.v2+json",
+        /// `application/vnd.oci.image.manifest.v1+json`
+        OciImageManifestV1 = "application/vnd.oci.image.manifest.v1+json",
+    }
+}
+
+impl ContentType {
+    /// Every known content type, in the order of the Go SDK's
+    /// `PossibleContentTypeValues()`.
+    ///
+    /// ```
+    /// assert_eq!(acr_auth::ContentType::ALL.len(), 2);
+    /// ```
+    pub const ALL: &[ContentType] = &[
+        ContentType::DockerManifestV2,
+        ContentType::OciImageManifestV1,
+    ];
+}
+
+open_enum! {
+    /// The `grant_type` of `POST /oauth2/exchange` (AAD tokens for an ACR
+    /// refresh token), an open enum: the Go SDK's
+    /// `PostContentSchemaGrantType`. It says which AAD tokens are sent:
+    /// `access_token` needs the AAD access token, `refresh_token` the AAD
+    /// refresh token, `access_token_refresh_token` both.
+    ///
+    /// ```
+    /// use acr_auth::ExchangeGrantType;
+    /// assert_eq!(ExchangeGrantType::AccessTokenRefreshToken.as_str(), "access_token_refresh_token");
+    /// assert_eq!(ExchangeGrantType::from("refresh_token"), ExchangeGrantType::RefreshToken);
+    /// ```
+    ExchangeGrantType {
+        /// `access_token`: an AAD access token.
+        AccessToken = "access_token",
+        /// `access_token_refresh_token`: an AAD access token and refresh
+        /// token (deprecated by ACR).
+        AccessTokenRefreshToken = "access_token_refresh_token",
+        /// `refresh_token`: an AAD refresh token (deprecated by ACR).
+        RefreshToken = "refresh_token",
+    }
+}
+
+impl ExchangeGrantType {
+    /// Every known grant type, in the order of the Go SDK's
+    /// `PossiblePostContentSchemaGrantTypeValues()`.
+    ///
+    /// ```
+    /// use acr_auth::ExchangeGrantType;
+    /// let wire: Vec<&str> = ExchangeGrantType::ALL.iter().map(|g| g.as_str()).collect();
+    /// assert_eq!(wire, ["access_token", "access_token_refresh_token", "refresh_token"]);
+    /// ```
+    pub const ALL: &[ExchangeGrantType] = &[
+        ExchangeGrantType::AccessToken,
+        ExchangeGrantType::AccessTokenRefreshToken,
+        ExchangeGrantType::RefreshToken,
+    ];
+
+    /// Whether this grant needs the AAD access token (`access_token`).
+    ///
+    /// ```
+    /// use acr_auth::ExchangeGrantType as G;
+    /// assert!(G::AccessToken.needs_access_token() && !G::AccessToken.needs_refresh_token());
+    /// assert!(G::AccessTokenRefreshToken.needs_access_token() && G::AccessTokenRefreshToken.needs_refresh_token());
+    /// assert!(!G::RefreshToken.needs_access_token() && G::RefreshToken.needs_refresh_token());
+    /// ```
+    pub fn needs_access_token(&self) -> bool {
+        matches!(
+            self,
+            ExchangeGrantType::AccessToken | ExchangeGrantType::AccessTokenRefreshToken
+        )
+    }
+
+    /// Whether this grant needs the AAD refresh token (`refresh_token`);
+    /// see [`needs_access_token`](Self::needs_access_token).
+    pub fn needs_refresh_token(&self) -> bool {
+        matches!(
+            self,
+            ExchangeGrantType::RefreshToken | ExchangeGrantType::AccessTokenRefreshToken
+        )
+    }
+}
+
+open_enum! {
+    /// The `grant_type` of `POST /oauth2/token` (an ACR refresh token for
+    /// an access token), an open enum: the Go SDK's `TokenGrantType`.
+    /// `password` with an empty refresh token is anonymous access.
+    ///
+    /// ```
+    /// use acr_auth::TokenGrantType;
+    /// assert_eq!(TokenGrantType::RefreshToken.to_string(), "refresh_token");
+    /// assert_eq!(TokenGrantType::from("password"), TokenGrantType::Password);
+    /// ```
+    TokenGrantType {
+        /// `password`
+        Password = "password",
+        /// `refresh_token`
+        RefreshToken = "refresh_token",
+    }
+}
+
+impl TokenGrantType {
+    /// Every known grant type, in the order of the Go SDK's
+    /// `PossibleTokenGrantTypeValues()`.
+    ///
+    /// ```
+    /// use acr_auth::TokenGrantType;
+    /// assert_eq!(TokenGrantType::ALL, &[TokenGrantType::Password, TokenGrantType::RefreshToken]);
+    /// ```
+    pub const ALL: &[TokenGrantType] = &[TokenGrantType::Password, TokenGrantType::RefreshToken];
+}
+
 /// Parses an ACR timestamp (RFC 3339, 7 fractional digits), tolerantly:
 /// any number of fractional digits, a missing offset means UTC, and
 /// anything unparseable is `None` rather than an error.

@@ -22,21 +22,50 @@ pub use registry_core::paging::next_link;
 
 use crate::models::{ManifestAttributes, TagAttributes};
 
-/// Sort order of tags and manifests (`orderby`).
+/// Sort order of tags and manifests (`orderby`): the Go SDK's
+/// `ArtifactTagOrderBy` and `ArtifactManifestOrderBy`, which have the same
+/// values.
+///
+/// ```
+/// use acr_auth::OrderBy;
+/// let wire: Vec<&str> = OrderBy::ALL.iter().map(|o| o.as_str()).collect();
+/// assert_eq!(wire, ["timeasc", "timedesc", "none"]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderBy {
     /// Most recently updated first (`timedesc`).
     LastUpdatedOnDescending,
     /// Least recently updated first (`timeasc`).
     LastUpdatedOnAscending,
+    /// No order (`none`): no `orderby` is sent, as the service documents
+    /// for this value, so the registry's default order applies.
+    None,
 }
 
 impl OrderBy {
+    /// Every order, in the order (and with the wire values) of the Go
+    /// SDK's `PossibleArtifactTagOrderByValues()` and
+    /// `PossibleArtifactManifestOrderByValues()`.
+    pub const ALL: &[OrderBy] = &[
+        OrderBy::LastUpdatedOnAscending,
+        OrderBy::LastUpdatedOnDescending,
+        OrderBy::None,
+    ];
+
     /// The wire value.
     pub fn as_str(self) -> &'static str {
         match self {
             OrderBy::LastUpdatedOnDescending => "timedesc",
             OrderBy::LastUpdatedOnAscending => "timeasc",
+            OrderBy::None => "none",
+        }
+    }
+
+    /// The `orderby` query value, if one is sent.
+    fn query_value(order: Option<OrderBy>) -> Option<(&'static str, String)> {
+        match order {
+            None | Some(OrderBy::None) => None,
+            Some(o) => Some(("orderby", o.as_str().to_owned())),
         }
     }
 }
@@ -121,9 +150,7 @@ impl ListTagsOptions {
         if let Some(n) = self.page_size {
             q.push(("n", n.to_string()));
         }
-        if let Some(o) = self.order_by {
-            q.push(("orderby", o.as_str().to_owned()));
-        }
+        q.extend(OrderBy::query_value(self.order_by));
         if let Some(d) = &self.digest {
             q.push(("digest", d.clone()));
         }
@@ -169,9 +196,7 @@ impl ListManifestsOptions {
         if let Some(n) = self.page_size {
             q.push(("n", n.to_string()));
         }
-        if let Some(o) = self.order_by {
-            q.push(("orderby", o.as_str().to_owned()));
-        }
+        q.extend(OrderBy::query_value(self.order_by));
         q
     }
 }
@@ -249,6 +274,17 @@ mod tests {
                 ("orderby", "timeasc".to_owned()),
                 ("digest", "sha256:1".to_owned())
             ]
+        );
+        // `none` means no orderby at all.
+        assert_eq!(
+            ListManifestsOptions::default()
+                .order_by(OrderBy::None)
+                .query(),
+            vec![]
+        );
+        assert_eq!(
+            ListTagsOptions::default().order_by(OrderBy::None).query(),
+            vec![]
         );
     }
 }

@@ -1,14 +1,13 @@
 //! ACR authentication: the scopes requests need, 401 challenges, and the
 //! token endpoints (`/oauth2/exchange`, `/oauth2/token`).
 
-use std::collections::HashMap;
-
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::Full;
 use serde_json::{Value, json};
 
+use super::grants::{Accepted, Form, Refusal, TokenGrant, check_exchange, token_grant};
 use super::{Auth, REFRESH_TOKEN, SERVICE, acr_error};
 use crate::http::{json_response, query_params, response};
 
@@ -98,23 +97,26 @@ pub(super) fn token_endpoint(auth: &Auth, req: &Request<Bytes>) -> Response<Full
     if req.method() != Method::POST {
         return response(405, "");
     }
-    let form: HashMap<String, String> = url::form_urlencoded::parse(req.body())
-        .into_owned()
-        .collect();
-    let get = |k: &str| form.get(k).map(String::as_str);
-    match (req.uri().path(), get("grant_type")) {
-        ("/oauth2/exchange", Some("access_token")) => {
-            if auth.aad_token.is_some() && get("access_token") == auth.aad_token.as_deref() {
-                json_response(200, &json!({"refresh_token": REFRESH_TOKEN}))
-            } else {
-                unauthorized("the AAD access token is not valid")
+    let form = Form::parse(req.body());
+    let refused = |(status, code, message): Refusal| acr_error(status, code, message, Value::Null);
+    match req.uri().path() {
+        "/oauth2/exchange" => {
+            let accepted = Accepted {
+                access_token: auth.aad_token.as_deref(),
+                refresh_token: auth.aad_refresh_token.as_deref(),
+                tenant: auth.tenant.as_deref(),
+            };
+            match check_exchange(&form, &accepted) {
+                Ok(()) => json_response(200, &json!({"refresh_token": REFRESH_TOKEN})),
+                Err(r) => refused(r),
             }
         }
-        ("/oauth2/token", Some("refresh_token")) if get("refresh_token") == Some(REFRESH_TOKEN) => {
-            access_token(get("scope").unwrap_or_default())
-        }
-        ("/oauth2/token", Some("refresh_token")) => unauthorized("the refresh token is not valid"),
-        ("/oauth2/token", Some("password")) => unauthorized("anonymous access is disabled"),
-        _ => acr_error(400, "BAD_REQUEST", "unsupported grant", Value::Null),
+        "/oauth2/token" => match token_grant(&form) {
+            Ok(TokenGrant::Refresh(REFRESH_TOKEN)) => access_token(&form.scopes()),
+            Ok(TokenGrant::Refresh(_)) => unauthorized("the refresh token is not valid"),
+            Ok(TokenGrant::Anonymous) => unauthorized("anonymous access is disabled"),
+            Err(r) => refused(r),
+        },
+        _ => response(404, ""),
     }
 }

@@ -17,10 +17,16 @@
 //! scope ACR wants (`registry:catalog:*`, `repository:{name}:metadata_read`,
 //! `…:metadata_write`, `…:delete`), and a 401 challenge names the realm
 //! `{url}/oauth2/token` and service [`SERVICE`]. The token endpoints work as
-//! ACR's do: `POST /oauth2/exchange` (AAD access token → refresh token
-//! [`REFRESH_TOKEN`]), `POST /oauth2/token` (refresh token → access token;
-//! the anonymous `grant_type=password` is refused) and `GET /oauth2/token`
-//! with Basic credentials (admin user or repository token).
+//! ACR's do: `POST /oauth2/exchange` (AAD tokens → refresh token
+//! [`REFRESH_TOKEN`], with the documented grants `access_token`,
+//! `refresh_token` and `access_token_refresh_token`, see
+//! [`FakeAcrBuilder::aad_refresh_token`] and [`FakeAcrBuilder::tenant`]),
+//! `POST /oauth2/token` (refresh token → access token `at|{scopes}`, grant
+//! `refresh_token` or `password`; the anonymous `grant_type=password` with
+//! an empty refresh token is refused) and `GET /oauth2/token` with Basic
+//! credentials (admin user or repository token). [`FakeAcr::exchanges`]
+//! and [`FakeAcr::token_requests`] give what they received;
+//! [`form_fields`] decodes a form.
 //!
 //! [`AcrTokenService`] (module [`token_service`]) is a different fake: only
 //! the token endpoints, signing tokens a real `docker-registry` in
@@ -44,9 +50,13 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 
 mod auth;
+mod grants;
 pub mod token_service;
 
-pub use token_service::{AcrTokenService, TOKEN_SERVICE, aad_token, form};
+pub use grants::form_fields;
+pub use token_service::{
+    AAD_TENANT, AcrTokenService, TOKEN_SERVICE, aad_refresh_token, aad_token, form,
+};
 
 use crate::http::{FakeServer, RecordedRequest, json_response, query_params, response};
 
@@ -86,6 +96,8 @@ pub const REFRESH_TOKEN: &str = "acr-refresh-1";
 #[derive(Debug, Default)]
 pub struct FakeAcrBuilder {
     aad_token: Option<String>,
+    aad_refresh_token: Option<String>,
+    tenant: Option<String>,
     basic: Option<(String, String)>,
 }
 
@@ -94,6 +106,34 @@ impl FakeAcrBuilder {
     /// `/oauth2/exchange`.
     pub fn aad_token(mut self, token: impl Into<String>) -> Self {
         self.aad_token = Some(token.into());
+        self
+    }
+
+    /// Requires authentication, and accepts this AAD refresh token at
+    /// `/oauth2/exchange` (grants `refresh_token` and
+    /// `access_token_refresh_token`).
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// use test_support::fake_acr::{FakeAcr, form_fields};
+    /// let acr = FakeAcr::builder().aad_refresh_token("aad-rt").tenant("t1").start().await;
+    /// // ... exchange "aad-rt" at acr.url() ...
+    /// let sent = form_fields(&acr.exchanges()[0]);
+    /// assert!(sent.contains(&("refresh_token".to_owned(), "aad-rt".to_owned())));
+    /// assert!(acr.token_requests().is_empty());
+    /// # }
+    /// ```
+    pub fn aad_refresh_token(mut self, token: impl Into<String>) -> Self {
+        self.aad_refresh_token = Some(token.into());
+        self
+    }
+
+    /// The AAD tenant of the accepted tokens: an exchange naming another
+    /// `tenant` is refused (one naming none is accepted). Without it, any
+    /// tenant is accepted. See [`aad_refresh_token`](Self::aad_refresh_token)
+    /// for an example.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
         self
     }
 
@@ -106,8 +146,12 @@ impl FakeAcrBuilder {
 
     /// Starts the server on 127.0.0.1.
     pub async fn start(self) -> FakeAcr {
-        let auth = (self.aad_token.is_some() || self.basic.is_some()).then_some(Auth {
+        let wants_auth =
+            self.aad_token.is_some() || self.aad_refresh_token.is_some() || self.basic.is_some();
+        let auth = wants_auth.then_some(Auth {
             aad_token: self.aad_token,
+            aad_refresh_token: self.aad_refresh_token,
+            tenant: self.tenant,
             basic: self.basic,
         });
         let state = Arc::new(State {
@@ -175,11 +219,33 @@ impl FakeAcr {
     pub fn clear_requests(&self) {
         self.server.clear_requests();
     }
+
+    /// The `POST /oauth2/exchange` requests received, in order (example at
+    /// [`FakeAcrBuilder::aad_refresh_token`]).
+    pub fn exchanges(&self) -> Vec<RecordedRequest> {
+        self.posts_to("/oauth2/exchange")
+    }
+
+    /// The `POST /oauth2/token` requests received, in order (example at
+    /// [`FakeAcrBuilder::aad_refresh_token`]).
+    pub fn token_requests(&self) -> Vec<RecordedRequest> {
+        self.posts_to("/oauth2/token")
+    }
+
+    fn posts_to(&self, path: &str) -> Vec<RecordedRequest> {
+        self.server
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == Method::POST && r.path() == path)
+            .collect()
+    }
 }
 
 #[derive(Debug)]
 struct Auth {
     aad_token: Option<String>,
+    aad_refresh_token: Option<String>,
+    tenant: Option<String>,
     basic: Option<(String, String)>,
 }
 

@@ -3,12 +3,15 @@
 //! `docker-registry` in token-auth mode accepts: the tokens are signed by a
 //! [`TokenServer`] the registry trusts.
 //!
-//! * `/oauth2/exchange` (`grant_type=access_token`) accepts only
-//!   [`aad_token()`] and answers with a refresh token (a signed JWT, valid
+//! * `/oauth2/exchange` accepts only the AAD access token [`aad_token()`]
+//!   and the AAD refresh token [`aad_refresh_token()`], with the grant
+//!   rules ACR documents (`access_token`, `refresh_token`,
+//!   `access_token_refresh_token`; a `tenant`, when sent, must be
+//!   [`AAD_TENANT`]), and answers with a refresh token (a signed JWT, valid
 //!   for three hours unless [`AcrTokenService::set_refresh_lifetime`] says
 //!   otherwise).
-//! * `/oauth2/token` with `grant_type=refresh_token` grants every scope asked
-//!   to a refresh token it issued (and still remembers).
+//! * `/oauth2/token` with `grant_type=refresh_token` (or `password`) grants
+//!   every scope asked to a refresh token it issued (and still remembers).
 //! * `/oauth2/token` with `grant_type=password` and an empty
 //!   `refresh_token` is anonymous access: `pull` only, and only when the
 //!   service was started with anonymous pull allowed.
@@ -38,6 +41,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 use serde_json::json;
 
+use super::grants::{self, Accepted, Form, TokenGrant};
 use crate::http::{FakeServer, RecordedRequest, json_response};
 use crate::registry::TestRegistry;
 use crate::token::{Scope, TokenServer};
@@ -57,7 +61,27 @@ pub fn aad_token() -> String {
     format!("eyJhbGciOiJub25lIn0.{payload}.aad-signature")
 }
 
-/// Decoded form parameters of a recorded request.
+/// The tenant of [`aad_token()`] (its `tid`); an exchange naming another
+/// is refused.
+///
+/// ```
+/// assert_eq!(test_support::fake_acr::AAD_TENANT, "tenant-1");
+/// ```
+pub const AAD_TENANT: &str = "tenant-1";
+
+/// The only AAD refresh token the fake exchange accepts (grants
+/// `refresh_token` and `access_token_refresh_token`).
+///
+/// ```
+/// use test_support::fake_acr::{aad_refresh_token, aad_token};
+/// assert_ne!(aad_refresh_token(), aad_token());
+/// ```
+pub fn aad_refresh_token() -> String {
+    "aad-refresh-token-0.AVYA-opaque".to_owned()
+}
+
+/// Decoded form parameters of a recorded request (the last value of a
+/// repeated field; [`form_fields`](super::form_fields) keeps them all).
 pub fn form(r: &RecordedRequest) -> HashMap<String, String> {
     url::form_urlencoded::parse(&r.body).into_owned().collect()
 }
@@ -179,17 +203,21 @@ fn handle(st: &State, req: Request<Bytes>) -> Response<Full<Bytes>> {
     if !is_form {
         return acr_error(400, "BAD_REQUEST", "form body expected");
     }
-    let f: HashMap<String, String> = url::form_urlencoded::parse(req.body())
-        .into_owned()
-        .collect();
-    let get = |k: &str| f.get(k).map(String::as_str);
-    if get("service") != Some(TOKEN_SERVICE) {
+    let f = Form::parse(req.body());
+    if f.get("service") != Some(TOKEN_SERVICE) {
         return acr_error(400, "BAD_REQUEST", "unknown service");
     }
-    match (req.uri().path(), get("grant_type")) {
-        ("/oauth2/exchange", Some("access_token")) => {
-            if get("access_token") != Some(st.aad_token.as_str()) {
-                return acr_error(401, "UNAUTHORIZED", "the AAD access token is not valid");
+    let refused = |(status, code, message): grants::Refusal| acr_error(status, code, message);
+    match req.uri().path() {
+        "/oauth2/exchange" => {
+            let aad_refresh = aad_refresh_token();
+            let accepted = Accepted {
+                access_token: Some(&st.aad_token),
+                refresh_token: Some(&aad_refresh),
+                tenant: Some(AAD_TENANT),
+            };
+            if let Err(r) = grants::check_exchange(&f, &accepted) {
+                return refused(r);
             }
             let lifetime = Duration::from_secs(st.refresh_lifetime.load(Ordering::SeqCst));
             let refresh = st.signer.issue_token(Some("aad-user"), &[], lifetime);
@@ -199,44 +227,42 @@ fn handle(st: &State, req: Request<Bytes>) -> Response<Full<Bytes>> {
                 .insert(refresh.clone(), "aad-user".to_owned());
             json_response(200, &json!({"refresh_token": refresh}))
         }
-        ("/oauth2/token", Some("refresh_token")) => {
-            let user = get("refresh_token").and_then(|r| {
-                st.refresh_tokens
+        "/oauth2/token" => match grants::token_grant(&f) {
+            Err(r) => refused(r),
+            Ok(TokenGrant::Refresh(r)) => {
+                let user = st
+                    .refresh_tokens
                     .lock()
                     .expect("refresh tokens poisoned")
                     .get(r)
-                    .cloned()
-            });
-            let Some(user) = user else {
-                return acr_error(401, "UNAUTHORIZED", "the refresh token is not valid");
-            };
-            let access = scopes(get("scope"), |_| true);
-            let token = st
-                .signer
-                .issue_token(Some(&user), &access, Duration::from_secs(300));
-            json_response(200, &json!({"access_token": token}))
-        }
-        ("/oauth2/token", Some("password")) => {
-            if get("refresh_token") != Some("") {
-                return acr_error(400, "BAD_REQUEST", "anonymous needs an empty refresh_token");
+                    .cloned();
+                let Some(user) = user else {
+                    return acr_error(401, "UNAUTHORIZED", "the refresh token is not valid");
+                };
+                let access = scopes(&f.scopes(), |_| true);
+                let token = st
+                    .signer
+                    .issue_token(Some(&user), &access, Duration::from_secs(300));
+                json_response(200, &json!({"access_token": token}))
             }
-            if !st.anonymous.load(Ordering::SeqCst) {
-                return acr_error(401, "UNAUTHORIZED", "anonymous access is disabled");
+            Ok(TokenGrant::Anonymous) => {
+                if !st.anonymous.load(Ordering::SeqCst) {
+                    return acr_error(401, "UNAUTHORIZED", "anonymous access is disabled");
+                }
+                let access = scopes(&f.scopes(), |a| a == "pull");
+                let token = st
+                    .signer
+                    .issue_token(None, &access, Duration::from_secs(300));
+                json_response(200, &json!({"access_token": token}))
             }
-            let access = scopes(get("scope"), |a| a == "pull");
-            let token = st
-                .signer
-                .issue_token(None, &access, Duration::from_secs(300));
-            json_response(200, &json!({"access_token": token}))
-        }
-        _ => acr_error(400, "BAD_REQUEST", "unsupported grant"),
+        },
+        _ => acr_error(404, "NOT_FOUND", "no such endpoint"),
     }
 }
 
 /// The scopes asked (space separated), with the actions `allow` keeps.
-fn scopes(param: Option<&str>, allow: impl Fn(&str) -> bool) -> Vec<Scope> {
+fn scopes(param: &str, allow: impl Fn(&str) -> bool) -> Vec<Scope> {
     param
-        .unwrap_or_default()
         .split_whitespace()
         .filter_map(Scope::parse)
         .map(|s| Scope {
