@@ -14,12 +14,10 @@ pub use auth::{AcrAuthenticator, DEFAULT_AUDIENCE, REFRESH_MARGIN};
 #[cfg(feature = "azure-identity")]
 pub use azure_identity::AzureIdentityCredential;
 pub use client::{API_VERSION, AcrClient, Endpoint};
-/// The error type of every operation, re-exported from `registry-core`.
-pub use registry_core::{Error, ErrorKind, Result};
-/// The extension traits for the streams the list operations return.
-pub use futures_util::{StreamExt, TryStreamExt};
 pub use credential::{AZURE_ACCESS_TOKEN_ENV, AccessToken, StaticTokenCredential, TokenCredential};
 pub use exchange::{AadExchangeOptions, AcrAccessToken, AcrRefreshToken, AcrTokenClient};
+/// The extension traits for the streams the list operations return.
+pub use futures_util::{StreamExt, TryStreamExt};
 pub use models::{
     Architecture, ArtifactManifestPlatform, ArtifactManifestProperties, ArtifactTagProperties,
     ContainerRepositoryProperties, ContentType, DeletedRepository, ExchangeGrantType,
@@ -28,3 +26,5 @@ pub use models::{
 pub use paging::{
     ListManifestsOptions, ListRepositoriesOptions, ListTagsOptions, OrderBy, Page, PageItem,
 };
+/// The error type of every operation, re-exported from `registry-core`.
+pub use registry_core::{Error, ErrorKind, Result};
