@@ -39,12 +39,12 @@ pub use reference::{IntoOptionalTag, IntoTag, IntoTarget, Reference, Tag, TagOrD
 pub use referrers::Referrers;
 pub use registry_core::{Digest, Error, ErrorKind};
 
+/// The extension traits for the streams the listing operations return.
+pub use futures_util::{StreamExt, TryStreamExt};
 /// Credentials for [`ClientBuilder::credentials`], re-exported from
 /// `registry-core` so that depending on `oci-dist` alone is enough.
 pub use registry_core::credentials;
 pub use registry_core::{Result, Secret};
-/// The extension traits for the streams the listing operations return.
-pub use futures_util::{StreamExt, TryStreamExt};
 
 /// The `oci-spec` crate, whose image types appear in this crate's API.
 pub use oci_spec;
