@@ -8,8 +8,8 @@
 //! |---|---|
 //! | [`MgcClient::credentials`] | `get`, `reset_password` |
 //! | [`MgcClient::registries`] | `create`, `list`, `list_stream`, `get`, `delete` |
-//! | [`MgcClient::repositories`] | `list`, `list_stream`, `get`, `delete`, `get_by_name` |
-//! | [`MgcClient::images`] | `list`, `list_stream`, `get`, `delete` |
+//! | [`MgcClient::repositories`] | `list`, `list_stream`, `get`, `delete`; by name: `get_by_name`, `id_by_name`, `delete_by_name` |
+//! | [`MgcClient::images`] | `list`, `list_stream`, `get`, `delete`; by repository name: `list_by_repository_name`, `get_by_repository_name`, `delete_by_repository_name` |
 //! | [`MgcClient::proxy_caches`] | `create`, `list`, `list_stream`, `get`, `update`, `delete`, `status`, `check_credentials` |
 //! | [`MgcClient::members`] | `add`, `list`, `list_stream`, `get`, `update`, `delete` |
 //! | [`MgcClient::users`] | `create`, `get`, `delete` |
