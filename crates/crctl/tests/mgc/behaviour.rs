@@ -308,8 +308,10 @@ async fn malformed_ids_are_usage_errors_naming_the_argument() {
             "registry_id",
         ),
         (&["users", "delete", bad], "<USER_ID>", "user_id"),
+        // A repository is a UUID or a name (resolved by look-up): only an
+        // empty one is refused here.
         (
-            &["scans", "schedule", REG, bad, "latest"],
+            &["scans", "schedule", REG, "", "latest"],
             "<REPOSITORY_ID>",
             "repository_id",
         ),
