@@ -274,3 +274,104 @@ async fn delete_manifest_and_blob_by_digest() {
     app.delete_blob(&blob).await.unwrap();
     assert!(!app.blob_exists(&blob).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_tag_changed_under_the_placeholder_is_reported_not_overwritten() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let registry = TestRegistry::anonymous().await;
+    let other = common::small_image(1, 100, 18);
+    let (armed, put_seen) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (a, p) = (armed.clone(), put_seen.clone());
+    let (other_digest, other_size) = (other.digest().to_string(), other.manifest().size());
+    // Someone else pushes to the tag right after the placeholder PUT: the
+    // proxy answers the next HEAD of the tag with their manifest.
+    let proxy = registry
+        .proxy_builder()
+        .intercept(move |req| {
+            if !a.load(Ordering::SeqCst) || req.path() != "/v2/del/race/manifests/v1" {
+                return None;
+            }
+            if req.method == "PUT" {
+                p.store(true, Ordering::SeqCst);
+                return None;
+            }
+            if req.method != "HEAD" || !p.load(Ordering::SeqCst) {
+                return None;
+            }
+            let mut resp = response(200, "");
+            let h = resp.headers_mut();
+            h.insert("docker-content-digest", other_digest.parse().unwrap());
+            h.insert(
+                "content-type",
+                oci_dist::media_type::OCI_MANIFEST.parse().unwrap(),
+            );
+            h.insert("content-length", other_size.to_string().parse().unwrap());
+            Some(resp)
+        })
+        .start()
+        .await;
+    let app = common::client_via(&proxy).with_segment("del/race");
+    let img = common::small_image(1, 500, 17);
+    app.push_image("v1", &img).await.unwrap();
+    app.tag_image("v1", "latest").await.unwrap();
+    armed.store(true, Ordering::SeqCst);
+    proxy.clear_requests();
+
+    let err = app.delete_tag("v1").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("changed by someone else") && msg.contains(&other.digest().to_string()),
+        "{msg}"
+    );
+    assert!(put_seen.load(Ordering::SeqCst));
+    // The shared manifest was never deleted, and `latest` still holds it.
+    assert_eq!(
+        proxy.count(
+            "DELETE",
+            &format!("/v2/del/race/manifests/{}", img.digest())
+        ),
+        0
+    );
+    assert_eq!(app.get_digest("latest").await.unwrap(), *img.digest());
+}
+
+#[tokio::test]
+async fn a_refused_placeholder_delete_puts_the_tag_back() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let registry = TestRegistry::anonymous().await;
+    let deletes = Arc::new(AtomicUsize::new(0));
+    let d = deletes.clone();
+    // The probe DELETE goes through (404); the real one is forbidden.
+    let proxy = registry
+        .proxy_builder()
+        .intercept(move |req| {
+            let by_digest = req.path().starts_with("/v2/del/restore/manifests/sha256:");
+            (req.method == "DELETE" && by_digest && d.fetch_add(1, Ordering::SeqCst) == 1)
+                .then(|| response(403, ""))
+        })
+        .start()
+        .await;
+    let app = common::client_via(&proxy).with_segment("del/restore");
+    let img = common::small_image(1, 500, 19);
+    app.push_image("v1", &img).await.unwrap();
+    app.tag_image("v1", "latest").await.unwrap();
+
+    let err = app.delete_tag("v1").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("the tag points at {} again", img.digest())),
+        "{err}"
+    );
+    assert_eq!(deletes.load(Ordering::SeqCst), 2);
+    assert_eq!(app.get_digest("v1").await.unwrap(), *img.digest());
+    assert_eq!(app.get_digest("latest").await.unwrap(), *img.digest());
+}
