@@ -1,4 +1,7 @@
-//! Images of a repository (`/v1/registries/{registry_id}/repositories/{repository_id}/images`).
+//! Images of a repository (`/v1/registries/{registry_id}/repositories/{repository_id}/images`),
+//! the repository given by UUID, or by name like the Go SDK (the
+//! `*_by_repository_name` methods: one exact-match look-up, then the UUID
+//! operation).
 
 use chrono::{DateTime, Utc};
 use http::Method;

@@ -1,5 +1,7 @@
 //! Repositories of a registry, addressed by UUID
-//! (`/v1/registries/{registry_id}/repositories`).
+//! (`/v1/registries/{registry_id}/repositories`), or by name like the Go
+//! SDK ([`RepositoriesService::get_by_name`], `id_by_name`,
+//! `delete_by_name`: one exact-match look-up, then the UUID operation).
 
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
