@@ -1,4 +1,7 @@
-//! Images of a repository (`/v1/registries/{registry_id}/repositories/{repository_id}/images`).
+//! Images of a repository (`/v1/registries/{registry_id}/repositories/{repository_id}/images`),
+//! the repository given by UUID, or by name like the Go SDK (the
+//! `*_by_repository_name` methods: one exact-match look-up, then the UUID
+//! operation).
 
 use chrono::{DateTime, Utc};
 use http::Method;
@@ -8,7 +11,7 @@ use crate::client::MgcClient;
 use crate::error::Error;
 use crate::ids::{RegistryId, RepositoryId};
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
-use crate::repositories::repository_path;
+use crate::repositories::{RepositoriesService, repository_path};
 use crate::request::Call;
 use crate::{serde_util, validate};
 
@@ -168,5 +171,91 @@ impl ImagesService {
         const OP: &str = "deleteImageV1";
         let path = image_path(OP, registry_id, repository_id, digest_or_tag)?;
         self.client.empty(Call::new(OP, Method::DELETE, path)).await
+    }
+
+    /// The id of the repository named `repository_name`, resolved once.
+    async fn repository_id(
+        &self,
+        registry_id: &RegistryId,
+        repository_name: &str,
+    ) -> Result<RepositoryId, Error> {
+        RepositoriesService::new(self.client.clone())
+            .id_by_name(registry_id, repository_name)
+            .await
+    }
+
+    /// [`list`](Self::list) in the repository named exactly
+    /// `repository_name`: the Go SDK's `Images.List(registryID,
+    /// repositoryName, opts)`. The name is resolved once
+    /// ([`RepositoriesService::get_by_name`]: not found and ambiguous names
+    /// are errors), then `getImagesV1` is called with its id.
+    ///
+    /// ```no_run
+    /// # async fn run(mgc: mgc_api::MgcClient, registry: mgc_api::RegistryId) -> Result<(), mgc_api::Error> {
+    /// use mgc_api::ListOptions;
+    /// let page = mgc
+    ///     .images()
+    ///     .list_by_repository_name(&registry, "team/app", ListOptions::new().limit(10))
+    ///     .await?;
+    /// for image in page.results {
+    ///     println!("{} {:?}", image.digest, image.tags);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_by_repository_name(
+        &self,
+        registry_id: &RegistryId,
+        repository_name: &str,
+        options: ListOptions,
+    ) -> Result<ImagesResponse, Error> {
+        // Refuse bad options before the look-up is sent.
+        options.query("getImagesV1", Accepts::NAME_EXPAND)?;
+        let id = self.repository_id(registry_id, repository_name).await?;
+        self.list(registry_id, &id, options).await
+    }
+
+    /// [`get`](Self::get) in the repository named exactly
+    /// `repository_name`: the Go SDK's `Images.Get(registryID,
+    /// repositoryName, digestOrTag)`. The digest or tag is checked before
+    /// anything is sent; the name is resolved once, then `getImageV1` is
+    /// called with the repository's id.
+    ///
+    /// ```no_run
+    /// # async fn run(mgc: mgc_api::MgcClient, registry: mgc_api::RegistryId) -> Result<(), mgc_api::Error> {
+    /// let image = mgc.images().get_by_repository_name(&registry, "team/app", "latest").await?;
+    /// println!("{}", image.digest);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_by_repository_name(
+        &self,
+        registry_id: &RegistryId,
+        repository_name: &str,
+        digest_or_tag: &str,
+    ) -> Result<ImageResponse, Error> {
+        validate::digest_or_tag("getImageV1", digest_or_tag)?;
+        let id = self.repository_id(registry_id, repository_name).await?;
+        self.get(registry_id, &id, digest_or_tag).await
+    }
+
+    /// [`delete`](Self::delete) in the repository named exactly
+    /// `repository_name`: the Go SDK's `Images.Delete(registryID,
+    /// repositoryName, digestOrTag)`. The digest or tag is checked before
+    /// anything is sent; the name is resolved once, then `deleteImageV1` is
+    /// called with the repository's id.
+    ///
+    /// ```no_run
+    /// # async fn run(mgc: mgc_api::MgcClient, registry: mgc_api::RegistryId) -> Result<(), mgc_api::Error> {
+    /// mgc.images().delete_by_repository_name(&registry, "team/app", "old").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_by_repository_name(
+        &self,
+        registry_id: &RegistryId,
+        repository_name: &str,
+        digest_or_tag: &str,
+    ) -> Result<(), Error> {
+        validate::digest_or_tag("deleteImageV1", digest_or_tag)?;
+        let id = self.repository_id(registry_id, repository_name).await?;
+        self.delete(registry_id, &id, digest_or_tag).await
     }
 }

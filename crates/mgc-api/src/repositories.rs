@@ -1,5 +1,7 @@
 //! Repositories of a registry, addressed by UUID
-//! (`/v1/registries/{registry_id}/repositories`).
+//! (`/v1/registries/{registry_id}/repositories`), or by name like the Go
+//! SDK ([`RepositoriesService::get_by_name`], `id_by_name`,
+//! `delete_by_name`: one exact-match look-up, then the UUID operation).
 
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
@@ -132,9 +134,24 @@ impl RepositoriesService {
         self.client.empty(Call::new(OP, Method::DELETE, path)).await
     }
 
-    /// The repository named exactly `name` (e.g. `team/app`), found with the
-    /// `name` filter of `getRepositoriesV1` (walking its pages); a
-    /// [`ErrorKind::NotFound`] error when there is none.
+    /// The repository named exactly `name` (e.g. `team/app`): the Go SDK's
+    /// `Repositories.Get(registryID, repositoryName)`.
+    ///
+    /// One look-up with the `name` filter of `getRepositoriesV1`, walking
+    /// its pages (the API may match the filter as a prefix or substring, or
+    /// ignore it), keeping only the exact match. No repository of that name
+    /// is an [`ErrorKind::NotFound`] error; more than one (a server that
+    /// does not keep names unique) is an [`ErrorKind::Conflict`] error
+    /// listing their ids, rather than a guess. The name-based operations of
+    /// this service and of [`ImagesService`](crate::ImagesService) resolve
+    /// names here, once, then call the UUID operation.
+    ///
+    /// ```no_run
+    /// # async fn run(mgc: mgc_api::MgcClient, registry: mgc_api::RegistryId) -> Result<(), mgc_api::Error> {
+    /// let repo = mgc.repositories().get_by_name(&registry, "team/app").await?;
+    /// println!("{} has {} images", repo.id, repo.image_count);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_by_name(
         &self,
         registry_id: &RegistryId,
@@ -143,16 +160,74 @@ impl RepositoriesService {
         const OP: &str = "getRepositoriesV1";
         validate::non_empty(OP, "repository name", name)?;
         let mut stream = self.list_stream(registry_id, ListOptions::new().name(name));
+        let mut found: Option<RepositoryV1Response> = None;
+        let mut more: Vec<RepositoryId> = Vec::new();
         while let Some(repo) = stream.try_next().await? {
-            if repo.name == name {
-                return Ok(repo);
+            if repo.name != name {
+                continue;
+            }
+            if found.is_none() {
+                found = Some(repo);
+            } else {
+                more.push(repo.id);
             }
         }
-        Err(Error::new(
-            ErrorKind::NotFound,
-            format!("no repository named {name:?} in registry {registry_id}"),
-        )
-        .with_operation(OP))
+        match found {
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no repository named {name:?} in registry {registry_id}"),
+            )
+            .with_operation(OP)),
+            Some(first) if more.is_empty() => Ok(first),
+            Some(first) => {
+                let ids: Vec<&str> = std::iter::once(&first.id)
+                    .chain(&more)
+                    .map(RepositoryId::as_str)
+                    .collect();
+                Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "{} repositories are named {name:?} in registry {registry_id} ({}); \
+                         address the repository by its id instead",
+                        ids.len(),
+                        ids.join(", ")
+                    ),
+                )
+                .with_operation(OP))
+            }
+        }
+    }
+
+    /// The id of the repository named exactly `name`; see
+    /// [`get_by_name`](Self::get_by_name) for how it is found and the errors.
+    ///
+    /// ```no_run
+    /// # async fn run(mgc: mgc_api::MgcClient, registry: mgc_api::RegistryId) -> Result<(), mgc_api::Error> {
+    /// let id = mgc.repositories().id_by_name(&registry, "team/app").await?;
+    /// mgc.scans().schedule(&registry, &id, "latest").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn id_by_name(
+        &self,
+        registry_id: &RegistryId,
+        name: &str,
+    ) -> Result<RepositoryId, Error> {
+        Ok(self.get_by_name(registry_id, name).await?.id)
+    }
+
+    /// Deletes the repository named exactly `name` with all its images: the
+    /// Go SDK's `Repositories.Delete(registryID, repositoryName)`. The name
+    /// is resolved once ([`get_by_name`](Self::get_by_name)), then
+    /// `deleteRepositoryV1` is called with its id.
+    ///
+    /// ```no_run
+    /// # async fn run(mgc: mgc_api::MgcClient, registry: mgc_api::RegistryId) -> Result<(), mgc_api::Error> {
+    /// mgc.repositories().delete_by_name(&registry, "team/old-app").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_by_name(&self, registry_id: &RegistryId, name: &str) -> Result<(), Error> {
+        let id = self.id_by_name(registry_id, name).await?;
+        self.delete(registry_id, &id).await
     }
 }
 

@@ -48,6 +48,13 @@ pub async fn delete(global: &GlobalOptions, reference: &str) -> Result<(), Failu
                 TagDeletion::ManifestDeleted { digest } => tracing::info!(
                     "the registry cannot delete tags; deleted manifest {digest}, which no other tag referenced"
                 ),
+                TagDeletion::PlaceholderDeleted {
+                    digest,
+                    placeholder,
+                } => tracing::info!(
+                    "the registry cannot delete tags; pointed the tag at placeholder manifest \
+                     {placeholder} and deleted that, so {digest} and its other tags stay"
+                ),
             }
         }
     }

@@ -1,10 +1,11 @@
 //! `crctl mgc images list | get | delete`.
 
 use clap::{Subcommand, ValueEnum};
-use facade::mgc::{RegistryId, RepositoryId, images};
+use facade::mgc::{RegistryId, images};
 
 use super::Ctx;
 use super::list::{NameArgs, PageArgs, print_list};
+use super::repository::RepositoryArg;
 use crate::exit::Failure;
 
 /// `crctl mgc images …`
@@ -14,8 +15,9 @@ pub enum ImagesCommand {
     List {
         /// The registry ID (a UUID).
         registry_id: RegistryId,
-        /// The repository ID (a UUID).
-        repository_id: RepositoryId,
+        /// The repository: its ID (a UUID) or its exact name.
+        #[arg(value_name = "REPOSITORY_ID")]
+        repository: RepositoryArg,
         /// Extra fields to include; repeat or separate with commas.
         #[arg(long, value_enum, value_name = "FIELD", value_delimiter = ',')]
         expand: Vec<Expand>,
@@ -28,8 +30,9 @@ pub enum ImagesCommand {
     Get {
         /// The registry ID.
         registry_id: RegistryId,
-        /// The repository ID.
-        repository_id: RepositoryId,
+        /// The repository: its ID (a UUID) or its exact name.
+        #[arg(value_name = "REPOSITORY_ID")]
+        repository: RepositoryArg,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
     },
@@ -37,8 +40,9 @@ pub enum ImagesCommand {
     Delete {
         /// The registry ID.
         registry_id: RegistryId,
-        /// The repository ID.
-        repository_id: RepositoryId,
+        /// The repository: its ID (a UUID) or its exact name.
+        #[arg(value_name = "REPOSITORY_ID")]
+        repository: RepositoryArg,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
     },
@@ -82,11 +86,12 @@ pub async fn run(ctx: &Ctx, command: ImagesCommand) -> Result<(), Failure> {
     match command {
         ImagesCommand::List {
             registry_id,
-            repository_id,
+            repository,
             expand,
             paging,
             name,
         } => {
+            let repository_id = repository.id(ctx, &registry_id).await?;
             let mut options = paging.named(&name);
             for field in expand {
                 let field = field.wire().to_owned();
@@ -105,19 +110,33 @@ pub async fn run(ctx: &Ctx, command: ImagesCommand) -> Result<(), Failure> {
         }
         ImagesCommand::Get {
             registry_id,
-            repository_id,
+            repository,
             digest_or_tag,
-        } => ctx.out.object(
-            &images
-                .get(&registry_id, &repository_id, &digest_or_tag)
-                .await?,
-        ),
+        } => {
+            let image = match &repository {
+                RepositoryArg::Id(id) => images.get(&registry_id, id, &digest_or_tag).await?,
+                RepositoryArg::Name(name) => {
+                    images
+                        .get_by_repository_name(&registry_id, name, &digest_or_tag)
+                        .await?
+                }
+            };
+            ctx.out.object(&image)
+        }
         ImagesCommand::Delete {
             registry_id,
-            repository_id,
+            repository,
             digest_or_tag,
-        } => Ok(images
-            .delete(&registry_id, &repository_id, &digest_or_tag)
-            .await?),
+        } => {
+            match &repository {
+                RepositoryArg::Id(id) => images.delete(&registry_id, id, &digest_or_tag).await?,
+                RepositoryArg::Name(name) => {
+                    images
+                        .delete_by_repository_name(&registry_id, name, &digest_or_tag)
+                        .await?
+                }
+            }
+            Ok(())
+        }
     }
 }

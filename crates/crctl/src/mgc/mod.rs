@@ -13,7 +13,11 @@
 //! Id arguments are parsed into `mgc_api`'s id types ([`mgc::RegistryId`],
 //! [`mgc::RepositoryId`], …) by clap, so a malformed UUID is a usage error
 //! naming the argument (exit 2) before the client is even built, and each
-//! id can only reach the parameter of its kind.
+//! id can only reach the parameter of its kind. A repository (`REPOSITORY_ID`)
+//! is its UUID or its name, like the Go SDK: a UUID-shaped argument is an
+//! id, anything else a name, resolved with one exact-match look-up before
+//! the UUID call (no such name: exit 3; two repositories with that name: an
+//! error asking for the id).
 
 mod connect;
 mod credentials;
@@ -24,6 +28,7 @@ mod print;
 mod proxy_caches;
 mod registries;
 mod repositories;
+mod repository;
 mod scans;
 mod users;
 
@@ -40,7 +45,8 @@ use crate::exit::Failure;
              credentials, proxy caches, members, users, scans",
     after_help = "Authenticate with --api-key (or MGC_API_KEY) or --token (or MGC_TOKEN); \
                   a flag wins over the environment. IDs are UUIDs (checked before anything is \
-                  sent); images are addressed by digest (sha256:…) or tag."
+                  sent); a repository is its UUID or its exact name (e.g. team/app); images are \
+                  addressed by digest (sha256:…) or tag."
 )]
 pub struct MgcArgs {
     #[command(flatten)]

@@ -1,10 +1,11 @@
 //! `crctl mgc repositories list | get | delete`.
 
 use clap::Subcommand;
-use facade::mgc::{RegistryId, RepositoryId};
+use facade::mgc::RegistryId;
 
 use super::Ctx;
 use super::list::{NameArgs, PageArgs, print_list};
+use super::repository::RepositoryArg;
 use crate::exit::Failure;
 
 /// `crctl mgc repositories …`
@@ -23,15 +24,17 @@ pub enum RepositoriesCommand {
     Get {
         /// The registry ID.
         registry_id: RegistryId,
-        /// The repository ID (a UUID).
-        repository_id: RepositoryId,
+        /// The repository: its ID (a UUID) or its exact name.
+        #[arg(value_name = "REPOSITORY_ID")]
+        repository: RepositoryArg,
     },
     /// Delete a repository with all its images; prints nothing.
     Delete {
         /// The registry ID.
         registry_id: RegistryId,
-        /// The repository ID.
-        repository_id: RepositoryId,
+        /// The repository: its ID (a UUID) or its exact name.
+        #[arg(value_name = "REPOSITORY_ID")]
+        repository: RepositoryArg,
     },
 }
 
@@ -59,13 +62,21 @@ pub async fn run(ctx: &Ctx, command: RepositoriesCommand) -> Result<(), Failure>
         }
         RepositoriesCommand::Get {
             registry_id,
-            repository_id,
-        } => ctx
-            .out
-            .object(&repositories.get(&registry_id, &repository_id).await?),
+            repository,
+        } => {
+            // By name, the look-up answers the repository itself.
+            let found = match &repository {
+                RepositoryArg::Id(id) => repositories.get(&registry_id, id).await?,
+                RepositoryArg::Name(name) => repositories.get_by_name(&registry_id, name).await?,
+            };
+            ctx.out.object(&found)
+        }
         RepositoriesCommand::Delete {
             registry_id,
-            repository_id,
-        } => Ok(repositories.delete(&registry_id, &repository_id).await?),
+            repository,
+        } => {
+            let id = repository.id(ctx, &registry_id).await?;
+            Ok(repositories.delete(&registry_id, &id).await?)
+        }
     }
 }

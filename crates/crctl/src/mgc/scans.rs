@@ -1,12 +1,11 @@
 //! `crctl mgc scans schedule | list | get | stop | vulnerabilities`.
 
 use clap::{Subcommand, ValueEnum};
-use facade::mgc::{
-    RegistryId, RepositoryId, ScanId, ScanStatus, VulnerabilityFilter, VulnerabilitySeverity,
-};
+use facade::mgc::{RegistryId, ScanId, ScanStatus, VulnerabilityFilter, VulnerabilitySeverity};
 
 use super::Ctx;
 use super::list::{PageArgs, print_list};
+use super::repository::RepositoryArg;
 use crate::exit::Failure;
 
 /// `crctl mgc scans …`
@@ -16,8 +15,9 @@ pub enum ScansCommand {
     Schedule {
         /// The registry ID (a UUID).
         registry_id: RegistryId,
-        /// The repository ID (a UUID).
-        repository_id: RepositoryId,
+        /// The repository: its ID (a UUID) or its exact name.
+        #[arg(value_name = "REPOSITORY_ID")]
+        repository: RepositoryArg,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
     },
@@ -25,8 +25,9 @@ pub enum ScansCommand {
     List {
         /// The registry ID.
         registry_id: RegistryId,
-        /// The repository ID.
-        repository_id: RepositoryId,
+        /// The repository: its ID (a UUID) or its exact name.
+        #[arg(value_name = "REPOSITORY_ID")]
+        repository: RepositoryArg,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
         /// Only scans in this state.
@@ -146,22 +147,27 @@ pub async fn run(ctx: &Ctx, command: ScansCommand) -> Result<(), Failure> {
     match command {
         ScansCommand::Schedule {
             registry_id,
-            repository_id,
+            repository,
             digest_or_tag,
         } => ctx.out.object(
             &scans
-                .schedule(&registry_id, &repository_id, &digest_or_tag)
+                .schedule(
+                    &registry_id,
+                    &repository.id(ctx, &registry_id).await?,
+                    &digest_or_tag,
+                )
                 .await?,
         ),
         ScansCommand::List {
             registry_id,
-            repository_id,
+            repository,
             digest_or_tag,
             status,
             paging,
         } => {
             let options = paging.options();
             let status = status.map(ScanStatus::from);
+            let repository_id = repository.id(ctx, &registry_id).await?;
             let (reg, repo, image) = (&registry_id, &repository_id, &digest_or_tag);
             print_list(
                 ctx,

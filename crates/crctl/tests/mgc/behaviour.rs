@@ -231,6 +231,8 @@ async fn usage_errors_exit_2_before_any_request() {
 async fn malformed_ids_are_usage_errors_naming_the_argument() {
     let fake = MagaluFake::start().await;
     let bad = "0c6bbd87-881a-4bf8-b3f6";
+    // A repository is a UUID or a name (resolved by look-up, see
+    // tests/mgc_names.rs): only an empty one is refused before sending.
     let cases: &[(&[&str], &str, &str)] = &[
         (&["registries", "get", bad], "<REGISTRY_ID>", "registry_id"),
         (
@@ -249,7 +251,7 @@ async fn malformed_ids_are_usage_errors_naming_the_argument() {
             "registry_id",
         ),
         (
-            &["repositories", "get", REG, bad],
+            &["repositories", "get", REG, ""],
             "<REPOSITORY_ID>",
             "repository_id",
         ),
@@ -259,7 +261,7 @@ async fn malformed_ids_are_usage_errors_naming_the_argument() {
             "registry_id",
         ),
         (
-            &["images", "list", REG, bad],
+            &["images", "list", REG, ""],
             "<REPOSITORY_ID>",
             "repository_id",
         ),
@@ -269,7 +271,7 @@ async fn malformed_ids_are_usage_errors_naming_the_argument() {
             "registry_id",
         ),
         (
-            &["images", "delete", REG, bad, DIGEST],
+            &["images", "delete", REG, "", DIGEST],
             "<REPOSITORY_ID>",
             "repository_id",
         ),
@@ -309,7 +311,7 @@ async fn malformed_ids_are_usage_errors_naming_the_argument() {
         ),
         (&["users", "delete", bad], "<USER_ID>", "user_id"),
         (
-            &["scans", "schedule", REG, bad, "latest"],
+            &["scans", "schedule", REG, "", "latest"],
             "<REPOSITORY_ID>",
             "repository_id",
         ),
