@@ -7,20 +7,42 @@ use std::process::{Command, ExitCode};
 
 use crate::lint::cargo;
 
-/// The packages that are not published (see the README): test servers,
-/// this tool and the integration tests.
-const UNPUBLISHED: [&str; 3] = ["test-support", "xtask", "integration-tests"];
-
-/// `cargo package` of every published crate, in dependency order (cargo
-/// packages workspace dependencies first and resolves them from the
-/// freshly packaged `.crate` files), each one built from its package to
-/// prove the package is complete.
+/// `cargo package` of every published crate (those without
+/// `publish = false`), in dependency order (cargo packages workspace
+/// dependencies first and resolves them from the freshly packaged `.crate`
+/// files), each one built from its package to prove the package is
+/// complete.
 pub(crate) fn package_check() -> Result<(), String> {
-    let mut args = vec!["package", "--workspace", "--allow-dirty", "--locked"];
-    for p in UNPUBLISHED {
-        args.extend(["--exclude", p]);
+    let published = published_packages()?;
+    let mut args = vec!["package", "--locked", "--allow-dirty"];
+    for p in &published {
+        args.extend(["-p", p.as_str()]);
     }
     cargo(&args)
+}
+
+/// The names of the workspace packages that may be published.
+fn published_packages() -> Result<Vec<String>, String> {
+    let out = output(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["metadata", "--no-deps", "--format-version", "1"])
+            .current_dir(crate::workspace_root()),
+    )?;
+    let metadata: serde_json::Value =
+        serde_json::from_str(&out).map_err(|e| format!("reading cargo metadata: {e}"))?;
+    let packages = metadata["packages"]
+        .as_array()
+        .ok_or("cargo metadata has no packages")?;
+    // `publish = false` is `"publish": []`; unset is `null`.
+    Ok(packages
+        .iter()
+        .filter(|p| {
+            p["publish"]
+                .as_array()
+                .is_none_or(|registries| !registries.is_empty())
+        })
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect())
 }
 
 /// `cargo install --path crates/crctl` into a temporary root (a debug build
