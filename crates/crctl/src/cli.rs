@@ -91,11 +91,11 @@ impl GlobalOptions {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Copy an image or index between registries and OCI layouts.
+    /// Copy an image or index between registries, OCI layouts and OCI archives.
     Copy {
-        /// Source: HOST[:PORT]/REPO[:TAG][@DIGEST] or oci:PATH[:TAG].
+        /// Source: HOST[:PORT]/REPO[:TAG][@DIGEST], oci:PATH[:TAG] or oci-archive:FILE.tar[:TAG].
         src: String,
-        /// Destination: HOST[:PORT]/REPO[:TAG] or oci:PATH[:TAG].
+        /// Destination: HOST[:PORT]/REPO[:TAG], oci:PATH[:TAG] or oci-archive:FILE.tar[:TAG] (replaced when the copy succeeds).
         dst: String,
         /// Copy every platform of an index (default: only --platform's).
         #[arg(long)]

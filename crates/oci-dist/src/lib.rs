@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod archive;
 pub mod blob;
 pub mod catalog;
 pub mod client;

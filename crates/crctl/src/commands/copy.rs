@@ -1,22 +1,53 @@
-//! `crctl copy SRC DST [--all-platforms]`: between registries and OCI
-//! layouts; prints the destination digest.
+//! `crctl copy SRC DST [--all-platforms]`: between registries, OCI
+//! layouts and OCI archives; prints the destination digest.
 
 use std::path::Path;
 
+use facade::oci::archive::OciArchiveWriter;
 use facade::oci::content::{ImageDestination, ImageSource};
 use facade::oci::layout::OciLayout;
 use facade::oci::{CopyOptions, Tag, TagOrDigest, copy};
 
 use crate::cli::GlobalOptions;
-use crate::commands::resolve::{open_source, wanted_platform};
+use crate::commands::resolve::{docker_archive_unsupported, open_source, wanted_platform};
 use crate::exit::Failure;
 use crate::output;
 use crate::progress::CopyBars;
 use crate::target::{self, Target};
 
+/// Where a copy writes.
+enum Writer {
+    /// A registry or a layout: written as the copy goes.
+    Direct(Box<dyn ImageDestination>),
+    /// An archive: in place only once finished.
+    OciArchive(Box<OciArchiveWriter>),
+}
+
+impl Writer {
+    fn as_dest(&self) -> &dyn ImageDestination {
+        match self {
+            Writer::Direct(d) => d.as_ref(),
+            Writer::OciArchive(w) => w.as_ref(),
+        }
+    }
+
+    /// Puts an archive in place (after a successful copy).
+    async fn finish(self) -> Result<(), Failure> {
+        match self {
+            Writer::Direct(_) => Ok(()),
+            Writer::OciArchive(w) => {
+                let path = w.path().to_path_buf();
+                w.finish()
+                    .await
+                    .map_err(|e| Failure::from(e).context(format!("writing {}", path.display())))
+            }
+        }
+    }
+}
+
 /// A destination, with the tag to give the image there.
 struct Destination {
-    dest: Box<dyn ImageDestination>,
+    dest: Writer,
     tag: Option<Tag>,
     /// A layout this command created: removed again if the copy fails.
     created: Option<std::path::PathBuf>,
@@ -35,7 +66,7 @@ async fn open_destination(
                 _ => Some(source_tag.cloned().unwrap_or_else(Tag::latest)),
             };
             Ok(Destination {
-                dest: Box::new(target::repository_client(global, &r)?),
+                dest: Writer::Direct(Box::new(target::repository_client(global, &r)?)),
                 tag,
                 created: None,
             })
@@ -47,10 +78,25 @@ async fn open_destination(
                 .map_err(|e| Failure::from(e).context(format!("creating {}", path.display())))?;
             // Without a tag, the copy lists the image untagged in index.json.
             Ok(Destination {
-                dest: Box::new(layout),
+                dest: Writer::Direct(Box::new(layout)),
                 tag: tag.or_else(|| source_tag.cloned()),
                 created: (!existed).then_some(path),
             })
+        }
+        Target::OciArchive { path, tag } => {
+            // Built in a temporary file, renamed over `path` (replacing any
+            // file there) only when the copy succeeded.
+            let writer = OciArchiveWriter::create(&path)
+                .await
+                .map_err(|e| Failure::from(e).context(format!("creating {}", path.display())))?;
+            Ok(Destination {
+                dest: Writer::OciArchive(Box::new(writer)),
+                tag: tag.or_else(|| source_tag.cloned()),
+                created: None,
+            })
+        }
+        Target::DockerArchive { path, reference } => {
+            Err(docker_archive_unsupported(&path, reference.as_ref()))
         }
     }
 }
@@ -81,7 +127,7 @@ pub async fn run(
     let result = copy(
         source.source.as_ref() as &dyn ImageSource,
         &source.reference,
-        dest.dest.as_ref(),
+        dest.dest.as_dest(),
         dest.tag.as_ref(),
         &options,
     )
@@ -90,7 +136,10 @@ pub async fn run(
         b.finish();
     }
     let report = match result {
-        Ok(r) => r,
+        Ok(r) => {
+            dest.dest.finish().await?;
+            r
+        }
         Err(e) => {
             if let Some(path) = &dest.created {
                 // Leave nothing half-written behind.

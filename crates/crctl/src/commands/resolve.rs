@@ -1,6 +1,7 @@
 //! Shared steps: open a source (registry or layout), resolve a reference,
 //! pick the platform's image out of an index.
 
+use facade::oci::archive::OciArchiveReader;
 use facade::oci::content::ImageSource;
 use facade::oci::layout::OciLayout;
 use facade::oci::{CheckedDescriptor, Manifest, TagOrDigest, descriptor, platform};
@@ -34,7 +35,7 @@ pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Fa
                 .map_err(|e| Failure::from(e).context(format!("opening {}", path.display())))?;
             let reference = match tag {
                 Some(t) => TagOrDigest::Tag(t),
-                None => single_ref(&layout).await?,
+                None => single_ref(&layout.index().await?, "oci:PATH:TAG", &path)?,
             };
             Ok(Source {
                 source: Box::new(layout),
@@ -42,21 +43,56 @@ pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Fa
                 shown: arg.to_owned(),
             })
         }
+        Target::OciArchive { path, tag } => {
+            let archive = OciArchiveReader::open(&path)
+                .await
+                .map_err(|e| Failure::from(e).context(format!("opening {}", path.display())))?;
+            let reference = match tag {
+                Some(t) => TagOrDigest::Tag(t),
+                None => single_ref(archive.index(), "oci-archive:FILE:TAG", &path)?,
+            };
+            Ok(Source {
+                source: Box::new(archive),
+                reference,
+                shown: arg.to_owned(),
+            })
+        }
+        Target::DockerArchive { path, reference } => {
+            Err(docker_archive_unsupported(&path, reference.as_ref()))
+        }
     }
 }
 
-/// The only image of a layout when no tag was given.
-async fn single_ref(layout: &OciLayout) -> Result<TagOrDigest, Failure> {
-    let index = layout.index().await?;
+/// The error for `docker-archive:` (parsed, not implemented yet).
+pub fn docker_archive_unsupported(
+    path: &std::path::Path,
+    reference: Option<&facade::oci::Reference>,
+) -> Failure {
+    let shown = match reference {
+        Some(r) => format!("{}:{r}", path.display()),
+        None => path.display().to_string(),
+    };
+    Failure::new(
+        crate::exit::FAILURE,
+        format!("docker-archive:{shown} is not supported yet; use oci-archive:FILE.tar[:TAG]"),
+    )
+}
+
+/// The only image of a layout's or archive's index when no tag was given.
+fn single_ref(
+    index: &oci_spec::image::ImageIndex,
+    syntax: &str,
+    path: &std::path::Path,
+) -> Result<TagOrDigest, Failure> {
     match index.manifests().as_slice() {
         [one] => Ok(TagOrDigest::Digest(descriptor::digest_of(one)?)),
         [] => Err(Failure::new(
             crate::exit::NOT_FOUND,
-            format!("{} holds no image", layout.root().display()),
+            format!("{} holds no image", path.display()),
         )),
         _ => Err(Failure::usage(format!(
-            "{} holds several images: name one with oci:PATH:TAG",
-            layout.root().display()
+            "{} holds several images: name one with {syntax}",
+            path.display()
         ))),
     }
 }

@@ -33,7 +33,7 @@ pub(super) async fn write_atomic(root: &Path, name: &str, bytes: Vec<u8>) -> Res
 }
 
 /// A temporary-file builder: hidden name, mode 0644 on Unix.
-pub(super) fn temp_builder(prefix: &str) -> tempfile::Builder<'_, '_> {
+pub(crate) fn temp_builder(prefix: &str) -> tempfile::Builder<'_, '_> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(prefix);
     #[cfg(unix)]
@@ -45,7 +45,7 @@ pub(super) fn temp_builder(prefix: &str) -> tempfile::Builder<'_, '_> {
 }
 
 /// Makes a rename in `dir` durable.
-pub(super) fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         std::fs::File::open(dir)
@@ -71,7 +71,7 @@ pub(super) async fn lock_file(path: PathBuf) -> Result<std::fs::File> {
 }
 
 /// Runs blocking file-system work off the async threads.
-pub(super) async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)
@@ -80,6 +80,6 @@ pub(super) async fn blocking<T: Send + 'static>(
 }
 
 /// An I/O error with what we were doing.
-pub(super) fn io_error(e: std::io::Error, doing: impl std::fmt::Display) -> Error {
+pub(crate) fn io_error(e: std::io::Error, doing: impl std::fmt::Display) -> Error {
     Error::from(e).context(doing)
 }

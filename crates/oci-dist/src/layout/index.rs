@@ -60,7 +60,7 @@ pub fn validate_ref_name(name: &str) -> Result<()> {
 }
 
 /// The `org.opencontainers.image.ref.name` of an index entry.
-pub(super) fn ref_name(d: &Descriptor) -> Option<&str> {
+pub(crate) fn ref_name(d: &Descriptor) -> Option<&str> {
     d.annotations()
         .as_ref()
         .and_then(|a| a.get(REF_NAME_ANNOTATION))

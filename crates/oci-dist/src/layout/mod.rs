@@ -44,8 +44,8 @@
 
 mod blob;
 mod content;
-mod fs;
-mod index;
+pub(crate) mod fs;
+pub(crate) mod index;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -481,7 +481,7 @@ impl OciLayout {
 
 /// The media type of manifest bytes: their `mediaType` field, else an OCI
 /// index when they have `manifests`, else an OCI image manifest.
-fn sniff_media_type(bytes: &[u8]) -> Result<MediaType> {
+pub(crate) fn sniff_media_type(bytes: &[u8]) -> Result<MediaType> {
     #[derive(Deserialize)]
     struct Probe {
         #[serde(rename = "mediaType")]

@@ -1,0 +1,427 @@
+//! `oci-archive`: an OCI image layout inside one tar file.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::{Descriptor, ImageIndex};
+use registry_core::{Digest, Error, ErrorKind, Result};
+
+use super::tarfile::{TarIndex, TarWriter};
+use crate::content::{
+    BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, verify_stream,
+};
+use crate::descriptor::{CheckedDescriptor, same_digest};
+use crate::layout::index::ref_name;
+use crate::layout::{
+    BLOBS_DIR, IMAGE_LAYOUT_VERSION, INDEX_FILE, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION,
+    validate_ref_name,
+};
+use crate::manifest::{MAX_MANIFEST_SIZE, Manifest};
+use crate::reference::{Tag, TagOrDigest};
+
+/// The largest `index.json` or manifest read into memory.
+const MAX_JSON: u64 = MAX_MANIFEST_SIZE as u64;
+
+fn blob_name(digest: &Digest) -> String {
+    format!(
+        "{BLOBS_DIR}/{}/{}",
+        digest.algorithm().as_str(),
+        digest.hex()
+    )
+}
+
+/// Reads an OCI archive: the tar is indexed once when opened (one pass
+/// over its headers, nothing extracted), then `index.json`, manifests and
+/// blobs are read by seeking to them. Blobs are verified while they flow.
+///
+/// ```no_run
+/// use oci_dist::archive::OciArchiveReader;
+/// use oci_dist::layout::OciLayout;
+/// use oci_dist::{copy, CopyOptions, Tag};
+/// # async fn f() -> Result<(), oci_dist::Error> {
+/// let archive = OciArchiveReader::open("image.tar").await?;
+/// let layout = OciLayout::create("image-dir").await?;
+/// copy(&archive, "v1", &layout, Tag::new("v1")?, &CopyOptions::default()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct OciArchiveReader {
+    tar: TarIndex,
+    index: ImageIndex,
+}
+
+impl OciArchiveReader {
+    /// Opens and indexes the archive at `path`, checking its `oci-layout`
+    /// marker and parsing `index.json`. A missing file is
+    /// [`ErrorKind::NotFound`]; a tar without the layout files is
+    /// [`ErrorKind::InvalidContent`].
+    pub async fn open(path: impl AsRef<Path>) -> Result<OciArchiveReader> {
+        let tar = TarIndex::build(path.as_ref()).await?;
+        let not_layout = |what: &str| {
+            Error::invalid_content(format!(
+                "{} is not an OCI archive: {what}",
+                tar.path().display()
+            ))
+        };
+        if tar.get(OCI_LAYOUT_FILE).is_none() {
+            return Err(not_layout("no oci-layout file"));
+        }
+        let marker = tar.read(OCI_LAYOUT_FILE, 4096).await?;
+        let marker: serde_json::Value = serde_json::from_slice(&marker)
+            .map_err(|e| not_layout("oci-layout is not JSON").with_source(e))?;
+        let version = marker
+            .get("imageLayoutVersion")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        if version.split('.').next() != Some("1") {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{}: unsupported imageLayoutVersion {version:?} (expected 1.x)",
+                    tar.path().display()
+                ),
+            ));
+        }
+        if tar.get(INDEX_FILE).is_none() {
+            return Err(not_layout("no index.json"));
+        }
+        let bytes = tar.read(INDEX_FILE, MAX_JSON).await?;
+        let index: ImageIndex = serde_json::from_slice(&bytes)
+            .map_err(|e| not_layout("index.json is not a valid OCI image index").with_source(e))?;
+        Ok(OciArchiveReader { tar, index })
+    }
+
+    /// The archive file.
+    pub fn path(&self) -> &Path {
+        self.tar.path()
+    }
+
+    /// The archive's `index.json`.
+    pub fn index(&self) -> &ImageIndex {
+        &self.index
+    }
+
+    /// The tagged entries of `index.json`, in index order: each
+    /// `org.opencontainers.image.ref.name` with its descriptor.
+    pub fn list_refs(&self) -> Vec<(String, Descriptor)> {
+        self.index
+            .manifests()
+            .iter()
+            .filter_map(|d| ref_name(d).map(|n| (n.to_owned(), d.clone())))
+            .collect()
+    }
+
+    /// The manifest `digest`: its `index.json` entry, or the blob (media
+    /// type read from the manifest itself).
+    async fn resolve_digest(&self, digest: &Digest) -> Result<CheckedDescriptor> {
+        if let Some(d) = self
+            .index
+            .manifests()
+            .iter()
+            .find(|d| same_digest(d.digest(), digest))
+        {
+            return CheckedDescriptor::new(d.clone());
+        }
+        let name = blob_name(digest);
+        if self.tar.get(&name).is_none() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "manifest {digest} not found in OCI archive {}",
+                    self.path().display()
+                ),
+            ));
+        }
+        let bytes = self.tar.read(&name, MAX_JSON).await?;
+        let media_type = crate::layout::sniff_media_type(&bytes)?;
+        Ok(CheckedDescriptor::from_parts(
+            media_type.as_ref(),
+            digest.clone(),
+            bytes.len() as u64,
+        ))
+    }
+
+    fn resolve_tag(&self, tag: &str) -> Result<CheckedDescriptor> {
+        let found = self
+            .index
+            .manifests()
+            .iter()
+            .rev()
+            .find(|d| ref_name(d) == Some(tag))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "tag {tag:?} not found in OCI archive {}",
+                        self.path().display()
+                    ),
+                )
+            })?;
+        CheckedDescriptor::new(found.clone())
+    }
+}
+
+impl ImageSource for OciArchiveReader {
+    fn describe(&self) -> String {
+        format!("oci-archive:{}", self.path().display())
+    }
+
+    fn resolve<'a>(&'a self, target: &'a TagOrDigest) -> BoxFuture<'a, Result<CheckedDescriptor>> {
+        Box::pin(async move {
+            match target {
+                TagOrDigest::Digest(d) => self.resolve_digest(d).await,
+                TagOrDigest::Tag(t) => self.resolve_tag(t.as_str()),
+            }
+        })
+    }
+
+    fn fetch_manifest<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<Manifest>> {
+        Box::pin(async move {
+            let digest = descriptor.digest();
+            let bytes = self.tar.read(&blob_name(digest), MAX_JSON).await?;
+            if bytes.len() as u64 != descriptor.size() {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!(
+                        "manifest {digest} in {} is {} bytes, its descriptor says {}",
+                        self.describe(),
+                        bytes.len(),
+                        descriptor.size()
+                    ),
+                ));
+            }
+            Manifest::verified(bytes, Some(descriptor.media_type()), digest)
+        })
+    }
+
+    fn fetch_blob<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<ByteStream>> {
+        Box::pin(async move {
+            let digest = descriptor.digest();
+            let stream = self.tar.stream(&blob_name(digest), 0).await?;
+            Ok(verify_stream(
+                stream,
+                digest.clone(),
+                Some(descriptor.size()),
+            ))
+        })
+    }
+
+    fn fetch_blob_from<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<ByteStream>> {
+        Box::pin(
+            self.tar
+                .stream_owned(blob_name(descriptor.digest()), offset),
+        )
+    }
+}
+
+/// Writes an OCI archive, streaming: each blob is appended to the tar as
+/// it arrives (never held whole in memory) and checked against its digest
+/// while written (a blob that fails is taken back out of the tar);
+/// `oci-layout` and `index.json` come last, written by
+/// [`finish`](Self::finish). The tar is built in a temporary file in the
+/// target's directory and renamed into place by `finish` only; dropped
+/// unfinished (a failed copy), it leaves nothing behind.
+///
+/// Several images can go into one archive (copy each, with its tag); blobs
+/// they share are stored once. An existing file at the path is replaced
+/// when the archive is finished, not added to (as `skopeo copy` does).
+///
+/// Blobs are appended one at a time (a tar is sequential): concurrent
+/// pushes of a [`copy`](crate::copy()) wait for each other.
+///
+/// ```no_run
+/// use oci_dist::archive::OciArchiveWriter;
+/// use oci_dist::{copy, Client, CopyOptions, Tag};
+/// # async fn f(client: Client) -> Result<(), oci_dist::Error> {
+/// let archive = OciArchiveWriter::create("images.tar").await?;
+/// copy(&client, "v1", &archive, Tag::new("v1")?, &CopyOptions::default()).await?;
+/// copy(&client, "v2", &archive, Tag::new("v2")?, &CopyOptions::default()).await?;
+/// archive.finish().await?; // images.tar now exists
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct OciArchiveWriter {
+    path: PathBuf,
+    state: tokio::sync::Mutex<WriterState>,
+}
+
+#[derive(Debug)]
+struct WriterState {
+    tar: TarWriter,
+    /// Blobs (manifests included) already in the tar.
+    blobs: HashSet<Digest>,
+    /// `blobs/<alg>` directories written.
+    dirs: HashSet<String>,
+    /// The entries of `index.json`.
+    manifests: Vec<Descriptor>,
+}
+
+impl OciArchiveWriter {
+    /// Starts an archive that [`finish`](Self::finish) puts at `path`.
+    pub async fn create(path: impl AsRef<Path>) -> Result<OciArchiveWriter> {
+        let path = path.as_ref().to_path_buf();
+        let mut tar = TarWriter::create(&path).await?;
+        tar.append_dir(BLOBS_DIR).await?;
+        Ok(OciArchiveWriter {
+            path,
+            state: tokio::sync::Mutex::new(WriterState {
+                tar,
+                blobs: HashSet::new(),
+                dirs: HashSet::new(),
+                manifests: Vec::new(),
+            }),
+        })
+    }
+
+    /// Where the archive goes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `oci-layout` and `index.json`, ends the tar and renames it
+    /// into place (replacing any file there).
+    pub async fn finish(self) -> Result<()> {
+        let mut state = self.state.into_inner();
+        let marker = format!(r#"{{"imageLayoutVersion":"{IMAGE_LAYOUT_VERSION}"}}"#);
+        state
+            .tar
+            .append_bytes(OCI_LAYOUT_FILE, marker.as_bytes())
+            .await?;
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": state.manifests,
+        });
+        let bytes = serde_json::to_vec(&index)
+            .map_err(|e| Error::protocol("serialising index.json").with_source(e))?;
+        state.tar.append_bytes(INDEX_FILE, &bytes).await?;
+        state.tar.finish().await
+    }
+
+    async fn has(&self, digest: &Digest) -> bool {
+        self.state.lock().await.blobs.contains(digest)
+    }
+
+    async fn append_blob(&self, digest: &Digest, size: u64, stream: ByteStream) -> Result<()> {
+        let mut state = self.state.lock().await;
+        if state.blobs.contains(digest) {
+            return Ok(());
+        }
+        let alg = format!("{BLOBS_DIR}/{}", digest.algorithm().as_str());
+        if !state.dirs.contains(&alg) {
+            state.tar.append_dir(&alg).await?;
+            state.dirs.insert(alg);
+        }
+        state
+            .tar
+            .append_stream(&blob_name(digest), size, stream)
+            .await
+            .map_err(|e| e.context(format!("writing blob {digest} to {}", self.path.display())))?;
+        state.blobs.insert(digest.clone());
+        Ok(())
+    }
+
+    async fn add_entry(&self, descriptor: Descriptor, tag: Option<&str>) {
+        let mut state = self.state.lock().await;
+        match tag {
+            Some(tag) => {
+                let mut entry = descriptor;
+                let mut annotations = entry.annotations().clone().unwrap_or_default();
+                annotations.insert(REF_NAME_ANNOTATION.to_owned(), tag.to_owned());
+                entry.set_annotations(Some(annotations));
+                state.manifests.retain(|d| ref_name(d) != Some(tag));
+                state.manifests.push(entry);
+            }
+            None => {
+                if !state
+                    .manifests
+                    .iter()
+                    .any(|d| d.digest() == descriptor.digest())
+                {
+                    state.manifests.push(descriptor);
+                }
+            }
+        }
+    }
+}
+
+impl ImageDestination for OciArchiveWriter {
+    fn describe(&self) -> String {
+        format!("oci-archive:{}", self.path.display())
+    }
+
+    fn blob_exists<'a>(&'a self, descriptor: &'a CheckedDescriptor) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move { Ok(self.has(descriptor.digest()).await) })
+    }
+
+    fn push_blob<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+        content: &'a dyn BlobSource,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let digest = descriptor.digest();
+            let stream = content.open(0).await?;
+            let stream = if content.verifies_digest() {
+                stream
+            } else {
+                verify_stream(stream, digest.clone(), Some(descriptor.size()))
+            };
+            self.append_blob(digest, descriptor.size(), stream).await
+        })
+    }
+
+    fn manifest_exists<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move { Ok(self.has(descriptor.digest()).await) })
+    }
+
+    /// The tag becomes the manifest's ref name in `index.json`; it must be
+    /// one too ([`validate_ref_name`]).
+    fn push_manifest<'a>(
+        &'a self,
+        manifest: &'a Manifest,
+        tag: Option<&'a Tag>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if let Some(tag) = tag {
+                validate_ref_name(tag.as_str())?;
+            }
+            let stream: ByteStream =
+                Box::pin(futures_util::stream::iter([Ok(manifest.bytes().clone())]));
+            self.append_blob(manifest.digest(), manifest.size(), stream)
+                .await?;
+            if let Some(tag) = tag {
+                self.add_entry(manifest.descriptor(), Some(tag.as_str()))
+                    .await;
+            }
+            Ok(())
+        })
+    }
+
+    /// A root copied without a tag is listed in `index.json` untagged.
+    fn record_root<'a>(
+        &'a self,
+        manifest: &'a Manifest,
+        tag: Option<&'a Tag>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if tag.is_none() {
+                self.add_entry(manifest.descriptor(), None).await;
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,400 @@
+//! The tar plumbing shared by the archive formats: an index of a tar file's
+//! regular entries (read once, entries then served by seeking) and a
+//! streaming appender that builds a tar in a temporary file and renames it
+//! into place only when finished.
+
+use std::collections::HashMap;
+use std::io::{Read as _, Seek as _};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use registry_core::{Error, ErrorKind, Result};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use crate::content::ByteStream;
+use crate::layout::fs::{blocking, io_error, sync_dir, temp_builder};
+
+/// The buffer size used to stream entries.
+const BUF_SIZE: usize = crate::layout::BUF_SIZE;
+
+/// Where a regular file's bytes are inside the tar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EntrySpan {
+    /// Offset of the first byte of the content.
+    pub(crate) offset: u64,
+    /// Content length.
+    pub(crate) size: u64,
+}
+
+/// The regular files of a tar, by normalised name (no leading `./` or `/`);
+/// a later entry with the same name wins, as when extracting.
+#[derive(Debug, Clone)]
+pub(crate) struct TarIndex {
+    path: PathBuf,
+    entries: HashMap<String, EntrySpan>,
+}
+
+/// A tar entry name without leading `./` and `/`, nor trailing `/`.
+pub(crate) fn normalize(name: &str) -> String {
+    let mut s = name;
+    loop {
+        if let Some(r) = s.strip_prefix("./") {
+            s = r;
+        } else if let Some(r) = s.strip_prefix('/') {
+            s = r;
+        } else {
+            break;
+        }
+    }
+    s.trim_end_matches('/').to_owned()
+}
+
+impl TarIndex {
+    /// Reads the headers of `path` once (seeking over the contents).
+    pub(crate) async fn build(path: &Path) -> Result<TarIndex> {
+        let path = path.to_path_buf();
+        blocking(move || {
+            let file = std::fs::File::open(&path).map_err(|e| {
+                let kind = e.kind();
+                let err = io_error(e, format!("opening {}", path.display()));
+                if kind == std::io::ErrorKind::NotFound {
+                    Error::new(ErrorKind::NotFound, err.to_string())
+                } else {
+                    err
+                }
+            })?;
+            let bad = |e: std::io::Error| {
+                Error::invalid_content(format!("{} is not a readable tar file", path.display()))
+                    .with_source(e)
+            };
+            let mut archive = tar::Archive::new(std::io::BufReader::new(file));
+            let mut entries = HashMap::new();
+            for entry in archive.entries_with_seek().map_err(bad)? {
+                let entry = entry.map_err(bad)?;
+                let kind = entry.header().entry_type();
+                if !(kind.is_file() || kind.is_contiguous()) {
+                    continue;
+                }
+                let name = entry.path().map_err(bad)?;
+                let name = normalize(&name.to_string_lossy());
+                entries.insert(
+                    name,
+                    EntrySpan {
+                        offset: entry.raw_file_position(),
+                        size: entry.size(),
+                    },
+                );
+            }
+            Ok(TarIndex { path, entries })
+        })
+        .await
+    }
+
+    /// The tar file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The span of the regular file `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<EntrySpan> {
+        self.entries.get(&normalize(name)).copied()
+    }
+
+    /// A not-found error for a missing entry.
+    fn missing(&self, name: &str) -> Error {
+        Error::new(
+            ErrorKind::NotFound,
+            format!("{name} not found in {}", self.path.display()),
+        )
+    }
+
+    /// The whole content of `name`, refused when larger than `max` bytes.
+    pub(crate) async fn read(&self, name: &str, max: u64) -> Result<Bytes> {
+        let span = self.get(name).ok_or_else(|| self.missing(name))?;
+        if span.size > max {
+            return Err(Error::invalid_content(format!(
+                "{name} in {} is {} bytes, more than the {max} allowed here",
+                self.path.display(),
+                span.size
+            )));
+        }
+        let path = self.path.clone();
+        blocking(move || {
+            let mut file = std::fs::File::open(&path)
+                .map_err(|e| io_error(e, format!("opening {}", path.display())))?;
+            file.seek(std::io::SeekFrom::Start(span.offset))
+                .map_err(|e| io_error(e, format!("seeking in {}", path.display())))?;
+            let mut buf = Vec::with_capacity(span.size as usize);
+            file.take(span.size)
+                .read_to_end(&mut buf)
+                .map_err(|e| io_error(e, format!("reading {}", path.display())))?;
+            if buf.len() as u64 != span.size {
+                return Err(Error::invalid_content(format!(
+                    "{} is truncated",
+                    path.display()
+                )));
+            }
+            Ok(Bytes::from(buf))
+        })
+        .await
+    }
+
+    /// [`TarIndex::stream`] with an owned name.
+    pub(crate) async fn stream_owned(&self, name: String, offset: u64) -> Result<ByteStream> {
+        self.stream(&name, offset).await
+    }
+
+    /// The content of `name` from `offset` on, as a stream (unverified: the
+    /// caller wraps it in a verifier).
+    pub(crate) async fn stream(&self, name: &str, offset: u64) -> Result<ByteStream> {
+        let span = self.get(name).ok_or_else(|| self.missing(name))?;
+        let offset = offset.min(span.size);
+        let mut file = tokio::fs::File::open(&self.path)
+            .await
+            .map_err(|e| io_error(e, format!("opening {}", self.path.display())))?;
+        file.seek(std::io::SeekFrom::Start(span.offset + offset))
+            .await
+            .map_err(|e| io_error(e, format!("seeking in {}", self.path.display())))?;
+        let reader = file.take(span.size - offset);
+        Ok(Box::pin(
+            tokio_util::io::ReaderStream::with_capacity(reader, BUF_SIZE)
+                .map(|r| r.map_err(Error::from)),
+        ))
+    }
+}
+
+/// A tar being written to a temporary file next to its final path. Dropped
+/// without [`TarWriter::finish`], the temporary file is removed.
+pub(crate) struct TarWriter {
+    target: PathBuf,
+    file: tokio::fs::File,
+    temp: Option<tempfile::TempPath>,
+    /// Bytes written so far (entries are 512-byte aligned).
+    pos: u64,
+}
+
+impl std::fmt::Debug for TarWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TarWriter")
+            .field("target", &self.target)
+            .field("pos", &self.pos)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The header block(s) of an entry: a GNU long-name entry first when the
+/// name does not fit (the `tar` crate's own logic).
+fn header_bytes(name: &str, size: u64, dir: bool) -> Result<Vec<u8>> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(size);
+    header.set_mode(if dir { 0o755 } else { 0o644 });
+    header.set_mtime(0);
+    header.set_entry_type(if dir {
+        tar::EntryType::Directory
+    } else {
+        tar::EntryType::Regular
+    });
+    let mut builder = tar::Builder::new(Vec::new());
+    builder
+        .append_data(&mut header, name, std::io::empty())
+        .map_err(|e| Error::invalid_input(format!("tar entry name {name:?}")).with_source(e))?;
+    let mut bytes = builder
+        .into_inner()
+        .map_err(|e| Error::protocol("building a tar header").with_source(e))?;
+    // `into_inner` appended the two end-of-archive blocks.
+    bytes.truncate(bytes.len() - 1024);
+    Ok(bytes)
+}
+
+fn padding(size: u64) -> usize {
+    ((512 - size % 512) % 512) as usize
+}
+
+impl TarWriter {
+    /// Starts a tar that will replace `target` when finished.
+    pub(crate) async fn create(target: &Path) -> Result<TarWriter> {
+        let target = target.to_path_buf();
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| {
+                Error::invalid_input(format!("{} is not a file name", target.display()))
+            })?;
+        let (file, temp) = blocking(move || {
+            let tmp = temp_builder(&format!(".tmp-{name}-"))
+                .tempfile_in(&dir)
+                .map_err(|e| {
+                    io_error(e, format!("creating a temporary file in {}", dir.display()))
+                })?;
+            Ok(tmp.into_parts())
+        })
+        .await?;
+        Ok(TarWriter {
+            target,
+            file: tokio::fs::File::from_std(file),
+            temp: Some(temp),
+            pos: 0,
+        })
+    }
+
+    fn write_error(&self, e: std::io::Error) -> Error {
+        io_error(e, format!("writing {}", self.target.display()))
+    }
+
+    /// Appends a directory entry.
+    pub(crate) async fn append_dir(&mut self, name: &str) -> Result<()> {
+        let header = header_bytes(&format!("{name}/"), 0, true)?;
+        self.file
+            .write_all(&header)
+            .await
+            .map_err(|e| self.write_error(e))?;
+        self.pos += header.len() as u64;
+        Ok(())
+    }
+
+    /// Appends a small file held in memory.
+    pub(crate) async fn append_bytes(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        let chunk = Bytes::copy_from_slice(data);
+        let stream: ByteStream = Box::pin(futures_util::stream::iter([Ok(chunk)]));
+        self.append_stream(name, data.len() as u64, stream).await
+    }
+
+    /// Appends `name` with exactly `size` bytes from `stream`, written as
+    /// they arrive. When the stream fails or is not `size` bytes long, the
+    /// entry is taken back (the file is truncated to where it started) and
+    /// the error returned.
+    pub(crate) async fn append_stream(
+        &mut self,
+        name: &str,
+        size: u64,
+        stream: ByteStream,
+    ) -> Result<()> {
+        let start = self.pos;
+        let result = self.try_append(name, size, stream).await;
+        if result.is_err() {
+            // Roll back: the next entry starts where this one did.
+            let rollback = async {
+                self.file.set_len(start).await?;
+                self.file.seek(std::io::SeekFrom::Start(start)).await?;
+                Ok::<_, std::io::Error>(())
+            };
+            rollback.await.map_err(|e| self.write_error(e))?;
+            self.pos = start;
+        }
+        result
+    }
+
+    async fn try_append(&mut self, name: &str, size: u64, mut stream: ByteStream) -> Result<()> {
+        let header = header_bytes(name, size, false)?;
+        self.file
+            .write_all(&header)
+            .await
+            .map_err(|e| self.write_error(e))?;
+        self.pos += header.len() as u64;
+        let mut written = 0u64;
+        while let Some(chunk) = stream.try_next().await? {
+            written += chunk.len() as u64;
+            if written > size {
+                return Err(Error::new(
+                    ErrorKind::DigestMismatch,
+                    format!("{name}: more than the expected {size} bytes"),
+                ));
+            }
+            self.file
+                .write_all(&chunk)
+                .await
+                .map_err(|e| self.write_error(e))?;
+        }
+        if written != size {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!("{name}: {written} bytes, expected {size}"),
+            ));
+        }
+        let pad = padding(size);
+        self.file
+            .write_all(&[0u8; 512][..pad])
+            .await
+            .map_err(|e| self.write_error(e))?;
+        self.pos += size + pad as u64;
+        Ok(())
+    }
+
+    /// Writes the end-of-archive blocks, syncs, and renames the file into
+    /// place (replacing what was there), then syncs the directory.
+    pub(crate) async fn finish(mut self) -> Result<()> {
+        self.file
+            .write_all(&[0u8; 1024])
+            .await
+            .map_err(|e| self.write_error(e))?;
+        self.file.flush().await.map_err(|e| self.write_error(e))?;
+        self.file
+            .sync_all()
+            .await
+            .map_err(|e| self.write_error(e))?;
+        let temp = self.temp.take().expect("finished once");
+        let target = self.target.clone();
+        blocking(move || {
+            temp.persist(&target)
+                .map_err(|e| io_error(e.error, format!("renaming into {}", target.display())))?;
+            match target.parent() {
+                Some(p) if !p.as_os_str().is_empty() => sync_dir(p),
+                _ => sync_dir(Path::new(".")),
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalised() {
+        assert_eq!(normalize("./blobs/sha256/ab"), "blobs/sha256/ab");
+        assert_eq!(normalize("/index.json"), "index.json");
+        assert_eq!(normalize("blobs/"), "blobs");
+    }
+
+    #[tokio::test]
+    async fn written_entries_are_indexed_and_a_failed_entry_is_taken_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.tar");
+        let mut w = TarWriter::create(&path).await.unwrap();
+        w.append_dir("d").await.unwrap();
+        w.append_bytes("d/one", b"hello").await.unwrap();
+        let failing: ByteStream = Box::pin(futures_util::stream::iter([
+            Ok(Bytes::from_static(b"abc")),
+            Err(Error::new(ErrorKind::Transport, "cut")),
+        ]));
+        assert!(w.append_stream("d/bad", 10, failing).await.is_err());
+        let long = format!("d/{}", "x".repeat(150));
+        w.append_bytes(&long, b"long name").await.unwrap();
+        assert!(
+            !path.exists(),
+            "only the temporary file exists until finish"
+        );
+        w.finish().await.unwrap();
+        let index = TarIndex::build(&path).await.unwrap();
+        assert_eq!(&index.read("./d/one", 100).await.unwrap()[..], b"hello");
+        assert_eq!(&index.read(&long, 100).await.unwrap()[..], b"long name");
+        assert!(index.get("d/bad").is_none());
+        assert!(index.get("d").is_none(), "directories are not entries");
+        let rest: Vec<Bytes> = index
+            .stream("d/one", 2)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(rest.concat(), b"llo");
+        // Only the archive is left in the directory.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
