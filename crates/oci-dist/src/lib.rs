@@ -18,6 +18,7 @@ pub mod platform;
 pub mod progress;
 pub mod reference;
 pub mod referrers;
+pub mod sync;
 pub mod tag;
 pub mod tags;
 pub mod upload;
