@@ -94,10 +94,18 @@ impl SyncReport {
 }
 
 /// Where each blob landed in this run: the destination repository of the
-/// first image that stored it (`None` until it did).
+/// first image that stored it (empty until one did); and, per destination
+/// repository, whether it was placed there, so that images of one
+/// repository never place the same blob twice (docker-registry rewrites a
+/// blob's link file on every mount, and a manifest checked meanwhile sees
+/// the blob as unknown).
+/// Whether a blob was placed in one destination repository.
+type Placed = Arc<OnceCell<()>>;
+
 #[derive(Default)]
 struct Ledger {
     blobs: Mutex<HashMap<Digest, Arc<OnceCell<String>>>>,
+    placed: Mutex<HashMap<(Digest, String), Placed>>,
 }
 
 impl Ledger {
@@ -106,6 +114,15 @@ impl Ledger {
             .lock()
             .expect("poisoned")
             .entry(d.clone())
+            .or_default()
+            .clone()
+    }
+
+    fn placed(&self, d: &Digest, repository: &str) -> Placed {
+        self.placed
+            .lock()
+            .expect("poisoned")
+            .entry((d.clone(), repository.to_owned()))
             .or_default()
             .clone()
     }
@@ -248,9 +265,34 @@ impl Run<'_> {
         Ok(t)
     }
 
-    /// One blob of an image: moved once per run; later images take it from
-    /// where it landed. Returns the outcome, bytes moved, bytes saved.
+    /// One blob of an image: placed once per destination repository and
+    /// moved once per run; later images take it from where it landed.
+    /// Returns the outcome, bytes moved, bytes saved.
     async fn blob(
+        &self,
+        src: &dyn ImageSource,
+        dst: &dyn ImageDestination,
+        desc: &CheckedDescriptor,
+        repository: &str,
+        source_origin: Option<&MountOrigin>,
+        tracker: &Arc<Tracker>,
+    ) -> Result<(BlobOutcome, u64, u64), Error> {
+        let cell = self.ledger.placed(desc.digest(), repository);
+        let mut mine = None;
+        cell.get_or_try_init(|| async {
+            mine = Some(
+                self.place(src, dst, desc, repository, source_origin, tracker)
+                    .await?,
+            );
+            Ok::<_, Error>(())
+        })
+        .await?;
+        Ok(mine.unwrap_or((BlobOutcome::Skipped, 0, desc.size())))
+    }
+
+    /// Puts a blob into `repository`: moved when this run has not moved it
+    /// yet, otherwise mounted from where it landed (or checked and copied).
+    async fn place(
         &self,
         src: &dyn ImageSource,
         dst: &dyn ImageDestination,
