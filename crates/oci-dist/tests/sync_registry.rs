@@ -70,7 +70,7 @@ fn selected(plan: &sync::SyncPlan) -> BTreeSet<(String, String)> {
 }
 
 async fn digest_of(client: &Client, repo: &str, tag: &str) -> String {
-    let target = TagOrDigest::Tag(tag.parse().unwrap());
+    let target: TagOrDigest = tag.parse().unwrap();
     ImageSource::resolve(&client.with_repository(repo), &target)
         .await
         .unwrap()
@@ -146,6 +146,22 @@ async fn mirrors_selected_tags_moving_each_blob_once_and_reruns_as_a_no_op() {
         .map(|r| format!("{} {}", r.method, r.path()))
         .collect();
     assert!(blob_requests.is_empty(), "{blob_requests:?}");
+
+    // A digest in a list (as skopeo files have) is copied by digest.
+    let digest = digest_of(&src, "lib/r2", "1.0.0").await;
+    let by_digest = vec![SyncJob::new(
+        endpoint(&a.url()),
+        "lib/r2",
+        TagSelector::List(vec![digest.clone()]),
+        "pinned/r2",
+    )];
+    let plan = sync::plan(&by_digest, &dest, &opts).await;
+    assert_eq!(plan.count(Action::Copy), 1, "{:?}", plan.items);
+    let report = sync::execute(&plan, &by_digest, &dest, &opts).await;
+    assert_eq!(report.copied(), 1, "{:?}", report.images);
+    assert_eq!(digest_of(&dst, "pinned/r2", &digest).await, digest);
+    let plan = sync::plan(&by_digest, &dest, &opts).await;
+    assert_eq!(plan.count(Action::Skip), 1);
 }
 
 #[tokio::test]

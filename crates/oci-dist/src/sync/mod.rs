@@ -65,7 +65,7 @@ pub use run::{ImageOutcome, ImageResult, SyncReport, execute};
 pub enum TagSelector {
     /// Every tag.
     All,
-    /// These tags.
+    /// These tags (or digests, `sha256:…`: copied by digest, untagged).
     List(Vec<String>),
     /// The tags the regex matches (anywhere, as skopeo).
     Regex(regex::Regex),
@@ -438,13 +438,23 @@ pub async fn plan(jobs: &[SyncJob], destination: &dyn Endpoint, options: &SyncOp
     SyncPlan { items }
 }
 
+/// A tag, or a digest (skopeo's `images` lists take both; a tag never
+/// contains `:`).
+pub(crate) fn target_of(tag: &str) -> Result<TagOrDigest, Error> {
+    if tag.contains(':') {
+        Ok(TagOrDigest::Digest(tag.parse()?))
+    } else {
+        Ok(TagOrDigest::Tag(Tag::new(tag)?))
+    }
+}
+
 /// The source digest of `tag`, and whether the destination tag has it.
 async fn resolve_pair(
     job: &SyncJob,
     tag: &str,
     destination: &dyn Endpoint,
 ) -> Result<(Digest, bool), Error> {
-    let target = TagOrDigest::Tag(Tag::new(tag)?);
+    let target = target_of(tag)?;
     let source = job.source.open(&job.repository, false).await?;
     let src = ImageSource::resolve(&*source, &target).await?;
     let dst = match destination.open(&job.destination, false).await {

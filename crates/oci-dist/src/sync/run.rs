@@ -15,7 +15,7 @@ use crate::content::{ImageDestination, ImageSource, MountOrigin};
 use crate::copy::{Plan, push_manifests, transfer_blob};
 use crate::descriptor::CheckedDescriptor;
 use crate::progress::{BlobOutcome, Tracker};
-use crate::reference::{Tag, TagOrDigest};
+use crate::reference::TagOrDigest;
 
 /// What happened to one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -215,7 +215,7 @@ impl Run<'_> {
             .unwrap_or_default()
             .parse()
             .map_err(ctx)?;
-        let tag = Tag::new(&item.tag).map_err(ctx)?;
+        let tag = super::target_of(&item.tag).map_err(ctx)?.tag().cloned();
         let source = job.source.open(&job.repository, false).await.map_err(ctx)?;
         let dest = self
             .destination
@@ -251,7 +251,7 @@ impl Run<'_> {
             .try_collect()
             .await
             .map_err(ctx)?;
-        push_manifests(dst, &plan, Some(&tag), &tracker, self.options.jobs)
+        push_manifests(dst, &plan, tag.as_ref(), &tracker, self.options.jobs)
             .await
             .map_err(ctx)?;
         let mut t = ImageTotals::default();
