@@ -101,6 +101,32 @@ pub enum Command {
         #[arg(long)]
         all_platforms: bool,
     },
+    /// Mirror many images: a skopeo-format YAML file, oci:PATH or HOST/REPO
+    /// to HOST[:PORT][/PREFIX] or oci:PATH. Plans first (tags already at
+    /// the same digest are skipped), moves each blob once, keeps going past
+    /// a failed image (exit 1, every failure listed).
+    Sync {
+        /// A YAML file (skopeo sync --src yaml format), oci:PATH or HOST/REPO.
+        source: String,
+        /// HOST[:PORT][/PREFIX] (source repository paths kept under it) or oci:PATH.
+        #[arg(long, value_name = "DEST")]
+        to: String,
+        /// Print the plan (--json: as JSON) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do the I-th of N disjoint slices, by repository (0-based).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Also write the JSON result (or with --dry-run, the plan) to FILE, atomically.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Keep only the last component of repository names (skopeo's naming).
+        #[arg(long)]
+        flat: bool,
+        /// With a HOST/REPO source, only the tags this regex matches.
+        #[arg(long, value_name = "REGEX")]
+        tags: Option<String>,
+    },
     /// Resolve a reference to its manifest digest.
     ///
     /// Uses one HEAD request and reports the registry's

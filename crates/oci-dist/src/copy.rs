@@ -30,7 +30,8 @@ use crate::reference::{IntoOptionalTag, IntoTarget, Tag, TagOrDigest};
 /// How deep nested indexes may go.
 const MAX_DEPTH: usize = 4;
 
-/// Options of [`copy`], set through its builder methods.
+/// Options of [`copy`] (and of each image of a
+/// [`sync`](crate::sync)), set through its builder methods.
 ///
 /// ```
 /// use oci_dist::copy::CopyOptions;
@@ -188,16 +189,16 @@ async fn copy_inner(
 
 /// What a copy moves: the root manifest, every manifest below it level by
 /// level, and the distinct blobs of them all.
-struct Plan {
-    root: Manifest,
+pub(crate) struct Plan {
+    pub(crate) root: Manifest,
     /// The manifests below the root, level by level (pushed deepest first).
-    levels: Vec<Vec<Manifest>>,
+    pub(crate) levels: Vec<Vec<Manifest>>,
     /// Distinct blobs, in first-seen order, digests converted.
-    blobs: Vec<CheckedDescriptor>,
+    pub(crate) blobs: Vec<CheckedDescriptor>,
 }
 
 impl Plan {
-    async fn collect(
+    pub(crate) async fn collect(
         source: &dyn ImageSource,
         target: &TagOrDigest,
         options: &CopyOptions,
@@ -352,7 +353,7 @@ async fn transfer_blobs(
 
 /// Pushes the manifests below the root (deepest level first, those missing
 /// only), then the root under `tag`, and lets the destination record it.
-async fn push_manifests(
+pub(crate) async fn push_manifests(
     destination: &dyn ImageDestination,
     plan: &Plan,
     tag: Option<&Tag>,
@@ -398,7 +399,7 @@ fn is_foreign(d: &Descriptor) -> bool {
         && (mt.contains("foreign") || mt.contains("nondistributable"))
 }
 
-async fn transfer_blob(
+pub(crate) async fn transfer_blob(
     source: &dyn ImageSource,
     destination: &dyn ImageDestination,
     desc: &CheckedDescriptor,

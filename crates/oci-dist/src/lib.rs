@@ -19,6 +19,7 @@ pub mod platform;
 pub mod progress;
 pub mod reference;
 pub mod referrers;
+pub mod sync;
 pub mod tag;
 pub mod tags;
 pub mod upload;

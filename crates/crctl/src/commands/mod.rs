@@ -9,6 +9,7 @@ mod login;
 mod modify;
 mod referrers;
 pub mod resolve;
+mod sync;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Failure;
@@ -68,6 +69,26 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             reference,
             artifact_type,
         } => referrers::run(&global, &reference, artifact_type.as_deref()).await,
+        Command::Sync {
+            source,
+            to,
+            dry_run,
+            shard,
+            report,
+            flat,
+            tags,
+        } => {
+            let args = sync::SyncArgs {
+                source: &source,
+                to: &to,
+                dry_run,
+                shard: shard.as_deref(),
+                report: report.as_deref(),
+                flat,
+                tags: tags.as_deref(),
+            };
+            sync::run(&global, args).await
+        }
         Command::Login { host } => login::login(&global, &host).await,
         Command::Logout { host } => login::logout(&host).await,
     }

@@ -1,0 +1,249 @@
+//! `crctl sync SOURCE --to DEST`: mirror many images (oci_dist::sync).
+//! SOURCE is a skopeo-format YAML file, `oci:PATH` (one OCI layout) or
+//! `HOST/REPO` (all tags, or `--tags REGEX`); DEST is `HOST[:PORT][/PREFIX]`
+//! or `oci:PATH` (one layout per repository under PATH).
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use facade::oci::sync::{
+    self, Action, Endpoint, ImageOutcome, LayoutEndpoint, RegistryEndpoint, SyncJob, SyncOptions,
+    TagSelector, config::SyncConfig, destination_name,
+};
+
+use crate::cli::GlobalOptions;
+use crate::connect::{self, RegistryLogin};
+use crate::exit::{FAILURE, Failure};
+use crate::output::{self, AtomicFile, terminal_safe};
+
+/// The arguments of `crctl sync`.
+pub struct SyncArgs<'a> {
+    /// SOURCE.
+    pub source: &'a str,
+    /// DEST.
+    pub to: &'a str,
+    /// Print the plan only.
+    pub dry_run: bool,
+    /// `I/N`.
+    pub shard: Option<&'a str>,
+    /// Where to write the JSON result.
+    pub report: Option<&'a Path>,
+    /// Keep only the last component of repository names.
+    pub flat: bool,
+    /// Tag regex for a `HOST/REPO` source.
+    pub tags: Option<&'a str>,
+}
+
+fn registry_endpoint(
+    global: &GlobalOptions,
+    host: &str,
+    login: RegistryLogin,
+) -> Result<Arc<dyn Endpoint>, Failure> {
+    Ok(Arc::new(RegistryEndpoint::new(connect::registry(
+        global, host, login,
+    )?)))
+}
+
+/// The destination endpoint and the prefix repositories go under.
+fn destination(global: &GlobalOptions, to: &str) -> Result<(Arc<dyn Endpoint>, String), Failure> {
+    if let Some(path) = to.strip_prefix("oci:") {
+        if path.is_empty() {
+            return Err(Failure::usage("--to oci:PATH needs a path"));
+        }
+        return Ok((Arc::new(LayoutEndpoint::new(path)), String::new()));
+    }
+    let (host, prefix) = to.split_once('/').unwrap_or((to, ""));
+    if host.is_empty() {
+        return Err(Failure::usage(format!(
+            "bad --to {to:?}: expected HOST[:PORT][/PREFIX] or oci:PATH"
+        )));
+    }
+    Ok((
+        registry_endpoint(global, host, RegistryLogin::Usual)?,
+        prefix.to_owned(),
+    ))
+}
+
+fn jobs(
+    global: &GlobalOptions,
+    args: &SyncArgs<'_>,
+    prefix: &str,
+) -> Result<Vec<SyncJob>, Failure> {
+    let selector = || -> Result<TagSelector, Failure> {
+        Ok(match args.tags {
+            Some(re) => TagSelector::regex(re).map_err(|e| Failure::usage(e.to_string()))?,
+            None => TagSelector::All,
+        })
+    };
+    if let Some(path) = args.source.strip_prefix("oci:") {
+        let name = Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let source: Arc<dyn Endpoint> = Arc::new(LayoutEndpoint::new(path));
+        return Ok(vec![SyncJob::new(
+            source,
+            "",
+            selector()?,
+            destination_name(prefix, &name, args.flat),
+        )]);
+    }
+    let as_file = Path::new(args.source);
+    if as_file.is_file() || args.source.ends_with(".yaml") || args.source.ends_with(".yml") {
+        if args.tags.is_some() {
+            return Err(Failure::usage(
+                "--tags applies to a HOST/REPO source, not a YAML file",
+            ));
+        }
+        let text = std::fs::read_to_string(as_file)
+            .map_err(|e| Failure::from(e).context(format!("reading {}", as_file.display())))?;
+        let config =
+            SyncConfig::parse(&text).map_err(|e| Failure::from(e).context(as_file.display()))?;
+        let mut endpoints = std::collections::BTreeMap::new();
+        for (host, section) in &config.registries {
+            let mut g = global.clone();
+            // skopeo's `tls-verify: false` also allows plain HTTP, which is
+            // already the default for loopback hosts (where --insecure would
+            // ask for TLS).
+            g.insecure |= !section.tls_verify && !facade::core::host::is_loopback(host);
+            let login = match &section.credentials {
+                Some(c) => RegistryLogin::Only {
+                    username: c.username.clone(),
+                    password: c.password.clone(),
+                },
+                None => RegistryLogin::Usual,
+            };
+            endpoints.insert(host.clone(), registry_endpoint(&g, host, login)?);
+        }
+        return config
+            .jobs(prefix, args.flat, |host, _| Ok(endpoints[host].clone()))
+            .map_err(Failure::from);
+    }
+    let (host, repo) = args
+        .source
+        .split_once('/')
+        .filter(|(h, r)| !h.is_empty() && !r.is_empty() && !r.contains([':', '@']))
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "bad SOURCE {:?}: expected a YAML file, oci:PATH or HOST/REPO",
+                args.source
+            ))
+        })?;
+    let source = registry_endpoint(global, host, RegistryLogin::Usual)?;
+    Ok(vec![SyncJob::new(
+        source,
+        repo,
+        selector()?,
+        destination_name(prefix, repo, args.flat),
+    )])
+}
+
+/// Runs the sync.
+pub async fn run(global: &GlobalOptions, args: SyncArgs<'_>) -> Result<(), Failure> {
+    let mut options = SyncOptions::default().jobs(global.jobs);
+    if let Some(s) = args.shard {
+        options = options.shard(
+            s.parse()
+                .map_err(|e: facade::Error| Failure::usage(e.to_string()))?,
+        );
+    }
+    let (dest, prefix) = destination(global, args.to)?;
+    let jobs = jobs(global, &args, &prefix)?;
+    let plan = sync::plan(&jobs, dest.as_ref(), &options).await;
+    if args.dry_run {
+        if let Some(path) = args.report {
+            write_report(path, &plan)?;
+        }
+        if global.json {
+            return output::print_json(&plan);
+        }
+        let lines = plan.items.iter().map(|i| {
+            let action = match i.action {
+                Action::Copy => "copy",
+                Action::Skip => "skip",
+                Action::Fail => "fail",
+            };
+            terminal_safe(&format!(
+                "{action}\t{}:{}\t{}:{}\t{}",
+                i.source,
+                i.tag,
+                i.destination,
+                i.tag,
+                i.digest.as_deref().or(i.error.as_deref()).unwrap_or("")
+            ))
+            .into_owned()
+        });
+        return output::print_lines(lines);
+    }
+    let report = sync::execute(&plan, &jobs, dest.as_ref(), &options).await;
+    if let Some(path) = args.report {
+        write_report(path, &report)?;
+    }
+    if global.json {
+        output::print_json(&report)?;
+    } else {
+        let mut lines: Vec<String> = report
+            .images
+            .iter()
+            .map(|i| {
+                let outcome = match i.outcome {
+                    ImageOutcome::Copied => "copied",
+                    ImageOutcome::Skipped => "skipped",
+                    ImageOutcome::Failed => "failed",
+                };
+                terminal_safe(&format!(
+                    "{outcome}\t{}:{}\t{}:{}\t{}",
+                    i.source,
+                    i.tag,
+                    i.destination,
+                    i.tag,
+                    i.digest.as_deref().unwrap_or("")
+                ))
+                .into_owned()
+            })
+            .collect();
+        lines.push(format!(
+            "{} copied, {} skipped, {} failed; {} bytes moved, {} bytes deduplicated, {:.1}s",
+            report.copied(),
+            report.skipped(),
+            report.failed(),
+            report.bytes_moved,
+            report.bytes_deduplicated,
+            report.seconds
+        ));
+        output::print_lines(lines)?;
+    }
+    let failed: Vec<String> = report
+        .images
+        .iter()
+        .filter(|i| i.outcome == ImageOutcome::Failed)
+        .map(|i| {
+            format!(
+                "{}:{}: {}",
+                i.source,
+                i.tag,
+                i.error.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let mut err = std::io::stderr().lock();
+    for f in &failed {
+        let _ = writeln!(err, "crctl: sync: {}", terminal_safe(f));
+    }
+    Err(Failure::new(
+        FAILURE,
+        format!("{} of {} images failed", failed.len(), report.images.len()),
+    ))
+}
+
+/// Writes `value` as JSON to `path`, atomically.
+fn write_report(path: &Path, value: &impl serde::Serialize) -> Result<(), Failure> {
+    let mut f = AtomicFile::create(path)?;
+    serde_json::to_writer_pretty(f.file(), value)
+        .map_err(|e| Failure::new(FAILURE, format!("writing {}: {e}", path.display())))?;
+    f.commit()
+}

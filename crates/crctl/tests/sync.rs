@@ -1,0 +1,367 @@
+//! `crctl sync` against real docker-registry instances: a skopeo-format
+//! YAML file mirrored, a rerun that copies nothing, a failed image (exit 1,
+//! listed) completed by a rerun, shards covering the plan once, unknown
+//! YAML keys, and the same file through `skopeo sync` giving the same tags
+//! and digests.
+
+#[path = "common/run.rs"]
+#[allow(dead_code)]
+mod run;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use facade::oci::Client;
+use facade::oci::image::{ImageBuilder, ImageLayer};
+use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_TAR};
+use run::Run;
+use serde_json::Value;
+use test_support::Proxy;
+use test_support::TestRegistry;
+
+const PATIENCE: Duration = Duration::from_secs(120);
+
+async fn crctl(args: &[&str]) -> Run {
+    let unset = ["CRCTL_USERNAME", "CRCTL_PASSWORD", "CRCTL_LOG"];
+    let env = [("DOCKER_CONFIG", "/nonexistent-crctl-test")];
+    tokio::time::timeout(PATIENCE, run::crctl(args, &unset, &env, None))
+        .await
+        .expect("crctl finishes in time")
+}
+
+const TAGS: [&str; 4] = ["1.0.0", "1.2.0", "2.0.0", "latest"];
+
+/// Repositories `lib/r0`..`lib/r{n-1}` with [`TAGS`]: a shared base layer
+/// and one of their own, KiB-sized tars.
+async fn populate(registry: &TestRegistry, n: u64) {
+    let client = Client::new(&registry.url()).unwrap();
+    let base = Bytes::from(test_support::layers::tar_files(&[(
+        "base",
+        &test_support::layers::pseudo_random(2048, 1),
+    )]));
+    let config = Bytes::from_static(
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+    );
+    for r in 0..n {
+        let c = client.with_repository(&format!("lib/r{r}"));
+        for (t, tag) in TAGS.iter().enumerate() {
+            let own = test_support::layers::pseudo_random(1024, 100 + r * 10 + t as u64);
+            let own = Bytes::from(test_support::layers::tar_files(&[("own", &own)]));
+            let img = ImageBuilder::new()
+                .config_bytes(OCI_CONFIG, config.clone())
+                .layer(ImageLayer::from_bytes(OCI_LAYER_TAR, base.clone()))
+                .layer(ImageLayer::from_bytes(OCI_LAYER_TAR, own))
+                .build()
+                .unwrap();
+            c.push_image(*tag, &img).await.unwrap();
+        }
+    }
+}
+
+fn yaml(host: &str) -> String {
+    format!(
+        r#"{host}:
+  images:
+    lib/r0: ["1.0.0", "latest"]
+    lib/r1: []
+  images-by-tag-regex:
+    lib/r2: ^1\.
+  images-by-semver:
+    lib/r3: ">= 1.1.0, < 3"
+  tls-verify: false
+"#
+    )
+}
+
+/// (repository, tag, digest) of every tag of `repos` at `registry`.
+async fn contents(url: &str, repos: &[&str]) -> BTreeSet<(String, String, String)> {
+    let client = Client::new(url).unwrap();
+    let mut out = BTreeSet::new();
+    for repo in repos {
+        let c = client.with_repository(repo);
+        let Ok(tags) = c.list_tags().await else {
+            continue;
+        };
+        for t in tags {
+            let d = facade::oci::ImageSource::resolve(&c, &t.parse().unwrap())
+                .await
+                .unwrap();
+            out.insert((repo.to_string(), t, d.digest().to_string()));
+        }
+    }
+    out
+}
+
+fn summary(run: &Run) -> Value {
+    run.json()
+}
+
+#[tokio::test]
+async fn yaml_sync_copies_then_reruns_as_a_no_op_with_a_report() {
+    let a = TestRegistry::anonymous().await;
+    let b = TestRegistry::anonymous().await;
+    populate(&a, 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sync.yaml");
+    std::fs::write(&file, yaml(&a.host())).unwrap();
+    let file = file.to_str().unwrap();
+    let to = format!("{}/mirror", b.host());
+
+    let plan = crctl(&["sync", file, "--to", &to, "--dry-run", "--json"]).await;
+    let plan = summary(&plan);
+    let items = plan["items"].as_array().unwrap();
+    // r0: 2, r1: 4, r2: 2 (1.0.0, 1.2.0), r3: 2 (1.2.0, 2.0.0).
+    assert_eq!(items.len(), 10);
+    assert!(items.iter().all(|i| i["action"] == "copy"));
+    assert!(
+        contents(&b.url(), &["mirror/lib/r0"]).await.is_empty(),
+        "dry run changed nothing"
+    );
+
+    let report = dir.path().join("report.json");
+    let run = crctl(&[
+        "sync",
+        file,
+        "--to",
+        &to,
+        "--report",
+        report.to_str().unwrap(),
+    ])
+    .await;
+    run.ok();
+    assert!(
+        run.stdout.contains("10 copied, 0 skipped, 0 failed"),
+        "{}",
+        run.stdout
+    );
+    let written: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(written["images"].as_array().unwrap().len(), 10);
+    // base + config once, each image's own layer once.
+    assert_eq!(written["blobs_moved"], 12);
+    let ours = contents(
+        &b.url(),
+        &[
+            "mirror/lib/r0",
+            "mirror/lib/r1",
+            "mirror/lib/r2",
+            "mirror/lib/r3",
+        ],
+    )
+    .await;
+    let theirs = contents(&a.url(), &["lib/r0", "lib/r1", "lib/r2", "lib/r3"]).await;
+    assert_eq!(ours.len(), 10);
+    for (repo, tag, digest) in &ours {
+        let src = (
+            repo.trim_start_matches("mirror/").to_owned(),
+            tag.clone(),
+            digest.clone(),
+        );
+        assert!(
+            theirs.contains(&src),
+            "{repo}:{tag} differs from the source"
+        );
+    }
+
+    let again = crctl(&["sync", file, "--to", &to, "--json"]).await;
+    let again = summary(&again);
+    assert_eq!(again["blobs_moved"], 0);
+    assert!(
+        again["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["outcome"] == "skipped")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_image_exits_1_listing_it_and_a_rerun_completes() {
+    let a = TestRegistry::anonymous().await;
+    let b = TestRegistry::anonymous().await;
+    populate(&a, 2).await;
+    // Every manifest of lib/r1 is refused through the proxy.
+    let proxy = Proxy::builder(a.url())
+        .intercept(|req| {
+            (req.method == "GET" && req.path().starts_with("/v2/lib/r1/manifests/sha256:"))
+                .then(|| test_support::http::response(403, "denied"))
+        })
+        .start()
+        .await;
+    let file_for =
+        |host: &str| format!("{host}:\n  images:\n    lib/r0: [latest]\n    lib/r1: [latest]\n");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sync.yml");
+    std::fs::write(&file, file_for(&proxy.host())).unwrap();
+    let run = crctl(&["sync", file.to_str().unwrap(), "--to", &b.host()]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("1 copied, 0 skipped, 1 failed"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("lib/r1:latest"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1 of 2 images failed"),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::write(&file, file_for(&a.host())).unwrap();
+    let run = crctl(&["sync", file.to_str().unwrap(), "--to", &b.host(), "--json"]).await;
+    let report = summary(&run);
+    let outcomes: Vec<_> = report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["destination"].as_str().unwrap().to_owned(),
+                i["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("lib/r0".into(), "skipped".into()),
+            ("lib/r1".into(), "copied".into())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn shards_cover_the_plan_exactly_once() {
+    let a = TestRegistry::anonymous().await;
+    let b = TestRegistry::anonymous().await;
+    populate(&a, 6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sync.yaml");
+    let repos: String = (0..6).map(|r| format!("    lib/r{r}: []\n")).collect();
+    std::fs::write(&file, format!("{}:\n  images:\n{repos}", a.host())).unwrap();
+    let file = file.to_str().unwrap();
+    let plan_of = |shard: Option<&'static str>| {
+        let to = b.host();
+        async move {
+            let mut args = vec!["sync", file, "--to", &to, "--dry-run", "--json"];
+            if let Some(s) = shard {
+                args.extend(["--shard", s]);
+            }
+            let run = crctl(&args).await;
+            let items: Vec<(String, String)> = summary(&run)["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    (
+                        i["source"].as_str().unwrap().to_owned(),
+                        i["tag"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            items
+        }
+    };
+    let whole = plan_of(None).await;
+    let (s0, s1) = (plan_of(Some("0/2")).await, plan_of(Some("1/2")).await);
+    assert_eq!(whole.len(), 24);
+    assert!(!s0.is_empty() && !s1.is_empty());
+    let repos = |v: &[(String, String)]| v.iter().map(|(s, _)| s.clone()).collect::<BTreeSet<_>>();
+    assert!(repos(&s0).is_disjoint(&repos(&s1)));
+    let mut union: Vec<_> = s0.into_iter().chain(s1).collect();
+    union.sort();
+    assert_eq!(union, whole);
+    crctl(&["sync", file, "--to", &b.host(), "--shard", "2/2"])
+        .await
+        .failed(2, &["shard"]);
+}
+
+#[tokio::test]
+async fn unknown_yaml_keys_name_the_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sync.yaml");
+    std::fs::write(
+        &file,
+        "r.example:\n  images:\n    app: []\n  tls-verfy: false\n",
+    )
+    .unwrap();
+    crctl(&[
+        "sync",
+        file.to_str().unwrap(),
+        "--to",
+        "127.0.0.1:1",
+        "--dry-run",
+    ])
+    .await
+    .failed(2, &["tls-verfy", "line 4"]);
+}
+
+/// The same YAML through `skopeo sync` and `crctl sync --flat` gives the
+/// same tags and digests on two destinations.
+#[tokio::test]
+async fn same_yaml_as_skopeo_sync_gives_the_same_tags_and_digests() {
+    let Ok(skopeo) = which_skopeo() else {
+        eprintln!("skopeo not installed: interop test skipped");
+        return;
+    };
+    let a = TestRegistry::anonymous().await;
+    let (ours, theirs) = (
+        TestRegistry::anonymous().await,
+        TestRegistry::anonymous().await,
+    );
+    populate(&a, 4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sync.yaml");
+    // skopeo 1.9 reads `images` and `images-by-tag-regex` (not yet
+    // `images-by-semver`, which it ignores).
+    let text = yaml(&a.host()).replace("  images-by-semver:\n    lib/r3: \">= 1.1.0, < 3\"\n", "");
+    assert!(!text.contains("semver"));
+    std::fs::write(&file, text).unwrap();
+    let out = tokio::process::Command::new(&skopeo)
+        .args([
+            "--insecure-policy",
+            "sync",
+            "--src",
+            "yaml",
+            "--dest",
+            "docker",
+        ])
+        .arg("--dest-tls-verify=false")
+        .arg("--preserve-digests")
+        .arg(&file)
+        .arg(format!("{}/mirror", theirs.host()))
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo sync: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    crctl(&[
+        "sync",
+        file.to_str().unwrap(),
+        "--to",
+        &format!("{}/mirror", ours.host()),
+        "--flat",
+    ])
+    .await
+    .ok();
+    let repos = ["mirror/r0", "mirror/r1", "mirror/r2", "mirror/r3"];
+    let (x, y) = (
+        contents(&ours.url(), &repos).await,
+        contents(&theirs.url(), &repos).await,
+    );
+    assert_eq!(x.len(), 8);
+    assert_eq!(x, y);
+}
+
+fn which_skopeo() -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("skopeo"))
+                .find(|p| p.is_file())
+        })
+        .ok_or(())
+}

@@ -1,0 +1,347 @@
+//! The YAML file `skopeo sync --src yaml` reads, plus our extensions.
+//!
+//! The top level maps a registry (`host[:port]`) to what to take from it:
+//!
+//! | key | meaning (skopeo) |
+//! |---|---|
+//! | `images` | `{repo: [tags]}`; an empty list means every tag |
+//! | `images-by-tag-regex` | `{repo: regex}`: the tags the regex matches (unanchored, as in skopeo: write `^…$`) |
+//! | `images-by-semver` | `{repo: constraint}` e.g. `">= 1.2.0, < 2"`; tags that are not versions are left out |
+//! | `tls-verify` | `false` accepts any certificate (and plain HTTP) |
+//! | `credentials` | `{username, password}` |
+//!
+//! Our extensions, per registry section (skopeo rejects them, so a file
+//! using them is ours only):
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `rename` | `{source repo: destination repo}`: the repository's name under the destination prefix |
+//! | `tags-deny` | a list of regexes; a tag any of them matches is left out |
+//! | `semver-latest` | keep only the N highest versions among the semver-selected tags |
+//!
+//! An unknown key is an error naming the key and its line.
+//!
+//! ```
+//! use oci_dist::sync::config::SyncConfig;
+//! let cfg = SyncConfig::parse(r#"
+//! registry.example:
+//!   images:
+//!     library/alpine: ["3.19", "3.20"]
+//!     library/busybox: []
+//!   images-by-semver:
+//!     org/app: ">= 1.0.0, < 2"
+//!   tls-verify: false
+//! "#).unwrap();
+//! assert_eq!(cfg.registries.len(), 1);
+//! let err = SyncConfig::parse("r.example:\n  imagez: {}\n").unwrap_err();
+//! assert!(err.to_string().contains("imagez") && err.to_string().contains("line 2"));
+//! ```
+
+use std::collections::BTreeMap;
+
+use registry_core::{Error, ErrorKind};
+use serde::Deserialize;
+
+/// A whole sync file: one section per source registry, in host order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SyncConfig {
+    /// `host[:port]` → what to take from it.
+    pub registries: BTreeMap<String, RegistryConfig>,
+}
+
+/// What to take from one registry.
+///
+/// ```
+/// use oci_dist::sync::config::RegistryConfig;
+/// let r = RegistryConfig::default();
+/// assert!(r.tls_verify && r.images.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistryConfig {
+    /// `{repo: [tags]}`; an empty list selects every tag.
+    #[serde(default)]
+    pub images: BTreeMap<String, Vec<String>>,
+    /// `{repo: regex}`.
+    #[serde(default)]
+    pub images_by_tag_regex: BTreeMap<String, String>,
+    /// `{repo: semver constraint}`.
+    #[serde(default)]
+    pub images_by_semver: BTreeMap<String, String>,
+    /// Verify TLS certificates (default true).
+    #[serde(default = "yes")]
+    pub tls_verify: bool,
+    /// Credentials for this registry.
+    #[serde(default)]
+    pub credentials: Option<Credentials>,
+    /// Extension: source repository → destination repository name.
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+    /// Extension: tags matching any of these regexes are left out.
+    #[serde(default)]
+    pub tags_deny: Vec<String>,
+    /// Extension: keep only the N highest versions of semver selections.
+    #[serde(default)]
+    pub semver_latest: Option<usize>,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            images: BTreeMap::new(),
+            images_by_tag_regex: BTreeMap::new(),
+            images_by_semver: BTreeMap::new(),
+            tls_verify: true,
+            credentials: None,
+            rename: BTreeMap::new(),
+            tags_deny: Vec::new(),
+            semver_latest: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `username` and `password` for a registry.
+///
+/// ```
+/// use oci_dist::sync::config::Credentials;
+/// let c = Credentials { username: "u".into(), password: "p".into() };
+/// assert!(!format!("{c:?}").contains("\"p\""));
+/// ```
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// The user name.
+    pub username: String,
+    /// The password (never printed by `Debug`).
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+impl SyncConfig {
+    /// Parses the YAML text; errors name the offending key and line, and
+    /// every regex and constraint is checked here.
+    ///
+    /// ```
+    /// use oci_dist::sync::config::SyncConfig;
+    /// let e = SyncConfig::parse("r.example:\n  images-by-tag-regex:\n    app: \"(\"\n").unwrap_err();
+    /// assert!(e.to_string().contains("app"));
+    /// ```
+    pub fn parse(text: &str) -> Result<SyncConfig, Error> {
+        let registries: BTreeMap<String, RegistryConfig> =
+            serde_yaml_ng::from_str::<Option<_>>(text)
+                .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("sync file: {e}")))?
+                .unwrap_or_default();
+        for (host, r) in &registries {
+            let bad = |what: String| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("sync file: {host}: {what}"),
+                )
+            };
+            for (repo, re) in &r.images_by_tag_regex {
+                regex::Regex::new(re).map_err(|e| bad(format!("{repo}: bad regex: {e}")))?;
+            }
+            for (repo, c) in &r.images_by_semver {
+                parse_constraint(c).map_err(|e| bad(format!("{repo}: {e}")))?;
+            }
+            for re in &r.tags_deny {
+                regex::Regex::new(re).map_err(|e| bad(format!("tags-deny: bad regex: {e}")))?;
+            }
+        }
+        Ok(SyncConfig { registries })
+    }
+}
+
+/// A semver constraint as skopeo writes them (`">= 1.2, < 2"`, `"~1.2"`,
+/// `"1.x"`): comparators separated by commas or spaces.
+pub(crate) fn parse_constraint(c: &str) -> Result<semver::VersionReq, String> {
+    // Masterminds/semver accepts "> 1.0 < 2.0" (spaces between comparators)
+    // and "1.x"; the semver crate wants commas.
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for token in c.replace(',', " ").split_whitespace() {
+        let is_op = token.chars().all(|ch| "<>=~^!".contains(ch));
+        current.push_str(token);
+        if !is_op {
+            parts.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    let joined = parts
+        .iter()
+        .map(|p| p.trim_start_matches(['v', 'V']).replace(".x", ".*"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    semver::VersionReq::parse(&joined).map_err(|e| format!("bad semver constraint {c:?}: {e}"))
+}
+
+/// A tag read as a version, leniently like skopeo: `v1.2`, `1.2.3`, `1`.
+pub(crate) fn tag_version(tag: &str) -> Option<semver::Version> {
+    let t = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
+    let (core, rest) = match t.find(['-', '+']) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n = core.split('.').count();
+    if n == 0
+        || n > 3
+        || core
+            .split('.')
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let padded = format!("{core}{}{rest}", ".0".repeat(3 - n));
+    semver::Version::parse(&padded).ok()
+}
+
+impl SyncConfig {
+    /// The sync jobs of this file, sorted: every repository of every
+    /// section, named `prefix/REPO` at the destination (`prefix/LAST` with
+    /// `flat`, or `prefix/NAME` with a `rename`). `endpoint` opens a
+    /// registry section (its host, its settings: TLS, credentials).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use oci_dist::sync::{config::SyncConfig, Endpoint, RegistryEndpoint};
+    /// let cfg = SyncConfig::parse("r.example:\n  images:\n    org/app: [v1]\n  rename:\n    org/app: app2\n").unwrap();
+    /// let jobs = cfg.jobs("mirror", false, |host, _| {
+    ///     Ok(Arc::new(RegistryEndpoint::new(oci_dist::Client::new(host)?)) as Arc<dyn Endpoint>)
+    /// }).unwrap();
+    /// assert_eq!(jobs[0].destination, "mirror/app2");
+    /// ```
+    pub fn jobs(
+        &self,
+        prefix: &str,
+        flat: bool,
+        mut endpoint: impl FnMut(
+            &str,
+            &RegistryConfig,
+        ) -> Result<std::sync::Arc<dyn super::Endpoint>, Error>,
+    ) -> Result<Vec<super::SyncJob>, Error> {
+        use super::{SyncJob, TagSelector, destination_name};
+        let mut jobs = Vec::new();
+        for (host, r) in &self.registries {
+            let source = endpoint(host, r)?;
+            let deny = r
+                .tags_deny
+                .iter()
+                .map(|d| regex::Regex::new(d))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("tags-deny: {e}")))?;
+            let mut add = |repo: &str, tags: TagSelector| {
+                let name = match r.rename.get(repo) {
+                    Some(n) => destination_name(prefix, n, false),
+                    None => destination_name(prefix, repo, flat),
+                };
+                let mut job = SyncJob::new(source.clone(), repo, tags, name);
+                job.deny = deny.clone();
+                jobs.push(job);
+            };
+            for (repo, tags) in &r.images {
+                let sel = if tags.is_empty() {
+                    TagSelector::All
+                } else {
+                    TagSelector::List(tags.clone())
+                };
+                add(repo, sel);
+            }
+            for (repo, re) in &r.images_by_tag_regex {
+                add(repo, TagSelector::regex(re)?);
+            }
+            for (repo, c) in &r.images_by_semver {
+                add(repo, TagSelector::semver(c, r.semver_latest)?);
+            }
+        }
+        Ok(jobs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skopeo_example_parses() {
+        let cfg = SyncConfig::parse(
+            r#"
+docker.io:
+  images:
+    busybox: []
+    redis:
+      - "1.0"
+      - "2.0"
+      - "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  images-by-tag-regex:
+    nginx: ^1\.13\.[12]-alpine-perl$
+  images-by-semver:
+    alpine: ">= 3.12.0"
+  credentials:
+    username: john
+    password: this is a secret
+  tls-verify: true
+quay.io:
+  tls-verify: false
+  images:
+    coreos/etcd:
+      - latest
+"#,
+        )
+        .unwrap();
+        let d = &cfg.registries["docker.io"];
+        assert_eq!(d.images["redis"].len(), 3);
+        assert_eq!(d.credentials.as_ref().unwrap().username, "john");
+        assert!(!cfg.registries["quay.io"].tls_verify);
+    }
+
+    #[test]
+    fn unknown_keys_name_key_and_line() {
+        let e = SyncConfig::parse("a.example:\n  images: {}\n  tls_verify: false\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tls_verify") && e.contains("line 3"), "{e}");
+        let e = SyncConfig::parse("a.example:\n  credentials:\n    username: u\n    pass: p\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pass") && e.contains("line 4"), "{e}");
+    }
+
+    #[test]
+    fn empty_file_is_empty() {
+        assert!(SyncConfig::parse("").unwrap().registries.is_empty());
+    }
+
+    #[test]
+    fn constraints_and_versions() {
+        let r = parse_constraint(">= 1.2.0, < 2").unwrap();
+        assert!(r.matches(&tag_version("v1.3").unwrap()));
+        assert!(!r.matches(&tag_version("2.0.0").unwrap()));
+        assert!(
+            parse_constraint("> 1.0 < 1.5")
+                .unwrap()
+                .matches(&tag_version("1.2").unwrap())
+        );
+        assert!(
+            parse_constraint("1.x")
+                .unwrap()
+                .matches(&tag_version("1.9.9").unwrap())
+        );
+        assert_eq!(tag_version("latest"), None);
+        assert_eq!(tag_version("1.2.3.4"), None);
+        assert_eq!(tag_version("1.2.3-rc1").unwrap().pre.as_str(), "rc1");
+    }
+}

@@ -1,0 +1,334 @@
+//! Carrying out a [`SyncPlan`]: every image with copy's plan and transfer
+//! steps, one concurrency limit and one blob ledger for the whole run.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures_util::{StreamExt, TryStreamExt};
+use registry_core::{Digest, Error};
+use serde::Serialize;
+use tokio::sync::{OnceCell, Semaphore};
+
+use super::{Action, Endpoint, PlanItem, SyncJob, SyncOptions, SyncPlan};
+use crate::content::{ImageDestination, ImageSource, MountOrigin};
+use crate::copy::{Plan, push_manifests, transfer_blob};
+use crate::descriptor::CheckedDescriptor;
+use crate::progress::{BlobOutcome, Tracker};
+use crate::reference::TagOrDigest;
+
+/// What happened to one image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageOutcome {
+    /// Copied now.
+    Copied,
+    /// Already there at the same digest.
+    Skipped,
+    /// Failed (see the error).
+    Failed,
+}
+
+/// One image of a [`SyncReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageResult {
+    /// `source/repository`.
+    pub source: String,
+    /// The tag.
+    pub tag: String,
+    /// The destination repository.
+    pub destination: String,
+    /// The digest copied (or found).
+    pub digest: Option<String>,
+    /// What happened.
+    pub outcome: ImageOutcome,
+    /// Blobs whose bytes this image moved.
+    pub blobs_copied: usize,
+    /// Bytes this image moved.
+    pub bytes_copied: u64,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What a sync did, image by image, and in total.
+///
+/// ```
+/// let r = oci_dist::sync::SyncReport::default();
+/// assert_eq!((r.copied(), r.skipped(), r.failed()), (0, 0, 0));
+/// ```
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    /// Every image, in plan order.
+    pub images: Vec<ImageResult>,
+    /// Blob bytes transferred.
+    pub bytes_moved: u64,
+    /// Blob bytes not transferred because another image of this run had
+    /// moved the blob already (mounted or present).
+    pub bytes_deduplicated: u64,
+    /// Blobs transferred.
+    pub blobs_moved: usize,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+impl SyncReport {
+    fn count(&self, o: ImageOutcome) -> usize {
+        self.images.iter().filter(|i| i.outcome == o).count()
+    }
+
+    /// Images copied.
+    pub fn copied(&self) -> usize {
+        self.count(ImageOutcome::Copied)
+    }
+
+    /// Images skipped.
+    pub fn skipped(&self) -> usize {
+        self.count(ImageOutcome::Skipped)
+    }
+
+    /// Images failed.
+    pub fn failed(&self) -> usize {
+        self.count(ImageOutcome::Failed)
+    }
+}
+
+/// Where each blob landed in this run: the destination repository of the
+/// first image that stored it (empty until one did); and, per destination
+/// repository, whether it was placed there, so that images of one
+/// repository never place the same blob twice (docker-registry rewrites a
+/// blob's link file on every mount, and a manifest checked meanwhile sees
+/// the blob as unknown).
+/// Whether a blob was placed in one destination repository.
+type Placed = Arc<OnceCell<()>>;
+
+#[derive(Default)]
+struct Ledger {
+    blobs: Mutex<HashMap<Digest, Arc<OnceCell<String>>>>,
+    placed: Mutex<HashMap<(Digest, String), Placed>>,
+}
+
+impl Ledger {
+    fn cell(&self, d: &Digest) -> Arc<OnceCell<String>> {
+        self.blobs
+            .lock()
+            .expect("poisoned")
+            .entry(d.clone())
+            .or_default()
+            .clone()
+    }
+
+    fn placed(&self, d: &Digest, repository: &str) -> Placed {
+        self.placed
+            .lock()
+            .expect("poisoned")
+            .entry((d.clone(), repository.to_owned()))
+            .or_default()
+            .clone()
+    }
+}
+
+struct Run<'a> {
+    destination: &'a dyn Endpoint,
+    options: &'a SyncOptions,
+    permits: Semaphore,
+    ledger: Ledger,
+}
+
+#[derive(Default)]
+struct ImageTotals {
+    copied: usize,
+    bytes: u64,
+    deduplicated: u64,
+}
+
+/// Copies every [`Action::Copy`] item of `plan` (the jobs are those the
+/// plan was made from) to `destination`. One failed image does not stop
+/// the others; the report lists each image.
+pub async fn execute(
+    plan: &SyncPlan,
+    jobs: &[SyncJob],
+    destination: &dyn Endpoint,
+    options: &SyncOptions,
+) -> SyncReport {
+    let started = Instant::now();
+    let run = Run {
+        destination,
+        options,
+        permits: Semaphore::new(options.jobs.max(1)),
+        ledger: Ledger::default(),
+    };
+    let results: Vec<(ImageResult, ImageTotals)> = futures_util::stream::iter(&plan.items)
+        .map(|item| {
+            let run = &run;
+            async move {
+                let mut result = ImageResult {
+                    source: item.source.clone(),
+                    tag: item.tag.clone(),
+                    destination: item.destination.clone(),
+                    digest: item.digest.clone(),
+                    outcome: ImageOutcome::Skipped,
+                    blobs_copied: 0,
+                    bytes_copied: 0,
+                    error: item.error.clone(),
+                };
+                let mut totals = ImageTotals::default();
+                match item.action {
+                    Action::Skip => {}
+                    Action::Fail => result.outcome = ImageOutcome::Failed,
+                    Action::Copy => match run.image(item, &jobs[item.job]).await {
+                        Ok(t) => {
+                            result.outcome = ImageOutcome::Copied;
+                            result.blobs_copied = t.copied;
+                            result.bytes_copied = t.bytes;
+                            totals = t;
+                        }
+                        Err(e) => {
+                            result.outcome = ImageOutcome::Failed;
+                            result.error = Some(e.to_string());
+                        }
+                    },
+                }
+                (result, totals)
+            }
+        })
+        .buffered(options.jobs.max(1))
+        .collect()
+        .await;
+    let mut report = SyncReport::default();
+    for (r, t) in results {
+        report.bytes_moved += t.bytes;
+        report.blobs_moved += t.copied;
+        report.bytes_deduplicated += t.deduplicated;
+        report.images.push(r);
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+impl Run<'_> {
+    async fn image(&self, item: &PlanItem, job: &SyncJob) -> Result<ImageTotals, Error> {
+        let ctx = |e: Error| e.context(format!("{}:{}", item.source, item.tag));
+        let digest: Digest = item
+            .digest
+            .as_deref()
+            .unwrap_or_default()
+            .parse()
+            .map_err(ctx)?;
+        let tag = super::target_of(&item.tag).map_err(ctx)?.tag().cloned();
+        let source = job.source.open(&job.repository, false).await.map_err(ctx)?;
+        let dest = self
+            .destination
+            .open(&job.destination, true)
+            .await
+            .map_err(ctx)?;
+        let src: &dyn ImageSource = &*source;
+        let dst: &dyn ImageDestination = &*dest;
+        let plan = {
+            let _permit = self.permits.acquire().await.expect("never closed");
+            Plan::collect(src, &TagOrDigest::Digest(digest), &self.options.copy)
+                .await
+                .map_err(ctx)?
+        };
+        let tracker = Tracker::new(None, 0);
+        let source_origin = if job.source.describe() == self.destination.describe() {
+            job.source.mount_origin(&job.repository)
+        } else {
+            None
+        };
+        let outcomes: Vec<(BlobOutcome, u64, u64)> = futures_util::stream::iter(&plan.blobs)
+            .map(|d| {
+                self.blob(
+                    src,
+                    dst,
+                    d,
+                    &job.destination,
+                    source_origin.as_ref(),
+                    &tracker,
+                )
+            })
+            .buffer_unordered(self.options.jobs.max(1))
+            .try_collect()
+            .await
+            .map_err(ctx)?;
+        push_manifests(dst, &plan, tag.as_ref(), &tracker, self.options.jobs)
+            .await
+            .map_err(ctx)?;
+        let mut t = ImageTotals::default();
+        for (o, moved, dedup) in outcomes {
+            if o == BlobOutcome::Copied {
+                t.copied += 1;
+                t.bytes += moved;
+            }
+            t.deduplicated += dedup;
+        }
+        Ok(t)
+    }
+
+    /// One blob of an image: placed once per destination repository and
+    /// moved once per run; later images take it from where it landed.
+    /// Returns the outcome, bytes moved, bytes saved.
+    async fn blob(
+        &self,
+        src: &dyn ImageSource,
+        dst: &dyn ImageDestination,
+        desc: &CheckedDescriptor,
+        repository: &str,
+        source_origin: Option<&MountOrigin>,
+        tracker: &Arc<Tracker>,
+    ) -> Result<(BlobOutcome, u64, u64), Error> {
+        let cell = self.ledger.placed(desc.digest(), repository);
+        let mut mine = None;
+        cell.get_or_try_init(|| async {
+            mine = Some(
+                self.place(src, dst, desc, repository, source_origin, tracker)
+                    .await?,
+            );
+            Ok::<_, Error>(())
+        })
+        .await?;
+        Ok(mine.unwrap_or((BlobOutcome::Skipped, 0, desc.size())))
+    }
+
+    /// Puts a blob into `repository`: moved when this run has not moved it
+    /// yet, otherwise mounted from where it landed (or checked and copied).
+    async fn place(
+        &self,
+        src: &dyn ImageSource,
+        dst: &dyn ImageDestination,
+        desc: &CheckedDescriptor,
+        repository: &str,
+        source_origin: Option<&MountOrigin>,
+        tracker: &Arc<Tracker>,
+    ) -> Result<(BlobOutcome, u64, u64), Error> {
+        let cell = self.ledger.cell(desc.digest());
+        let mut mine = None;
+        let landed = cell
+            .get_or_try_init(|| async {
+                let _permit = self.permits.acquire().await.expect("never closed");
+                let r = transfer_blob(src, dst, desc, source_origin, tracker, true).await?;
+                mine = Some(r);
+                Ok::<_, Error>(repository.to_owned())
+            })
+            .await?;
+        if let Some((outcome, moved)) = mine {
+            return Ok((outcome, moved, 0));
+        }
+        let size = desc.size();
+        if landed == repository {
+            return Ok((BlobOutcome::Skipped, 0, size));
+        }
+        let _permit = self.permits.acquire().await.expect("never closed");
+        if let Some(origin) = self.destination.mount_origin(landed) {
+            match dst.mount_blob(desc, &origin).await {
+                Ok(true) => return Ok((BlobOutcome::Mounted, 0, size)),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::info!(digest = %desc.digest(), error = %e, "mount failed; copying")
+                }
+            }
+        }
+        let (outcome, moved) = transfer_blob(src, dst, desc, source_origin, tracker, true).await?;
+        Ok((outcome, moved, 0))
+    }
+}
