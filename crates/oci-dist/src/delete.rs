@@ -249,8 +249,9 @@ impl Client {
         }
     }
 
-    /// `DELETE /v2/<name>/manifests/<digest>`, nothing else.
-    async fn delete_manifest_only(&self, digest: &Digest) -> Result<(), Error> {
+    /// `DELETE /v2/<name>/manifests/<digest>`, nothing else (no referrers
+    /// clean-up: that is [`Client::delete_manifest`]).
+    pub(crate) async fn delete_manifest_only(&self, digest: &Digest) -> Result<(), Error> {
         let what = format!(
             "DELETE manifest {}",
             self.describe(&TagOrDigest::Digest(digest.clone()))

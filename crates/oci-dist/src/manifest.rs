@@ -387,15 +387,7 @@ impl Client {
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(e),
             Err(_) => None,
         };
-        let what = format!("DELETE manifest {}", self.describe(&target));
-        let url = self.repo_url(&format!("manifests/{digest}"))?;
-        let req = self.request(Method::DELETE, &url, Body::empty())?;
-        self.send_expect(
-            req,
-            &[StatusCode::ACCEPTED, StatusCode::OK, StatusCode::NO_CONTENT],
-            &what,
-        )
-        .await?;
+        self.delete_manifest_only(digest).await?;
         if let Some(subject) = subject {
             self.remove_fallback_referrer(&subject, digest).await.map_err(|e| {
                 e.context(format!(

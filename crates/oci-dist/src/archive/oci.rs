@@ -180,20 +180,11 @@ impl ImageSource for OciArchiveReader {
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<Manifest>> {
         Box::pin(async move {
-            let digest = descriptor.digest();
-            let bytes = self.tar.read(&blob_name(digest), MAX_JSON).await?;
-            if bytes.len() as u64 != descriptor.size() {
-                return Err(Error::new(
-                    ErrorKind::DigestMismatch,
-                    format!(
-                        "manifest {digest} in {} is {} bytes, its descriptor says {}",
-                        self.describe(),
-                        bytes.len(),
-                        descriptor.size()
-                    ),
-                ));
-            }
-            Manifest::verified(bytes, Some(descriptor.media_type()), digest)
+            let bytes = self
+                .tar
+                .read(&blob_name(descriptor.digest()), MAX_JSON)
+                .await?;
+            Manifest::verified_for(bytes, descriptor, &self.describe())
         })
     }
 

@@ -44,22 +44,10 @@ impl ImageSource for OciLayout {
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<Manifest>> {
         Box::pin(async move {
-            let digest = descriptor.digest();
             let bytes = self
-                .read_blob_bytes(digest, MAX_MANIFEST_SIZE as u64)
+                .read_blob_bytes(descriptor.digest(), MAX_MANIFEST_SIZE as u64)
                 .await?;
-            if bytes.len() as u64 != descriptor.size() {
-                return Err(Error::new(
-                    ErrorKind::DigestMismatch,
-                    format!(
-                        "manifest {digest} in {} is {} bytes, its descriptor says {}",
-                        ImageSource::describe(self),
-                        bytes.len(),
-                        descriptor.size()
-                    ),
-                ));
-            }
-            Manifest::verified(bytes, Some(descriptor.media_type()), digest)
+            Manifest::verified_for(bytes, descriptor, &ImageSource::describe(self))
         })
     }
 

@@ -85,6 +85,28 @@ impl Manifest {
         Self::build(bytes, media_type, expected.clone())
     }
 
+    /// `bytes` read for `descriptor` from `place` (a layout, an archive):
+    /// [`ErrorKind::DigestMismatch`] unless they have the descriptor's size
+    /// and digest; parsed with the descriptor's media type.
+    pub(crate) fn verified_for(
+        bytes: Bytes,
+        descriptor: &CheckedDescriptor,
+        place: &str,
+    ) -> Result<Manifest, Error> {
+        let digest = descriptor.digest();
+        if bytes.len() as u64 != descriptor.size() {
+            return Err(Error::new(
+                ErrorKind::DigestMismatch,
+                format!(
+                    "manifest {digest} in {place} is {} bytes, its descriptor says {}",
+                    bytes.len(),
+                    descriptor.size()
+                ),
+            ));
+        }
+        Manifest::verified(bytes, Some(descriptor.media_type()), digest)
+    }
+
     /// Serialises an image manifest once and keeps those bytes.
     pub fn from_image(manifest: &ImageManifest) -> Result<Manifest, Error> {
         let bytes = serde_json::to_vec(manifest).map_err(|e| {
