@@ -14,11 +14,48 @@ use crate::lint::cargo;
 /// complete.
 pub(crate) fn package_check() -> Result<(), String> {
     let published = published_packages()?;
+    forget_unpacked_packages(&published);
     let mut args = vec!["package", "--locked", "--allow-dirty"];
     for p in &published {
         args.extend(["-p", p.as_str()]);
     }
     cargo(&args)
+}
+
+/// Removes the sources cargo unpacked from the temporary registry of an
+/// earlier `cargo package` run. They live in
+/// `$CARGO_HOME/registry/src/-<hash>/<name>-<version>` (the registry has no
+/// name, hence the leading `-`), and cargo reuses them when the version has
+/// not changed, so the packages would be checked against stale sources.
+fn forget_unpacked_packages(names: &[String]) {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(src) = cargo_home.map(|h| h.join("registry").join("src")) else {
+        return;
+    };
+    let Ok(registries) = std::fs::read_dir(&src) else {
+        return;
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue; // a named registry such as crates.io: not ours
+        }
+        let Ok(packages) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for package in packages.flatten() {
+            let dir = package.file_name().to_string_lossy().into_owned();
+            let ours = names.iter().any(|n| {
+                dir.strip_prefix(n.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+            });
+            if ours {
+                let _ = std::fs::remove_dir_all(package.path());
+            }
+        }
+    }
 }
 
 /// The names of the workspace packages that may be published.
