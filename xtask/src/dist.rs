@@ -15,11 +15,49 @@ use crate::lint::cargo;
 pub(crate) fn package_check() -> Result<(), String> {
     let published = published_packages()?;
     forget_unpacked_packages(&published);
-    let mut args = vec!["package", "--locked", "--allow-dirty"];
+    // Verification builds go to their own directory, and our crates'
+    // artefacts there are removed first: cargo takes a registry package of
+    // the same name and version as unchanged, so it would link the build of
+    // an earlier run.
+    let target_dir = crate::workspace_root().join("target").join("package-check");
+    forget_built_packages(&target_dir, &published);
+    let mut args = vec!["package", "--locked", "--allow-dirty", "--target-dir"];
+    args.push(path_str(&target_dir)?);
     for p in &published {
         args.extend(["-p", p.as_str()]);
     }
     cargo(&args)
+}
+
+/// Removes what a build in `target_dir` made of the packages `names` (in
+/// `deps`, `.fingerprint`, `build` and `incremental`), keeping the
+/// dependencies' builds.
+fn forget_built_packages(target_dir: &Path, names: &[String]) {
+    // File names use the package name with `-` or `_`, or the library name
+    // (`facade` for crctl-facade).
+    let mut prefixes: Vec<String> = Vec::new();
+    for n in names {
+        prefixes.push(format!("{n}-"));
+        prefixes.push(format!("{}-", n.replace('-', "_")));
+        prefixes.push(format!("lib{}-", n.replace('-', "_")));
+    }
+    prefixes.extend(["facade-".into(), "libfacade-".into()]);
+    for dir in ["deps", ".fingerprint", "build", "incremental"] {
+        let Ok(entries) = std::fs::read_dir(target_dir.join("debug").join(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+            }
+        }
+    }
 }
 
 /// Removes the sources cargo unpacked from the temporary registry of an
