@@ -1,0 +1,255 @@
+//! Whole blobs: cross-repository mount, and `push_blob` (one monolithic
+//! `PUT` when it can, chunks on `413` or when configured, resumed).
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, Method, StatusCode};
+use registry_core::auth::{RequiredScopes, Scope, Scopes};
+use registry_core::digest::{Algorithm, Verifier};
+use registry_core::{Body, Digest, Error};
+
+use super::body::{Reader, SliceBody};
+use super::session::*;
+use crate::client::{Client, OCTET_STREAM};
+use crate::content::{BlobSource, ByteStream};
+
+impl Client {
+    /// Asks the registry to mount `digest` from repository `from` (same
+    /// registry) into this one: [`Mount::Mounted`] on `201`, or an upload
+    /// session to fall back to on `202` (with its [`UploadSession::id`]).
+    /// The request declares push on this
+    /// repository and pull on `from`, so a token covers both.
+    pub async fn mount_blob(&self, digest: &Digest, from: &str) -> Result<Mount, Error> {
+        crate::reference::validate_repository(from)?;
+        let repo = self.repo()?.to_owned();
+        let what = format!("mount blob {digest} from {from} into {}", self.registry());
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let url = self.repo_url(&format!(
+            "blobs/uploads/?mount={}&from={}",
+            enc(&digest.to_string()),
+            enc(from)
+        ))?;
+        let mut req = self.request(Method::POST, &url, Body::empty())?;
+        req.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        req.extensions_mut().insert(RequiredScopes(Scopes::new([
+            Scope::repository(repo, &["pull", "push"]),
+            Scope::repository(from, &["pull"]),
+        ])));
+        let resp = self
+            .send_expect(req, &[StatusCode::CREATED, StatusCode::ACCEPTED], &what)
+            .await?;
+        if resp.status() == StatusCode::CREATED {
+            return Ok(Mount::Mounted);
+        }
+        Ok(Mount::Upload(self.session_from(&resp, &what, None)?))
+    }
+
+    /// Uploads a blob unless the repository has it (`HEAD` first).
+    /// See [`Client::upload_blob`] for how.
+    pub async fn push_blob(
+        &self,
+        source: &dyn BlobSource,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<PushMethod, Error> {
+        if self.blob_exists(digest).await? {
+            return Ok(PushMethod::Existed);
+        }
+        self.upload_blob(source, digest, size).await
+    }
+
+    /// Uploads bytes as a blob (unless present) and returns their digest.
+    pub async fn push_blob_bytes(&self, data: Bytes) -> Result<Digest, Error> {
+        let digest = Digest::sha256_of(&data);
+        let size = data.len() as u64;
+        self.push_blob(&data, &digest, size).await?;
+        Ok(digest)
+    }
+
+    /// Uploads a blob without checking whether it exists: one streamed
+    /// `PUT` with `Content-Length` (nothing buffered), or, when the client
+    /// is configured for chunks or the registry answers `413`, `PATCH`
+    /// chunks of the configured size (at least `OCI-Chunk-Min-Length`).
+    /// An interrupted chunk is resumed from the registry's offset (up to
+    /// [`MAX_RESUMES`] times) by reopening `source` there.
+    pub async fn upload_blob(
+        &self,
+        source: &dyn BlobSource,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<PushMethod, Error> {
+        let mut session = self.start_upload().await?;
+        let mut restarts = 0u32;
+        let mut cut: Option<Error> = None;
+        while !self.options().chunked_uploads && !self.refuses_large_bodies() {
+            let stream = match source.open(0).await {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = self.cancel_upload(session).await;
+                    return Err(match cut {
+                        Some(first) => {
+                            first.context(format!("the upload cannot be restarted ({e})"))
+                        }
+                        None => e,
+                    });
+                }
+            };
+            let reader = Reader::new(stream);
+            let body = Body::wrap(SliceBody::last(reader, size));
+            match self.put_final(&session, digest, body, Some(size)).await {
+                Ok(_) => return Ok(PushMethod::Monolithic),
+                Err(e) if e.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) => {
+                    tracing::info!(%digest, "registry refused a {size}-byte body (413); switching to chunked uploads");
+                    self.set_refuses_large_bodies();
+                    let _ = self.cancel_upload(session).await;
+                    session = self.start_upload().await?;
+                }
+                // The body was cut off (connection lost, stalled, a 5xx):
+                // what the session holds is unknown, so start over on a
+                // new one, from the start of the content.
+                Err(e) if e.is_retryable() && restarts < MAX_RESUMES => {
+                    let _ = self.cancel_upload(session).await;
+                    restarts += 1;
+                    let delay = registry_core::retry::jittered(std::time::Duration::from_millis(
+                        250 << restarts.min(5),
+                    ));
+                    tracing::info!(%digest, restarts, error = %e, "blob upload failed; starting it again");
+                    cut = Some(e);
+                    tokio::time::sleep(delay).await;
+                    session = self.start_upload().await?;
+                }
+                Err(e) => {
+                    let _ = self.cancel_upload(session).await;
+                    return Err(if restarts > 0 {
+                        e.context(format!("blob upload restarted {restarts} times"))
+                    } else {
+                        e
+                    });
+                }
+            }
+        }
+        match self.upload_chunks(&mut session, source, digest, size).await {
+            Ok(()) => Ok(PushMethod::Chunked),
+            Err(e) => {
+                let _ = self.cancel_upload(session).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn upload_chunks(
+        &self,
+        session: &mut UploadSession,
+        source: &dyn BlobSource,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<(), Error> {
+        let mut chunk = self
+            .options()
+            .chunk_size
+            .max(session.min_chunk.unwrap_or(0))
+            .max(1);
+        let mut reader: Option<(u64, Arc<Mutex<Reader>>)> = None;
+        let mut resumes = 0;
+        while session.offset < size {
+            let offset = session.offset;
+            let r = match &reader {
+                Some((at, r)) if *at == offset => r.clone(),
+                _ => Reader::new(source.open(offset).await?),
+            };
+            let len = chunk.min(size - offset);
+            let body = if offset + len == size {
+                SliceBody::last(r.clone(), len)
+            } else {
+                SliceBody::new(r.clone(), len)
+            };
+            let body = Body::wrap(body);
+            match self.patch(session, body, Some(len), offset).await {
+                Ok(()) if session.offset == offset + len => reader = Some((session.offset, r)),
+                Ok(()) => reader = None,
+                Err(e) => {
+                    let too_large = e.status() == Some(StatusCode::PAYLOAD_TOO_LARGE);
+                    let resumable = too_large
+                        || e.is_retryable()
+                        || e.status() == Some(StatusCode::RANGE_NOT_SATISFIABLE);
+                    if !resumable || resumes >= MAX_RESUMES {
+                        return Err(e);
+                    }
+                    resumes += 1;
+                    if too_large {
+                        let min = session.min_chunk.unwrap_or(1);
+                        if chunk / 2 < min {
+                            return Err(e);
+                        }
+                        chunk /= 2;
+                    }
+                    tracing::info!(error = %e, "chunk upload failed; resuming from the registry's offset");
+                    reader = None;
+                    self.upload_status(session).await?;
+                }
+            }
+        }
+        self.put_final(session, digest, Body::empty(), Some(0))
+            .await?;
+        Ok(())
+    }
+
+    /// Uploads a stream of unknown content: one streamed `PATCH` (chunked
+    /// transfer encoding when `size` is unknown), hashing as the bytes flow,
+    /// then `PUT ?digest=` with the computed sha256 digest, returned.
+    pub async fn push_blob_stream(
+        &self,
+        stream: ByteStream,
+        size: Option<u64>,
+    ) -> Result<Digest, Error> {
+        let mut session = self.start_upload().await?;
+        let reader = Reader::hashing(stream, Verifier::computing(Algorithm::Sha256));
+        let body = match size {
+            Some(n) => SliceBody::new(reader.clone(), n),
+            None => SliceBody::to_end(reader.clone()),
+        };
+        let result = async {
+            let what = format!("PATCH blob upload {}", self.registry());
+            let mut req = self.request(
+                Method::PATCH,
+                &session.location.to_string(),
+                Body::wrap(body),
+            )?;
+            req.headers_mut().insert(CONTENT_TYPE, OCTET_STREAM);
+            if let Some(n) = size {
+                req.headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from(n));
+            }
+            let resp = self
+                .send_expect(req, &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT], &what)
+                .await?;
+            session = self.session_from(&resp, &what, Some(&session))?;
+            let end =
+                std::future::poll_fn(|cx| reader.lock().expect("poisoned").poll_at_end(cx)).await?;
+            if !end {
+                return Err(Error::invalid_input(format!(
+                    "blob content is longer than the declared {} bytes",
+                    size.unwrap_or(0)
+                )));
+            }
+            let digest = reader
+                .lock()
+                .expect("poisoned")
+                .take_verifier()
+                .expect("hashing reader")
+                .finish()?;
+            self.put_final(&session, &digest, Body::empty(), Some(0))
+                .await
+        }
+        .await;
+        if result.is_err() {
+            let _ = self.cancel_upload(session).await;
+        }
+        result
+    }
+}
