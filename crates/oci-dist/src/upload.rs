@@ -27,6 +27,9 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(doc)]
+use crate::client::Client;
+
 mod body;
 mod calculator;
 mod chunk;

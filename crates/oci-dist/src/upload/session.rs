@@ -1,7 +1,11 @@
 //! Upload sessions: where the next request goes, how much the registry
 //! has, the session id, the optional digest calculator.
 
+#[cfg(doc)]
+use crate::client::Client;
 use http::Uri;
+#[cfg(doc)]
+use registry_core::ErrorKind;
 use registry_core::digest::Algorithm;
 use registry_core::{Digest, Error};
 
