@@ -1,0 +1,314 @@
+//! The open string enums of the metadata and token APIs (architecture,
+//! operating system, content type, grant types), each with its known
+//! values in `ALL` (the seed's `Possible*Values()`).
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Defines an open string enum: known values as variants, anything else
+/// kept in `Other`.
+macro_rules! open_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal $(| $alias:literal)*,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+            /// A value this crate does not know, as sent.
+            Other(String),
+        }
+
+        impl $name {
+            /// The wire value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $wire,)*
+                    $name::Other(s) => s,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> $name {
+                match s {
+                    $($wire $(| $alias)* => $name::$variant,)*
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = String::deserialize(d)?;
+                Ok($name::from(s.as_str()))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+open_enum! {
+    /// A CPU architecture (Go's `GOARCH` names), an open enum.
+    ///
+    /// ```
+    /// use acr_auth::Architecture;
+    /// assert_eq!(Architecture::from("arm64"), Architecture::Arm64);
+    /// assert_eq!(Architecture::from("loong64"), Architecture::Other("loong64".into()));
+    /// assert_eq!(Architecture::I386.as_str(), "386");
+    /// ```
+    Architecture {
+        /// `386`
+        I386 = "386",
+        /// `amd64`
+        Amd64 = "amd64",
+        /// `arm`
+        Arm = "arm",
+        /// `arm64`
+        Arm64 = "arm64",
+        /// `mips`
+        Mips = "mips",
+        /// `mipsle`
+        MipsLe = "mipsle",
+        /// `mips64`
+        Mips64 = "mips64",
+        /// `mips64le`
+        Mips64Le = "mips64le",
+        /// `ppc64`
+        Ppc64 = "ppc64",
+        /// `ppc64le` (the spec's enum also spells it `ppc641e`)
+        Ppc64Le = "ppc64le" | "ppc641e",
+        /// `riscv64`
+        RiscV64 = "riscv64",
+        /// `s390x`
+        S390x = "s390x",
+        /// `wasm`
+        Wasm = "wasm",
+    }
+}
+
+open_enum! {
+    /// An operating system (Go's `GOOS` names), an open enum.
+    ///
+    /// ```
+    /// use acr_auth::OperatingSystem;
+    /// assert_eq!(OperatingSystem::from("linux"), OperatingSystem::Linux);
+    /// assert_eq!(OperatingSystem::from("haiku").as_str(), "haiku");
+    /// ```
+    OperatingSystem {
+        /// `aix`
+        Aix = "aix",
+        /// `android`
+        Android = "android",
+        /// `darwin`
+        Darwin = "darwin",
+        /// `dragonfly`
+        Dragonfly = "dragonfly",
+        /// `freebsd`
+        FreeBsd = "freebsd",
+        /// `illumos`
+        Illumos = "illumos",
+        /// `ios`
+        Ios = "ios",
+        /// `js`
+        Js = "js",
+        /// `linux`
+        Linux = "linux",
+        /// `netbsd`
+        NetBsd = "netbsd",
+        /// `openbsd`
+        OpenBsd = "openbsd",
+        /// `plan9`
+        Plan9 = "plan9",
+        /// `solaris`
+        Solaris = "solaris",
+        /// `windows`
+        Windows = "windows",
+    }
+}
+
+impl Architecture {
+    /// Every known architecture, in the order (and with the wire values) of
+    /// the Go SDK's `PossibleArtifactArchitectureValues()`.
+    ///
+    /// ```
+    /// use acr_auth::Architecture;
+    /// assert_eq!(Architecture::ALL.len(), 13);
+    /// assert_eq!(Architecture::ALL[0].as_str(), "amd64");
+    /// assert!(Architecture::ALL.iter().all(|a| Architecture::from(a.as_str()) == *a));
+    /// ```
+    pub const ALL: &[Architecture] = &[
+        Architecture::Amd64,
+        Architecture::Arm,
+        Architecture::Arm64,
+        Architecture::I386,
+        Architecture::Mips,
+        Architecture::Mips64,
+        Architecture::Mips64Le,
+        Architecture::MipsLe,
+        Architecture::Ppc64,
+        Architecture::Ppc64Le,
+        Architecture::RiscV64,
+        Architecture::S390x,
+        Architecture::Wasm,
+    ];
+}
+
+impl OperatingSystem {
+    /// Every known operating system, in the order (and with the wire
+    /// values) of the Go SDK's `PossibleArtifactOperatingSystemValues()`.
+    ///
+    /// ```
+    /// use acr_auth::OperatingSystem;
+    /// assert_eq!(OperatingSystem::ALL.len(), 14);
+    /// assert!(OperatingSystem::ALL.contains(&OperatingSystem::Linux));
+    /// ```
+    pub const ALL: &[OperatingSystem] = &[
+        OperatingSystem::Aix,
+        OperatingSystem::Android,
+        OperatingSystem::Darwin,
+        OperatingSystem::Dragonfly,
+        OperatingSystem::FreeBsd,
+        OperatingSystem::Ios,
+        OperatingSystem::Illumos,
+        OperatingSystem::Js,
+        OperatingSystem::Linux,
+        OperatingSystem::NetBsd,
+        OperatingSystem::OpenBsd,
+        OperatingSystem::Plan9,
+        OperatingSystem::Solaris,
+        OperatingSystem::Windows,
+    ];
+}
+
+open_enum! {
+    /// The media type of a manifest upload, an open enum (the Go SDK's
+    /// `ContentType`).
+    ///
+    /// ```
+    /// use acr_auth::ContentType;
+    /// assert_eq!(ContentType::from("application/vnd.oci.image.manifest.v1+json"), ContentType::OciImageManifestV1);
+    /// assert_eq!(ContentType::ALL[0].as_str(), "application/vnd.docker.distribution.manifest.v2+json");
+    /// ```
+    ContentType {
+        /// `application/vnd.docker.distribution.manifest.v2+json`
+        DockerManifestV2 = "application/vnd.docker.distribution.manifest.v2+json",
+        /// `application/vnd.oci.image.manifest.v1+json`
+        OciImageManifestV1 = "application/vnd.oci.image.manifest.v1+json",
+    }
+}
+
+impl ContentType {
+    /// Every known content type, in the order of the Go SDK's
+    /// `PossibleContentTypeValues()`.
+    ///
+    /// ```
+    /// assert_eq!(acr_auth::ContentType::ALL.len(), 2);
+    /// ```
+    pub const ALL: &[ContentType] = &[
+        ContentType::DockerManifestV2,
+        ContentType::OciImageManifestV1,
+    ];
+}
+
+open_enum! {
+    /// The `grant_type` of `POST /oauth2/exchange` (AAD tokens for an ACR
+    /// refresh token), an open enum: the Go SDK's
+    /// `PostContentSchemaGrantType`. It says which AAD tokens are sent:
+    /// `access_token` needs the AAD access token, `refresh_token` the AAD
+    /// refresh token, `access_token_refresh_token` both.
+    ///
+    /// ```
+    /// use acr_auth::ExchangeGrantType;
+    /// assert_eq!(ExchangeGrantType::AccessTokenRefreshToken.as_str(), "access_token_refresh_token");
+    /// assert_eq!(ExchangeGrantType::from("refresh_token"), ExchangeGrantType::RefreshToken);
+    /// ```
+    ExchangeGrantType {
+        /// `access_token`: an AAD access token.
+        AccessToken = "access_token",
+        /// `access_token_refresh_token`: an AAD access token and refresh
+        /// token (deprecated by ACR).
+        AccessTokenRefreshToken = "access_token_refresh_token",
+        /// `refresh_token`: an AAD refresh token (deprecated by ACR).
+        RefreshToken = "refresh_token",
+    }
+}
+
+impl ExchangeGrantType {
+    /// Every known grant type, in the order of the Go SDK's
+    /// `PossiblePostContentSchemaGrantTypeValues()`.
+    ///
+    /// ```
+    /// use acr_auth::ExchangeGrantType;
+    /// let wire: Vec<&str> = ExchangeGrantType::ALL.iter().map(|g| g.as_str()).collect();
+    /// assert_eq!(wire, ["access_token", "access_token_refresh_token", "refresh_token"]);
+    /// ```
+    pub const ALL: &[ExchangeGrantType] = &[
+        ExchangeGrantType::AccessToken,
+        ExchangeGrantType::AccessTokenRefreshToken,
+        ExchangeGrantType::RefreshToken,
+    ];
+
+    /// Whether this grant needs the AAD access token (`access_token`).
+    ///
+    /// ```
+    /// use acr_auth::ExchangeGrantType as G;
+    /// assert!(G::AccessToken.needs_access_token() && !G::AccessToken.needs_refresh_token());
+    /// assert!(G::AccessTokenRefreshToken.needs_access_token() && G::AccessTokenRefreshToken.needs_refresh_token());
+    /// assert!(!G::RefreshToken.needs_access_token() && G::RefreshToken.needs_refresh_token());
+    /// ```
+    pub fn needs_access_token(&self) -> bool {
+        matches!(
+            self,
+            ExchangeGrantType::AccessToken | ExchangeGrantType::AccessTokenRefreshToken
+        )
+    }
+
+    /// Whether this grant needs the AAD refresh token (`refresh_token`);
+    /// see [`needs_access_token`](Self::needs_access_token).
+    pub fn needs_refresh_token(&self) -> bool {
+        matches!(
+            self,
+            ExchangeGrantType::RefreshToken | ExchangeGrantType::AccessTokenRefreshToken
+        )
+    }
+}
+
+open_enum! {
+    /// The `grant_type` of `POST /oauth2/token` (an ACR refresh token for
+    /// an access token), an open enum: the Go SDK's `TokenGrantType`.
+    /// `password` with an empty refresh token is anonymous access.
+    ///
+    /// ```
+    /// use acr_auth::TokenGrantType;
+    /// assert_eq!(TokenGrantType::RefreshToken.to_string(), "refresh_token");
+    /// assert_eq!(TokenGrantType::from("password"), TokenGrantType::Password);
+    /// ```
+    TokenGrantType {
+        /// `password`
+        Password = "password",
+        /// `refresh_token`
+        RefreshToken = "refresh_token",
+    }
+}
+
+impl TokenGrantType {
+    /// Every known grant type, in the order of the Go SDK's
+    /// `PossibleTokenGrantTypeValues()`.
+    ///
+    /// ```
+    /// use acr_auth::TokenGrantType;
+    /// assert_eq!(TokenGrantType::ALL, &[TokenGrantType::Password, TokenGrantType::RefreshToken]);
+    /// ```
+    pub const ALL: &[TokenGrantType] = &[TokenGrantType::Password, TokenGrantType::RefreshToken];
+}
