@@ -8,7 +8,8 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 
 use super::grants::{Accepted, Form, Refusal, TokenGrant, check_exchange, token_grant};
-use super::{Auth, REFRESH_TOKEN, SERVICE, acr_error};
+use super::metadata::acr_error;
+use super::{Auth, REFRESH_TOKEN, SERVICE};
 use crate::http::{json_response, query_params, response};
 
 /// The scope ACR wants for a request.
