@@ -3,7 +3,6 @@
 
 use registry_core::Error;
 
-
 use crate::client::Client;
 use crate::content::{BoxFuture, ByteStream, ImageSource, MountOrigin};
 use crate::copy::{CopyOptions, CopyReport, copy};
