@@ -1,6 +1,6 @@
 //! [`HttpClient`]: the assembled stack, and [`ClientBuilder`] to assemble it.
 //!
-//! From the outside in: auth → retry → redirect → timeout → trace →
+//! From the outside in: auth → retry → throttle → redirect → timeout → trace →
 //! user agent → connector (so every attempt and redirect hop is logged).
 //! Each piece is a layer in its own module ([`UserAgentLayer`] lives in
 //! [`crate::user_agent`] and is re-exported here), so a caller wanting a
@@ -20,6 +20,7 @@ use crate::connector::ConnectorOptions;
 use crate::error::Error;
 use crate::redirect::RedirectLayer;
 use crate::retry::{Backoff, RetryLayer, RetryPolicy};
+use crate::throttle::{ThrottleLayer, ThrottlePolicy};
 use crate::timeout::{LowSpeed, TimeoutLayer};
 use crate::trace::TraceLayer;
 
@@ -115,6 +116,7 @@ pub struct ClientBuilder {
     retry: Option<Arc<dyn RetryPolicy>>,
     authenticator: Option<Arc<dyn Authenticator>>,
     redirect: RedirectLayer,
+    throttle: ThrottleLayer,
     timeouts: TimeoutLayer,
     extra_root_pem: Vec<Vec<u8>>,
 }
@@ -128,6 +130,7 @@ impl Default for ClientBuilder {
             retry: None,
             authenticator: None,
             redirect: RedirectLayer::new(),
+            throttle: ThrottleLayer::default(),
             timeouts: TimeoutLayer::defaults(),
             extra_root_pem: Vec::new(),
         }
@@ -239,6 +242,25 @@ impl ClientBuilder {
         self
     }
 
+    /// How a host's requests pause after it answers `429 Too Many
+    /// Requests` (default [`Pause`](crate::throttle::Pause): its `Retry-After`, else one second):
+    /// every request of this client to that host waits, not only the
+    /// refused one (see [`throttle`](crate::throttle)).
+    ///
+    /// ```
+    /// use registry_core::{HttpClient, throttle::Pause};
+    /// use std::time::Duration;
+    /// let client = HttpClient::builder()
+    ///     .throttle_policy(Pause::new().max_pause(Duration::from_secs(10)))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn throttle_policy(mut self, policy: impl ThrottlePolicy) -> Self {
+        self.throttle = ThrottleLayer::new(policy);
+        self
+    }
+
     /// Builds the stack.
     pub fn build(self) -> Result<HttpClient, Error> {
         let mut connector_opts = self.connector;
@@ -252,6 +274,7 @@ impl ClientBuilder {
             .layer(RetryLayer::from_arc(
                 self.retry.unwrap_or_else(|| Arc::new(self.backoff)),
             ))
+            .layer(self.throttle)
             .layer(self.redirect)
             .layer(self.timeouts)
             .layer(TraceLayer::new())

@@ -12,6 +12,7 @@ pub mod paging;
 pub mod redirect;
 pub mod retry;
 pub mod secret;
+pub mod throttle;
 pub mod timeout;
 pub mod trace;
 pub mod user_agent;
