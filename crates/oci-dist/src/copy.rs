@@ -42,9 +42,8 @@ const MAX_DEPTH: usize = 4;
 pub struct CopyOptions {
     /// Concurrent blob transfers (default 4).
     jobs: usize,
-    /// Copy only the image for this platform out of an index (the result is
-    /// that image's manifest); `None` copies everything, digests unchanged.
-    platform: Option<Platform>,
+    /// Which images of an index to copy (default all, digests unchanged).
+    platforms: Platforms,
     /// Where progress goes.
     progress: Option<Arc<dyn Progress>>,
     /// Mount blobs when source and destination are in one registry (default true).
@@ -57,7 +56,7 @@ impl Default for CopyOptions {
     fn default() -> Self {
         CopyOptions {
             jobs: crate::client::DEFAULT_JOBS,
-            platform: None,
+            platforms: Platforms::All,
             progress: None,
             mount: true,
             skip_existing: true,
@@ -69,7 +68,7 @@ impl std::fmt::Debug for CopyOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CopyOptions")
             .field("jobs", &self.jobs)
-            .field("platform", &self.platform.as_ref().map(platform::to_string))
+            .field("platforms", &self.platforms)
             .field("progress", &self.progress.is_some())
             .field("mount", &self.mount)
             .field("skip_existing", &self.skip_existing)
@@ -84,9 +83,32 @@ impl CopyOptions {
         self
     }
 
-    /// Copies only the image for `p`.
+    /// Copies only the image for `p` out of an index: the destination gets
+    /// that image's manifest, not an index.
     pub fn platform(mut self, p: Platform) -> Self {
-        self.platform = Some(p);
+        self.platforms = Platforms::One(p);
+        self
+    }
+
+    /// Copies only the images for `wanted` out of an index (with their
+    /// attestations, see [`platform::retain`]): the destination gets an
+    /// index listing only them, a new digest unless every entry was kept
+    /// (then the source's bytes, digest unchanged). An image manifest is
+    /// copied as it is; an index with none of them is `NotFound`. An empty
+    /// list copies everything.
+    ///
+    /// ```
+    /// use oci_dist::{copy::CopyOptions, platform::parse};
+    /// let opts = CopyOptions::default()
+    ///     .platforms(vec![parse("linux/amd64").unwrap(), parse("linux/arm64").unwrap()]);
+    /// assert!(format!("{opts:?}").contains("linux/arm64"));
+    /// ```
+    pub fn platforms(mut self, wanted: Vec<Platform>) -> Self {
+        self.platforms = if wanted.is_empty() {
+            Platforms::All
+        } else {
+            Platforms::Only(wanted)
+        };
         self
     }
 
@@ -108,6 +130,29 @@ impl CopyOptions {
     pub fn skip_existing(mut self, yes: bool) -> Self {
         self.skip_existing = yes;
         self
+    }
+}
+
+/// Which images of an index a copy takes.
+#[derive(Clone)]
+enum Platforms {
+    All,
+    /// The one image (the result is its manifest).
+    One(Platform),
+    /// An index of these.
+    Only(Vec<Platform>),
+}
+
+impl std::fmt::Debug for Platforms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Platforms::All => f.write_str("all"),
+            Platforms::One(p) => f.write_str(&platform::to_string(p)),
+            Platforms::Only(ps) => f
+                .debug_list()
+                .entries(ps.iter().map(platform::to_string))
+                .finish(),
+        }
     }
 }
 
@@ -203,7 +248,7 @@ impl Plan {
         target: &TagOrDigest,
         options: &CopyOptions,
     ) -> Result<Plan, Error> {
-        let root = fetch_root(source, target, options.platform.as_ref()).await?;
+        let root = fetch_root(source, target, options).await?;
         let levels = fetch_levels(source, &root, options.jobs).await?;
         let mut plan = Plan {
             root,
@@ -238,16 +283,22 @@ impl Plan {
     }
 }
 
-/// The manifest `target` names or, with a platform, the image for it out
-/// of the index `target` names.
-async fn fetch_root(
+/// The manifest `target` names or, with platforms chosen, what of the
+/// index `target` names the copy takes: the one image, or an index of
+/// those platforms. Its digest is what the destination gets.
+pub(crate) async fn fetch_root(
     source: &dyn ImageSource,
     target: &TagOrDigest,
-    platform: Option<&Platform>,
+    options: &CopyOptions,
 ) -> Result<Manifest, Error> {
     let root = source.fetch_reference(target).await?;
-    let (Some(p), Some(index)) = (platform, root.as_index()) else {
+    let Some(index) = root.as_index() else {
         return Ok(root);
+    };
+    let p = match &options.platforms {
+        Platforms::All => return Ok(root),
+        Platforms::One(p) => p,
+        Platforms::Only(wanted) => return filtered_index(root.clone(), index, wanted),
     };
     let child = platform::select(index, p).ok_or_else(|| {
         Error::new(
@@ -263,6 +314,33 @@ async fn fetch_root(
     source
         .fetch_manifest(&CheckedDescriptor::try_from(child)?)
         .await
+}
+
+/// `root` (the index `index`) listing only the images for `wanted`.
+fn filtered_index(
+    root: Manifest,
+    index: &oci_spec::image::ImageIndex,
+    wanted: &[Platform],
+) -> Result<Manifest, Error> {
+    let kept = platform::retain(index, wanted);
+    if kept.len() == index.manifests().len() {
+        return Ok(root);
+    }
+    if kept.is_empty() {
+        let wanted: Vec<String> = wanted.iter().map(platform::to_string).collect();
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "no image for platforms {} in index {}; available: {}",
+                wanted.join(", "),
+                root.digest(),
+                platform::available(index).join(", ")
+            ),
+        ));
+    }
+    let mut filtered = index.clone();
+    filtered.set_manifests(kept);
+    Manifest::from_index(&filtered)
 }
 
 /// Every manifest below `root`, level by level, each once. A child whose

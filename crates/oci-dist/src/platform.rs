@@ -131,6 +131,55 @@ pub fn select<'a>(index: &'a ImageIndex, wanted: &Platform) -> Option<&'a Descri
         .find(|d| d.platform().as_ref().is_some_and(|p| matches(wanted, p)))
 }
 
+/// The entries of `index` for any of `wanted`, in index order, with the
+/// attestation manifests that describe them (buildx's entries annotated
+/// `vnd.docker.reference.digest` with a kept entry's digest).
+///
+/// ```
+/// use oci_dist::platform::{parse, retain};
+/// use oci_dist::ImageIndex;
+/// let index: ImageIndex = serde_json::from_str(r#"{"schemaVersion":2,"manifests":[
+///   {"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,
+///    "digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+///    "platform":{"os":"linux","architecture":"amd64"}},
+///   {"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,
+///    "digest":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+///    "platform":{"os":"linux","architecture":"arm64"}},
+///   {"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,
+///    "digest":"sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+///    "platform":{"os":"unknown","architecture":"unknown"},
+///    "annotations":{"vnd.docker.reference.digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+///                   "vnd.docker.reference.type":"attestation-manifest"}}]}"#).unwrap();
+/// let kept = retain(&index, &[parse("linux/amd64").unwrap()]);
+/// assert_eq!(kept.len(), 2); // the amd64 image and its attestation
+/// assert!(retain(&index, &[parse("linux/s390x").unwrap()]).is_empty());
+/// ```
+pub fn retain(index: &ImageIndex, wanted: &[Platform]) -> Vec<Descriptor> {
+    let chosen = |d: &Descriptor| {
+        d.platform()
+            .as_ref()
+            .is_some_and(|p| wanted.iter().any(|w| matches(w, p)))
+    };
+    let kept: Vec<String> = index
+        .manifests()
+        .iter()
+        .filter(|d| chosen(d))
+        .map(|d| d.digest().to_string())
+        .collect();
+    index
+        .manifests()
+        .iter()
+        .filter(|d| {
+            chosen(d)
+                || d.annotations()
+                    .as_ref()
+                    .and_then(|a| a.get("vnd.docker.reference.digest"))
+                    .is_some_and(|r| kept.contains(r))
+        })
+        .cloned()
+        .collect()
+}
+
 /// The platforms listed by an index, skipping `unknown/unknown` entries
 /// (attestations).
 pub fn available(index: &ImageIndex) -> Vec<String> {

@@ -18,6 +18,7 @@
 //! | `rename` | `{source repo: destination repo}`: the repository's name under the destination prefix |
 //! | `tags-deny` | a list of regexes; a tag any of them matches is left out |
 //! | `semver-latest` | keep only the N highest versions among the semver-selected tags |
+//! | `platforms` | `[linux/amd64, linux/arm64]`: of an index, only these images (and their attestations), under a filtered index with its own digest; absent: all, digests unchanged |
 //!
 //! An unknown key is an error naming the key and its line.
 //!
@@ -83,6 +84,10 @@ pub struct RegistryConfig {
     /// Extension: keep only the N highest versions of semver selections.
     #[serde(default)]
     pub semver_latest: Option<usize>,
+    /// Extension: only these platforms (`os/arch[/variant]`) of an index;
+    /// absent or empty: all (digests unchanged).
+    #[serde(default)]
+    pub platforms: Vec<String>,
 }
 
 impl Default for RegistryConfig {
@@ -96,6 +101,7 @@ impl Default for RegistryConfig {
             rename: BTreeMap::new(),
             tags_deny: Vec::new(),
             semver_latest: None,
+            platforms: Vec::new(),
         }
     }
 }
@@ -243,6 +249,12 @@ impl SyncConfig {
                 .map(|d| regex::Regex::new(d))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("tags-deny: {e}")))?;
+            let platforms = r
+                .platforms
+                .iter()
+                .map(|p| crate::platform::parse(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.context(format!("platforms of {host}")))?;
             let mut add = |repo: &str, tags: TagSelector| {
                 let name = match r.rename.get(repo) {
                     Some(n) => destination_name(prefix, n, false),
@@ -250,6 +262,7 @@ impl SyncConfig {
                 };
                 let mut job = SyncJob::new(source.clone(), repo, tags, name);
                 job.deny = deny.clone();
+                job.platforms = platforms.clone();
                 jobs.push(job);
             };
             for (repo, tags) in &r.images {

@@ -49,7 +49,9 @@ use sha2::Digest as _;
 
 use crate::content::ImageSource;
 use crate::copy::CopyOptions;
+use crate::platform;
 use crate::reference::{Tag, TagOrDigest};
+use oci_spec::image::Platform;
 
 pub use endpoint::{Endpoint, LayoutEndpoint, RegistryEndpoint, Store};
 pub use run::{ImageOutcome, ImageResult, SyncReport, execute};
@@ -142,6 +144,9 @@ pub struct SyncJob {
     pub tags: TagSelector,
     /// Tags matching any of these are left out.
     pub deny: Vec<regex::Regex>,
+    /// Only these platforms of an index (empty: all, digests unchanged);
+    /// see [`CopyOptions::platforms`].
+    pub platforms: Vec<Platform>,
     /// Its repository at the destination.
     pub destination: String,
 }
@@ -152,6 +157,14 @@ impl std::fmt::Debug for SyncJob {
             .field("source", &self.source.describe())
             .field("repository", &self.repository)
             .field("tags", &self.tags)
+            .field(
+                "platforms",
+                &self
+                    .platforms
+                    .iter()
+                    .map(platform::to_string)
+                    .collect::<Vec<_>>(),
+            )
             .field("destination", &self.destination)
             .finish()
     }
@@ -178,8 +191,14 @@ impl SyncJob {
             repository: repository.into(),
             tags,
             deny: Vec::new(),
+            platforms: Vec::new(),
             destination: destination.into(),
         }
+    }
+
+    /// The copy options for this job's images: `base` with its platforms.
+    pub(crate) fn copy_options(&self, base: &CopyOptions) -> CopyOptions {
+        base.clone().platforms(self.platforms.clone())
     }
 
     /// `source/repository`, the name shards are cut by.
@@ -332,6 +351,10 @@ pub struct PlanItem {
     pub action: Action,
     /// The source digest (`None` when it could not be resolved).
     pub digest: Option<String>,
+    /// The digest the destination gets when a platform filter rewrites
+    /// the source's index (absent: the source digest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filtered: Option<String>,
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -402,6 +425,7 @@ pub async fn plan(jobs: &[SyncJob], destination: &dyn Endpoint, options: &SyncOp
                 destination: job.destination.clone(),
                 action: Action::Fail,
                 digest: None,
+                filtered: None,
                 error: Some(format!("listing tags: {e}")),
                 job: i,
             }),
@@ -411,13 +435,15 @@ pub async fn plan(jobs: &[SyncJob], destination: &dyn Endpoint, options: &SyncOp
         .map(|(i, tag)| {
             let job = &jobs[i];
             async move {
-                let (action, digest, error) = match resolve_pair(job, &tag, destination).await {
-                    Ok((d, same)) => (
-                        if same { Action::Skip } else { Action::Copy },
-                        Some(d.to_string()),
+                let resolved = resolve_pair(job, &tag, destination, &options.copy).await;
+                let (action, digest, filtered, error) = match resolved {
+                    Ok(r) => (
+                        if r.same { Action::Skip } else { Action::Copy },
+                        Some(r.source.to_string()),
+                        r.filtered.map(|d| d.to_string()),
                         None,
                     ),
-                    Err(e) => (Action::Fail, None, Some(e.to_string())),
+                    Err(e) => (Action::Fail, None, None, Some(e.to_string())),
                 };
                 PlanItem {
                     source: job.source_name(),
@@ -425,6 +451,7 @@ pub async fn plan(jobs: &[SyncJob], destination: &dyn Endpoint, options: &SyncOp
                     destination: job.destination.clone(),
                     action,
                     digest,
+                    filtered,
                     error,
                     job: i,
                 }
@@ -448,15 +475,46 @@ pub(crate) fn target_of(tag: &str) -> Result<TagOrDigest, Error> {
     }
 }
 
-/// The source digest of `tag`, and whether the destination tag has it.
+/// A tag resolved at both ends.
+struct Resolved {
+    /// The source's digest.
+    source: Digest,
+    /// What the destination gets instead, when a platform filter rewrote
+    /// an index.
+    filtered: Option<Digest>,
+    /// Whether the destination tag has it already.
+    same: bool,
+}
+
+/// The source digest of `tag` (and the filtered one, when the job's
+/// platforms rewrite an index: that takes the index itself, not a `HEAD`),
+/// and whether the destination tag has what the copy would give.
 async fn resolve_pair(
     job: &SyncJob,
     tag: &str,
     destination: &dyn Endpoint,
-) -> Result<(Digest, bool), Error> {
+    copy: &CopyOptions,
+) -> Result<Resolved, Error> {
     let target = target_of(tag)?;
     let source = job.source.open(&job.repository, false).await?;
-    let src = ImageSource::resolve(&*source, &target).await?;
+    let (src, filtered) = if job.platforms.is_empty() {
+        (
+            ImageSource::resolve(&*source, &target)
+                .await?
+                .digest()
+                .clone(),
+            None,
+        )
+    } else {
+        let src = ImageSource::resolve(&*source, &target)
+            .await?
+            .digest()
+            .clone();
+        let pinned = TagOrDigest::Digest(src.clone());
+        let root = crate::copy::fetch_root(&*source, &pinned, &job.copy_options(copy)).await?;
+        let filtered = (root.digest() != &src).then(|| root.digest().clone());
+        (src, filtered)
+    };
     let dst = match destination.open(&job.destination, false).await {
         Ok(d) => match ImageSource::resolve(&*d, &target).await {
             Ok(d) => Some(d),
@@ -466,6 +524,11 @@ async fn resolve_pair(
         Err(e) if e.kind() == ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
-    let same = dst.is_some_and(|d| d.digest() == src.digest());
-    Ok((src.digest().clone(), same))
+    let wanted = filtered.as_ref().unwrap_or(&src);
+    let same = dst.is_some_and(|d| d.digest() == wanted);
+    Ok(Resolved {
+        source: src,
+        filtered,
+        same,
+    })
 }

@@ -38,7 +38,8 @@ pub struct ImageResult {
     pub tag: String,
     /// The destination repository.
     pub destination: String,
-    /// The digest copied (or found).
+    /// The digest at the destination (copied or found): the source's, or
+    /// the filtered index's with a platform filter.
     pub digest: Option<String>,
     /// What happened.
     pub outcome: ImageOutcome,
@@ -166,7 +167,7 @@ pub async fn execute(
                     source: item.source.clone(),
                     tag: item.tag.clone(),
                     destination: item.destination.clone(),
-                    digest: item.digest.clone(),
+                    digest: item.filtered.clone().or_else(|| item.digest.clone()),
                     outcome: ImageOutcome::Skipped,
                     blobs_copied: 0,
                     bytes_copied: 0,
@@ -226,9 +227,13 @@ impl Run<'_> {
         let dst: &dyn ImageDestination = &*dest;
         let plan = {
             let _permit = self.permits.acquire().await.expect("never closed");
-            Plan::collect(src, &TagOrDigest::Digest(digest), &self.options.copy)
-                .await
-                .map_err(ctx)?
+            Plan::collect(
+                src,
+                &TagOrDigest::Digest(digest),
+                &job.copy_options(&self.options.copy),
+            )
+            .await
+            .map_err(ctx)?
         };
         let tracker = Tracker::new(None, 0);
         let source_origin = if job.source.describe() == self.destination.describe() {

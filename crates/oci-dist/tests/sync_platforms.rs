@@ -1,0 +1,158 @@
+//! `oci_dist::sync` with a platform filter (`platforms:` in the YAML file)
+//! between real registries: the destination gets an index of only those
+//! images (its own digest, planned before any transfer), the other images'
+//! blobs are not copied, a rerun is a no-op, and a filter that keeps every
+//! image leaves digests unchanged.
+
+mod common;
+
+use std::sync::Arc;
+
+use oci_dist::image::NewIndex;
+use oci_dist::sync::{
+    self, Action, Endpoint, RegistryEndpoint, SyncJob, SyncOptions, config::SyncConfig,
+};
+use oci_dist::{Client, Digest, ImageSource, TagOrDigest};
+use test_support::TestRegistry;
+
+/// amd64, arm64/v8 and arm/v7 images sharing a base layer, each with its
+/// own second layer.
+fn three_platform_index(seed: u64) -> NewIndex {
+    let shared = common::bytes(4096, seed);
+    let images = [("amd64", None), ("arm64", Some("v8")), ("arm", Some("v7"))]
+        .iter()
+        .enumerate()
+        .map(|(i, (arch, variant))| {
+            common::image(
+                &[shared.clone(), common::bytes(2048 + i, seed + 1 + i as u64)],
+                "linux",
+                arch,
+                *variant,
+            )
+        })
+        .collect();
+    NewIndex::new(images).unwrap()
+}
+
+fn jobs(host: &str, url: &str, platforms: &str) -> Result<Vec<SyncJob>, oci_dist::Error> {
+    let yaml = format!("{host}:\n  images:\n    lib/multi: [v1]\n  platforms: {platforms}\n");
+    let url = url.to_owned();
+    SyncConfig::parse(&yaml)?.jobs("mirror", false, |_, _| {
+        Ok(Arc::new(RegistryEndpoint::new(common::client(&url))) as Arc<dyn Endpoint>)
+    })
+}
+
+async fn digest_at(client: &Client, repo: &str, tag: &str) -> Digest {
+    let target: TagOrDigest = tag.parse().unwrap();
+    ImageSource::resolve(&client.with_repository(repo), &target)
+        .await
+        .unwrap()
+        .digest()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_platform_filter_mirrors_an_index_of_only_those_images_and_reruns_as_a_no_op() {
+    let a = TestRegistry::anonymous().await;
+    let b = TestRegistry::anonymous().await;
+    let index = three_platform_index(70);
+    let src = common::client_for(&a).with_repository("lib/multi");
+    src.push_index("v1", &index).await.unwrap();
+    let dst = common::client_for(&b);
+    let dest = RegistryEndpoint::new(dst.clone());
+    let opts = SyncOptions::default().jobs(2);
+
+    let jobs = jobs(&a.host(), &a.url(), "[linux/arm64, linux/arm/v7]").unwrap();
+    let plan = sync::plan(&jobs, &dest, &opts).await;
+    assert_eq!(plan.items.len(), 1, "{plan:?}");
+    let item = &plan.items[0];
+    assert_eq!(item.action, Action::Copy);
+    assert_eq!(
+        item.digest.as_deref(),
+        Some(index.manifest().digest().to_string().as_str())
+    );
+    let filtered: Digest = item
+        .filtered
+        .as_deref()
+        .expect("a filtered digest")
+        .parse()
+        .unwrap();
+    assert_ne!(&filtered, index.manifest().digest());
+
+    let report = sync::execute(&plan, &jobs, &dest, &opts).await;
+    assert_eq!(
+        (report.copied(), report.failed()),
+        (1, 0),
+        "{:?}",
+        report.images
+    );
+    assert_eq!(
+        report.images[0].digest.as_deref(),
+        Some(filtered.to_string().as_str())
+    );
+
+    // The destination's index lists arm64 and arm/v7 only, under the
+    // planned digest; amd64's own layer never moved.
+    let mirrored = dst.with_repository("mirror/lib/multi");
+    assert_eq!(digest_at(&dst, "mirror/lib/multi", "v1").await, filtered);
+    let got = mirrored.get_manifest("v1").await.unwrap();
+    let archs: Vec<String> = got
+        .as_index()
+        .unwrap()
+        .manifests()
+        .iter()
+        .map(|d| d.platform().as_ref().unwrap().architecture().to_string())
+        .collect();
+    assert_eq!(archs, ["arm64", "arm"]);
+    let amd64 = &index.images()[0];
+    let own_layer = amd64.manifest().as_image().unwrap().layers()[1]
+        .digest()
+        .to_string();
+    assert!(
+        !mirrored
+            .blob_exists(&own_layer.parse().unwrap())
+            .await
+            .unwrap()
+    );
+    for image in &index.images()[1..] {
+        assert!(mirrored.manifest_exists(image.digest()).await.unwrap());
+    }
+
+    // Planned again: the destination has the filtered digest, a no-op.
+    let again = sync::plan(&jobs, &dest, &opts).await;
+    assert_eq!(again.count(Action::Skip), 1, "{again:?}");
+}
+
+#[tokio::test]
+async fn a_filter_keeping_every_image_keeps_the_digest_and_one_keeping_none_fails_the_item() {
+    let a = TestRegistry::anonymous().await;
+    let b = TestRegistry::anonymous().await;
+    let index = three_platform_index(80);
+    common::client_for(&a)
+        .with_repository("lib/multi")
+        .push_index("v1", &index)
+        .await
+        .unwrap();
+    let dst = common::client_for(&b);
+    let dest = RegistryEndpoint::new(dst.clone());
+    let opts = SyncOptions::default();
+
+    let all = jobs(&a.host(), &a.url(), "[linux/amd64, linux/arm64, linux/arm]").unwrap();
+    let plan = sync::plan(&all, &dest, &opts).await;
+    assert_eq!(plan.items[0].filtered, None);
+    let report = sync::execute(&plan, &all, &dest, &opts).await;
+    assert_eq!(report.copied(), 1, "{:?}", report.images);
+    assert_eq!(
+        &digest_at(&dst, "mirror/lib/multi", "v1").await,
+        index.manifest().digest()
+    );
+
+    let none = jobs(&a.host(), &a.url(), "[linux/s390x]").unwrap();
+    let plan = sync::plan(&none, &dest, &opts).await;
+    assert_eq!(plan.items[0].action, Action::Fail);
+    let why = plan.items[0].error.as_deref().unwrap();
+    assert!(why.contains("no image for platforms linux/s390x"), "{why}");
+
+    let bad = jobs(&a.host(), &a.url(), "[linux]").unwrap_err();
+    assert!(bad.to_string().contains("linux"), "{bad}");
+}
