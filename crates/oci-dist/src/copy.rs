@@ -118,6 +118,11 @@ impl CopyOptions {
         self
     }
 
+    /// Where progress goes, if anywhere.
+    pub(crate) fn progress_sink(&self) -> Option<Arc<dyn Progress>> {
+        self.progress.clone()
+    }
+
     /// Whether to mount blobs when source and destination are repositories
     /// of one registry (default true).
     pub fn mount(mut self, yes: bool) -> Self {

@@ -54,6 +54,23 @@ pub enum ProgressEvent {
         /// The size of all blobs.
         overall_total: u64,
     },
+    /// One image of a [`sync`](crate::sync) is finished (copied, found
+    /// at the destination, or failed). A sync's `overall_total` grows as
+    /// each image is planned.
+    Image {
+        /// `source/repository`.
+        source: String,
+        /// The tag.
+        tag: String,
+        /// The destination repository.
+        destination: String,
+        /// What happened.
+        outcome: crate::sync::ImageOutcome,
+        /// Images finished so far.
+        done: usize,
+        /// Images in the plan.
+        total: usize,
+    },
     /// A manifest or index was stored.
     Manifest {
         /// Its digest.
@@ -97,7 +114,7 @@ impl Progress for tokio::sync::mpsc::UnboundedSender<ProgressEvent> {
 pub(crate) struct Tracker {
     sink: Option<Arc<dyn Progress>>,
     overall_done: AtomicU64,
-    overall_total: u64,
+    overall_total: AtomicU64,
 }
 
 /// Bytes between two `Blob` events of one blob.
@@ -108,8 +125,17 @@ impl Tracker {
         Arc::new(Tracker {
             sink,
             overall_done: AtomicU64::new(0),
-            overall_total,
+            overall_total: AtomicU64::new(overall_total),
         })
+    }
+
+    /// Adds `n` bytes to the overall total (a sync, planning image by image).
+    pub(crate) fn grow(&self, n: u64) {
+        self.overall_total.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn total(&self) -> u64 {
+        self.overall_total.load(Ordering::Relaxed)
     }
 
     pub(crate) fn emit(&self, event: ProgressEvent) {
@@ -149,7 +175,7 @@ impl Tracker {
             size,
             outcome,
             overall_done,
-            overall_total: self.overall_total,
+            overall_total: self.total(),
         });
     }
 }
@@ -192,7 +218,7 @@ impl BlobCounter {
                 done,
                 total: self.total,
                 overall_done,
-                overall_total: self.tracker.overall_total,
+                overall_total: self.tracker.total(),
             });
         }
     }

@@ -319,6 +319,25 @@ impl SyncOptions {
         self
     }
 
+    /// Reports progress to `p`: the blob events of every image (bytes,
+    /// with an overall total that grows as images are planned) and an
+    /// [`Image`](crate::progress::ProgressEvent::Image) event as each
+    /// image finishes.
+    ///
+    /// ```
+    /// use oci_dist::{progress::ProgressEvent, sync::SyncOptions};
+    /// let opts = SyncOptions::default().progress(|e: &ProgressEvent| {
+    ///     if let ProgressEvent::Image { done, total, .. } = e {
+    ///         eprintln!("{done}/{total} images");
+    ///     }
+    /// });
+    /// # drop(opts);
+    /// ```
+    pub fn progress(mut self, p: impl crate::progress::Progress + 'static) -> Self {
+        self.copy = self.copy.progress(p);
+        self
+    }
+
     /// Does only this shard.
     pub fn shard(mut self, shard: Shard) -> Self {
         self.shard = Some(shard);

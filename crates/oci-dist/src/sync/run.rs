@@ -1,7 +1,8 @@
 //! Carrying out a [`SyncPlan`]: every image with copy's plan and transfer
 //! steps, one concurrency limit and one blob ledger for the whole run.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -14,7 +15,7 @@ use super::{Action, Endpoint, PlanItem, SyncJob, SyncOptions, SyncPlan};
 use crate::content::{ImageDestination, ImageSource, MountOrigin};
 use crate::copy::{Plan, push_manifests, transfer_blob};
 use crate::descriptor::CheckedDescriptor;
-use crate::progress::{BlobOutcome, Tracker};
+use crate::progress::{BlobOutcome, ProgressEvent, Tracker};
 use crate::reference::TagOrDigest;
 
 /// What happened to one image.
@@ -107,6 +108,7 @@ type Placed = Arc<OnceCell<()>>;
 struct Ledger {
     blobs: Mutex<HashMap<Digest, Arc<OnceCell<String>>>>,
     placed: Mutex<HashMap<(Digest, String), Placed>>,
+    counted: Mutex<HashSet<Digest>>,
 }
 
 impl Ledger {
@@ -117,6 +119,12 @@ impl Ledger {
             .entry(d.clone())
             .or_default()
             .clone()
+    }
+
+    /// Whether this is the first image of the run to plan the blob (its
+    /// bytes then count in the run's progress total).
+    fn first_sight(&self, d: &Digest) -> bool {
+        self.counted.lock().expect("poisoned").insert(d.clone())
     }
 
     fn placed(&self, d: &Digest, repository: &str) -> Placed {
@@ -134,6 +142,8 @@ struct Run<'a> {
     options: &'a SyncOptions,
     permits: Semaphore,
     ledger: Ledger,
+    /// Bytes and events of the whole run (`options.copy`'s progress).
+    tracker: Arc<Tracker>,
 }
 
 #[derive(Default)]
@@ -158,10 +168,13 @@ pub async fn execute(
         options,
         permits: Semaphore::new(options.jobs.max(1)),
         ledger: Ledger::default(),
+        tracker: Tracker::new(options.copy.progress_sink(), 0),
     };
+    let finished = AtomicUsize::new(0);
     let results: Vec<(ImageResult, ImageTotals)> = futures_util::stream::iter(&plan.items)
         .map(|item| {
             let run = &run;
+            let finished = &finished;
             async move {
                 let mut result = ImageResult {
                     source: item.source.clone(),
@@ -190,6 +203,14 @@ pub async fn execute(
                         }
                     },
                 }
+                run.tracker.emit(ProgressEvent::Image {
+                    source: result.source.clone(),
+                    tag: result.tag.clone(),
+                    destination: result.destination.clone(),
+                    outcome: result.outcome,
+                    done: finished.fetch_add(1, Ordering::Relaxed) + 1,
+                    total: plan.items.len(),
+                });
                 (result, totals)
             }
         })
@@ -235,7 +256,14 @@ impl Run<'_> {
             .await
             .map_err(ctx)?
         };
-        let tracker = Tracker::new(None, 0);
+        let tracker = &self.tracker;
+        let new_bytes: u64 = plan
+            .blobs
+            .iter()
+            .filter(|d| self.ledger.first_sight(d.digest()))
+            .map(CheckedDescriptor::size)
+            .sum();
+        tracker.grow(new_bytes);
         let source_origin = if job.source.describe() == self.destination.describe() {
             job.source.mount_origin(&job.repository)
         } else {
@@ -249,14 +277,14 @@ impl Run<'_> {
                     d,
                     &job.destination,
                     source_origin.as_ref(),
-                    &tracker,
+                    tracker,
                 )
             })
             .buffer_unordered(self.options.jobs.max(1))
             .try_collect()
             .await
             .map_err(ctx)?;
-        push_manifests(dst, &plan, tag.as_ref(), &tracker, self.options.jobs)
+        push_manifests(dst, &plan, tag.as_ref(), tracker, self.options.jobs)
             .await
             .map_err(ctx)?;
         let mut t = ImageTotals::default();

@@ -1,14 +1,18 @@
-//! `oci_dist::sync` with a platform filter (`platforms:` in the YAML file)
-//! between real registries: the destination gets an index of only those
-//! images (its own digest, planned before any transfer), the other images'
-//! blobs are not copied, a rerun is a no-op, and a filter that keeps every
-//! image leaves digests unchanged.
+//! `oci_dist::sync`'s options between real registries.
+//!
+//! - A platform filter (`platforms:` in the YAML file): the destination
+//!   gets an index of only those images (its own digest, planned before any
+//!   transfer), the other images' blobs are not copied, a rerun is a no-op,
+//!   and a filter that keeps every image leaves digests unchanged.
+//! - Progress: one `Image` event per plan item, blob bytes adding up to
+//!   what the report says moved.
 
 mod common;
 
 use std::sync::Arc;
 
 use oci_dist::image::NewIndex;
+use oci_dist::progress::ProgressEvent;
 use oci_dist::sync::{
     self, Action, Endpoint, RegistryEndpoint, SyncJob, SyncOptions, config::SyncConfig,
 };
@@ -155,4 +159,71 @@ async fn a_filter_keeping_every_image_keeps_the_digest_and_one_keeping_none_fail
 
     let bad = jobs(&a.host(), &a.url(), "[linux]").unwrap_err();
     assert!(bad.to_string().contains("linux"), "{bad}");
+}
+
+#[tokio::test]
+async fn progress_reports_each_image_and_bytes_adding_up_to_the_report() {
+    let a = TestRegistry::anonymous().await;
+    let b = TestRegistry::anonymous().await;
+    let src = common::client_for(&a);
+    let base = common::bytes(8192, 90);
+    for r in 0..3u64 {
+        let img = common::image(
+            &[base.clone(), common::bytes(1024, 91 + r)],
+            "linux",
+            "amd64",
+            None,
+        );
+        src.with_repository(&format!("lib/p{r}"))
+            .push_image("v1", &img)
+            .await
+            .unwrap();
+    }
+    let jobs: Vec<SyncJob> = (0..3)
+        .map(|r| {
+            let repo = format!("lib/p{r}");
+            let endpoint = Arc::new(RegistryEndpoint::new(common::client(&a.url())));
+            SyncJob::new(endpoint, &repo, sync::TagSelector::All, &repo)
+        })
+        .collect();
+    let dest = RegistryEndpoint::new(common::client_for(&b));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let opts = SyncOptions::default().jobs(2).progress(tx);
+    let plan = sync::plan(&jobs, &dest, &opts).await;
+    let report = sync::execute(&plan, &jobs, &dest, &opts).await;
+    drop(opts);
+    assert_eq!(report.copied(), 3, "{:?}", report.images);
+
+    let mut images = Vec::new();
+    let (mut last_done, mut last_total) = (0, 0);
+    while let Some(e) = rx.recv().await {
+        match e {
+            ProgressEvent::Image {
+                tag, done, total, ..
+            } => images.push((tag, done, total)),
+            ProgressEvent::BlobDone {
+                overall_done,
+                overall_total,
+                ..
+            } => {
+                last_done = last_done.max(overall_done);
+                last_total = last_total.max(overall_total);
+            }
+            _ => {}
+        }
+    }
+    let done: Vec<usize> = images.iter().map(|(_, d, _)| *d).collect();
+    assert_eq!(done, [1, 2, 3]);
+    assert!(images.iter().all(|(t, _, total)| t == "v1" && *total == 3));
+    // The shared base counts once in the total, as in the bytes moved.
+    assert_eq!(last_total, last_done);
+    assert!(
+        last_done >= report.bytes_moved,
+        "{last_done} < {}",
+        report.bytes_moved
+    );
+    assert!(
+        last_total < 2 * 8192,
+        "base counted more than once: {last_total}"
+    );
 }
