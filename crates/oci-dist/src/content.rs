@@ -136,6 +136,17 @@ pub trait ImageSource: Send + Sync {
     fn mount_origin(&self) -> Option<MountOrigin> {
         None
     }
+
+    /// The manifests that refer to `subject` (signatures, SBOMs,
+    /// attestations: OCI referrers). The default has none; a registry asks
+    /// its referrers API, or reads the tag-schema fallback.
+    fn referrers<'a>(
+        &'a self,
+        subject: &'a Digest,
+    ) -> BoxFuture<'a, Result<Vec<CheckedDescriptor>, Error>> {
+        let _ = subject;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// Writes images: blobs, then manifests, then tags.

@@ -6,11 +6,16 @@
 //!   and a filter that keeps every image leaves digests unchanged.
 //! - Progress: one `Image` event per plan item, blob bytes adding up to
 //!   what the report says moved.
+//! - Referrers (`referrers: true`): a signature and an SBOM of an image, and
+//!   a signature of the SBOM, come along by digest; the destination's
+//!   tag-schema fallback lists them; a rerun copies none; without the key
+//!   none come.
 
 mod common;
 
 use std::sync::Arc;
 
+use oci_dist::image::ImageBuilder;
 use oci_dist::image::NewIndex;
 use oci_dist::progress::ProgressEvent;
 use oci_dist::sync::{
@@ -226,4 +231,82 @@ async fn progress_reports_each_image_and_bytes_adding_up_to_the_report() {
         last_total < 2 * 8192,
         "base counted more than once: {last_total}"
     );
+}
+
+#[tokio::test]
+async fn referrers_come_along_by_digest_once() {
+    let a = TestRegistry::anonymous().await;
+    let b = TestRegistry::anonymous().await;
+    let src = common::client_for(&a).with_repository("lib/signed");
+    let img = common::small_image(1, 512, 95);
+    src.push_image("v1", &img).await.unwrap();
+    let artifact = |kind: &str, subject: &oci_dist::Descriptor| {
+        ImageBuilder::new()
+            .artifact_type(kind)
+            .subject(subject.clone())
+            .build()
+            .unwrap()
+    };
+    let sig = artifact(
+        "application/vnd.example.signature",
+        &img.manifest().descriptor(),
+    );
+    let sbom = artifact("application/vnd.example.sbom", &img.manifest().descriptor());
+    let sbom_sig = artifact(
+        "application/vnd.example.signature",
+        &sbom.manifest().descriptor(),
+    );
+    for r in [&sig, &sbom, &sbom_sig] {
+        src.push_image(r.digest(), r).await.unwrap();
+    }
+    let dst = common::client_for(&b);
+    let dest = RegistryEndpoint::new(dst.clone());
+    let opts = SyncOptions::default();
+    let jobs = |referrers: bool| {
+        let yaml = format!(
+            "{}:\n  images:\n    lib/signed: [v1]\n  referrers: {referrers}\n",
+            a.host()
+        );
+        let url = a.url();
+        SyncConfig::parse(&yaml)
+            .unwrap()
+            .jobs(if referrers { "with" } else { "without" }, false, |_, _| {
+                Ok(Arc::new(RegistryEndpoint::new(common::client(&url))) as Arc<dyn Endpoint>)
+            })
+            .unwrap()
+    };
+
+    let without = jobs(false);
+    let report = sync::execute(
+        &sync::plan(&without, &dest, &opts).await,
+        &without,
+        &dest,
+        &opts,
+    )
+    .await;
+    assert_eq!(report.images[0].referrers_copied, 0);
+    let bare = dst.with_repository("without/lib/signed");
+    assert!(!bare.manifest_exists(sig.digest()).await.unwrap());
+
+    let with = jobs(true);
+    let report = sync::execute(&sync::plan(&with, &dest, &opts).await, &with, &dest, &opts).await;
+    assert_eq!(report.failed(), 0, "{:?}", report.images);
+    assert_eq!(report.images[0].referrers_copied, 3);
+    let mirrored = dst.with_repository("with/lib/signed");
+    let listed = mirrored.referrers(img.digest(), None).await.unwrap();
+    let mut got: Vec<String> = listed
+        .descriptors
+        .iter()
+        .map(|d| d.digest().to_string())
+        .collect();
+    got.sort();
+    let mut want = vec![sig.digest().to_string(), sbom.digest().to_string()];
+    want.sort();
+    assert_eq!(got, want);
+    assert!(mirrored.manifest_exists(sbom_sig.digest()).await.unwrap());
+
+    // Found, not copied again: the image is skipped, its referrers too.
+    let report = sync::execute(&sync::plan(&with, &dest, &opts).await, &with, &dest, &opts).await;
+    assert_eq!(report.skipped(), 1, "{:?}", report.images);
+    assert_eq!(report.images[0].referrers_copied, 0);
 }

@@ -1,7 +1,7 @@
 //! [`ImageSource`] and [`ImageDestination`] for a registry repository: the
 //! scoped [`Client`].
 
-use registry_core::Error;
+use registry_core::{Digest, Error};
 
 use super::{BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, MountOrigin};
 use crate::client::Client;
@@ -55,6 +55,20 @@ impl ImageSource for Client {
         Some(MountOrigin {
             registry: self.host().to_owned(),
             repository: self.scope().to_owned(),
+        })
+    }
+
+    fn referrers<'a>(
+        &'a self,
+        subject: &'a Digest,
+    ) -> BoxFuture<'a, Result<Vec<CheckedDescriptor>, Error>> {
+        Box::pin(async move {
+            Client::referrers(self, subject, None)
+                .await?
+                .descriptors
+                .iter()
+                .map(CheckedDescriptor::try_from)
+                .collect()
         })
     }
 }

@@ -18,6 +18,7 @@
 //! | `rename` | `{source repo: destination repo}`: the repository's name under the destination prefix |
 //! | `tags-deny` | a list of regexes; a tag any of them matches is left out |
 //! | `semver-latest` | keep only the N highest versions among the semver-selected tags |
+//! | `referrers` | `true`: each image's referrers (signatures, SBOMs, attestations, and their own referrers) come along, by digest; a registry without the referrers API gets the tag-schema fallback index |
 //! | `platforms` | `[linux/amd64, linux/arm64]`: of an index, only these images (and their attestations), under a filtered index with its own digest; absent: all, digests unchanged |
 //!
 //! An unknown key is an error naming the key and its line.
@@ -88,6 +89,10 @@ pub struct RegistryConfig {
     /// absent or empty: all (digests unchanged).
     #[serde(default)]
     pub platforms: Vec<String>,
+    /// Extension: carry each image's referrers (signatures, SBOMs,
+    /// attestations) along.
+    #[serde(default)]
+    pub referrers: bool,
 }
 
 impl Default for RegistryConfig {
@@ -102,6 +107,7 @@ impl Default for RegistryConfig {
             tags_deny: Vec::new(),
             semver_latest: None,
             platforms: Vec::new(),
+            referrers: false,
         }
     }
 }
@@ -263,6 +269,7 @@ impl SyncConfig {
                 let mut job = SyncJob::new(source.clone(), repo, tags, name);
                 job.deny = deny.clone();
                 job.platforms = platforms.clone();
+                job.referrers = r.referrers;
                 jobs.push(job);
             };
             for (repo, tags) in &r.images {

@@ -147,6 +147,9 @@ pub struct SyncJob {
     /// Only these platforms of an index (empty: all, digests unchanged);
     /// see [`CopyOptions::platforms`].
     pub platforms: Vec<Platform>,
+    /// Carry each image's referrers along (signatures, SBOMs,
+    /// attestations; and theirs), for images copied and images found.
+    pub referrers: bool,
     /// Its repository at the destination.
     pub destination: String,
 }
@@ -165,6 +168,7 @@ impl std::fmt::Debug for SyncJob {
                     .map(platform::to_string)
                     .collect::<Vec<_>>(),
             )
+            .field("referrers", &self.referrers)
             .field("destination", &self.destination)
             .finish()
     }
@@ -192,6 +196,7 @@ impl SyncJob {
             tags,
             deny: Vec::new(),
             platforms: Vec::new(),
+            referrers: false,
             destination: destination.into(),
         }
     }

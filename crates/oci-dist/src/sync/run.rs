@@ -7,16 +7,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures_util::{StreamExt, TryStreamExt};
-use registry_core::{Digest, Error};
+use registry_core::{Digest, Error, ErrorKind};
 use serde::Serialize;
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::{Action, Endpoint, PlanItem, SyncJob, SyncOptions, SyncPlan};
 use crate::content::{ImageDestination, ImageSource, MountOrigin};
-use crate::copy::{Plan, push_manifests, transfer_blob};
+use crate::copy::{CopyOptions, Plan, push_manifests, transfer_blob};
 use crate::descriptor::CheckedDescriptor;
 use crate::progress::{BlobOutcome, ProgressEvent, Tracker};
 use crate::reference::TagOrDigest;
+
+/// The most referrers carried along for one image (a guard against a
+/// source that lists them without end).
+const MAX_REFERRERS: usize = 1000;
 
 /// What happened to one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,6 +52,8 @@ pub struct ImageResult {
     pub blobs_copied: usize,
     /// Bytes this image moved.
     pub bytes_copied: u64,
+    /// Referrers copied with it (with the job's `referrers`).
+    pub referrers_copied: usize,
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -184,6 +190,7 @@ pub async fn execute(
                     outcome: ImageOutcome::Skipped,
                     blobs_copied: 0,
                     bytes_copied: 0,
+                    referrers_copied: 0,
                     error: item.error.clone(),
                 };
                 let mut totals = ImageTotals::default();
@@ -202,6 +209,16 @@ pub async fn execute(
                             result.error = Some(e.to_string());
                         }
                     },
+                }
+                let job = &jobs[item.job];
+                if job.referrers && result.outcome != ImageOutcome::Failed {
+                    match run.referrers(item, job).await {
+                        Ok(n) => result.referrers_copied = n,
+                        Err(e) => {
+                            result.outcome = ImageOutcome::Failed;
+                            result.error = Some(format!("referrers: {e}"));
+                        }
+                    }
                 }
                 run.tracker.emit(ProgressEvent::Image {
                     source: result.source.clone(),
@@ -296,6 +313,58 @@ impl Run<'_> {
             t.deduplicated += dedup;
         }
         Ok(t)
+    }
+
+    /// Copies the referrers of the image (of each image of an index too;
+    /// with a platform filter, of the images kept, as the filtered index
+    /// is new) and theirs, each by digest, those the destination lacks.
+    async fn referrers(&self, item: &PlanItem, job: &SyncJob) -> Result<usize, Error> {
+        let digest: Digest = item.digest.as_deref().unwrap_or_default().parse()?;
+        let source = job.source.open(&job.repository, false).await?;
+        let dest = self.destination.open(&job.destination, true).await?;
+        let (src, dst): (&dyn ImageSource, &dyn ImageDestination) = (&*source, &*dest);
+        let root = src
+            .fetch_reference(&TagOrDigest::Digest(digest.clone()))
+            .await?;
+        let mut subjects = Vec::new();
+        if item.filtered.is_none() {
+            subjects.push(digest);
+        }
+        if let Some(index) = root.as_index() {
+            let images = if job.platforms.is_empty() {
+                index.manifests().clone()
+            } else {
+                crate::platform::retain(index, &job.platforms)
+            };
+            for d in &images {
+                subjects.push(CheckedDescriptor::try_from(d)?.digest().clone());
+            }
+        }
+        let options = CopyOptions::default().jobs(self.options.jobs);
+        let mut seen = HashSet::new();
+        let mut copied = 0;
+        while let Some(subject) = subjects.pop() {
+            let _permit = self.permits.acquire().await.expect("never closed");
+            for r in src.referrers(&subject).await? {
+                if seen.len() >= MAX_REFERRERS {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        format!("more than {MAX_REFERRERS} referrers"),
+                    ));
+                }
+                if !seen.insert(r.digest().clone()) {
+                    continue;
+                }
+                subjects.push(r.digest().clone());
+                if dst.manifest_exists(&r).await? {
+                    continue;
+                }
+                let target = TagOrDigest::Digest(r.digest().clone());
+                crate::copy::copy(src, target, dst, None::<&crate::Tag>, &options).await?;
+                copied += 1;
+            }
+        }
+        Ok(copied)
     }
 
     /// One blob of an image: placed once per destination repository and
