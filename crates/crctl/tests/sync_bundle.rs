@@ -1,6 +1,7 @@
 //! `crctl sync` through a bundle (`oci-archive:FILE.tar`, every repository
 //! in one OCI archive) between real docker-registry instances: the
-//! air-gap round trip with identical digests, `--dry-run` writing nothing,
+//! air-gap round trip with identical digests (and into layouts, a layout
+//! directory then a plain SOURCE), `--dry-run` writing nothing,
 //! a run with failures (the others land; nothing lands when all fail),
 //! `crctl copy` of one bundle image, and skopeo reading our bundles and
 //! writing ones we read.
@@ -175,6 +176,24 @@ async fn yaml_to_bundle_to_registry_keeps_every_digest() {
     assert!(
         images.iter().all(|i| i["outcome"] == "skipped"),
         "{images:?}"
+    );
+
+    // The bundle into layouts, and a layout directory as a plain SOURCE.
+    let layouts = dir.path().join("layouts");
+    let to_layouts = format!("oci:{}", layouts.display());
+    crctl(&["sync", &to, "--to", &to_layouts]).await.ok();
+    let r0 = layouts.join("lib/r0");
+    crctl(&[
+        "sync",
+        r0.to_str().unwrap(),
+        "--to",
+        &format!("{}/from-layout", b.host()),
+    ])
+    .await
+    .ok();
+    assert_eq!(
+        digest(&b.url(), "from-layout/r0", "1.0.0").await,
+        digest(&a.url(), "lib/r0", "1.0.0").await
     );
 
     // One image out of the bundle with crctl copy.
