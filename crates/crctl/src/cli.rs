@@ -101,14 +101,27 @@ pub enum Command {
         #[arg(long)]
         all_platforms: bool,
     },
-    /// Mirror many images: a skopeo-format YAML file, oci:PATH or HOST/REPO
-    /// to HOST[:PORT][/PREFIX] or oci:PATH. Plans first (tags already at
-    /// the same digest are skipped), moves each blob once, keeps going past
-    /// a failed image (exit 1, every failure listed).
+    /// Mirror many images: a skopeo-format YAML file, a bundle, an OCI
+    /// layout or HOST/REPO to HOST[:PORT][/PREFIX], oci:PATH or a bundle
+    /// oci-archive:FILE.tar. Plans first (tags already at the same digest
+    /// are skipped), moves each blob once, keeps going past a failed image
+    /// (exit 1, every failure listed).
+    ///
+    /// A bundle carries a mirror across an air gap: one OCI archive holding
+    /// every repository, each blob once, each tag under the ref name
+    /// REPO:TAG (`skopeo copy oci-archive:FILE.tar:REPO:TAG` reads it).
+    /// `crctl sync mirror.yaml --to oci-archive:bundle.tar` writes it (in
+    /// place only when the run ends, without the images that failed; not
+    /// at all when every image failed), and `crctl sync bundle.tar --to
+    /// HOST/PREFIX` recreates PREFIX/REPO:TAG for every tag in it.
     Sync {
-        /// A YAML file (skopeo sync --src yaml format), oci:PATH or HOST/REPO.
+        /// A YAML file (skopeo sync --src yaml format), a bundle
+        /// (oci-archive:FILE or an existing FILE.tar), an OCI layout
+        /// (oci:PATH or a directory holding one) or HOST/REPO.
         source: String,
-        /// HOST[:PORT][/PREFIX] (source repository paths kept under it) or oci:PATH.
+        /// HOST[:PORT][/PREFIX] (source repository paths kept under it),
+        /// oci:PATH (a layout per repository) or oci-archive:FILE.tar (a
+        /// bundle, replaced when the run ends).
         #[arg(long, value_name = "DEST")]
         to: String,
         /// Print the plan (--json: as JSON) and change nothing.

@@ -4,10 +4,16 @@
 //! (`docker-archive:FILE.tar[:REPO:TAG]`), parsed once into a [`Target`],
 //! and the clients for them (built in [`crate::connect`]).
 //!
-//! Paths containing `:`: for `oci-archive:` the part after the last `:` is
-//! the tag only when it is a valid tag (otherwise the whole text is the
-//! path), so `oci-archive:a:b.tar` is the file `a:b.tar` and
-//! `oci-archive:a:b.tar:v1` that file's tag `v1`. For `docker-archive:` the
+//! Paths containing `:`: `oci-archive:PATH[:NAME]` names an image by its
+//! ref name NAME, a tag (`v1`) or, in a `crctl sync` bundle, `REPO:TAG`
+//! (`library/alpine:3.19`; as `crctl copy`'s source only). The path ends
+//! at a `:` followed by such a name: the longest path that is an existing
+//! file; otherwise the first path ending in `.tar` (skopeo's split, at the
+//! first `:`, for `.tar` files); otherwise the last `:` followed by a tag;
+//! otherwise the whole text is the path. So `oci-archive:a:b.tar` is the
+//! file `a:b.tar`, `oci-archive:a:b.tar:v1` that file's tag `v1`, and
+//! `oci-archive:b.tar:library/alpine:3.19` the file `b.tar`'s image
+//! `library/alpine:3.19`. For `docker-archive:` the
 //! path ends at the first `:` after which the rest is a valid `REPO:TAG`
 //! reference, so `docker-archive:x.tar:localhost:5000/app:v1` is the file
 //! `x.tar` and `localhost:5000/app:v1`. (skopeo always splits at the first
@@ -15,7 +21,7 @@
 
 use std::path::PathBuf;
 
-use facade::oci::{Reference, Tag};
+use facade::oci::{Reference, Tag, reference};
 
 use crate::cli::GlobalOptions;
 use crate::connect;
@@ -49,15 +55,42 @@ pub enum Target {
     },
 }
 
-/// `PATH[:TAG]`: the tag is the last `:` component when it is a valid tag.
-fn split_path_tag(rest: &str) -> (PathBuf, Option<Tag>) {
-    if let Some((p, t)) = rest.rsplit_once(':')
-        && !p.is_empty()
-        && let Ok(tag) = Tag::new(t)
-    {
-        return (PathBuf::from(p), Some(tag));
+/// Whether `name` can follow an `oci-archive:` path: a tag, or a bundle's
+/// `REPO:TAG`.
+fn archive_ref_name(name: &str) -> bool {
+    Tag::new(name).is_ok()
+        || name
+            .rsplit_once(':')
+            .is_some_and(|(r, t)| reference::validate_repository(r).is_ok() && Tag::new(t).is_ok())
+}
+
+/// `oci-archive:`'s `PATH[:NAME]`, split as the module documentation says.
+pub fn split_oci_archive(rest: &str) -> (PathBuf, Option<String>) {
+    let splits: Vec<(&str, &str)> = rest
+        .match_indices(':')
+        .map(|(i, _)| (&rest[..i], &rest[i + 1..]))
+        .filter(|(p, n)| !p.is_empty() && archive_ref_name(n))
+        .collect();
+    let chosen = splits
+        .iter()
+        .rev()
+        .find(|(p, _)| std::path::Path::new(p).is_file())
+        .or_else(|| splits.iter().find(|(p, _)| p.ends_with(".tar")))
+        .or_else(|| splits.iter().rev().find(|(_, n)| Tag::new(*n).is_ok()));
+    match chosen {
+        Some((p, n)) => (PathBuf::from(p), Some((*n).to_owned())),
+        None => (PathBuf::from(rest), None),
     }
-    (PathBuf::from(rest), None)
+}
+
+/// `oci-archive:FILE:REPO:TAG`, an image of a `crctl sync` bundle named by
+/// a ref name that is not a tag: the file and the ref name.
+pub fn oci_archive_image(s: &str) -> Option<(PathBuf, String)> {
+    let rest = s.strip_prefix("oci-archive:")?;
+    match split_oci_archive(rest) {
+        (path, Some(name)) if Tag::new(&name).is_err() => Some((path, name)),
+        _ => None,
+    }
 }
 
 /// `PATH[:REPO:TAG]`: the path ends at the first `:` after which the rest is
@@ -90,7 +123,16 @@ impl Target {
                     )));
                 }
                 return Ok(if prefix == "oci-archive:" {
-                    let (path, tag) = split_path_tag(rest);
+                    let (path, name) = split_oci_archive(rest);
+                    let tag = match name.map(Tag::new).transpose() {
+                        Ok(tag) => tag,
+                        Err(_) => {
+                            return Err(Failure::usage(format!(
+                                "{s:?} names a bundle image REPO:TAG: only crctl copy's \
+                                 SOURCE takes one (write bundles with crctl sync)"
+                            )));
+                        }
+                    };
                     Target::OciArchive { path, tag }
                 } else {
                     let (path, reference) = split_path_reference(rest);
@@ -201,6 +243,41 @@ mod tests {
             ("a.tar:bad+tag".into(), None)
         );
         assert!(Target::parse("oci-archive:").is_err());
+        // Bundle images: `REPO:TAG` after the first `.tar`, or after an
+        // existing file.
+        let split = |s: &str| {
+            let (p, n) = split_oci_archive(s);
+            (p.to_string_lossy().into_owned(), n)
+        };
+        assert_eq!(
+            split("b.tar:library/alpine:3.19"),
+            ("b.tar".into(), Some("library/alpine:3.19".into()))
+        );
+        assert_eq!(
+            split("d:e/b.tar:lib/app:v1"),
+            ("d:e/b.tar".into(), Some("lib/app:v1".into()))
+        );
+        assert_eq!(split("x:app:v1"), ("x:app".into(), Some("v1".into())));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bundle");
+        std::fs::write(&file, b"").unwrap();
+        let f = file.to_string_lossy().into_owned();
+        assert_eq!(
+            split(&format!("{f}:lib/app:v1")),
+            (f.clone(), Some("lib/app:v1".into()))
+        );
+        let (path, name) = oci_archive_image("oci-archive:b.tar:library/alpine:3.19").unwrap();
+        assert_eq!(
+            (path, name.as_str()),
+            (PathBuf::from("b.tar"), "library/alpine:3.19")
+        );
+        assert!(oci_archive_image("oci-archive:b.tar:v1").is_none());
+        assert_eq!(
+            Target::parse("oci-archive:b.tar:library/alpine:3.19")
+                .unwrap_err()
+                .code,
+            crate::exit::USAGE
+        );
 
         let docker = |s: &str| match Target::parse(s).unwrap() {
             Target::DockerArchive { path, reference } => (

@@ -23,6 +23,9 @@ pub struct Source {
 
 /// Opens `arg` (a registry reference or `oci:PATH[:TAG]`) for reading.
 pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Failure> {
+    if let Some((path, name)) = target::oci_archive_image(arg) {
+        return open_bundle_image(&path, &name, arg).await;
+    }
     match Target::parse(arg)? {
         Target::Registry(r) => Ok(Source {
             source: Box::new(target::repository_client(global, &r)?),
@@ -79,6 +82,34 @@ pub fn docker_archive_unsupported(
 }
 
 /// The only image of a layout's or archive's index when no tag was given.
+/// `oci-archive:FILE:REPO:TAG`: the image of a `crctl sync` bundle listed
+/// under that ref name, read by digest.
+async fn open_bundle_image(
+    path: &std::path::Path,
+    name: &str,
+    arg: &str,
+) -> Result<Source, Failure> {
+    let archive = OciArchiveReader::open(path)
+        .await
+        .map_err(|e| Failure::from(e).context(format!("opening {}", path.display())))?;
+    let found = archive
+        .list_refs()
+        .into_iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .ok_or_else(|| {
+            Failure::new(
+                crate::exit::NOT_FOUND,
+                format!("{name:?} not found in OCI archive {}", path.display()),
+            )
+        })?;
+    Ok(Source {
+        reference: TagOrDigest::Digest(descriptor::digest_of(&found.1)?),
+        source: Box::new(archive),
+        shown: arg.to_owned(),
+    })
+}
+
 fn single_ref(
     index: &oci_spec::image::ImageIndex,
     syntax: &str,

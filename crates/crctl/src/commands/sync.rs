@@ -1,15 +1,21 @@
 //! `crctl sync SOURCE --to DEST`: mirror many images (oci_dist::sync).
-//! SOURCE is a skopeo-format YAML file, `oci:PATH` (one OCI layout) or
-//! `HOST/REPO` (all tags, or `--tags REGEX`); DEST is `HOST[:PORT][/PREFIX]`
-//! or `oci:PATH` (one layout per repository under PATH).
+//! SOURCE is a skopeo-format YAML file, a bundle (`oci-archive:FILE`, or a
+//! path ending in `.tar` that is a file: every repository and tag of its
+//! `REPO:TAG` ref names), an OCI layout (`oci:PATH`, or a directory holding
+//! an `oci-layout` file) or `HOST/REPO` (all tags, or `--tags REGEX`); DEST
+//! is `HOST[:PORT][/PREFIX]`, `oci:PATH` (one layout per repository under
+//! PATH) or a bundle `oci-archive:FILE.tar` (every repository in one
+//! archive, put in place when the run ends: with the images that were
+//! copied, and not at all when every image failed, which leaves an existing
+//! file as it was).
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
 use facade::oci::sync::{
-    self, Action, Endpoint, ImageOutcome, LayoutEndpoint, RegistryEndpoint, SyncJob, SyncOptions,
-    TagSelector, config::SyncConfig, destination_name,
+    self, Action, ArchiveEndpoint, Endpoint, ImageOutcome, LayoutEndpoint, RegistryEndpoint,
+    SyncJob, SyncOptions, TagSelector, config::SyncConfig, destination_name,
 };
 
 use crate::cli::GlobalOptions;
@@ -46,17 +52,30 @@ fn registry_endpoint(
 }
 
 /// The destination endpoint and the prefix repositories go under.
-fn destination(global: &GlobalOptions, to: &str) -> Result<(Arc<dyn Endpoint>, String), Failure> {
+async fn destination(
+    global: &GlobalOptions,
+    to: &str,
+) -> Result<(Arc<dyn Endpoint>, String), Failure> {
     if let Some(path) = to.strip_prefix("oci:") {
         if path.is_empty() {
             return Err(Failure::usage("--to oci:PATH needs a path"));
         }
         return Ok((Arc::new(LayoutEndpoint::new(path)), String::new()));
     }
+    if let Some(path) = to.strip_prefix("oci-archive:") {
+        if path.is_empty() {
+            return Err(Failure::usage("--to oci-archive:FILE needs a path"));
+        }
+        // Written in a temporary file beside it; in place only by `finish`.
+        let bundle = ArchiveEndpoint::create(path)
+            .await
+            .map_err(|e| Failure::from(e).context(format!("creating {path}")))?;
+        return Ok((Arc::new(bundle), String::new()));
+    }
     let (host, prefix) = to.split_once('/').unwrap_or((to, ""));
     if host.is_empty() {
         return Err(Failure::usage(format!(
-            "bad --to {to:?}: expected HOST[:PORT][/PREFIX] or oci:PATH"
+            "bad --to {to:?}: expected HOST[:PORT][/PREFIX], oci:PATH or oci-archive:FILE"
         )));
     }
     Ok((
@@ -65,7 +84,7 @@ fn destination(global: &GlobalOptions, to: &str) -> Result<(Arc<dyn Endpoint>, S
     ))
 }
 
-fn jobs(
+async fn jobs(
     global: &GlobalOptions,
     args: &SyncArgs<'_>,
     prefix: &str,
@@ -76,7 +95,11 @@ fn jobs(
             None => TagSelector::All,
         })
     };
-    if let Some(path) = args.source.strip_prefix("oci:") {
+    let as_file = Path::new(args.source);
+    let layout = args.source.strip_prefix("oci:").or_else(|| {
+        (as_file.is_dir() && as_file.join("oci-layout").is_file()).then_some(args.source)
+    });
+    if let Some(path) = layout {
         let name = Path::new(path)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -89,11 +112,34 @@ fn jobs(
             destination_name(prefix, &name, args.flat),
         )]);
     }
-    let as_file = Path::new(args.source);
+    let bundle = args
+        .source
+        .strip_prefix("oci-archive:")
+        .or_else(|| (args.source.ends_with(".tar") && as_file.is_file()).then_some(args.source));
+    if let Some(path) = bundle {
+        if path.is_empty() {
+            return Err(Failure::usage("SOURCE oci-archive:FILE needs a path"));
+        }
+        let bundle = Arc::new(
+            ArchiveEndpoint::open(path)
+                .await
+                .map_err(|e| Failure::from(e).context(format!("opening {path}")))?,
+        );
+        let selector = selector()?;
+        return Ok(bundle
+            .repositories()
+            .into_iter()
+            .map(|r| {
+                let source: Arc<dyn Endpoint> = bundle.clone();
+                let dest = destination_name(prefix, &r, args.flat);
+                SyncJob::new(source, r, selector.clone(), dest)
+            })
+            .collect());
+    }
     if as_file.is_file() || args.source.ends_with(".yaml") || args.source.ends_with(".yml") {
         if args.tags.is_some() {
             return Err(Failure::usage(
-                "--tags applies to a HOST/REPO source, not a YAML file",
+                "--tags applies to a HOST/REPO, bundle or layout source, not a YAML file",
             ));
         }
         let text = std::fs::read_to_string(as_file)
@@ -126,7 +172,7 @@ fn jobs(
         .filter(|(h, r)| !h.is_empty() && !r.is_empty() && !r.contains([':', '@']))
         .ok_or_else(|| {
             Failure::usage(format!(
-                "bad SOURCE {:?}: expected a YAML file, oci:PATH or HOST/REPO",
+                "bad SOURCE {:?}: expected a YAML file, a bundle (oci-archive:FILE or FILE.tar), oci:PATH or HOST/REPO",
                 args.source
             ))
         })?;
@@ -148,8 +194,8 @@ pub async fn run(global: &GlobalOptions, args: SyncArgs<'_>) -> Result<(), Failu
                 .map_err(|e: facade::Error| Failure::usage(e.to_string()))?,
         );
     }
-    let (dest, prefix) = destination(global, args.to)?;
-    let jobs = jobs(global, &args, &prefix)?;
+    let (dest, prefix) = destination(global, args.to).await?;
+    let jobs = jobs(global, &args, &prefix).await?;
     let plan = sync::plan(&jobs, dest.as_ref(), &options).await;
     if args.dry_run {
         if let Some(path) = args.report {
@@ -177,6 +223,13 @@ pub async fn run(global: &GlobalOptions, args: SyncArgs<'_>) -> Result<(), Failu
         return output::print_lines(lines);
     }
     let report = sync::execute(&plan, &jobs, dest.as_ref(), &options).await;
+    // A bundle lands with what was copied, unless nothing was and images
+    // failed (an existing file then stays as it was).
+    if report.copied() > 0 || report.failed() == 0 {
+        dest.finish()
+            .await
+            .map_err(|e| Failure::from(e).context(format!("writing {}", dest.describe())))?;
+    }
     if let Some(path) = args.report {
         write_report(path, &report)?;
     }

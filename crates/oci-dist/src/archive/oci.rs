@@ -113,7 +113,7 @@ impl OciArchiveReader {
 
     /// The manifest `digest`: its `index.json` entry, or the blob (media
     /// type read from the manifest itself).
-    async fn resolve_digest(&self, digest: &Digest) -> Result<CheckedDescriptor> {
+    pub(crate) async fn resolve_digest(&self, digest: &Digest) -> Result<CheckedDescriptor> {
         if let Some(d) = self
             .index
             .manifests()
@@ -141,7 +141,8 @@ impl OciArchiveReader {
         ))
     }
 
-    fn resolve_tag(&self, tag: &str) -> Result<CheckedDescriptor> {
+    /// The `index.json` entry whose ref name is `tag` (the last one).
+    pub(crate) fn resolve_tag(&self, tag: &str) -> Result<CheckedDescriptor> {
         let found = self
             .index
             .manifests()
@@ -299,7 +300,8 @@ impl OciArchiveWriter {
         state.tar.finish().await
     }
 
-    async fn has(&self, digest: &Digest) -> bool {
+    /// Whether the blob or manifest `digest` is in the archive already.
+    pub(crate) async fn has(&self, digest: &Digest) -> bool {
         self.state.lock().await.blobs.contains(digest)
     }
 
@@ -322,27 +324,92 @@ impl OciArchiveWriter {
         Ok(())
     }
 
-    async fn add_entry(&self, descriptor: Descriptor, tag: Option<&str>) {
+    /// Lists `descriptor` in `index.json`: under the ref name `name`
+    /// (replacing an entry of that name), or untagged (once per digest and
+    /// `annotation`), with `annotation` added when given.
+    async fn add_entry(
+        &self,
+        descriptor: Descriptor,
+        name: Option<&str>,
+        annotation: Option<(&str, &str)>,
+    ) {
         let mut state = self.state.lock().await;
-        match tag {
-            Some(tag) => {
-                let mut entry = descriptor;
-                let mut annotations = entry.annotations().clone().unwrap_or_default();
-                annotations.insert(REF_NAME_ANNOTATION.to_owned(), tag.to_owned());
+        let mut entry = descriptor;
+        let mut annotations = entry.annotations().clone().unwrap_or_default();
+        if let Some((k, v)) = annotation {
+            annotations.insert(k.to_owned(), v.to_owned());
+        }
+        match name {
+            Some(name) => {
+                annotations.insert(REF_NAME_ANNOTATION.to_owned(), name.to_owned());
                 entry.set_annotations(Some(annotations));
-                state.manifests.retain(|d| ref_name(d) != Some(tag));
+                state.manifests.retain(|d| ref_name(d) != Some(name));
                 state.manifests.push(entry);
             }
             None => {
-                if !state
-                    .manifests
-                    .iter()
-                    .any(|d| d.digest() == descriptor.digest())
-                {
-                    state.manifests.push(descriptor);
+                let same = |d: &Descriptor| {
+                    d.digest() == entry.digest()
+                        && annotation.is_none_or(|(k, v)| {
+                            d.annotations()
+                                .as_ref()
+                                .and_then(|a| a.get(k))
+                                .map(String::as_str)
+                                == Some(v)
+                        })
+                };
+                if !state.manifests.iter().any(same) {
+                    if !annotations.is_empty() {
+                        entry.set_annotations(Some(annotations));
+                    }
+                    state.manifests.push(entry);
                 }
             }
         }
+    }
+
+    /// Stores `manifest` and, with `name`, lists it under that ref name
+    /// (which must be valid, [`validate_ref_name`]). Used by copies (the
+    /// name is the tag) and by sync bundles (`REPO:TAG`).
+    pub(crate) async fn push_manifest_named(
+        &self,
+        manifest: &Manifest,
+        name: Option<&str>,
+    ) -> Result<()> {
+        if let Some(name) = name {
+            validate_ref_name(name)?;
+        }
+        let stream: ByteStream =
+            Box::pin(futures_util::stream::iter([Ok(manifest.bytes().clone())]));
+        self.append_blob(manifest.digest(), manifest.size(), stream)
+            .await?;
+        if let Some(name) = name {
+            self.add_entry(manifest.descriptor(), Some(name), None)
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Lists `manifest` untagged in `index.json` with the annotation
+    /// `key: value` (once per digest and annotation).
+    pub(crate) async fn record_untagged(&self, manifest: &Manifest, key: &str, value: &str) {
+        self.add_entry(manifest.descriptor(), None, Some((key, value)))
+            .await;
+    }
+
+    /// Stores a blob read from `content` (checked against its digest).
+    pub(crate) async fn push_blob_from(
+        &self,
+        descriptor: &CheckedDescriptor,
+        content: &dyn BlobSource,
+    ) -> Result<()> {
+        let digest = descriptor.digest();
+        let stream = content.open(0).await?;
+        let stream = if content.verifies_digest() {
+            stream
+        } else {
+            verify_stream(stream, digest.clone(), Some(descriptor.size()))
+        };
+        self.append_blob(digest, descriptor.size(), stream).await
     }
 }
 
@@ -360,16 +427,7 @@ impl ImageDestination for OciArchiveWriter {
         descriptor: &'a CheckedDescriptor,
         content: &'a dyn BlobSource,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            let digest = descriptor.digest();
-            let stream = content.open(0).await?;
-            let stream = if content.verifies_digest() {
-                stream
-            } else {
-                verify_stream(stream, digest.clone(), Some(descriptor.size()))
-            };
-            self.append_blob(digest, descriptor.size(), stream).await
-        })
+        Box::pin(self.push_blob_from(descriptor, content))
     }
 
     fn manifest_exists<'a>(
@@ -386,20 +444,7 @@ impl ImageDestination for OciArchiveWriter {
         manifest: &'a Manifest,
         tag: Option<&'a Tag>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            if let Some(tag) = tag {
-                validate_ref_name(tag.as_str())?;
-            }
-            let stream: ByteStream =
-                Box::pin(futures_util::stream::iter([Ok(manifest.bytes().clone())]));
-            self.append_blob(manifest.digest(), manifest.size(), stream)
-                .await?;
-            if let Some(tag) = tag {
-                self.add_entry(manifest.descriptor(), Some(tag.as_str()))
-                    .await;
-            }
-            Ok(())
-        })
+        Box::pin(self.push_manifest_named(manifest, tag.map(Tag::as_str)))
     }
 
     /// A root copied without a tag is listed in `index.json` untagged.
@@ -410,7 +455,7 @@ impl ImageDestination for OciArchiveWriter {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             if tag.is_none() {
-                self.add_entry(manifest.descriptor(), None).await;
+                self.add_entry(manifest.descriptor(), None, None).await;
             }
             Ok(())
         })

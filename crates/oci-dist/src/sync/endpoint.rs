@@ -1,5 +1,5 @@
 //! Where a sync reads and writes: registries and OCI layouts, behind one
-//! trait so that other stores (archives) plug in unchanged.
+//! trait so that other stores (bundles, `super::archive`) plug in unchanged.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,6 +44,14 @@ pub trait Endpoint: Send + Sync {
     fn mount_origin(&self, repository: &str) -> Option<MountOrigin> {
         let _ = repository;
         None
+    }
+
+    /// Ends a run that wrote to this endpoint, after
+    /// [`execute`](super::execute): a bundle writes its `index.json` and
+    /// puts the file in place; registries and layouts have nothing to do
+    /// (the default). Call it once, when the stores it opened are dropped.
+    fn finish(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(async { Ok(()) })
     }
 }
 

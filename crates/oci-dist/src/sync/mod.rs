@@ -18,8 +18,22 @@
 //!
 //! Sources and destinations are [`Endpoint`]s: anything that opens a
 //! repository as an [`ImageSource`] + [`ImageDestination`](crate::ImageDestination) ([`Store`]) and
-//! lists its tags. [`RegistryEndpoint`] and [`LayoutEndpoint`] are here;
-//! an archive plugs in the same way.
+//! lists its tags: [`RegistryEndpoint`], [`LayoutEndpoint`] (one layout
+//! per repository) and [`ArchiveEndpoint`] (a bundle). After [`execute`],
+//! the caller calls [`Endpoint::finish`] on the destination.
+//!
+//! **Bundles** carry a mirror across an air gap: every repository in one
+//! OCI archive (`oci-archive:FILE.tar`), each blob stored once, each tag
+//! listed in `index.json` under the ref name `REPO:TAG`
+//! (`library/alpine:3.19`, what `skopeo copy oci-archive:FILE.tar:REPO:TAG`
+//! reads), an image copied by digest only listed untagged with
+//! [`REPOSITORY_ANNOTATION`]. As a destination, nothing is compared (every
+//! tag is copied), the run's ledger stores each blob once, and
+//! [`Endpoint::finish`] writes `index.json` and renames the file into
+//! place (the images that failed are simply not in it; dropped unfinished
+//! it leaves nothing). As a source, [`ArchiveEndpoint::repositories`] and
+//! the ref names give every repository and tag back, so a second sync
+//! recreates `PREFIX/REPO:TAG` with the same digests.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -36,6 +50,7 @@
 //! # Ok(()) }
 //! ```
 
+mod archive;
 pub mod config;
 mod endpoint;
 mod run;
@@ -53,6 +68,7 @@ use crate::platform;
 use crate::reference::{Tag, TagOrDigest};
 use oci_spec::image::Platform;
 
+pub use archive::{ArchiveEndpoint, REPOSITORY_ANNOTATION, bundle_ref_name, split_bundle_ref_name};
 pub use endpoint::{Endpoint, LayoutEndpoint, RegistryEndpoint, Store};
 pub use run::{ImageOutcome, ImageResult, SyncReport, execute};
 
