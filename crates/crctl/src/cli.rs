@@ -139,6 +139,15 @@ pub enum Command {
         /// With a HOST/REPO source, only the tags this regex matches.
         #[arg(long, value_name = "REGEX")]
         tags: Option<String>,
+        /// Of an index, only these platforms (comma-separated
+        /// OS/ARCH[/VARIANT]) under a filtered index; default all, digests
+        /// unchanged. A YAML entry's own `platforms:` wins.
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        platforms: Vec<String>,
+        /// Carry each image's referrers (signatures, SBOMs, attestations)
+        /// along, as the YAML key `referrers: true` does.
+        #[arg(long)]
+        referrers: bool,
     },
     /// Resolve a reference to its manifest digest.
     ///

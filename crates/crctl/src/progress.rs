@@ -55,11 +55,14 @@ fn short(label: &str) -> String {
     l.chars().take(12).collect()
 }
 
-/// Per-blob bars and an overall bar for image copies.
+/// Per-blob bars and an overall bar for image copies and syncs.
 pub struct CopyBars {
     multi: MultiProgress,
     overall: ProgressBar,
     blobs: Mutex<HashMap<String, ProgressBar>>,
+    /// A sync: the overall bar counts images too, and blobs found or
+    /// mounted are not announced one by one.
+    sync: bool,
 }
 
 impl CopyBars {
@@ -76,7 +79,24 @@ impl CopyBars {
             multi,
             overall,
             blobs: Mutex::new(HashMap::new()),
+            sync: false,
         })
+    }
+
+    /// Bars for a sync when on a terminal: the overall bar says how many
+    /// images are done, and its total grows as images are planned.
+    pub fn for_sync() -> Option<CopyBars> {
+        let mut bars = CopyBars::new()?;
+        bars.sync = true;
+        bars.overall.set_message("images 0");
+        Some(bars)
+    }
+
+    fn overall_at(&self, done: u64, total: u64) {
+        if self.overall.length() != Some(total) {
+            self.overall.set_length(total);
+        }
+        self.overall.set_position(done);
     }
 
     /// Clears every bar.
@@ -103,7 +123,7 @@ impl Progress for CopyBars {
                 done,
                 total,
                 overall_done,
-                ..
+                overall_total,
             } => {
                 let pb = blobs.entry(digest.to_string()).or_insert_with(|| {
                     let pb = self.multi.add(ProgressBar::new(*total));
@@ -112,18 +132,19 @@ impl Progress for CopyBars {
                     pb
                 });
                 pb.set_position(*done);
-                self.overall.set_position(*overall_done);
+                self.overall_at(*overall_done, *overall_total);
             }
             ProgressEvent::BlobDone {
                 digest,
                 outcome,
                 overall_done,
+                overall_total,
                 ..
             } => {
                 if let Some(pb) = blobs.remove(&digest.to_string()) {
                     pb.finish_and_clear();
                 }
-                if *outcome != BlobOutcome::Copied {
+                if *outcome != BlobOutcome::Copied && !self.sync {
                     let what = if *outcome == BlobOutcome::Mounted {
                         "mounted"
                     } else {
@@ -133,7 +154,10 @@ impl Progress for CopyBars {
                         .multi
                         .println(format!("{} {what}", short(&digest.to_string())));
                 }
-                self.overall.set_position(*overall_done);
+                self.overall_at(*overall_done, *overall_total);
+            }
+            ProgressEvent::Image { done, total, .. } => {
+                self.overall.set_message(format!("images {done}/{total}"));
             }
             _ => {}
         }

@@ -1,8 +1,8 @@
 //! `crctl sync` against real docker-registry instances: a skopeo-format
 //! YAML file mirrored, a rerun that copies nothing, a failed image (exit 1,
 //! listed) completed by a rerun, shards covering the plan once, unknown
-//! YAML keys, and the same file through `skopeo sync` giving the same tags
-//! and digests.
+//! YAML keys, the same file through `skopeo sync` giving the same tags
+//! and digests, and the `--platforms` / `--referrers` flags.
 
 #[path = "common/run.rs"]
 #[allow(dead_code)]
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use facade::oci::Client;
-use facade::oci::image::{ImageBuilder, ImageLayer};
+use facade::oci::image::{ImageBuilder, ImageLayer, NewIndex};
 use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_TAR};
 use run::Run;
 use serde_json::Value;
@@ -364,4 +364,82 @@ fn which_skopeo() -> Result<std::path::PathBuf, ()> {
                 .find(|p| p.is_file())
         })
         .ok_or(())
+}
+
+/// `--platforms` keeps only those images of an index (a bad list is a
+/// usage error); `--referrers` brings an image's signature along.
+#[tokio::test]
+async fn platforms_and_referrers_flags() {
+    let a = TestRegistry::anonymous().await;
+    let b = TestRegistry::anonymous().await;
+    let src = Client::new(&a.url()).unwrap().with_repository("lib/multi");
+    let image = |arch: &str, seed: u64| {
+        let config = format!(
+            r#"{{"architecture":"{arch}","os":"linux","rootfs":{{"type":"layers","diff_ids":[]}}}}"#
+        );
+        let own = test_support::layers::pseudo_random(512, seed);
+        ImageBuilder::new()
+            .config_bytes(OCI_CONFIG, Bytes::from(config))
+            .layer(ImageLayer::from_bytes(
+                OCI_LAYER_TAR,
+                Bytes::from(test_support::layers::tar_files(&[("own", &own)])),
+            ))
+            .build()
+            .unwrap()
+    };
+    let index = NewIndex::new(vec![image("amd64", 1), image("arm64", 2)]).unwrap();
+    src.push_index("v1", &index).await.unwrap();
+    let sig = ImageBuilder::new()
+        .artifact_type("application/vnd.example.signature")
+        .subject(index.manifest().descriptor())
+        .build()
+        .unwrap();
+    src.push_image(sig.digest(), &sig).await.unwrap();
+    let source = format!("{}/lib/multi", a.host());
+
+    let bad = crctl(&["sync", &source, "--to", &b.host(), "--platforms", "linux"]).await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--platforms"), "{}", bad.stderr);
+
+    let to = format!("{}/only-arm", b.host());
+    crctl(&["sync", &source, "--to", &to, "--platforms", "linux/arm64"])
+        .await
+        .ok();
+    let dst = Client::new(&b.url()).unwrap();
+    let got = dst
+        .with_repository("only-arm/lib/multi")
+        .get_manifest("v1")
+        .await
+        .unwrap();
+    let entries = got.manifests();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0].digest().to_string(),
+        index.images()[1].digest().to_string()
+    );
+
+    let to = format!("{}/signed", b.host());
+    // Only v1: the fallback tag (`sha256-…`, an index of the referrers)
+    // would bring the signature along as a tag of its own.
+    let run = crctl(&[
+        "sync",
+        &source,
+        "--to",
+        &to,
+        "--tags",
+        "^v1$",
+        "--referrers",
+        "--json",
+    ])
+    .await;
+    let report = run.json();
+    let images = report["images"].as_array().unwrap();
+    let v1 = images.iter().find(|i| i["tag"] == "v1").unwrap();
+    assert_eq!(v1["referrers_copied"], 1, "{report}");
+    assert!(
+        dst.with_repository("signed/lib/multi")
+            .manifest_exists(sig.digest())
+            .await
+            .unwrap()
+    );
 }

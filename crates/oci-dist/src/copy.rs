@@ -93,9 +93,10 @@ impl CopyOptions {
     /// Copies only the images for `wanted` out of an index (with their
     /// attestations, see [`platform::retain`]): the destination gets an
     /// index listing only them, a new digest unless every entry was kept
-    /// (then the source's bytes, digest unchanged). An image manifest is
-    /// copied as it is; an index with none of them is `NotFound`. An empty
-    /// list copies everything.
+    /// (then the source's bytes, digest unchanged). An image manifest, and
+    /// an index listing no platforms (referrers, artifacts), are copied as
+    /// they are; an index with none of them is `NotFound`. An empty list
+    /// copies everything.
     ///
     /// ```
     /// use oci_dist::{copy::CopyOptions, platform::parse};
@@ -328,7 +329,8 @@ fn filtered_index(
     wanted: &[Platform],
 ) -> Result<Manifest, Error> {
     let kept = platform::retain(index, wanted);
-    if kept.len() == index.manifests().len() {
+    // An index of no platform images (referrers, artifacts) is not filtered.
+    if kept.len() == index.manifests().len() || platform::available(index).is_empty() {
         return Ok(root);
     }
     if kept.is_empty() {

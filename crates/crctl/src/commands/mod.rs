@@ -77,6 +77,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             report,
             flat,
             tags,
+            platforms,
+            referrers,
         } => {
             let args = sync::SyncArgs {
                 source: &source,
@@ -86,6 +88,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 report: report.as_deref(),
                 flat,
                 tags: tags.as_deref(),
+                platforms: &platforms,
+                referrers,
             };
             sync::run(&global, args).await
         }

@@ -22,6 +22,8 @@ use crate::cli::GlobalOptions;
 use crate::connect::{self, RegistryLogin};
 use crate::exit::{FAILURE, Failure};
 use crate::output::{self, AtomicFile, terminal_safe};
+use crate::progress::CopyBars;
+use facade::oci::platform;
 
 /// The arguments of `crctl sync`.
 pub struct SyncArgs<'a> {
@@ -39,6 +41,10 @@ pub struct SyncArgs<'a> {
     pub flat: bool,
     /// Tag regex for a `HOST/REPO` source.
     pub tags: Option<&'a str>,
+    /// `--platforms`: for every job without its own.
+    pub platforms: &'a [String],
+    /// `--referrers`: for every job.
+    pub referrers: bool,
 }
 
 fn registry_endpoint(
@@ -194,8 +200,20 @@ pub async fn run(global: &GlobalOptions, args: SyncArgs<'_>) -> Result<(), Failu
                 .map_err(|e: facade::Error| Failure::usage(e.to_string()))?,
         );
     }
+    let platforms = args
+        .platforms
+        .iter()
+        .map(|p| platform::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::usage(format!("--platforms: {e}")))?;
     let (dest, prefix) = destination(global, args.to).await?;
-    let jobs = jobs(global, &args, &prefix).await?;
+    let mut jobs = jobs(global, &args, &prefix).await?;
+    for job in &mut jobs {
+        if job.platforms.is_empty() {
+            job.platforms = platforms.clone();
+        }
+        job.referrers |= args.referrers;
+    }
     let plan = sync::plan(&jobs, dest.as_ref(), &options).await;
     if args.dry_run {
         if let Some(path) = args.report {
@@ -222,7 +240,20 @@ pub async fn run(global: &GlobalOptions, args: SyncArgs<'_>) -> Result<(), Failu
         });
         return output::print_lines(lines);
     }
+    let bars = (!global.json)
+        .then(CopyBars::for_sync)
+        .flatten()
+        .map(Arc::new);
+    if let Some(b) = &bars {
+        let b = b.clone();
+        options = options.progress(move |e: &facade::oci::ProgressEvent| {
+            facade::oci::Progress::report(b.as_ref(), e)
+        });
+    }
     let report = sync::execute(&plan, &jobs, dest.as_ref(), &options).await;
+    if let Some(b) = &bars {
+        b.finish();
+    }
     // A bundle lands with what was copied, unless nothing was and images
     // failed (an existing file then stays as it was).
     if report.copied() > 0 || report.failed() == 0 {
