@@ -110,8 +110,9 @@ async fn registry_to_docker_archive_to_registry_keeps_config_and_layer_digests()
         .with_repository("localhost:5000/app")
         .unwrap();
     let opts = CopyOptions::default().jobs(3);
-    copy(&src, "v1", &writer, tag("v1"), &opts).await.unwrap();
+    let sent = copy(&src, "v1", &writer, tag("v1"), &opts).await.unwrap();
     assert!(!path.exists(), "the archive appears only when finished");
+    let archived = writer.archived_digest(&sent.digest).await.unwrap();
     writer.finish().await.unwrap();
 
     let original = img.manifest().as_image().unwrap().clone();
@@ -142,6 +143,11 @@ async fn registry_to_docker_archive_to_registry_keeps_config_and_layer_digests()
         .await
         .unwrap();
     assert_eq!(selected.media_type(), DOCKER_MANIFEST);
+    assert_eq!(
+        selected.digest(),
+        &archived,
+        "the writer predicts the digest"
+    );
     let b = TestRegistry::anonymous().await;
     let dst = common::client_for(&b).with_segment("mirror/app");
     let target = TagOrDigest::Digest(selected.digest().clone());

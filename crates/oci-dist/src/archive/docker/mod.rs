@@ -18,7 +18,12 @@ mod write;
 pub use read::DockerArchiveReader;
 pub use write::DockerArchiveWriter;
 
+use registry_core::{Digest, Error, Result};
 use serde::{Deserialize, Serialize};
+
+use crate::extract::Compression;
+use crate::manifest::Manifest;
+use crate::media_type::{DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST};
 
 /// The list of images.
 const MANIFEST_FILE: &str = "manifest.json";
@@ -41,6 +46,59 @@ struct ManifestItem {
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A descriptor of the synthesised manifest, fields in the order skopeo
+/// writes them.
+#[derive(Serialize)]
+struct SynthDescriptor<'a> {
+    #[serde(rename = "mediaType")]
+    media_type: &'a str,
+    size: u64,
+    digest: String,
+}
+
+#[derive(Serialize)]
+struct SynthManifest<'a> {
+    #[serde(rename = "schemaVersion")]
+    schema_version: u32,
+    #[serde(rename = "mediaType")]
+    media_type: &'a str,
+    config: SynthDescriptor<'a>,
+    layers: Vec<SynthDescriptor<'a>>,
+}
+
+/// The Docker schema 2 manifest of an archived image: its config, and
+/// each layer file's compression, size and digest. The reader serves it;
+/// the writer computes it to report the digest the image will have.
+fn synthesize<'a>(
+    config: &Digest,
+    config_size: u64,
+    layers: impl Iterator<Item = (Compression, u64, &'a Digest)>,
+) -> Result<Manifest> {
+    let synth = SynthManifest {
+        schema_version: 2,
+        media_type: DOCKER_MANIFEST,
+        config: SynthDescriptor {
+            media_type: DOCKER_CONFIG,
+            size: config_size,
+            digest: config.to_string(),
+        },
+        layers: layers
+            .map(|(compression, size, digest)| SynthDescriptor {
+                media_type: match compression {
+                    Compression::None => "application/vnd.docker.image.rootfs.diff.tar",
+                    Compression::Gzip => DOCKER_LAYER_GZIP,
+                    Compression::Zstd => "application/vnd.docker.image.rootfs.diff.tar.zstd",
+                },
+                size,
+                digest: digest.to_string(),
+            })
+            .collect(),
+    };
+    let bytes = serde_json::to_vec(&synth)
+        .map_err(|e| Error::protocol("serialising a manifest").with_source(e))?;
+    Manifest::new(bytes, Some(DOCKER_MANIFEST))
 }
 
 /// The digest a file name claims: `blobs/<alg>/<hex>` (docker 25) or a

@@ -8,27 +8,21 @@ use std::sync::{Arc, Mutex};
 
 use registry_core::digest::{Algorithm, Digester};
 use registry_core::{Digest, Error, ErrorKind, Result};
-use serde::Serialize;
 use tokio::sync::OnceCell;
 
-use super::{MANIFEST_FILE, ManifestItem, claimed_digest};
+use super::{MANIFEST_FILE, ManifestItem, claimed_digest, synthesize};
 use crate::archive::tarfile::{EntrySpan, TarIndex, member_name};
 use crate::content::{BoxFuture, ByteStream, ImageSource, verify_stream};
 use crate::descriptor::CheckedDescriptor;
 use crate::extract::Compression;
 use crate::layout::fs::{blocking, io_error};
 use crate::manifest::{MAX_MANIFEST_SIZE, Manifest};
-use crate::media_type::{DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST};
 use crate::reference::{Reference, TagOrDigest};
 
 /// The largest `manifest.json` read into memory.
 const MAX_JSON: u64 = MAX_MANIFEST_SIZE as u64;
 /// The largest image config read into memory.
 const MAX_CONFIG: u64 = 32 * 1024 * 1024;
-/// An uncompressed Docker layer.
-const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
-/// A zstd-compressed Docker layer.
-const DOCKER_LAYER_ZSTD: &str = "application/vnd.docker.image.rootfs.diff.tar.zstd";
 
 /// Reads a Docker archive (`docker save` output, skopeo's and ours).
 ///
@@ -77,26 +71,6 @@ pub struct DockerArchiveReader {
     manifests: Vec<OnceCell<Manifest>>,
     /// Blob digest → archive name, for the items built so far.
     blobs: Mutex<HashMap<Digest, Arc<str>>>,
-}
-
-/// A descriptor of the synthesised manifest, fields in the order skopeo
-/// writes them.
-#[derive(Serialize)]
-struct SynthDescriptor<'a> {
-    #[serde(rename = "mediaType")]
-    media_type: &'a str,
-    size: u64,
-    digest: String,
-}
-
-#[derive(Serialize)]
-struct SynthManifest<'a> {
-    #[serde(rename = "schemaVersion")]
-    schema_version: u32,
-    #[serde(rename = "mediaType")]
-    media_type: &'a str,
-    config: SynthDescriptor<'a>,
-    layers: Vec<SynthDescriptor<'a>>,
 }
 
 /// Hashes what is read through it.
@@ -378,30 +352,13 @@ impl DockerArchiveReader {
             }
             layers.push((name, span.size, facts));
         }
-        let synth = SynthManifest {
-            schema_version: 2,
-            media_type: DOCKER_MANIFEST,
-            config: SynthDescriptor {
-                media_type: DOCKER_CONFIG,
-                size: config.len() as u64,
-                digest: config_digest.to_string(),
-            },
-            layers: layers
+        let manifest = synthesize(
+            &config_digest,
+            config.len() as u64,
+            layers
                 .iter()
-                .map(|(_, size, f)| SynthDescriptor {
-                    media_type: match f.compression {
-                        Compression::None => DOCKER_LAYER_TAR,
-                        Compression::Gzip => DOCKER_LAYER_GZIP,
-                        Compression::Zstd => DOCKER_LAYER_ZSTD,
-                    },
-                    size: *size,
-                    digest: f.digest.to_string(),
-                })
-                .collect(),
-        };
-        let bytes = serde_json::to_vec(&synth)
-            .map_err(|e| Error::protocol("serialising a manifest").with_source(e))?;
-        let manifest = Manifest::new(bytes, Some(DOCKER_MANIFEST))?;
+                .map(|(_, size, f)| (f.compression, *size, &f.digest)),
+        )?;
         let mut blobs = self.blobs.lock().expect("poisoned");
         blobs.insert(config_digest, Arc::from(item.config.as_str()));
         for (name, _, f) in layers {

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 
 use registry_core::{Digest, Error, ErrorKind, Result};
 
-use super::{MANIFEST_FILE, ManifestItem, REPOSITORIES_FILE};
+use super::{MANIFEST_FILE, ManifestItem, REPOSITORIES_FILE, synthesize};
 use crate::archive::tarfile::TarWriter;
 use crate::content::{BlobSource, BoxFuture, ByteStream, ImageDestination, verify_stream};
 use crate::descriptor::{CheckedDescriptor, digest_of};
+use crate::extract::Compression;
 use crate::manifest::Manifest;
 use crate::media_type::{DOCKER_CONFIG, OCI_CONFIG};
 use crate::reference::{Reference, Tag};
@@ -62,6 +63,8 @@ struct WriterState {
     images: HashMap<Digest, ManifestItem>,
     /// The images of `manifest.json`.
     items: Vec<ManifestItem>,
+    /// Copied manifest digest → the digest a reader gives the image.
+    archived: HashMap<Digest, Digest>,
 }
 
 fn is_config(media_type: &str) -> bool {
@@ -81,6 +84,7 @@ impl DockerArchiveWriter {
                 blobs: HashMap::new(),
                 images: HashMap::new(),
                 items: Vec::new(),
+                archived: HashMap::new(),
             }),
         })
     }
@@ -140,6 +144,25 @@ impl DockerArchiveWriter {
             .map_err(|e| Error::protocol("serialising repositories").with_source(e))?;
         tar.append_bytes(REPOSITORIES_FILE, &bytes).await?;
         tar.finish().await
+    }
+
+    /// The digest of the manifest [`DockerArchiveReader`](super::DockerArchiveReader)
+    /// will synthesise for the image copied from manifest `copied` (an
+    /// archive stores no manifest, so the copy's digest is not the
+    /// archive's). `None` for an image not copied here, or whose layer
+    /// media types do not say their compression.
+    ///
+    /// ```no_run
+    /// # use oci_dist::archive::DockerArchiveWriter;
+    /// # use oci_dist::{copy, Client, CopyOptions, Tag};
+    /// # async fn f(client: Client) -> Result<(), oci_dist::Error> {
+    /// let archive = DockerArchiveWriter::create("app.tar").await?;
+    /// let report = copy(&client, "v1", &archive, Tag::new("v1")?, &CopyOptions::default()).await?;
+    /// let in_archive = archive.archived_digest(&report.digest).await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn archived_digest(&self, copied: &Digest) -> Option<Digest> {
+        self.state.lock().await.archived.get(copied).cloned()
     }
 
     async fn append_blob(&self, descriptor: &CheckedDescriptor, stream: ByteStream) -> Result<()> {
@@ -203,6 +226,22 @@ impl DockerArchiveWriter {
                 .collect::<Result<_>>()?,
         };
         state.images.insert(manifest.digest().clone(), item);
+        // What a reader will see (compression from the media types).
+        let layers: Option<Vec<(Compression, u64, Digest)>> = image
+            .layers()
+            .iter()
+            .map(|l| {
+                let c = Compression::from_media_type(l.media_type().as_ref()).ok()?;
+                Some((c, l.size(), digest_of(l).ok()?))
+            })
+            .collect();
+        if let (Some(layers), Ok(config)) = (layers, digest_of(image.config())) {
+            let layers = layers.iter().map(|(c, s, d)| (*c, *s, d));
+            let synthesized = synthesize(&config, image.config().size(), layers)?;
+            state
+                .archived
+                .insert(manifest.digest().clone(), synthesized.digest().clone());
+        }
         Ok(())
     }
 }
