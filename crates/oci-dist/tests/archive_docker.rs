@@ -521,3 +521,46 @@ async fn skopeo_manifest_differs_only_in_layer_media_types() {
     assert_eq!(relabelled, String::from_utf8_lossy(&out.stdout));
     assert_ne!(&ours.bytes()[..], &out.stdout[..]);
 }
+
+#[tokio::test]
+async fn several_images_share_blobs_and_a_name_moves_to_the_last_image_given_it() {
+    let a = TestRegistry::anonymous().await;
+    let src = common::client_for(&a).with_segment("src");
+    let (one, two) = (image(30, "amd64"), image(40, "amd64"));
+    src.push_image("one", &one).await.unwrap();
+    src.push_image("two", &two).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.tar");
+    let writer = DockerArchiveWriter::create(&path)
+        .await
+        .unwrap()
+        .with_repository("app")
+        .unwrap();
+    let opts = CopyOptions::default();
+    copy(&src, "one", &writer, tag("v1"), &opts).await.unwrap();
+    copy(&src, "one", &writer, tag("stable"), &opts)
+        .await
+        .unwrap();
+    copy(&src, "two", &writer, tag("v2"), &opts).await.unwrap();
+    // `stable` moves to the second image.
+    let r = copy(&src, "two", &writer, tag("stable"), &opts)
+        .await
+        .unwrap();
+    assert_eq!(r.copied, 0, "nothing is written twice");
+    writer.finish().await.unwrap();
+
+    let reader = DockerArchiveReader::open(&path).await.unwrap();
+    let name = |t: &str| format!("docker.io/library/app:{t}");
+    assert_eq!(
+        reader.repo_tags(),
+        vec![&[name("v1")][..], &[name("v2"), name("stable")][..]]
+    );
+    let stable = reader.select(Some(&reference("app:stable"))).await.unwrap();
+    let v2 = reader.select(Some(&reference("app:v2"))).await.unwrap();
+    assert_eq!(stable, v2);
+    let m = reader.fetch_manifest(&stable).await.unwrap();
+    assert_eq!(
+        m.as_image().unwrap().config().digest(),
+        two.manifest().as_image().unwrap().config().digest()
+    );
+}
