@@ -91,11 +91,13 @@ impl GlobalOptions {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Copy an image or index between registries, OCI layouts and OCI archives.
+    /// Copy an image or index between registries, OCI layouts, OCI archives
+    /// and Docker archives (one platform's image: an archive of `docker
+    /// save` holds no indexes).
     Copy {
-        /// Source: HOST[:PORT]/REPO[:TAG][@DIGEST], oci:PATH[:TAG] or oci-archive:FILE.tar[:TAG].
+        /// Source: HOST[:PORT]/REPO[:TAG][@DIGEST], oci:PATH[:TAG], oci-archive:FILE.tar[:TAG] or docker-archive:FILE.tar[:REPO:TAG].
         src: String,
-        /// Destination: HOST[:PORT]/REPO[:TAG], oci:PATH[:TAG] or oci-archive:FILE.tar[:TAG] (replaced when the copy succeeds).
+        /// Destination: HOST[:PORT]/REPO[:TAG], oci:PATH[:TAG], oci-archive:FILE.tar[:TAG] or docker-archive:FILE.tar[:REPO:TAG] (archives are replaced when the copy succeeds).
         dst: String,
         /// Copy every platform of an index (default: only --platform's).
         #[arg(long)]

@@ -228,14 +228,6 @@ async fn an_archive_with_several_images_needs_a_tag() {
             img.digest().to_string()
         );
     }
-    // docker-archive is parsed but not supported yet: a clear failure.
-    let o = crctl(&[
-        "copy",
-        &format!("{host}/team/app:v1"),
-        "docker-archive:x.tar:app:v1",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("docker-archive"));
 }
 
 fn skopeo() -> Option<std::path::PathBuf> {

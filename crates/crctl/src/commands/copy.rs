@@ -1,15 +1,16 @@
 //! `crctl copy SRC DST [--all-platforms]`: between registries, OCI
-//! layouts and OCI archives; prints the destination digest.
+//! layouts, OCI archives and Docker archives; prints the destination
+//! digest.
 
 use std::path::Path;
 
-use facade::oci::archive::OciArchiveWriter;
+use facade::oci::archive::{DockerArchiveWriter, OciArchiveWriter};
 use facade::oci::content::{ImageDestination, ImageSource};
 use facade::oci::layout::OciLayout;
-use facade::oci::{CopyOptions, Tag, TagOrDigest, copy};
+use facade::oci::{CopyOptions, Reference, Tag, TagOrDigest, copy};
 
 use crate::cli::GlobalOptions;
-use crate::commands::resolve::{docker_archive_unsupported, open_source, wanted_platform};
+use crate::commands::resolve::{open_source, wanted_platform};
 use crate::exit::Failure;
 use crate::output;
 use crate::progress::CopyBars;
@@ -21,6 +22,8 @@ enum Writer {
     Direct(Box<dyn ImageDestination>),
     /// An archive: in place only once finished.
     OciArchive(Box<OciArchiveWriter>),
+    /// A Docker archive: in place only once finished.
+    DockerArchive(Box<DockerArchiveWriter>),
 }
 
 impl Writer {
@@ -28,6 +31,7 @@ impl Writer {
         match self {
             Writer::Direct(d) => d.as_ref(),
             Writer::OciArchive(w) => w.as_ref(),
+            Writer::DockerArchive(w) => w.as_ref(),
         }
     }
 
@@ -36,6 +40,12 @@ impl Writer {
         match self {
             Writer::Direct(_) => Ok(()),
             Writer::OciArchive(w) => {
+                let path = w.path().to_path_buf();
+                w.finish()
+                    .await
+                    .map_err(|e| Failure::from(e).context(format!("writing {}", path.display())))
+            }
+            Writer::DockerArchive(w) => {
                 let path = w.path().to_path_buf();
                 w.finish()
                     .await
@@ -57,6 +67,7 @@ async fn open_destination(
     global: &GlobalOptions,
     arg: &str,
     source_tag: Option<&Tag>,
+    source_name: Option<&Reference>,
 ) -> Result<Destination, Failure> {
     match Target::parse(arg)? {
         Target::Registry(r) => {
@@ -96,7 +107,25 @@ async fn open_destination(
             })
         }
         Target::DockerArchive { path, reference } => {
-            Err(docker_archive_unsupported(&path, reference.as_ref()))
+            // `RepoTags`: the given `REPO:TAG`, else the source's name
+            // with its tag, else none (untagged).
+            let (name, tag) = match reference {
+                Some(r) => {
+                    let tag = r.tag().map(Tag::new).transpose()?;
+                    (Some(r), tag)
+                }
+                None => (source_name.cloned(), source_tag.cloned()),
+            };
+            let creating = |e| Failure::from(e).context(format!("creating {}", path.display()));
+            let mut writer = DockerArchiveWriter::create(&path).await.map_err(creating)?;
+            if let Some(name) = name {
+                writer = writer.with_repository(&name.name()).map_err(creating)?;
+            }
+            Ok(Destination {
+                dest: Writer::DockerArchive(Box::new(writer)),
+                tag,
+                created: None,
+            })
         }
     }
 }
@@ -109,10 +138,15 @@ pub async fn run(
     all_platforms: bool,
 ) -> Result<(), Failure> {
     let source = open_source(global, src).await?;
-    // The source's tag (`latest` for a registry reference without one);
-    // none when it is named by digest.
-    let source_tag = source.reference.tag();
-    let dest = open_destination(global, dst, source_tag).await?;
+    // The source's tag (`latest` for a registry reference without one, a
+    // docker archive's `RepoTags` tag); none when it is named by digest.
+    let name_tag = source
+        .name
+        .as_ref()
+        .and_then(|n| n.tag())
+        .and_then(|t| Tag::new(t).ok());
+    let source_tag = source.reference.tag().or(name_tag.as_ref());
+    let dest = open_destination(global, dst, source_tag, source.name.as_ref()).await?;
     let mut options = CopyOptions::default().jobs(global.jobs);
     if !all_platforms {
         options = options.platform(wanted_platform(global)?);
@@ -136,7 +170,15 @@ pub async fn run(
         b.finish();
     }
     let report = match result {
-        Ok(r) => {
+        Ok(mut r) => {
+            // A docker archive stores no manifest: print the digest that
+            // reading the archive gives the image.
+            if let Writer::DockerArchive(w) = &dest.dest
+                && let Some(d) = w.archived_digest(&r.digest).await
+            {
+                r.digest = d;
+                r.media_type = facade::oci::media_type::DOCKER_MANIFEST.to_owned();
+            }
             dest.dest.finish().await?;
             r
         }

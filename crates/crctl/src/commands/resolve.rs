@@ -1,10 +1,10 @@
-//! Shared steps: open a source (registry or layout), resolve a reference,
-//! pick the platform's image out of an index.
+//! Shared steps: open a source (registry, layout or archive), resolve a
+//! reference, pick the platform's image out of an index.
 
-use facade::oci::archive::OciArchiveReader;
+use facade::oci::archive::{DockerArchiveReader, OciArchiveReader};
 use facade::oci::content::ImageSource;
 use facade::oci::layout::OciLayout;
-use facade::oci::{CheckedDescriptor, Manifest, TagOrDigest, descriptor, platform};
+use facade::oci::{CheckedDescriptor, Manifest, Reference, TagOrDigest, descriptor, platform};
 use oci_spec::image::{Descriptor, Platform};
 
 use crate::cli::GlobalOptions;
@@ -19,9 +19,14 @@ pub struct Source {
     pub reference: TagOrDigest,
     /// How the user wrote it, for messages.
     pub shown: String,
+    /// The `REPO[:TAG]` the image is known by, when it has one: a registry
+    /// reference without a digest, a docker archive's `RepoTags` entry.
+    pub name: Option<Reference>,
 }
 
-/// Opens `arg` (a registry reference or `oci:PATH[:TAG]`) for reading.
+/// Opens `arg` (a registry reference, `oci:PATH[:TAG]`,
+/// `oci-archive:FILE[:TAG]` or `docker-archive:FILE[:REPO:TAG]`) for
+/// reading.
 pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Failure> {
     if let Some((path, name)) = target::oci_archive_image(arg) {
         return open_bundle_image(&path, &name, arg).await;
@@ -31,6 +36,7 @@ pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Fa
             source: Box::new(target::repository_client(global, &r)?),
             reference: r.target(),
             shown: arg.to_owned(),
+            name: r.digest().is_none().then(|| r.clone()),
         }),
         Target::Layout { path, tag } => {
             let layout = OciLayout::open(&path)
@@ -44,6 +50,7 @@ pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Fa
                 source: Box::new(layout),
                 reference,
                 shown: arg.to_owned(),
+                name: None,
             })
         }
         Target::OciArchive { path, tag } => {
@@ -58,27 +65,32 @@ pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Fa
                 source: Box::new(archive),
                 reference,
                 shown: arg.to_owned(),
+                name: None,
             })
         }
         Target::DockerArchive { path, reference } => {
-            Err(docker_archive_unsupported(&path, reference.as_ref()))
+            let opening = || format!("opening {}", path.display());
+            let archive = DockerArchiveReader::open(&path)
+                .await
+                .map_err(|e| Failure::from(e).context(opening()))?;
+            // The named image, or the only one (several: name one).
+            let selected = archive
+                .select(reference.as_ref())
+                .await
+                .map_err(|e| Failure::from(e).context(opening()))?;
+            let name = reference.or_else(|| {
+                let tags = archive.repo_tags();
+                let first = tags.first()?.first()?;
+                Reference::parse(first).ok()
+            });
+            Ok(Source {
+                source: Box::new(archive),
+                reference: TagOrDigest::Digest(selected.digest().clone()),
+                shown: arg.to_owned(),
+                name,
+            })
         }
     }
-}
-
-/// The error for `docker-archive:` (parsed, not implemented yet).
-pub fn docker_archive_unsupported(
-    path: &std::path::Path,
-    reference: Option<&facade::oci::Reference>,
-) -> Failure {
-    let shown = match reference {
-        Some(r) => format!("{}:{r}", path.display()),
-        None => path.display().to_string(),
-    };
-    Failure::new(
-        crate::exit::FAILURE,
-        format!("docker-archive:{shown} is not supported yet; use oci-archive:FILE.tar[:TAG]"),
-    )
 }
 
 /// The only image of a layout's or archive's index when no tag was given.

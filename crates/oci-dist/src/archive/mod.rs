@@ -8,6 +8,12 @@
 //!   [`OciArchiveWriter`] an [`ImageDestination`](crate::ImageDestination),
 //!   so [`copy`](crate::copy()) moves images between archives, registries
 //!   and layouts.
+//! - **Docker archive** (`docker-archive:`): the `docker save` /
+//!   `docker load` format: `manifest.json` listing each image's config
+//!   file, `RepoTags` and layer files. [`DockerArchiveReader`] synthesises
+//!   a Docker schema 2 manifest per image (see its docs for how, and why
+//!   its digest is not skopeo's); [`DockerArchiveWriter`] stores one
+//!   platform's images (an archive holds no indexes).
 //!
 //! Reading indexes the tar once (entry names to offsets, one pass over the
 //! headers; nothing is extracted to disk) and serves files by seeking.
@@ -43,7 +49,9 @@
 //! # Ok(()) }
 //! ```
 
+mod docker;
 mod oci;
 mod tarfile;
 
+pub use docker::{DockerArchiveReader, DockerArchiveWriter};
 pub use oci::{OciArchiveReader, OciArchiveWriter};

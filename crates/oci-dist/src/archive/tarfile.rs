@@ -1,7 +1,9 @@
 //! The tar plumbing shared by the archive formats: an index of a tar file's
 //! regular entries (read once, entries then served by seeking) and a
 //! streaming appender that builds a tar in a temporary file and renames it
-//! into place only when finished.
+//! into place only when finished. Symbolic and hard links are followed
+//! inside the archive (`docker save` links duplicated layers), never out
+//! of it.
 
 use std::collections::HashMap;
 use std::io::{Read as _, Seek as _};
@@ -28,11 +30,58 @@ pub(crate) struct EntrySpan {
 }
 
 /// The regular files of a tar, by normalised name (no leading `./` or `/`);
-/// a later entry with the same name wins, as when extracting.
+/// a later entry with the same name wins, as when extracting. Links are
+/// kept as the archive name they point to.
 #[derive(Debug, Clone)]
 pub(crate) struct TarIndex {
     path: PathBuf,
     entries: HashMap<String, EntrySpan>,
+    links: HashMap<String, String>,
+}
+
+/// How many links [`TarIndex::get`] follows before giving up (a loop).
+const MAX_LINKS: usize = 8;
+
+/// `name` as a path inside an archive: relative, normalised (no `./`,
+/// empty or `.` components), `None` when it is absolute, empty, or has a
+/// `..` component or a backslash (names from a file we are reading are
+/// never allowed to point outside it).
+pub(crate) fn member_name(name: &str) -> Option<String> {
+    if name.starts_with('/') || name.contains('\\') || name.contains('\0') {
+        return None;
+    }
+    let parts: Vec<&str> = name
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.is_empty() || parts.contains(&"..") {
+        return None;
+    }
+    Some(parts.join("/"))
+}
+
+/// Where a link named `name` with target `target` points, as an archive
+/// name: symbolic links are relative to the link's directory, hard links
+/// to the archive root; `None` when it leaves the archive.
+fn link_target(name: &str, target: &str, symbolic: bool) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    if symbolic {
+        parts.extend(name.split('/'));
+        parts.pop();
+    }
+    for p in target.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// A tar entry name without leading `./` and `/`, nor trailing `/`.
@@ -70,14 +119,26 @@ impl TarIndex {
             };
             let mut archive = tar::Archive::new(std::io::BufReader::new(file));
             let mut entries = HashMap::new();
+            let mut links = HashMap::new();
             for entry in archive.entries_with_seek().map_err(bad)? {
                 let entry = entry.map_err(bad)?;
                 let kind = entry.header().entry_type();
+                let name = entry.path().map_err(bad)?;
+                let name = normalize(&name.to_string_lossy());
+                if kind.is_symlink() || kind.is_hard_link() {
+                    let target = entry.link_name().map_err(bad)?.unwrap_or_default();
+                    if let Some(t) =
+                        link_target(&name, &target.to_string_lossy(), kind.is_symlink())
+                    {
+                        entries.remove(&name);
+                        links.insert(name, t);
+                    }
+                    continue;
+                }
                 if !(kind.is_file() || kind.is_contiguous()) {
                     continue;
                 }
-                let name = entry.path().map_err(bad)?;
-                let name = normalize(&name.to_string_lossy());
+                links.remove(&name);
                 entries.insert(
                     name,
                     EntrySpan {
@@ -86,7 +147,11 @@ impl TarIndex {
                     },
                 );
             }
-            Ok(TarIndex { path, entries })
+            Ok(TarIndex {
+                path,
+                entries,
+                links,
+            })
         })
         .await
     }
@@ -96,9 +161,17 @@ impl TarIndex {
         &self.path
     }
 
-    /// The span of the regular file `name`.
+    /// The span of the regular file `name`, following links inside the
+    /// archive.
     pub(crate) fn get(&self, name: &str) -> Option<EntrySpan> {
-        self.entries.get(&normalize(name)).copied()
+        let mut name = normalize(name);
+        for _ in 0..=MAX_LINKS {
+            if let Some(span) = self.entries.get(&name) {
+                return Some(*span);
+            }
+            name = self.links.get(&name)?.clone();
+        }
+        None
     }
 
     /// A not-found error for a missing entry.
@@ -360,6 +433,46 @@ mod tests {
         assert_eq!(normalize("./blobs/sha256/ab"), "blobs/sha256/ab");
         assert_eq!(normalize("/index.json"), "index.json");
         assert_eq!(normalize("blobs/"), "blobs");
+        assert_eq!(member_name("./a//b/").as_deref(), Some("a/b"));
+        for bad in ["../x", "a/../../x", "/etc/passwd", "", ".", "a\\b"] {
+            assert_eq!(member_name(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            link_target("d/layer.tar", "../e/layer.tar", true).as_deref(),
+            Some("e/layer.tar")
+        );
+        assert_eq!(link_target("layer.tar", "../x", true), None);
+        assert_eq!(link_target("a/b", "/x", true), None);
+        assert_eq!(link_target("a/b", "c/d", false).as_deref(), Some("c/d"));
+    }
+
+    #[tokio::test]
+    async fn links_are_followed_inside_the_archive_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.tar");
+        let mut b = tar::Builder::new(std::fs::File::create(&path).unwrap());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "a/layer.tar", &b"hi"[..]).unwrap();
+        let mut link = |name: &str, target: &str, kind| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_size(0);
+            b.append_link(&mut h, name, target).unwrap();
+        };
+        link("b/layer.tar", "../a/layer.tar", tar::EntryType::Symlink);
+        link("c/layer.tar", "a/layer.tar", tar::EntryType::Link);
+        link("out", "../../etc/passwd", tar::EntryType::Symlink);
+        link("loop1", "loop2", tar::EntryType::Symlink);
+        link("loop2", "loop1", tar::EntryType::Symlink);
+        b.finish().unwrap();
+        drop(b);
+        let index = TarIndex::build(&path).await.unwrap();
+        assert_eq!(&index.read("b/layer.tar", 10).await.unwrap()[..], b"hi");
+        assert_eq!(&index.read("c/layer.tar", 10).await.unwrap()[..], b"hi");
+        assert!(index.get("out").is_none());
+        assert!(index.get("loop1").is_none());
     }
 
     #[tokio::test]
