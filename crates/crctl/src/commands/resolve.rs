@@ -93,7 +93,6 @@ pub async fn open_source(global: &GlobalOptions, arg: &str) -> Result<Source, Fa
     }
 }
 
-/// The only image of a layout's or archive's index when no tag was given.
 /// `oci-archive:FILE:REPO:TAG`: the image of a `crctl sync` bundle listed
 /// under that ref name, read by digest.
 async fn open_bundle_image(
@@ -119,9 +118,11 @@ async fn open_bundle_image(
         reference: TagOrDigest::Digest(descriptor::digest_of(&found.1)?),
         source: Box::new(archive),
         shown: arg.to_owned(),
+        name: name.parse().ok(),
     })
 }
 
+/// The only image of a layout's or archive's index when no tag was given.
 fn single_ref(
     index: &oci_spec::image::ImageIndex,
     syntax: &str,
