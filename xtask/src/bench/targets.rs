@@ -137,8 +137,30 @@ pub(crate) fn check(scenarios: &[Scenario]) -> Vec<Check> {
                     },
                 });
             }
+            "sync" => out.push(ratio_check(
+                s,
+                Tool::Skopeo,
+                0.5,
+                "sync: crctl >= 2x faster than skopeo sync",
+            )),
+            "sync-rerun" => {
+                let name = "sync-rerun: crctl no-op rerun <= 1 s".to_owned();
+                out.push(match median(s, Tool::Crctl) {
+                    Some(m) => Check {
+                        name,
+                        met: Some(m <= 1.0),
+                        detail: format!("{m:.3} s"),
+                    },
+                    None => Check {
+                        name,
+                        met: None,
+                        detail: "not measured".into(),
+                    },
+                });
+            }
             _ => {}
         }
+        out.extend(s.extra.iter().flat_map(|e| e.checks.iter().cloned()));
     }
     out
 }
