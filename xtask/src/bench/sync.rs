@@ -19,8 +19,7 @@
 //! expected repositories, each with exactly its tags, each tag at the source
 //! manifest's digest; so the two tools' destinations are equal.
 //!
-//! Then [`RERUNS`] no-op reruns of each tool against its last populated
-//! destination (scenario `sync-rerun`).
+//! Then [`RERUNS`] no-op reruns per tool into its last destination (`sync-rerun`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -42,7 +41,7 @@ use super::image::{self, Blob, Image};
 use super::raw::Raw;
 use super::report::{Extra, Sample, Scenario};
 use super::scenarios::{self, Ctx};
-use super::targets::Check;
+use super::targets;
 use super::tools::Tool;
 
 /// Source repositories.
@@ -499,25 +498,14 @@ impl Ctx {
             fx.shared_bytes() as f64 / MIB,
             floor as f64 / MIB
         ));
-        let bytes_check = {
-            let name =
-                "sync: crctl uploads <= unique bytes + one copy of the shared layers".to_owned();
-            match counts
-                .get(&Tool::Crctl)
-                .and_then(|r| r.iter().map(|c| c.blob_bytes).max())
-            {
-                Some(b) => Check {
-                    name,
-                    met: Some(b <= floor),
-                    detail: format!("{b} bytes uploaded (floor {floor})"),
-                },
-                None => Check {
-                    name,
-                    met: None,
-                    detail: "not measured".into(),
-                },
-            }
-        };
+        let crctl_bytes = counts
+            .get(&Tool::Crctl)
+            .and_then(|r| r.iter().map(|c| c.blob_bytes).max());
+        let bytes_check = targets::bytes_at_most(
+            "sync: crctl uploads <= unique bytes + one copy of the shared layers",
+            crctl_bytes,
+            floor,
+        );
         let sync = Scenario {
             name: "sync",
             description: format!(

@@ -87,6 +87,17 @@ fn rss_check(s: &Scenario, limit_mib: f64) -> Check {
     }
 }
 
+/// `bytes` (not measured: `None`) must be at most `floor`.
+pub(crate) fn bytes_at_most(name: &str, bytes: Option<u64>, floor: u64) -> Check {
+    Check {
+        name: name.to_owned(),
+        met: bytes.map(|b| b <= floor),
+        detail: bytes.map_or("not measured".into(), |b| {
+            format!("{b} bytes uploaded (floor {floor})")
+        }),
+    }
+}
+
 /// Every target that applies to the scenarios that ran.
 pub(crate) fn check(scenarios: &[Scenario]) -> Vec<Check> {
     let mut out = Vec::new();
