@@ -13,7 +13,9 @@
 //! 4. Starts a registry, uploads the image to `bench/src`, and checks with a
 //!    trial copy of a small image that `crctl copy` works.
 //! 5. Runs the scenarios ([`scenarios`]): push (a fresh registry and
-//!    repository every run), pull, in-registry copy, listing 10,000 tags;
+//!    repository every run), pull, in-registry copy, listing 10,000 tags,
+//!    and ([`sync`]) mirroring 20 repositories × 3 tags into a fresh
+//!    registry with `crctl sync` and `skopeo sync`, then no-op reruns;
 //!    tools alternate run by run, `--runs` (default 5) each.
 //! 6. Prints a table with medians, ratios, peak RSS and the targets,
 //!    and writes `target/bench/results.json` ([`report`]).
@@ -31,6 +33,7 @@ mod image;
 mod raw;
 mod report;
 mod scenarios;
+mod sync;
 mod targets;
 mod tools;
 
@@ -74,6 +77,9 @@ enum Which {
     Copy,
     /// Listing 10,000 tags.
     Tags,
+    /// Mirroring 20 repositories × 3 tags to a fresh registry (`sync`), then
+    /// no-op reruns (`sync-rerun`).
+    Sync,
 }
 
 /// Runs `cargo xtask bench`.
@@ -147,7 +153,15 @@ fn bench(args: &Args, root: &Path, target: &Path) -> Result<(), String> {
         }
     }
 
-    let image = image::ensure(&bench_dir.join("image"), layers, args.layer_mib)?;
+    // The big image only matters to push, pull and copy; otherwise a 1 MiB
+    // stand-in saves generating (and caching) a GiB.
+    let big = wants(Which::Push) || wants(Which::Pull) || wants(Which::Copy);
+    let (layers, layer_mib) = if big {
+        (layers, args.layer_mib)
+    } else {
+        (1, 1)
+    };
+    let image = image::ensure(&bench_dir.join("image"), layers, layer_mib)?;
     warm_page_cache(&image)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -213,9 +227,15 @@ fn bench(args: &Args, root: &Path, target: &Path) -> Result<(), String> {
     if wants(Which::Tags) {
         scenarios.push(ctx.tags(&small)?);
     }
+    if wants(Which::Sync) {
+        let fixture = ctx.sync_setup(&bench_dir.join("image"))?;
+        let (sync, rerun) = ctx.sync(&fixture);
+        scenarios.push(sync);
+        scenarios.push(rerun);
+    }
     let checks = targets::check(&scenarios);
     let report = Report {
-        meta: meta(&ctx, args, &load_before),
+        meta: meta(&ctx, args, layer_mib, &load_before),
         scenarios,
         checks,
     };
@@ -266,7 +286,7 @@ fn loadavg() -> Vec<f64> {
 }
 
 /// Context for the JSON report.
-fn meta(ctx: &Ctx, args: &Args, load_before: &[f64]) -> serde_json::Value {
+fn meta(ctx: &Ctx, args: &Args, layer_mib: u64, load_before: &[f64]) -> serde_json::Value {
     let version = |bin: Result<&Path, String>, arg: &str| {
         bin.ok().and_then(|b| {
             let out = Command::new(b).arg(arg).output().ok()?;
@@ -282,7 +302,7 @@ fn meta(ctx: &Ctx, args: &Args, load_before: &[f64]) -> serde_json::Value {
         "image": {
             "dir": ctx.image.dir,
             "layers": ctx.image.layers.len(),
-            "layer_mib": args.layer_mib,
+            "layer_mib": layer_mib,
             "layer_media_type": image::LAYER_TYPE,
             "total_bytes": ctx.image.total_bytes(),
             "manifest_digest": ctx.image.manifest.digest,

@@ -78,7 +78,13 @@ impl Raw {
 
     /// Uploads one blob: `POST` a session, then one `PUT ?digest=` with the
     /// whole body and its `Content-Length`.
-    async fn upload(&self, repo: &str, digest: &str, size: u64, body: Body) -> Result<(), String> {
+    pub(crate) async fn upload(
+        &self,
+        repo: &str,
+        digest: &str,
+        size: u64,
+        body: Body,
+    ) -> Result<(), String> {
         let what = format!("uploading {digest} to {repo}");
         let req = Request::post(format!("{}/v2/{repo}/blobs/uploads/", self.base))
             .header(header::CONTENT_LENGTH, 0)
@@ -114,7 +120,12 @@ impl Raw {
     }
 
     /// Uploads a blob streamed from a file.
-    async fn upload_file(&self, repo: &str, blob: &Blob, path: &Path) -> Result<(), String> {
+    pub(crate) async fn upload_file(
+        &self,
+        repo: &str,
+        blob: &Blob,
+        path: &Path,
+    ) -> Result<(), String> {
         let file = tokio::fs::File::open(path)
             .await
             .map_err(|e| format!("opening {}: {e}", path.display()))?;
@@ -124,7 +135,7 @@ impl Raw {
     }
 
     /// `PUT`s a manifest under `reference`.
-    async fn put_manifest(
+    pub(crate) async fn put_manifest(
         &self,
         repo: &str,
         reference: &str,
@@ -239,6 +250,39 @@ impl Raw {
             return Err(format!("{what}: content hashes to {actual}"));
         }
         Ok(())
+    }
+
+    /// Mounts blob `digest` from repository `from` into `repo` (one `POST`
+    /// answered `201 Created`).
+    pub(crate) async fn mount(&self, repo: &str, digest: &str, from: &str) -> Result<(), String> {
+        let what = format!("mounting {digest} from {from} into {repo}");
+        let req = Request::post(format!(
+            "{}/v2/{repo}/blobs/uploads/?mount={digest}&from={from}",
+            self.base
+        ))
+        .header(header::CONTENT_LENGTH, 0)
+        .body(Body::empty())
+        .expect("valid request");
+        let resp = self.send(req, &what).await?;
+        if resp.status() == StatusCode::CREATED {
+            Ok(())
+        } else {
+            Err(format!("{what}: answered {}", resp.status()))
+        }
+    }
+
+    /// `GET`s `path` (e.g. `/v2/_catalog`) and parses the JSON answer.
+    pub(crate) async fn get_json(&self, path: &str) -> Result<serde_json::Value, String> {
+        let req = Request::get(format!("{}{path}", self.base))
+            .body(Body::empty())
+            .expect("valid request");
+        let resp = self.send(req, &format!("GET {path}")).await?;
+        let bytes = resp
+            .into_body()
+            .collect_bytes(16 << 20)
+            .await
+            .map_err(|e| format!("reading GET {path}: {e}"))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("GET {path}: not JSON: {e}"))
     }
 
     /// The digest the registry reports for `repo:reference` (`HEAD`).

@@ -94,6 +94,19 @@ pub(crate) struct Scenario {
     pub(crate) target: &'static str,
     /// Per tool, in the order they ran.
     pub(crate) tools: Vec<ToolResult>,
+    /// Figures beyond run times (the sync scenario's request and byte counts).
+    pub(crate) extra: Option<Extra>,
+}
+
+/// What a scenario measured besides run times.
+#[derive(Debug, Clone)]
+pub(crate) struct Extra {
+    /// Lines printed under the scenario's table rows.
+    pub(crate) lines: Vec<String>,
+    /// Written under the scenario's `extra` key in the JSON.
+    pub(crate) json: Value,
+    /// Targets only this scenario can judge (appended to the others).
+    pub(crate) checks: Vec<Check>,
 }
 
 impl Scenario {
@@ -148,6 +161,7 @@ impl Scenario {
             "bytes": self.bytes,
             "target": self.target,
             "tools": tools,
+            "extra": self.extra.as_ref().map(|e| &e.json),
         })
     }
 }
@@ -258,6 +272,9 @@ impl Report {
                     tail
                 ));
             }
+            for line in s.extra.iter().flat_map(|e| &e.lines) {
+                out.push_str(&format!("{:<6} {line}\n", ""));
+            }
         }
         if !self.checks.is_empty() {
             out.push_str("\ntargets:\n");
@@ -307,6 +324,7 @@ mod tests {
                 result(Tool::Skopeo, &[2.0, 2.0, 2.0]),
                 result(Tool::OciClient, &[]),
             ],
+            extra: None,
         };
         assert_eq!(s.ratios(&s.tools[0]), vec![(Tool::Skopeo, 0.5)]);
         assert_eq!(s.ratios(&s.tools[1]), vec![(Tool::Crctl, 2.0)]);

@@ -54,7 +54,7 @@ pub(crate) async fn start_registry() -> TestRegistry {
 }
 
 /// Flushes dirty pages so one run's writes do not slow the next one down.
-fn sync() {
+pub(crate) fn sync() {
     let _ = std::process::Command::new("sync").status();
 }
 
@@ -64,7 +64,7 @@ impl Ctx {
     }
 
     /// Whether `tool` can take part in a copy scenario.
-    fn availability(&self, tool: Tool) -> Result<(), String> {
+    pub(crate) fn availability(&self, tool: Tool) -> Result<(), String> {
         match tool {
             Tool::Raw => Ok(()),
             Tool::Crctl => {
@@ -77,8 +77,19 @@ impl Ctx {
 
     /// Runs `f(tool, run)` for every run and tool, alternating tools run by
     /// run. A tool stops at its first failure.
-    fn alternate(
+    pub(crate) fn alternate(
         &self,
+        tools: &[Tool],
+        available: impl Fn(Tool) -> Result<(), String>,
+        f: impl FnMut(Tool, usize) -> Result<Sample, String>,
+    ) -> Vec<ToolResult> {
+        self.alternate_n(self.runs, tools, available, f)
+    }
+
+    /// [`Ctx::alternate`] with `runs` runs per tool instead of `--runs`.
+    pub(crate) fn alternate_n(
+        &self,
+        runs: usize,
         tools: &[Tool],
         available: impl Fn(Tool) -> Result<(), String>,
         mut f: impl FnMut(Tool, usize) -> Result<Sample, String>,
@@ -90,7 +101,7 @@ impl Ctx {
                 r.error = Some(e);
             }
         }
-        for run in 0..self.runs {
+        for run in 0..runs {
             for r in results.iter_mut().filter(|r| r.error.is_none()) {
                 match f(r.tool, run) {
                     Ok(s) => {
@@ -101,7 +112,7 @@ impl Ctx {
                         eprintln!(
                             "bench:   run {}/{} {:<10} {:.3} s{cpu}{rss}",
                             run + 1,
-                            self.runs,
+                            runs,
                             r.tool.name(),
                             s.seconds
                         );
@@ -111,7 +122,7 @@ impl Ctx {
                         eprintln!(
                             "bench:   run {}/{} {} FAILED: {e}",
                             run + 1,
-                            self.runs,
+                            runs,
                             r.tool.name()
                         );
                         r.error = Some(e);
@@ -123,7 +134,7 @@ impl Ctx {
     }
 
     /// Runs an external tool and turns it into a sample.
-    fn run_tool(
+    pub(crate) fn run_tool(
         &self,
         tool: Tool,
         args: &[std::ffi::OsString],
@@ -188,6 +199,7 @@ impl Ctx {
                 self.image.total_bytes() as f64 / 1048576.0
             ),
             bytes: Some(self.image.total_bytes()),
+            extra: None,
             target: "crctl >= 1.3x faster than skopeo (ratio <= 0.77), within 1.15x of raw, peak RSS < 64 MiB",
             tools,
         }
@@ -241,6 +253,7 @@ impl Ctx {
                 self.image.total_bytes() as f64 / 1048576.0
             ),
             bytes: Some(self.image.total_bytes()),
+            extra: None,
             target: "crctl >= 2x faster than skopeo (ratio <= 0.5) and faster than oci-client, peak RSS < 64 MiB",
             tools,
         }
@@ -273,6 +286,7 @@ impl Ctx {
                 self.image.total_bytes() as f64 / 1048576.0
             ),
             bytes: None,
+            extra: None,
             target: "crctl < 0.5 s (mounts, no bytes re-sent)",
             tools,
         }
@@ -311,6 +325,7 @@ impl Ctx {
             name: "tags",
             description: format!("list the {TAG_COUNT} tags of one repository"),
             bytes: None,
+            extra: None,
             target: "every tag listed (no numeric target)",
             tools,
         })

@@ -87,6 +87,17 @@ fn rss_check(s: &Scenario, limit_mib: f64) -> Check {
     }
 }
 
+/// `bytes` (not measured: `None`) must be at most `floor`.
+pub(crate) fn bytes_at_most(name: &str, bytes: Option<u64>, floor: u64) -> Check {
+    Check {
+        name: name.to_owned(),
+        met: bytes.map(|b| b <= floor),
+        detail: bytes.map_or("not measured".into(), |b| {
+            format!("{b} bytes uploaded (floor {floor})")
+        }),
+    }
+}
+
 /// Every target that applies to the scenarios that ran.
 pub(crate) fn check(scenarios: &[Scenario]) -> Vec<Check> {
     let mut out = Vec::new();
@@ -137,8 +148,30 @@ pub(crate) fn check(scenarios: &[Scenario]) -> Vec<Check> {
                     },
                 });
             }
+            "sync" => out.push(ratio_check(
+                s,
+                Tool::Skopeo,
+                0.5,
+                "sync: crctl >= 2x faster than skopeo sync",
+            )),
+            "sync-rerun" => {
+                let name = "sync-rerun: crctl no-op rerun <= 1 s".to_owned();
+                out.push(match median(s, Tool::Crctl) {
+                    Some(m) => Check {
+                        name,
+                        met: Some(m <= 1.0),
+                        detail: format!("{m:.3} s"),
+                    },
+                    None => Check {
+                        name,
+                        met: None,
+                        detail: "not measured".into(),
+                    },
+                });
+            }
             _ => {}
         }
+        out.extend(s.extra.iter().flat_map(|e| e.checks.iter().cloned()));
     }
     out
 }
