@@ -16,7 +16,6 @@ use facade::oci::image::{ImageBuilder, ImageLayer};
 use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_TAR};
 use http::HeaderValue;
 use http::header::LINK;
-use run::Run;
 use serde_json::{Value, json};
 use test_support::TestRegistry;
 use test_support::http::{ProxiedRequest, ProxyBuilder, json_response};
@@ -24,15 +23,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// How long a run may take before the test gives up (a generous bound, not
 /// a synchronisation).
-const PATIENCE: Duration = Duration::from_secs(60);
+use run::crctl_anonymous as crctl;
 
-async fn crctl(args: &[&str]) -> Run {
-    let unset = ["CRCTL_USERNAME", "CRCTL_PASSWORD", "CRCTL_LOG"];
-    let env = [("DOCKER_CONFIG", "/nonexistent-crctl-test")];
-    tokio::time::timeout(PATIENCE, run::crctl(args, &unset, &env, None))
-        .await
-        .expect("crctl finishes in time")
-}
+const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A registry whose repository `app` has tags `t00`..`t{n-1}`.
 async fn registry_with_tags(n: usize) -> (TestRegistry, Vec<String>) {

@@ -9,7 +9,6 @@
 mod run;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use bytes::Bytes;
 use facade::oci::Client;
@@ -20,15 +19,7 @@ use serde_json::Value;
 use test_support::Proxy;
 use test_support::TestRegistry;
 
-const PATIENCE: Duration = Duration::from_secs(120);
-
-async fn crctl(args: &[&str]) -> Run {
-    let unset = ["CRCTL_USERNAME", "CRCTL_PASSWORD", "CRCTL_LOG"];
-    let env = [("DOCKER_CONFIG", "/nonexistent-crctl-test")];
-    tokio::time::timeout(PATIENCE, run::crctl(args, &unset, &env, None))
-        .await
-        .expect("crctl finishes in time")
-}
+use run::crctl_anonymous as crctl;
 
 const TAGS: [&str; 4] = ["1.0.0", "1.2.0", "2.0.0", "latest"];
 

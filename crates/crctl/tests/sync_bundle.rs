@@ -12,25 +12,15 @@ mod run;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use bytes::Bytes;
 use facade::oci::Client;
 use facade::oci::archive::OciArchiveReader;
 use facade::oci::image::{ImageBuilder, ImageLayer};
 use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_TAR};
-use run::Run;
 use test_support::TestRegistry;
 
-const PATIENCE: Duration = Duration::from_secs(120);
-
-async fn crctl(args: &[&str]) -> Run {
-    let unset = ["CRCTL_USERNAME", "CRCTL_PASSWORD", "CRCTL_LOG"];
-    let env = [("DOCKER_CONFIG", "/nonexistent-crctl-test")];
-    tokio::time::timeout(PATIENCE, run::crctl(args, &unset, &env, None))
-        .await
-        .expect("crctl finishes in time")
-}
+use run::crctl_anonymous as crctl;
 
 const TAGS: [&str; 3] = ["1.0.0", "2.0.0", "latest"];
 

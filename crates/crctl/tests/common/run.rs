@@ -94,3 +94,17 @@ pub async fn crctl(
         stderr: String::from_utf8(out.stderr).unwrap(),
     }
 }
+
+/// Runs `crctl args…` anonymous and isolated (no credentials from the
+/// environment, no docker `config.json`, no log variable), failing the test
+/// when it takes more than two minutes.
+pub async fn crctl_anonymous(args: &[&str]) -> Run {
+    let unset = ["CRCTL_USERNAME", "CRCTL_PASSWORD", "CRCTL_LOG"];
+    let env = [("DOCKER_CONFIG", "/nonexistent-crctl-test")];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        crctl(args, &unset, &env, None),
+    )
+    .await
+    .expect("crctl finishes in time")
+}
