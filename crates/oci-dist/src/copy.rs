@@ -104,7 +104,8 @@ impl CopyOptions {
     }
 
     /// Whether to skip blobs the destination already has, checked with a
-    /// `HEAD` (default true).
+    /// `HEAD` (default true). A registry destination that can mount a blob
+    /// mounts it without checking: the mount is one request either way.
     pub fn skip_existing(mut self, yes: bool) -> Self {
         self.skip_existing = yes;
         self
