@@ -44,6 +44,18 @@
 //!   before the index or manifest that refers to them.
 //! - `mount_blob` has a default (not supported: `Ok(false)`); registries
 //!   override it for cross-repository mounts.
+//! - `store_blob(descriptor, content, placement)` is what
+//!   [`copy`](crate::copy::copy) calls for each blob: it puts the blob there
+//!   the cheapest way [`BlobPlacement`] allows and says how
+//!   ([`BlobOutcome`]). The default checks (`blob_exists`, when
+//!   `skip_existing`), then mounts from the origin, then pushes; a registry
+//!   mounts first (one request whether or not it has the blob), also from
+//!   other repositories it saw the blob in, and uploads into the session a
+//!   refused mount opens.
+//! - `check_manifests_first`: whether a copy asks `manifest_exists` before
+//!   pushing a manifest below the root (default yes; a registry says no,
+//!   as its `HEAD` costs the same round trip as the idempotent `PUT` it
+//!   could save).
 //! - `record_root(manifest, tag)` is called once the root of a copy is
 //!   stored; the default does nothing. The OCI layout lists an untagged
 //!   root in `index.json` there (as skopeo does for an image copied by
@@ -61,6 +73,7 @@ use registry_core::{Digest, Error, ErrorKind};
 
 use crate::descriptor::CheckedDescriptor;
 use crate::manifest::Manifest;
+use crate::progress::BlobOutcome;
 use crate::reference::{Tag, TagOrDigest};
 
 mod registry;
@@ -78,6 +91,27 @@ pub struct MountOrigin {
     pub registry: String,
     /// The repository holding the blob.
     pub repository: String,
+}
+
+/// How [`ImageDestination::store_blob`] may place a blob.
+///
+/// ```
+/// use oci_dist::content::{BlobPlacement, MountOrigin};
+/// let origin = MountOrigin { registry: "r.example".into(), repository: "org/app".into() };
+/// let p = BlobPlacement { origin: Some(&origin), mount: true, skip_existing: true };
+/// assert!(p.mount && p.origin.is_some());
+/// assert!(!BlobPlacement::default().mount);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlobPlacement<'a> {
+    /// Where the copy's source holds the blob, when it is a registry.
+    pub origin: Option<&'a MountOrigin>,
+    /// Whether the blob may be mounted (from `origin`, or from another
+    /// repository the destination knows holds it).
+    pub mount: bool,
+    /// Whether to leave out a blob the destination has (checked when that
+    /// costs less than what it could save).
+    pub skip_existing: bool,
 }
 
 /// Reads images: manifests by reference or digest, and blobs.
@@ -178,6 +212,83 @@ pub trait ImageDestination: Send + Sync {
     ) -> BoxFuture<'a, Result<bool, Error>> {
         let _ = (descriptor, origin);
         Box::pin(async { Ok(false) })
+    }
+
+    /// Puts a blob here the cheapest way `placement` allows: skipped when
+    /// present (checked only with `skip_existing`), mounted when allowed
+    /// and possible, otherwise read from `content` and pushed; returns
+    /// which.
+    ///
+    /// The default does exactly that with [`blob_exists`](Self::blob_exists),
+    /// [`mount_blob`](Self::mount_blob) from the origin (a failed mount is
+    /// logged and the blob pushed) and [`push_blob`](Self::push_blob). An
+    /// override must keep the contract of `push_blob` for what it uploads.
+    ///
+    /// ```
+    /// use oci_dist::{CheckedDescriptor, ImageDestination, layout::OciLayout};
+    /// use oci_dist::content::BlobPlacement;
+    /// use oci_dist::progress::BlobOutcome;
+    /// # async fn run() -> Result<(), registry_core::Error> {
+    /// let dir = tempfile::tempdir()?;
+    /// let layout = OciLayout::create(dir.path().join("oci")).await?;
+    /// let data = bytes::Bytes::from_static(b"layer");
+    /// let desc = CheckedDescriptor::from_parts(
+    ///     "application/octet-stream",
+    ///     registry_core::Digest::sha256_of(&data),
+    ///     data.len() as u64,
+    /// );
+    /// let placement = BlobPlacement { skip_existing: true, ..Default::default() };
+    /// let how = layout.store_blob(&desc, &data, placement).await?;
+    /// assert_eq!(how, BlobOutcome::Copied);
+    /// assert_eq!(layout.store_blob(&desc, &data, placement).await?, BlobOutcome::Skipped);
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
+    /// ```
+    fn store_blob<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+        content: &'a dyn BlobSource,
+        placement: BlobPlacement<'a>,
+    ) -> BoxFuture<'a, Result<BlobOutcome, Error>> {
+        Box::pin(async move {
+            if placement.skip_existing && self.blob_exists(descriptor).await? {
+                return Ok(BlobOutcome::Skipped);
+            }
+            if let Some(o) = placement.origin.filter(|_| placement.mount) {
+                match self.mount_blob(descriptor, o).await {
+                    Ok(true) => return Ok(BlobOutcome::Mounted),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::info!(digest = %descriptor.digest(), error = %e, "mount failed; uploading instead")
+                    }
+                }
+            }
+            self.push_blob(descriptor, content).await?;
+            Ok(BlobOutcome::Copied)
+        })
+    }
+
+    /// Whether [`copy`](crate::copy::copy) should ask
+    /// [`manifest_exists`](Self::manifest_exists) before pushing a manifest
+    /// below the root (the root itself is checked only when it gets no
+    /// tag). Yes by default: for local storage a check is cheaper than a
+    /// write. A registry answers no: its `HEAD` is a round trip, as is the
+    /// `PUT` of the same bytes under their digest, which changes nothing
+    /// when they are there already.
+    ///
+    /// ```
+    /// use oci_dist::{ImageDestination, layout::OciLayout};
+    /// # async fn run() -> Result<(), registry_core::Error> {
+    /// let dir = tempfile::tempdir()?;
+    /// let layout = OciLayout::create(dir.path().join("oci")).await?;
+    /// assert!(layout.check_manifests_first());
+    /// let registry = oci_dist::Client::new("registry.example")?.with_segment("app");
+    /// assert!(!registry.check_manifests_first());
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
+    /// ```
+    fn check_manifests_first(&self) -> bool {
+        true
     }
 
     /// Whether the manifest with this digest is already present.

@@ -19,7 +19,7 @@ use oci_spec::image::{Descriptor, Platform};
 use registry_core::{Digest, Error, ErrorKind};
 
 use crate::content::{
-    BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, MountOrigin,
+    BlobPlacement, BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, MountOrigin,
 };
 use crate::descriptor::{self, CheckedDescriptor};
 use crate::manifest::Manifest;
@@ -132,7 +132,8 @@ impl CopyOptions {
     }
 
     /// Whether to skip blobs the destination already has, checked with a
-    /// `HEAD` (default true).
+    /// `HEAD` (default true). A registry destination that can mount a blob
+    /// mounts it without checking: the mount is one request either way.
     pub fn skip_existing(mut self, yes: bool) -> Self {
         self.skip_existing = yes;
         self
@@ -415,21 +416,15 @@ async fn transfer_blobs(
     tracker: &Arc<Tracker>,
     options: &CopyOptions,
 ) -> Result<Vec<(BlobOutcome, u64)>, Error> {
-    let origin = if options.mount {
-        source.mount_origin()
-    } else {
-        None
-    };
+    let origin = source.mount_origin();
     futures_util::stream::iter(blobs)
         .map(|d| {
-            transfer_blob(
-                source,
-                destination,
-                d,
-                origin.as_ref(),
-                tracker,
-                options.skip_existing,
-            )
+            let placement = BlobPlacement {
+                origin: origin.as_ref(),
+                mount: options.mount,
+                skip_existing: options.skip_existing,
+            };
+            place_blob(source, destination, d, placement, tracker)
         })
         .buffer_unordered(options.jobs.max(1))
         .try_collect()
@@ -452,10 +447,21 @@ pub(crate) async fn push_manifests(
             tag: tag.map(|t| t.as_str().to_owned()),
         });
     };
+    let root = &plan.root;
+    // Untagged, a root already there needs nothing: what it refers to was
+    // stored before it (a registry refuses an index with missing children).
+    if tag.is_none()
+        && destination
+            .manifest_exists(&root.checked_descriptor())
+            .await?
+    {
+        return destination.record_root(root, tag).await;
+    }
+    let check_first = destination.check_manifests_first();
     for level in plan.levels.iter().rev() {
         futures_util::stream::iter(level)
             .map(|m| async move {
-                if !destination.manifest_exists(&m.checked_descriptor()).await? {
+                if !check_first || !destination.manifest_exists(&m.checked_descriptor()).await? {
                     destination.push_manifest(m, None).await?;
                     pushed(m, None);
                 }
@@ -465,15 +471,8 @@ pub(crate) async fn push_manifests(
             .try_collect::<()>()
             .await?;
     }
-    let root = &plan.root;
-    if tag.is_some()
-        || !destination
-            .manifest_exists(&root.checked_descriptor())
-            .await?
-    {
-        destination.push_manifest(root, tag).await?;
-        pushed(root, tag);
-    }
+    destination.push_manifest(root, tag).await?;
+    pushed(root, tag);
     destination.record_root(root, tag).await
 }
 
@@ -484,6 +483,8 @@ fn is_foreign(d: &Descriptor) -> bool {
         && (mt.contains("foreign") || mt.contains("nondistributable"))
 }
 
+/// Places one blob (mounting from `origin` when given), checking for it
+/// first with `skip_existing`.
 pub(crate) async fn transfer_blob(
     source: &dyn ImageSource,
     destination: &dyn ImageDestination,
@@ -492,22 +493,25 @@ pub(crate) async fn transfer_blob(
     tracker: &Arc<Tracker>,
     skip_existing: bool,
 ) -> Result<(BlobOutcome, u64), Error> {
+    let placement = BlobPlacement {
+        origin,
+        mount: true,
+        skip_existing,
+    };
+    place_blob(source, destination, desc, placement, tracker).await
+}
+
+/// Lets the destination place one blob
+/// ([`ImageDestination::store_blob`]), its content read from `source`.
+async fn place_blob(
+    source: &dyn ImageSource,
+    destination: &dyn ImageDestination,
+    desc: &CheckedDescriptor,
+    placement: BlobPlacement<'_>,
+    tracker: &Arc<Tracker>,
+) -> Result<(BlobOutcome, u64), Error> {
     let digest = desc.digest();
     let size = desc.size();
-    if skip_existing && destination.blob_exists(desc).await? {
-        tracker.finish_blob(digest, size, 0, BlobOutcome::Skipped);
-        return Ok((BlobOutcome::Skipped, 0));
-    }
-    if let Some(o) = origin {
-        match destination.mount_blob(desc, o).await {
-            Ok(true) => {
-                tracker.finish_blob(digest, size, 0, BlobOutcome::Mounted);
-                return Ok((BlobOutcome::Mounted, 0));
-            }
-            Ok(false) => {}
-            Err(e) => tracing::info!(%digest, error = %e, "mount failed; uploading instead"),
-        }
-    }
     let counter = tracker.blob(digest.clone(), size);
     let content = SourceBlob {
         source,
@@ -515,10 +519,14 @@ pub(crate) async fn transfer_blob(
         counter: counter.clone(),
         failure: Arc::new(Mutex::new(None)),
     };
-    match destination.push_blob(desc, &content).await {
-        Ok(()) => {
+    match destination.store_blob(desc, &content, placement).await {
+        Ok(BlobOutcome::Copied) => {
             tracker.finish_blob(digest, size, counter.done(), BlobOutcome::Copied);
             Ok((BlobOutcome::Copied, size))
+        }
+        Ok(outcome) => {
+            tracker.finish_blob(digest, size, counter.done(), outcome);
+            Ok((outcome, 0))
         }
         Err(e) => {
             // A failure of the source stream (e.g. a digest mismatch, a

@@ -228,6 +228,7 @@ impl ClientBuilder {
                 registry,
                 options: self.options,
                 refuses_large_bodies: AtomicBool::new(false),
+                blob_info: Default::default(),
             }),
             scope: "".into(),
         })

@@ -13,9 +13,11 @@ use registry_core::{Error, HttpClient};
 
 use crate::reference::{self, Reference, TagOrDigest};
 
+mod blob_info;
 mod builder;
 mod request;
 
+pub(crate) use blob_info::BlobInfo;
 pub use builder::ClientBuilder;
 pub(crate) use request::{OCTET_STREAM, content_type, error_from, header_str};
 
@@ -92,6 +94,8 @@ struct Shared {
     options: Options,
     /// Set after a `413` to a monolithic upload: use chunks from then on.
     refuses_large_bodies: AtomicBool,
+    /// Where blobs were seen in this registry during this process.
+    blob_info: BlobInfo,
 }
 
 /// A distribution-spec client for one registry, scoped to a repository path.
@@ -217,6 +221,11 @@ impl Client {
         self.shared
             .refuses_large_bodies
             .store(true, Ordering::Relaxed);
+    }
+
+    /// Where blobs were seen in this registry (shared by every clone).
+    pub(crate) fn blob_info(&self) -> &BlobInfo {
+        &self.shared.blob_info
     }
 
     /// The repository name, validated.

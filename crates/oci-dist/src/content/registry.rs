@@ -1,12 +1,22 @@
 //! [`ImageSource`] and [`ImageDestination`] for a registry repository: the
 //! scoped [`Client`].
+//!
+//! Round trips: a blob is mounted with one `POST ?mount=&from=` and no
+//! `HEAD` first (a blob already here is a `201` too), from the copy's
+//! source or from another repository the client saw it in (the client's
+//! blob-info cache, `client/blob_info.rs`); a refused mount's upload
+//! session (`202`) carries the upload. Manifests below a root are `PUT`
+//! without a `HEAD` ([`ImageDestination::check_manifests_first`]).
 
 use registry_core::{Digest, Error};
 
-use super::{BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, MountOrigin};
+use super::{
+    BlobPlacement, BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, MountOrigin,
+};
 use crate::client::Client;
 use crate::descriptor::CheckedDescriptor;
 use crate::manifest::Manifest;
+use crate::progress::BlobOutcome;
 use crate::reference::{Tag, TagOrDigest};
 use crate::upload::Mount;
 
@@ -40,7 +50,13 @@ impl ImageSource for Client {
         &'a self,
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<ByteStream, Error>> {
-        Box::pin(async move { Ok(self.fetch_checked_blob(descriptor).await?.into_stream()) })
+        Box::pin(async move {
+            let blob = self.fetch_checked_blob(descriptor).await?;
+            if let Ok(repo) = self.repo() {
+                self.blob_info().record(descriptor.digest(), repo);
+            }
+            Ok(blob.into_stream())
+        })
     }
 
     fn fetch_blob_from<'a>(
@@ -82,7 +98,56 @@ impl ImageDestination for Client {
         &'a self,
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<bool, Error>> {
-        Box::pin(Client::blob_exists(self, descriptor.digest()))
+        Box::pin(async move {
+            let there = Client::blob_exists(self, descriptor.digest()).await?;
+            if there {
+                self.blob_info().record(descriptor.digest(), self.repo()?);
+            }
+            Ok(there)
+        })
+    }
+
+    fn store_blob<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+        content: &'a dyn BlobSource,
+        placement: BlobPlacement<'a>,
+    ) -> BoxFuture<'a, Result<BlobOutcome, Error>> {
+        Box::pin(async move {
+            let digest = descriptor.digest();
+            let repo = self.repo()?;
+            // The copy's source when it is another repository here, else
+            // one this client saw the blob in.
+            let from = placement
+                .origin
+                .filter(|o| o.registry == self.host() && o.repository != repo)
+                .map(|o| o.repository.clone())
+                .or_else(|| self.blob_info().elsewhere(digest, repo))
+                .filter(|_| placement.mount);
+            if let Some(from) = from {
+                match Client::mount_blob(self, digest, &from).await {
+                    Ok(Mount::Mounted) => return Ok(BlobOutcome::Mounted),
+                    Ok(Mount::Upload(session)) => {
+                        self.upload_blob_into(session, content, digest, descriptor.size())
+                            .await?;
+                        return Ok(BlobOutcome::Copied);
+                    }
+                    // No session was opened: check and upload as without.
+                    Err(e) => {
+                        tracing::info!(%digest, from, error = %e, "mount failed; uploading instead")
+                    }
+                }
+            }
+            if placement.skip_existing && ImageDestination::blob_exists(self, descriptor).await? {
+                return Ok(BlobOutcome::Skipped);
+            }
+            self.upload_blob(content, digest, descriptor.size()).await?;
+            Ok(BlobOutcome::Copied)
+        })
+    }
+
+    fn check_manifests_first(&self) -> bool {
+        false
     }
 
     fn push_blob<'a>(

@@ -37,16 +37,53 @@ impl Client {
         req.headers_mut()
             .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
         req.extensions_mut().insert(RequiredScopes(Scopes::new([
-            Scope::repository(repo, &["pull", "push"]),
+            Scope::repository(repo.clone(), &["pull", "push"]),
             Scope::repository(from, &["pull"]),
         ])));
         let resp = self
             .send_expect(req, &[StatusCode::CREATED, StatusCode::ACCEPTED], &what)
             .await?;
         if resp.status() == StatusCode::CREATED {
+            self.blob_info().record(digest, &repo);
             return Ok(Mount::Mounted);
         }
+        // `from` does not have it (any more), or may not be read.
+        self.blob_info().forget(digest, from);
         Ok(Mount::Upload(self.session_from(&resp, &what, None)?))
+    }
+
+    /// Mounts `digest` from repository `from` (same registry) with one
+    /// `POST ?mount=&from=`, without asking first whether this repository
+    /// has it (a mount of a blob already here is a `201` too). When the
+    /// registry opens an upload instead (`202`: `from` lacks the blob or may
+    /// not be read), `source` is uploaded into that very session, as
+    /// [`Client::upload_blob`] does, so the fallback costs no extra request
+    /// and leaves no session open.
+    ///
+    /// ```no_run
+    /// use oci_dist::PushMethod;
+    /// # async fn run(app: oci_dist::Client, layer: bytes::Bytes) -> Result<(), registry_core::Error> {
+    /// let digest = registry_core::Digest::sha256_of(&layer);
+    /// let how = app
+    ///     .mount_or_upload_blob(&layer, &digest, layer.len() as u64, "org/base")
+    ///     .await?;
+    /// assert!(matches!(how, PushMethod::Mounted | PushMethod::Monolithic | PushMethod::Chunked));
+    /// # Ok(()) }
+    /// ```
+    pub async fn mount_or_upload_blob(
+        &self,
+        source: &dyn BlobSource,
+        digest: &Digest,
+        size: u64,
+        from: &str,
+    ) -> Result<PushMethod, Error> {
+        match self.mount_blob(digest, from).await? {
+            Mount::Mounted => Ok(PushMethod::Mounted),
+            Mount::Upload(session) => {
+                tracing::debug!(%digest, from, "mount refused (202); uploading into its session");
+                self.upload_blob_into(session, source, digest, size).await
+            }
+        }
     }
 
     /// Uploads a blob unless the repository has it (`HEAD` first).
@@ -58,6 +95,7 @@ impl Client {
         size: u64,
     ) -> Result<PushMethod, Error> {
         if self.blob_exists(digest).await? {
+            self.blob_info().record(digest, self.repo()?);
             return Ok(PushMethod::Existed);
         }
         self.upload_blob(source, digest, size).await
@@ -83,7 +121,35 @@ impl Client {
         digest: &Digest,
         size: u64,
     ) -> Result<PushMethod, Error> {
-        let mut session = self.start_upload().await?;
+        let session = self.start_upload().await?;
+        self.upload_blob_into(session, source, digest, size).await
+    }
+
+    /// [`Client::upload_blob`] into an open `session` (from a mount the
+    /// registry answered with an upload): completed or cancelled here,
+    /// never left open. The blob is recorded as held by this repository
+    /// once the registry accepted it.
+    pub(crate) async fn upload_blob_into(
+        &self,
+        session: UploadSession,
+        source: &dyn BlobSource,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<PushMethod, Error> {
+        let how = self
+            .upload_blob_session(session, source, digest, size)
+            .await?;
+        self.blob_info().record(digest, self.repo()?);
+        Ok(how)
+    }
+
+    async fn upload_blob_session(
+        &self,
+        mut session: UploadSession,
+        source: &dyn BlobSource,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<PushMethod, Error> {
         let mut restarts = 0u32;
         let mut cut: Option<Error> = None;
         while !self.options().chunked_uploads && !self.refuses_large_bodies() {

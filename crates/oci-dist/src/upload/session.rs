@@ -161,6 +161,9 @@ pub enum PushMethod {
     Monolithic,
     /// `PATCH` chunks then `PUT`.
     Chunked,
+    /// Mounted from another repository of the registry; nothing was sent
+    /// ([`Client::mount_or_upload_blob`]).
+    Mounted,
 }
 
 /// The upload id in an upload URL: the path segment after

@@ -6,6 +6,10 @@
 //! [`Challenge`]s and retries once with what it returns. Bodies that cannot
 //! be replayed are never sent just to be refused: when nothing is known about
 //! the registry yet, the layer first learns its challenge from `GET /v2/`.
+//! A registry whose `GET /v2/` asked for nothing is remembered as open (per
+//! `scheme://authority`, for the life of the layer), so that later streamed
+//! bodies are sent without probing again; a `401` challenge from it makes
+//! the layer forget that. Concurrent streamed requests wait for one probe.
 //!
 //! [`DockerAuth`] implements the Docker token flow and Basic auth;
 //! other crates (Azure's token exchange) plug in their own authenticator.
@@ -18,9 +22,10 @@ mod docker;
 mod scope;
 pub mod token_cache;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -165,6 +170,7 @@ where
         Auth {
             inner: HttpClient::from_service(inner),
             authenticator: self.authenticator.clone(),
+            open: Arc::default(),
         }
     }
 }
@@ -174,6 +180,9 @@ where
 pub struct Auth {
     inner: HttpClient,
     authenticator: Arc<dyn Authenticator>,
+    /// Per `scheme://authority`: whether its `GET /v2/` probe asked for no
+    /// credentials (locked while a probe runs).
+    open: Arc<Mutex<HashMap<String, OpenSlot>>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -194,6 +203,7 @@ impl tower::Service<Request<Body>> for Auth {
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let inner = self.inner.clone();
         let authn = self.authenticator.clone();
+        let open = self.open.clone();
         Box::pin(async move {
             if req.headers().contains_key(AUTHORIZATION) {
                 return inner.send(req).await;
@@ -214,8 +224,19 @@ impl tower::Service<Request<Body>> for Auth {
                 r
             });
             let mut header = authn.authorize(&ctx).await?;
+            let slot = open_slot(&open, req.uri());
             if header.is_none() && replay.is_none() {
-                header = probe(&inner, &ctx, authn.as_ref()).await?;
+                let mut is_open = slot.lock().await;
+                if !*is_open {
+                    // A probe that ran meanwhile may have fetched a token.
+                    header = authn.authorize(&ctx).await?;
+                }
+                if !*is_open && header.is_none() {
+                    match probe(&inner, &ctx, authn.as_ref()).await? {
+                        Probe::Open => *is_open = true,
+                        Probe::Challenged(h) => header = h,
+                    }
+                }
             }
             if let Some(h) = &header {
                 req.headers_mut().insert(AUTHORIZATION, h.clone());
@@ -223,6 +244,9 @@ impl tower::Service<Request<Body>> for Auth {
             let resp = inner.send(req).await?;
             if resp.status() != StatusCode::UNAUTHORIZED {
                 return Ok(resp);
+            }
+            if resp.headers().contains_key(WWW_AUTHENTICATE) {
+                *slot.lock().await = false;
             }
             let Some(mut retry) = replay else {
                 return Ok(resp);
@@ -242,25 +266,56 @@ impl tower::Service<Request<Body>> for Auth {
     }
 }
 
+/// Whether a registry's `GET /v2/` asked for no credentials.
+type OpenSlot = Arc<tokio::sync::Mutex<bool>>;
+
+/// The slot of `uri`'s `scheme://authority`.
+fn open_slot(open: &Mutex<HashMap<String, OpenSlot>>, uri: &Uri) -> OpenSlot {
+    let origin = format!(
+        "{}://{}",
+        uri.scheme_str().unwrap_or(""),
+        uri.authority().map_or("", |a| a.as_str())
+    );
+    open.lock()
+        .expect("poisoned")
+        .entry(origin)
+        .or_default()
+        .clone()
+}
+
 /// Learns the registry's challenge from `GET /v2/` so that a streamed body
 /// is sent with credentials on its first and only attempt.
 async fn probe(
     inner: &HttpClient,
     ctx: &AuthContext,
     authn: &dyn Authenticator,
-) -> Result<Option<HeaderValue>, Error> {
+) -> Result<Probe, Error> {
     let mut parts = ctx.uri().clone().into_parts();
     parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/v2/"));
     let Ok(uri) = Uri::from_parts(parts) else {
-        return Ok(None);
+        return Ok(Probe::Challenged(None));
     };
     let req = Request::get(uri)
         .body(Body::empty())
         .map_err(|e| Error::protocol("building the auth probe failed").with_source(e))?;
     let resp = inner.clone().oneshot(req).await?;
+    if resp.status().is_success() {
+        return Ok(Probe::Open);
+    }
     if resp.status() != StatusCode::UNAUTHORIZED || !resp.headers().contains_key(WWW_AUTHENTICATE) {
-        return Ok(None);
+        return Ok(Probe::Challenged(None));
     }
     let challenges = Challenge::parse_headers(resp.headers());
-    authn.challenge(ctx, &challenges, None).await
+    Ok(Probe::Challenged(
+        authn.challenge(ctx, &challenges, None).await?,
+    ))
+}
+
+/// What [`probe`] learned.
+enum Probe {
+    /// `GET /v2/` answered `2xx` without credentials.
+    Open,
+    /// It did not (a challenge, another status, or no probe possible):
+    /// the header to send, if any.
+    Challenged(Option<HeaderValue>),
 }
