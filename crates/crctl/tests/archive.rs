@@ -2,34 +2,16 @@
 //! → archive → registry, several images in one archive, failures leaving
 //! no file, a path with `:`, and skopeo interoperation both ways.
 
-use std::path::Path;
-use std::process::Output;
+#[path = "common/run.rs"]
+#[allow(dead_code)]
+mod run;
 
 use bytes::Bytes;
 use facade::oci::Client;
 use facade::oci::image::{ImageBuilder, ImageLayer, NewImage};
 use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_GZIP};
+use run::{crctl_blocking as crctl, stdout_of as stdout};
 use test_support::{Fault, FaultRule, TestRegistry};
-
-fn crctl(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_crctl"))
-        .args(args)
-        .env_remove("CRCTL_USERNAME")
-        .env_remove("CRCTL_PASSWORD")
-        .env("DOCKER_CONFIG", "/nonexistent-crctl-test")
-        .output()
-        .expect("run crctl")
-}
-
-fn stdout(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "crctl failed ({:?}): {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
 
 fn image(seed: u64) -> NewImage {
     let config = format!(
@@ -230,30 +212,9 @@ async fn an_archive_with_several_images_needs_a_tag() {
     }
 }
 
-fn skopeo() -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("skopeo"))
-            .find(|p| p.is_file())
-    })
-}
-
-fn run_skopeo(skopeo: &Path, args: &[String]) {
-    let out = std::process::Command::new(skopeo)
-        .args(["--insecure-policy", "copy", "--quiet", "--preserve-digests"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "skopeo {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test]
 async fn skopeo_reads_our_archives_and_we_read_its() {
-    let Some(skopeo) = skopeo() else {
+    let Some(skopeo) = test_support::skopeo::find() else {
         eprintln!("skopeo not installed: interop test skipped");
         return;
     };
@@ -269,8 +230,9 @@ async fn skopeo_reads_our_archives_and_we_read_its() {
         &format!("oci-archive:{}:v1", ours.display()),
     ]));
     let layout = dir.path().join("layout");
-    run_skopeo(
+    test_support::skopeo::copy(
         &skopeo,
+        &["--preserve-digests"],
         &[
             format!("oci-archive:{}:v1", ours.display()),
             format!("oci:{}:v1", layout.display()),
@@ -283,8 +245,9 @@ async fn skopeo_reads_our_archives_and_we_read_its() {
 
     // skopeo writes, crctl reads into the registry.
     let theirs = dir.path().join("theirs.tar");
-    run_skopeo(
+    test_support::skopeo::copy(
         &skopeo,
+        &["--preserve-digests"],
         &[
             "--src-tls-verify=false".into(),
             format!("docker://{host}/team/app:v1"),

@@ -4,7 +4,10 @@
 //! with the right exit code and no file left, and skopeo reading what we
 //! write and writing what we read.
 
-use std::path::Path;
+#[path = "common/run.rs"]
+#[allow(dead_code)]
+mod run;
+
 use std::process::Output;
 
 use bytes::Bytes;
@@ -12,28 +15,9 @@ use facade::oci::archive::DockerArchiveReader;
 use facade::oci::image::{ImageBuilder, ImageLayer, NewImage, NewIndex};
 use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_GZIP};
 use facade::oci::{Client, Digest};
+use run::{crctl_blocking as crctl, stdout_of as stdout};
 use test_support::TestRegistry;
 use test_support::layers::{gzip, pseudo_random, tar_files};
-
-fn crctl(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_crctl"))
-        .args(args)
-        .env_remove("CRCTL_USERNAME")
-        .env_remove("CRCTL_PASSWORD")
-        .env("DOCKER_CONFIG", "/nonexistent-crctl-test")
-        .output()
-        .expect("run crctl")
-}
-
-fn stdout(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "crctl failed ({:?}): {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -196,30 +180,9 @@ async fn failures_have_their_exit_codes_and_leave_no_file() {
     );
 }
 
-fn skopeo() -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("skopeo"))
-            .find(|p| p.is_file())
-    })
-}
-
-fn run_skopeo(skopeo: &Path, args: &[String]) {
-    let out = std::process::Command::new(skopeo)
-        .args(["--insecure-policy", "copy", "--quiet"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "skopeo {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test]
 async fn skopeo_reads_our_docker_archives_and_we_read_its() {
-    let Some(skopeo) = skopeo() else {
+    let Some(skopeo) = test_support::skopeo::find() else {
         eprintln!("skopeo not installed: interop test skipped");
         return;
     };
@@ -235,8 +198,9 @@ async fn skopeo_reads_our_docker_archives_and_we_read_its() {
         &src,
         &format!("docker-archive:{}:app:v1", ours.display()),
     ]));
-    run_skopeo(
+    test_support::skopeo::copy(
         &skopeo,
+        &[],
         &[
             "--dest-tls-verify=false".into(),
             format!("docker-archive:{}", ours.display()),
@@ -249,8 +213,9 @@ async fn skopeo_reads_our_docker_archives_and_we_read_its() {
 
     // skopeo writes (uncompressed layers, legacy files), crctl reads.
     let theirs = dir.path().join("theirs.tar");
-    run_skopeo(
+    test_support::skopeo::copy(
         &skopeo,
+        &[],
         &[
             "--src-tls-verify=false".into(),
             format!("docker://{src}"),

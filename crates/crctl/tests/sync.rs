@@ -4,6 +4,8 @@
 //! YAML keys, the same file through `skopeo sync` giving the same tags
 //! and digests, and the `--platforms` / `--referrers` flags.
 
+#[path = "common/mirror.rs"]
+mod mirror;
 #[path = "common/run.rs"]
 #[allow(dead_code)]
 mod run;
@@ -22,33 +24,6 @@ use test_support::TestRegistry;
 use run::crctl_anonymous as crctl;
 
 const TAGS: [&str; 4] = ["1.0.0", "1.2.0", "2.0.0", "latest"];
-
-/// Repositories `lib/r0`..`lib/r{n-1}` with [`TAGS`]: a shared base layer
-/// and one of their own, KiB-sized tars.
-async fn populate(registry: &TestRegistry, n: u64) {
-    let client = Client::new(&registry.url()).unwrap();
-    let base = Bytes::from(test_support::layers::tar_files(&[(
-        "base",
-        &test_support::layers::pseudo_random(2048, 1),
-    )]));
-    let config = Bytes::from_static(
-        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
-    );
-    for r in 0..n {
-        let c = client.with_repository(&format!("lib/r{r}"));
-        for (t, tag) in TAGS.iter().enumerate() {
-            let own = test_support::layers::pseudo_random(1024, 100 + r * 10 + t as u64);
-            let own = Bytes::from(test_support::layers::tar_files(&[("own", &own)]));
-            let img = ImageBuilder::new()
-                .config_bytes(OCI_CONFIG, config.clone())
-                .layer(ImageLayer::from_bytes(OCI_LAYER_TAR, base.clone()))
-                .layer(ImageLayer::from_bytes(OCI_LAYER_TAR, own))
-                .build()
-                .unwrap();
-            c.push_image(*tag, &img).await.unwrap();
-        }
-    }
-}
 
 fn yaml(host: &str) -> String {
     format!(
@@ -92,7 +67,7 @@ fn summary(run: &Run) -> Value {
 async fn yaml_sync_copies_then_reruns_as_a_no_op_with_a_report() {
     let a = TestRegistry::anonymous().await;
     let b = TestRegistry::anonymous().await;
-    populate(&a, 4).await;
+    mirror::populate(&a, 4, &TAGS).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sync.yaml");
     std::fs::write(&file, yaml(&a.host())).unwrap();
@@ -170,7 +145,7 @@ async fn yaml_sync_copies_then_reruns_as_a_no_op_with_a_report() {
 async fn a_failed_image_exits_1_listing_it_and_a_rerun_completes() {
     let a = TestRegistry::anonymous().await;
     let b = TestRegistry::anonymous().await;
-    populate(&a, 2).await;
+    mirror::populate(&a, 2, &TAGS).await;
     // Every manifest of lib/r1 is refused through the proxy.
     let proxy = Proxy::builder(a.url())
         .intercept(|req| {
@@ -225,7 +200,7 @@ async fn a_failed_image_exits_1_listing_it_and_a_rerun_completes() {
 async fn shards_cover_the_plan_exactly_once() {
     let a = TestRegistry::anonymous().await;
     let b = TestRegistry::anonymous().await;
-    populate(&a, 6).await;
+    mirror::populate(&a, 6, &TAGS).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sync.yaml");
     let repos: String = (0..6).map(|r| format!("    lib/r{r}: []\n")).collect();
@@ -291,7 +266,7 @@ async fn unknown_yaml_keys_name_the_key_and_line() {
 /// same tags and digests on two destinations.
 #[tokio::test]
 async fn same_yaml_as_skopeo_sync_gives_the_same_tags_and_digests() {
-    let Ok(skopeo) = which_skopeo() else {
+    let Some(skopeo) = test_support::skopeo::find() else {
         eprintln!("skopeo not installed: interop test skipped");
         return;
     };
@@ -300,7 +275,7 @@ async fn same_yaml_as_skopeo_sync_gives_the_same_tags_and_digests() {
         TestRegistry::anonymous().await,
         TestRegistry::anonymous().await,
     );
-    populate(&a, 4).await;
+    mirror::populate(&a, 4, &TAGS).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sync.yaml");
     // skopeo 1.9 reads `images` and `images-by-tag-regex` (not yet
@@ -345,16 +320,6 @@ async fn same_yaml_as_skopeo_sync_gives_the_same_tags_and_digests() {
     );
     assert_eq!(x.len(), 8);
     assert_eq!(x, y);
-}
-
-fn which_skopeo() -> Result<std::path::PathBuf, ()> {
-    std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("skopeo"))
-                .find(|p| p.is_file())
-        })
-        .ok_or(())
 }
 
 /// `--platforms` keeps only those images of an index (a bad list is a

@@ -6,6 +6,8 @@
 //! `crctl copy` of one bundle image, and skopeo reading our bundles and
 //! writing ones we read.
 
+#[path = "common/mirror.rs"]
+mod mirror;
 #[path = "common/run.rs"]
 #[allow(dead_code)]
 mod run;
@@ -13,43 +15,13 @@ mod run;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use facade::oci::Client;
 use facade::oci::archive::OciArchiveReader;
-use facade::oci::image::{ImageBuilder, ImageLayer};
-use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_TAR};
 use test_support::TestRegistry;
 
 use run::crctl_anonymous as crctl;
 
 const TAGS: [&str; 3] = ["1.0.0", "2.0.0", "latest"];
-
-/// `lib/r0`, `lib/r1` with [`TAGS`]: a shared base layer and one of their
-/// own, KiB-sized tars.
-async fn populate(registry: &TestRegistry) {
-    let client = Client::new(&registry.url()).unwrap();
-    let base = Bytes::from(test_support::layers::tar_files(&[(
-        "base",
-        &test_support::layers::pseudo_random(2048, 1),
-    )]));
-    let config = Bytes::from_static(
-        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
-    );
-    for r in 0..2u64 {
-        let c = client.with_repository(&format!("lib/r{r}"));
-        for (t, tag) in TAGS.iter().enumerate() {
-            let own = test_support::layers::pseudo_random(1024, 100 + r * 10 + t as u64);
-            let own = Bytes::from(test_support::layers::tar_files(&[("own", &own)]));
-            let img = ImageBuilder::new()
-                .config_bytes(OCI_CONFIG, config.clone())
-                .layer(ImageLayer::from_bytes(OCI_LAYER_TAR, base.clone()))
-                .layer(ImageLayer::from_bytes(OCI_LAYER_TAR, own))
-                .build()
-                .unwrap();
-            c.push_image(*tag, &img).await.unwrap();
-        }
-    }
-}
 
 /// (repository, tag, digest) of every tag of `repos` at `url`.
 async fn contents(url: &str, repos: &[&str]) -> BTreeSet<(String, String, String)> {
@@ -104,7 +76,7 @@ fn yaml(dir: &Path, name: &str, text: &str) -> String {
 async fn yaml_to_bundle_to_registry_keeps_every_digest() {
     let a = TestRegistry::anonymous().await;
     let b = TestRegistry::anonymous().await;
-    populate(&a).await;
+    mirror::populate(&a, 2, &TAGS).await;
     let dir = tempfile::tempdir().unwrap();
     let file = yaml(
         dir.path(),
@@ -203,7 +175,7 @@ async fn yaml_to_bundle_to_registry_keeps_every_digest() {
 #[tokio::test]
 async fn a_bundle_holds_the_images_that_did_not_fail_and_none_when_all_fail() {
     let a = TestRegistry::anonymous().await;
-    populate(&a).await;
+    mirror::populate(&a, 2, &TAGS).await;
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("b.tar");
     let to = format!("oci-archive:{}", bundle.display());
@@ -271,13 +243,13 @@ async fn a_missing_or_foreign_bundle_is_a_clear_error() {
 /// kept both ways.
 #[tokio::test]
 async fn skopeo_reads_our_bundles_and_we_read_its() {
-    let Ok(skopeo) = which_skopeo() else {
+    let Some(skopeo) = test_support::skopeo::find() else {
         eprintln!("skopeo not installed: interop test skipped");
         return;
     };
     let a = TestRegistry::anonymous().await;
     let c = TestRegistry::anonymous().await;
-    populate(&a).await;
+    mirror::populate(&a, 2, &TAGS).await;
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("b.tar");
     let to = format!("oci-archive:{}", bundle.display());
@@ -334,14 +306,4 @@ async fn skopeo_reads_our_bundles_and_we_read_its() {
         digest(&c.url(), "from-skopeo/lib/r0", "latest").await,
         digest(&a.url(), "lib/r0", "latest").await
     );
-}
-
-fn which_skopeo() -> Result<PathBuf, ()> {
-    std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("skopeo"))
-                .find(|p| p.is_file())
-        })
-        .ok_or(())
 }

@@ -491,11 +491,7 @@ async fn hostile_names_in_manifest_json_are_refused() {
 /// the digests differ.
 #[tokio::test]
 async fn skopeo_manifest_differs_only_in_layer_media_types() {
-    let Some(skopeo) = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("skopeo"))
-            .find(|p| p.is_file())
-    }) else {
+    let Some(skopeo) = test_support::skopeo::find() else {
         eprintln!("skopeo not installed: interop test skipped");
         return;
     };

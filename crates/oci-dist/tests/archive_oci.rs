@@ -252,32 +252,11 @@ async fn a_corrupted_blob_in_an_archive_fails_its_digest() {
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
 
-fn skopeo() -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("skopeo"))
-            .find(|p| p.is_file())
-    })
-}
-
-fn run_skopeo(skopeo: &Path, args: &[String]) {
-    let out = std::process::Command::new(skopeo)
-        .args(["--insecure-policy", "copy", "--quiet", "--preserve-digests"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "skopeo {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// skopeo (containers/image) reads the archives we write and we read the
 /// ones it writes.
 #[tokio::test]
 async fn skopeo_interoperates_both_ways() {
-    let Some(skopeo) = skopeo() else {
+    let Some(skopeo) = test_support::skopeo::find() else {
         eprintln!("skopeo not installed: interop test skipped");
         return;
     };
@@ -294,8 +273,9 @@ async fn skopeo_interoperates_both_ways() {
         .await
         .unwrap();
     writer.finish().await.unwrap();
-    run_skopeo(
+    test_support::skopeo::copy(
         &skopeo,
+        &["--preserve-digests"],
         &[
             "--dest-tls-verify=false".into(),
             format!("oci-archive:{}:v1", ours.display()),
@@ -310,8 +290,9 @@ async fn skopeo_interoperates_both_ways() {
 
     // Registry → skopeo → ours.
     let written = dir.path().join("theirs.tar");
-    run_skopeo(
+    test_support::skopeo::copy(
         &skopeo,
+        &["--preserve-digests"],
         &[
             "--src-tls-verify=false".into(),
             format!("docker://{}/src:v1", reg.host()),

@@ -30,6 +30,7 @@ pub mod http;
 pub mod layers;
 pub mod registry;
 mod server;
+pub mod skopeo;
 pub mod token;
 
 pub use crate::http::{FakeServer, Fault, FaultRule, Proxy, ProxyBuilder, RecordedRequest};

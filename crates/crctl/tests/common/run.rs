@@ -108,3 +108,30 @@ pub async fn crctl_anonymous(args: &[&str]) -> Run {
     .await
     .expect("crctl finishes in time")
 }
+
+/// Runs `crctl args…` to completion on this thread, anonymous and isolated
+/// as [`crctl_anonymous`], for tests that look at the raw [`Output`].
+///
+/// [`Output`]: std::process::Output
+pub fn crctl_blocking(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_crctl"))
+        .args(args)
+        .env_remove("CRCTL_USERNAME")
+        .env_remove("CRCTL_PASSWORD")
+        .env_remove("CRCTL_LOG")
+        .env("DOCKER_CONFIG", "/nonexistent-crctl-test")
+        .output()
+        .expect("run crctl")
+}
+
+/// The stdout of a run that must have succeeded.
+#[track_caller]
+pub fn stdout_of(o: &std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "crctl failed ({:?}): {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
