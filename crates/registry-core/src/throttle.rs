@@ -117,14 +117,21 @@ impl Gates {
         map.get(host).copied()
     }
 
+    /// Pauses `host` until `until` unless it is paused longer already;
+    /// whether this call extended the pause.
     fn close(&self, host: &str, until: Instant) -> bool {
         let mut map = self.until.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = map.entry(host.to_owned()).or_insert(until);
-        let later = *slot < until;
-        if later {
-            *slot = until;
+        match map.get_mut(host) {
+            Some(t) if *t >= until => false,
+            Some(t) => {
+                *t = until;
+                true
+            }
+            None => {
+                map.insert(host.to_owned(), until);
+                true
+            }
         }
-        later || *slot == until
     }
 }
 

@@ -537,23 +537,16 @@ async fn resolve_pair(
 ) -> Result<Resolved, Error> {
     let target = target_of(tag)?;
     let source = job.source.open(&job.repository, false).await?;
-    let (src, filtered) = if job.platforms.is_empty() {
-        (
-            ImageSource::resolve(&*source, &target)
-                .await?
-                .digest()
-                .clone(),
-            None,
-        )
+    let src = ImageSource::resolve(&*source, &target)
+        .await?
+        .digest()
+        .clone();
+    let filtered = if job.platforms.is_empty() {
+        None
     } else {
-        let src = ImageSource::resolve(&*source, &target)
-            .await?
-            .digest()
-            .clone();
         let pinned = TagOrDigest::Digest(src.clone());
         let root = crate::copy::fetch_root(&*source, &pinned, &job.copy_options(copy)).await?;
-        let filtered = (root.digest() != &src).then(|| root.digest().clone());
-        (src, filtered)
+        (root.digest() != &src).then(|| root.digest().clone())
     };
     let dst = match destination.open(&job.destination, false).await {
         Ok(d) => match ImageSource::resolve(&*d, &target).await {
