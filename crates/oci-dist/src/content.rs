@@ -152,7 +152,9 @@ pub trait ImageSource: Send + Sync {
     ) -> BoxFuture<'a, Result<ByteStream, Error>>;
 
     /// The blob's bytes from `offset` on, not verified (the caller hashes
-    /// the bytes before `offset` it already has, then these). The default
+    /// the bytes before `offset` it already has, then these; or, from 0,
+    /// the destination checks them, see
+    /// [`ImageDestination::verifies_blobs`]). The default
     /// reads the blob from the start and drops the first `offset` bytes; a
     /// registry asks for the range.
     fn fetch_blob_from<'a>(
@@ -289,6 +291,30 @@ pub trait ImageDestination: Send + Sync {
     /// ```
     fn check_manifests_first(&self) -> bool {
         true
+    }
+
+    /// Whether this destination checks the digest of every blob it commits
+    /// by itself, refusing content that does not match. A registry does:
+    /// the `PUT ?digest=` that completes an upload is refused with
+    /// `DIGEST_INVALID` when the bytes hash to something else (reported as
+    /// [`ErrorKind::DigestMismatch`](registry_core::ErrorKind::DigestMismatch)).
+    /// [`copy`](crate::copy::copy) then reads the source unverified
+    /// ([`ImageSource::fetch_blob_from`] from 0), so that each blob is
+    /// hashed once on its way, not twice. No by default.
+    ///
+    /// ```
+    /// use oci_dist::{ImageDestination, layout::OciLayout};
+    /// # async fn run() -> Result<(), registry_core::Error> {
+    /// let dir = tempfile::tempdir()?;
+    /// let layout = OciLayout::create(dir.path().join("oci")).await?;
+    /// assert!(!layout.verifies_blobs());
+    /// let registry = oci_dist::Client::new("registry.example")?.with_segment("app");
+    /// assert!(registry.verifies_blobs());
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
+    /// ```
+    fn verifies_blobs(&self) -> bool {
+        false
     }
 
     /// Whether the manifest with this digest is already present.

@@ -271,3 +271,57 @@ async fn a_refused_resumption_fails_the_copy_with_the_registry_error() {
     let dst = common::client_for(&b).with_segment("dst");
     check(copy(&bad, "v1", &dst, "v1", &opts).await.unwrap_err());
 }
+
+/// A registry checks the digest of each blob it commits, so a copy into
+/// one reads its source unverified (each byte hashed once, not twice):
+/// corrupt source bytes are still refused, as a digest mismatch, and
+/// nothing is tagged.
+#[tokio::test]
+async fn corrupt_source_bytes_are_refused_by_a_registry_destination() {
+    let a = TestRegistry::anonymous().await;
+    let src = common::client_for(&a).with_segment("src");
+    let img = common::small_image(2, 300_000, 90);
+    src.push_image("v1", &img).await.unwrap();
+    let proxy = a
+        .proxy_builder()
+        .corrupt_blobs_larger_than(200)
+        .start()
+        .await;
+    let bad = common::client_via(&proxy).with_segment("src");
+    let b = TestRegistry::anonymous().await;
+    let dst = common::client_for(&b).with_segment("dst");
+    let err = copy(&bad, "v1", &dst, "v1", &CopyOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+    let err = dst.get_manifest("v1").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+
+    // Out of a layout whose layer file was altered in place (same size).
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("oci");
+    let layout = OciLayout::create(&root).await.unwrap();
+    copy(&src, "v1", &layout, "v1", &CopyOptions::default())
+        .await
+        .unwrap();
+    let layer = root.join("blobs/sha256").join(
+        img.manifest().as_image().unwrap().layers()[0]
+            .digest()
+            .digest(),
+    );
+    let mut bytes = std::fs::read(&layer).unwrap();
+    bytes[150_000] ^= 0xff;
+    std::fs::write(&layer, &bytes).unwrap();
+    let err = copy(&layout, "v1", &dst, "v1", &CopyOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+    let err = dst.get_manifest("v1").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    // The same layout file read into another layout is caught by the reader.
+    let other = OciLayout::create(dir.path().join("other")).await.unwrap();
+    let err = copy(&layout, "v1", &other, "v1", &CopyOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+}

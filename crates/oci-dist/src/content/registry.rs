@@ -64,7 +64,15 @@ impl ImageSource for Client {
         descriptor: &'a CheckedDescriptor,
         offset: u64,
     ) -> BoxFuture<'a, Result<ByteStream, Error>> {
-        Box::pin(self.get_blob_from(descriptor.digest(), Some(descriptor.size()), offset))
+        Box::pin(async move {
+            let stream = self
+                .get_blob_from(descriptor.digest(), Some(descriptor.size()), offset)
+                .await?;
+            if let Ok(repo) = self.repo() {
+                self.blob_info().record(descriptor.digest(), repo);
+            }
+            Ok(stream)
+        })
     }
 
     fn mount_origin(&self) -> Option<MountOrigin> {
@@ -148,6 +156,10 @@ impl ImageDestination for Client {
 
     fn check_manifests_first(&self) -> bool {
         false
+    }
+
+    fn verifies_blobs(&self) -> bool {
+        true
     }
 
     fn push_blob<'a>(

@@ -33,23 +33,45 @@ impl std::fmt::Debug for BlobReader {
     }
 }
 
+/// Opens the blob file at `path`; returns it with its size.
+async fn open_file(path: &Path, digest: &Digest) -> Result<(tokio::fs::File, u64)> {
+    let file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("blob {digest} not found ({} is missing)", path.display()),
+            ));
+        }
+        Err(e) => return Err(io_error(e, format!("opening {}", path.display()))),
+    };
+    let size = file
+        .metadata()
+        .await
+        .map_err(|e| io_error(e, format!("reading metadata of {}", path.display())))?
+        .len();
+    Ok((file, size))
+}
+
+/// The bytes of the blob file at `path` from `offset` on, not hashed (for
+/// a reader that checks them another way), and the file's size.
+pub(super) async fn read_from(
+    path: &Path,
+    digest: &Digest,
+    offset: u64,
+) -> Result<(crate::content::ByteStream, u64)> {
+    use tokio::io::AsyncSeekExt as _;
+    let (mut file, size) = open_file(path, digest).await?;
+    file.seek(io::SeekFrom::Start(offset.min(size)))
+        .await
+        .map_err(|e| io_error(e, format!("seeking in {}", path.display())))?;
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, BUF_SIZE).map_err(Error::from);
+    Ok((Box::pin(stream), size))
+}
+
 impl BlobReader {
     pub(super) async fn open(path: PathBuf, digest: Digest) -> Result<BlobReader> {
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!("blob {digest} not found ({} is missing)", path.display()),
-                ));
-            }
-            Err(e) => return Err(io_error(e, format!("opening {}", path.display()))),
-        };
-        let size = file
-            .metadata()
-            .await
-            .map_err(|e| io_error(e, format!("reading metadata of {}", path.display())))?
-            .len();
+        let (file, size) = open_file(&path, &digest).await?;
         Ok(BlobReader {
             inner: VerifyingReader::new(
                 BufReader::with_capacity(BUF_SIZE, file),

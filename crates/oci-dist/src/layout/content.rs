@@ -10,6 +10,22 @@ use crate::manifest::{MAX_MANIFEST_SIZE, Manifest};
 use crate::reference::{Tag, TagOrDigest};
 
 impl OciLayout {
+    /// A blob file that does not have its descriptor's size is refused.
+    fn check_size(&self, descriptor: &CheckedDescriptor, size: u64) -> Result<()> {
+        if size == descriptor.size() {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::DigestMismatch,
+            format!(
+                "blob {} in {} is {size} bytes, its descriptor says {}",
+                descriptor.digest(),
+                ImageSource::describe(self),
+                descriptor.size()
+            ),
+        ))
+    }
+
     /// Whether the blob of `descriptor` is present with the expected size.
     async fn has(&self, descriptor: &CheckedDescriptor) -> Result<bool> {
         let digest = descriptor.digest();
@@ -56,21 +72,24 @@ impl ImageSource for OciLayout {
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<ByteStream>> {
         Box::pin(async move {
-            let digest = descriptor.digest();
-            let reader = self.read_blob(digest).await?;
-            if reader.size() != descriptor.size() {
-                return Err(Error::new(
-                    ErrorKind::DigestMismatch,
-                    format!(
-                        "blob {digest} in {} is {} bytes, its descriptor says {}",
-                        ImageSource::describe(self),
-                        reader.size(),
-                        descriptor.size()
-                    ),
-                ));
-            }
+            let reader = self.read_blob(descriptor.digest()).await?;
+            self.check_size(descriptor, reader.size())?;
             // The reader checks the digest at the end of the stream.
             let stream: ByteStream = Box::pin(reader.into_stream());
+            Ok(stream)
+        })
+    }
+
+    /// Reads the file from `offset` without hashing it.
+    fn fetch_blob_from<'a>(
+        &'a self,
+        descriptor: &'a CheckedDescriptor,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<ByteStream>> {
+        Box::pin(async move {
+            let digest = descriptor.digest();
+            let (stream, size) = blob::read_from(&self.blob_path(digest), digest, offset).await?;
+            self.check_size(descriptor, size)?;
             Ok(stream)
         })
     }
