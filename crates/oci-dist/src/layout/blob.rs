@@ -9,10 +9,11 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use registry_core::digest::{Verifier, VerifyingReader};
 use registry_core::{Digest, Error, ErrorKind, Result};
-use tokio::io::{AsyncRead, AsyncWriteExt, BufReader, BufWriter, ReadBuf};
+use tokio::io::{AsyncRead, BufReader, ReadBuf};
 
 use super::BUF_SIZE;
 use super::fs::{blocking, io_error, sync_dir, temp_builder};
+use super::sink::FileSink;
 
 /// A blob of the layout being read: an [`AsyncRead`] that hashes the bytes
 /// as they pass and, instead of a clean end of file, fails with
@@ -158,13 +159,14 @@ where
     let dir = create_parent(&target).await?;
     let (file, tmp_path) = create_temp(root).await?;
     // From here on, dropping `tmp_path` (error, cancellation) deletes the file.
-    let mut syncer = BackgroundSync::new(&file);
-    let mut out = BufWriter::with_capacity(BUF_SIZE, tokio::fs::File::from_std(file));
+    let mut out = FileSink::new(file);
     let mut verifier = check.verifier(digest, size);
-    pump(&mut out, &mut syncer, &mut verifier, stream, digest).await?;
+    pump(&mut out, &mut verifier, stream, digest).await?;
     let written = verifier.bytes();
     verifier.finish().map_err(|e| not_stored(digest, e))?;
-    sync_temp(out, &mut syncer, digest).await?;
+    out.sync_all().await.map_err(|e| {
+        Error::from(e).context(format!("writing blob {digest}: syncing the temporary file"))
+    })?;
     blocking(move || {
         tmp_path.persist(&target).map_err(|e| {
             io_error(
@@ -207,24 +209,6 @@ async fn create_temp(root: &Path) -> Result<(std::fs::File, tempfile::TempPath)>
     .await
 }
 
-/// Flushes and syncs a written temporary file.
-async fn sync_temp(
-    mut out: BufWriter<tokio::fs::File>,
-    syncer: &mut BackgroundSync,
-    digest: &Digest,
-) -> Result<()> {
-    let failed =
-        |what: &str, e: io::Error| Error::from(e).context(format!("writing blob {digest}: {what}"));
-    out.flush()
-        .await
-        .map_err(|e| failed("writing the temporary file", e))?;
-    let file = out.into_inner();
-    syncer.finish().await;
-    file.sync_all()
-        .await
-        .map_err(|e| failed("syncing the temporary file", e))
-}
-
 /// The error of a blob that failed its check.
 fn not_stored(digest: &Digest, e: Error) -> Error {
     e.context(format!("writing blob {digest}: not stored"))
@@ -233,8 +217,7 @@ fn not_stored(digest: &Digest, e: Error) -> Error {
 /// Copies `stream` into `out`, feeding `verifier` (which may have seen the
 /// bytes of a partial file before), refusing more than the expected size.
 async fn pump<S, E>(
-    out: &mut BufWriter<tokio::fs::File>,
-    syncer: &mut BackgroundSync,
+    out: &mut FileSink,
     verifier: &mut Verifier,
     stream: S,
     digest: &Digest,
@@ -250,10 +233,9 @@ where
         verifier
             .update(&chunk)
             .map_err(|e| e.context(format!("writing blob {digest}")))?;
-        out.write_all(&chunk)
+        out.write(chunk)
             .await
-            .map_err(|e| failed("writing the temporary file", Error::from(e)))?;
-        syncer.wrote(verifier.bytes());
+            .map_err(|e| failed("writing the file", Error::from(e)))?;
     }
     Ok(())
 }
@@ -430,11 +412,9 @@ async fn append(
         .map_err(|e| io_error(e, "cloning a file handle"))?;
     std::io::Seek::seek(&mut std_file, std::io::SeekFrom::Start(have))
         .map_err(|e| io_error(e, "seeking a partial file"))?;
-    let mut syncer = BackgroundSync::new(&std_file);
-    let mut out = BufWriter::with_capacity(BUF_SIZE, tokio::fs::File::from_std(std_file));
-    let pumped = pump(&mut out, &mut syncer, verifier, stream, digest).await;
+    let mut out = FileSink::new(std_file);
+    let pumped = pump(&mut out, verifier, stream, digest).await;
     let flushed = out.flush().await;
-    syncer.finish().await;
     pumped?;
     flushed.map_err(|e| io_error(e, format!("writing {}", path.display())))
 }
@@ -462,48 +442,4 @@ async fn hash_partial(file: &std::fs::File, mut verifier: Verifier) -> Result<Ve
         }
     })
     .await
-}
-
-/// Starts writing a big blob back to disk while it is still being
-/// downloaded (an `fdatasync` on a second handle every
-/// [`BackgroundSync::EVERY`] bytes, at most one at a time), so that the
-/// final sync before the rename has little left to wait for. Best effort:
-/// the final `sync_all` is what guarantees durability.
-struct BackgroundSync {
-    file: Option<std::sync::Arc<std::fs::File>>,
-    next: u64,
-    running: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl BackgroundSync {
-    const EVERY: u64 = 32 << 20;
-
-    fn new(file: &std::fs::File) -> Self {
-        BackgroundSync {
-            file: file.try_clone().ok().map(std::sync::Arc::new),
-            next: Self::EVERY,
-            running: None,
-        }
-    }
-
-    /// `written` bytes have been handed to the file so far.
-    fn wrote(&mut self, written: u64) {
-        if written < self.next || self.running.as_ref().is_some_and(|h| !h.is_finished()) {
-            return;
-        }
-        let Some(file) = self.file.clone() else {
-            return;
-        };
-        self.next = written + Self::EVERY;
-        self.running = Some(tokio::task::spawn_blocking(move || {
-            let _ = file.sync_data();
-        }));
-    }
-
-    /// Waits for the sync in flight, if any.
-    async fn finish(&mut self) {
-        if let Some(h) = self.running.take() {
-            let _ = h.await;
-        }
-    }
 }

@@ -46,6 +46,7 @@ mod blob;
 mod content;
 pub(crate) mod fs;
 pub(crate) mod index;
+mod sink;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
