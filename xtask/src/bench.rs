@@ -71,8 +71,11 @@ pub(crate) struct Args {
 enum Which {
     /// OCI layout → registry.
     Push,
-    /// Registry → OCI layout.
+    /// Registry → OCI layout on the disk.
     Pull,
+    /// Registry → OCI layout in tmpfs (`/dev/shm`): the client's own cost,
+    /// without the disk's.
+    PullTmpfs,
     /// Registry → same registry, another repository.
     Copy,
     /// Listing 10,000 tags.
@@ -130,7 +133,7 @@ fn bench(args: &Args, root: &Path, target: &Path) -> Result<(), String> {
     crate::registry::ensure_binary()?;
 
     let crctl = tools::crctl(root, target, args.skip_build);
-    let peer = if wants(Which::Pull) {
+    let peer = if wants(Which::Pull) || wants(Which::PullTmpfs) {
         tools::peer(root, target, args.skip_build)
     } else {
         Err("not needed".to_owned())
@@ -155,7 +158,8 @@ fn bench(args: &Args, root: &Path, target: &Path) -> Result<(), String> {
 
     // The big image only matters to push, pull and copy; otherwise a 1 MiB
     // stand-in saves generating (and caching) a GiB.
-    let big = wants(Which::Push) || wants(Which::Pull) || wants(Which::Copy);
+    let big =
+        wants(Which::Push) || wants(Which::Pull) || wants(Which::PullTmpfs) || wants(Which::Copy);
     let (layers, layer_mib) = if big {
         (layers, args.layer_mib)
     } else {
@@ -174,7 +178,7 @@ fn bench(args: &Args, root: &Path, target: &Path) -> Result<(), String> {
     let small = SmallImage::new();
     let start = Instant::now();
     rt.block_on(raw.push_small(&small, scenarios::SMALL_REPO, image::TAG))?;
-    if wants(Which::Pull) || wants(Which::Copy) {
+    if wants(Which::Pull) || wants(Which::PullTmpfs) || wants(Which::Copy) {
         rt.block_on(raw.push(&image, scenarios::SOURCE_REPO))?;
         eprintln!(
             "bench: image uploaded to {}/{} in {:.1} s",
@@ -220,6 +224,9 @@ fn bench(args: &Args, root: &Path, target: &Path) -> Result<(), String> {
     }
     if wants(Which::Pull) {
         scenarios.push(ctx.pull());
+    }
+    if wants(Which::PullTmpfs) {
+        scenarios.extend(ctx.pull_tmpfs());
     }
     if wants(Which::Copy) {
         scenarios.push(ctx.copy());

@@ -175,7 +175,15 @@ impl Raw {
     /// The raw pull baseline: the manifest of `repo:TAG`, then every blob
     /// concurrently into `dest/blobs/sha256/`, each hashed while written and
     /// checked against its digest. Returns the manifest digest.
-    pub(crate) async fn pull(&self, repo: &str, dest: &Path) -> Result<String, String> {
+    ///
+    /// With `durable`, each blob file is `fsync`'d once written, then the
+    /// blob directory: the least a layout that survives a crash must do.
+    pub(crate) async fn pull(
+        &self,
+        repo: &str,
+        dest: &Path,
+        durable: bool,
+    ) -> Result<String, String> {
         let req = Request::get(format!("{}/v2/{repo}/manifests/{}", self.base, image::TAG))
             .header(header::ACCEPT, ACCEPT)
             .body(Body::empty())
@@ -201,7 +209,7 @@ impl Raw {
             let this = self.clone();
             let repo = repo.to_owned();
             tasks.push(tokio::spawn(async move {
-                this.download(&repo, &blob_digest, &path).await
+                this.download(&repo, &blob_digest, &path, durable).await
             }));
         }
         for task in tasks {
@@ -211,11 +219,27 @@ impl Raw {
         tokio::fs::write(&path, &bytes)
             .await
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        if durable {
+            let dir = path.parent().expect("blob paths have a parent").to_owned();
+            tokio::task::spawn_blocking(move || {
+                std::fs::File::open(&path)?.sync_all()?;
+                std::fs::File::open(&dir)?.sync_all()
+            })
+            .await
+            .map_err(|e| format!("syncing task: {e}"))?
+            .map_err(|e| format!("syncing {}: {e}", dest.display()))?;
+        }
         Ok(digest)
     }
 
     /// Streams one blob into `path`, hashing while writing.
-    async fn download(&self, repo: &str, digest: &str, path: &PathBuf) -> Result<(), String> {
+    async fn download(
+        &self,
+        repo: &str,
+        digest: &str,
+        path: &PathBuf,
+        durable: bool,
+    ) -> Result<(), String> {
         let what = format!("getting blob {digest} from {repo}");
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir)
@@ -245,6 +269,12 @@ impl Raw {
         out.flush()
             .await
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        if durable {
+            out.into_inner()
+                .sync_all()
+                .await
+                .map_err(|e| format!("syncing {}: {e}", path.display()))?;
+        }
         let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
         if actual != digest {
             return Err(format!("{what}: content hashes to {actual}"));

@@ -127,15 +127,24 @@ pub(crate) fn check(scenarios: &[Scenario]) -> Vec<Check> {
                 ));
                 out.push(ratio_check(
                     s,
+                    Tool::RawDurable,
+                    1.2,
+                    "pull: crctl within 1.2x of the raw baseline, both durable",
+                ));
+                out.push(rss_check(s, 32.0));
+            }
+            "pull-tmpfs" => {
+                out.push(ratio_check(
+                    s,
                     Tool::OciClient,
                     0.8,
-                    "pull: crctl <= 0.8x oci-client's time",
+                    "pull-tmpfs: crctl <= 0.8x oci-client's time",
                 ));
                 out.push(ratio_check(
                     s,
                     Tool::Raw,
                     1.2,
-                    "pull: crctl within 1.2x of the raw baseline, durable",
+                    "pull-tmpfs: crctl within 1.2x of the raw baseline",
                 ));
                 out.push(rss_check(s, 32.0));
             }

@@ -20,6 +20,10 @@ pub(crate) enum Tool {
     OciClient,
     /// The in-process baseline written straight on `registry_core::HttpClient`.
     Raw,
+    /// The raw pull, plus what any durable layout must do: `fsync` each
+    /// blob file and the blob directory. On a disk slower than the network
+    /// this is the physical limit of a durable pull.
+    RawDurable,
 }
 
 impl Tool {
@@ -30,6 +34,7 @@ impl Tool {
             Tool::Skopeo => "skopeo",
             Tool::OciClient => "oci-client",
             Tool::Raw => "raw",
+            Tool::RawDurable => "raw-durable",
         }
     }
 }
@@ -69,7 +74,7 @@ impl Tools {
             Tool::Crctl => &self.crctl,
             Tool::Skopeo => &self.skopeo,
             Tool::OciClient => &self.peer,
-            Tool::Raw => return Err("raw runs in-process".to_owned()),
+            Tool::Raw | Tool::RawDurable => return Err("raw runs in-process".to_owned()),
         };
         r.as_deref().map_err(Clone::clone)
     }
@@ -147,6 +152,23 @@ pub(crate) fn own_cpu_seconds() -> Option<f64> {
     let utime: f64 = fields.next()?.parse().ok()?;
     let stime: f64 = fields.next()?.parse().ok()?;
     Some((utime + stime) / 100.0)
+}
+
+/// Bytes free for this user in the file system of `dir` (`df`), `None`
+/// when `dir` does not exist or `df` fails.
+pub(crate) fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(dir)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The last few lines of a tool's stderr, on one line.
