@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use facade::oci::sync::{
     self, Action, ArchiveEndpoint, Endpoint, ImageOutcome, LayoutEndpoint, RegistryEndpoint,
-    SyncJob, SyncOptions, TagSelector, config::SyncConfig, destination_name,
+    SyncJob, SyncOptions, SyncPlan, SyncReport, TagSelector, config::SyncConfig, destination_name,
 };
 
 use crate::cli::GlobalOptions;
@@ -90,17 +90,13 @@ async fn destination(
     ))
 }
 
+/// The sync jobs SOURCE names: a layout, a bundle, a YAML file or one
+/// registry repository.
 async fn jobs(
     global: &GlobalOptions,
     args: &SyncArgs<'_>,
     prefix: &str,
 ) -> Result<Vec<SyncJob>, Failure> {
-    let selector = || -> Result<TagSelector, Failure> {
-        Ok(match args.tags {
-            Some(re) => TagSelector::regex(re).map_err(|e| Failure::usage(e.to_string()))?,
-            None => TagSelector::All,
-        })
-    };
     let as_file = Path::new(args.source);
     let layout = args.source.strip_prefix("oci:").or_else(|| {
         (as_file.is_dir() && as_file.join("oci-layout").is_file()).then_some(args.source)
@@ -111,66 +107,18 @@ async fn jobs(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let source: Arc<dyn Endpoint> = Arc::new(LayoutEndpoint::new(path));
-        return Ok(vec![SyncJob::new(
-            source,
-            "",
-            selector()?,
-            destination_name(prefix, &name, args.flat),
-        )]);
+        let dest = destination_name(prefix, &name, args.flat);
+        return Ok(vec![SyncJob::new(source, "", selector(args)?, dest)]);
     }
     let bundle = args
         .source
         .strip_prefix("oci-archive:")
         .or_else(|| (args.source.ends_with(".tar") && as_file.is_file()).then_some(args.source));
     if let Some(path) = bundle {
-        if path.is_empty() {
-            return Err(Failure::usage("SOURCE oci-archive:FILE needs a path"));
-        }
-        let bundle = Arc::new(
-            ArchiveEndpoint::open(path)
-                .await
-                .map_err(|e| Failure::from(e).context(format!("opening {path}")))?,
-        );
-        let selector = selector()?;
-        return Ok(bundle
-            .repositories()
-            .into_iter()
-            .map(|r| {
-                let source: Arc<dyn Endpoint> = bundle.clone();
-                let dest = destination_name(prefix, &r, args.flat);
-                SyncJob::new(source, r, selector.clone(), dest)
-            })
-            .collect());
+        return bundle_jobs(args, path, prefix).await;
     }
     if as_file.is_file() || args.source.ends_with(".yaml") || args.source.ends_with(".yml") {
-        if args.tags.is_some() {
-            return Err(Failure::usage(
-                "--tags applies to a HOST/REPO, bundle or layout source, not a YAML file",
-            ));
-        }
-        let text = std::fs::read_to_string(as_file)
-            .map_err(|e| Failure::from(e).context(format!("reading {}", as_file.display())))?;
-        let config =
-            SyncConfig::parse(&text).map_err(|e| Failure::from(e).context(as_file.display()))?;
-        let mut endpoints = std::collections::BTreeMap::new();
-        for (host, section) in &config.registries {
-            let mut g = global.clone();
-            // skopeo's `tls-verify: false` also allows plain HTTP, which is
-            // already the default for loopback hosts (where --insecure would
-            // ask for TLS).
-            g.insecure |= !section.tls_verify && !facade::core::host::is_loopback(host);
-            let login = match &section.credentials {
-                Some(c) => RegistryLogin::Only {
-                    username: c.username.clone(),
-                    password: c.password.clone(),
-                },
-                None => RegistryLogin::Usual,
-            };
-            endpoints.insert(host.clone(), registry_endpoint(&g, host, login)?);
-        }
-        return config
-            .jobs(prefix, args.flat, |host, _| Ok(endpoints[host].clone()))
-            .map_err(Failure::from);
+        return yaml_jobs(global, args, as_file, prefix);
     }
     let (host, repo) = args
         .source
@@ -183,12 +131,78 @@ async fn jobs(
             ))
         })?;
     let source = registry_endpoint(global, host, RegistryLogin::Usual)?;
-    Ok(vec![SyncJob::new(
-        source,
-        repo,
-        selector()?,
-        destination_name(prefix, repo, args.flat),
-    )])
+    let dest = destination_name(prefix, repo, args.flat);
+    Ok(vec![SyncJob::new(source, repo, selector(args)?, dest)])
+}
+
+/// The tags `--tags` selects (all without it).
+fn selector(args: &SyncArgs<'_>) -> Result<TagSelector, Failure> {
+    Ok(match args.tags {
+        Some(re) => TagSelector::regex(re).map_err(|e| Failure::usage(e.to_string()))?,
+        None => TagSelector::All,
+    })
+}
+
+/// One job per repository of the bundle at `path`.
+async fn bundle_jobs(
+    args: &SyncArgs<'_>,
+    path: &str,
+    prefix: &str,
+) -> Result<Vec<SyncJob>, Failure> {
+    if path.is_empty() {
+        return Err(Failure::usage("SOURCE oci-archive:FILE needs a path"));
+    }
+    let bundle = Arc::new(
+        ArchiveEndpoint::open(path)
+            .await
+            .map_err(|e| Failure::from(e).context(format!("opening {path}")))?,
+    );
+    let selector = selector(args)?;
+    Ok(bundle
+        .repositories()
+        .into_iter()
+        .map(|r| {
+            let source: Arc<dyn Endpoint> = bundle.clone();
+            let dest = destination_name(prefix, &r, args.flat);
+            SyncJob::new(source, r, selector.clone(), dest)
+        })
+        .collect())
+}
+
+/// The jobs of a skopeo-style YAML file, each registry with its settings.
+fn yaml_jobs(
+    global: &GlobalOptions,
+    args: &SyncArgs<'_>,
+    file: &Path,
+    prefix: &str,
+) -> Result<Vec<SyncJob>, Failure> {
+    if args.tags.is_some() {
+        return Err(Failure::usage(
+            "--tags applies to a HOST/REPO, bundle or layout source, not a YAML file",
+        ));
+    }
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::from(e).context(format!("reading {}", file.display())))?;
+    let config = SyncConfig::parse(&text).map_err(|e| Failure::from(e).context(file.display()))?;
+    let mut endpoints = std::collections::BTreeMap::new();
+    for (host, section) in &config.registries {
+        let mut g = global.clone();
+        // skopeo's `tls-verify: false` also allows plain HTTP, which is
+        // already the default for loopback hosts (where --insecure would
+        // ask for TLS).
+        g.insecure |= !section.tls_verify && !facade::core::host::is_loopback(host);
+        let login = match &section.credentials {
+            Some(c) => RegistryLogin::Only {
+                username: c.username.clone(),
+                password: c.password.clone(),
+            },
+            None => RegistryLogin::Usual,
+        };
+        endpoints.insert(host.clone(), registry_endpoint(&g, host, login)?);
+    }
+    config
+        .jobs(prefix, args.flat, |host, _| Ok(endpoints[host].clone()))
+        .map_err(Failure::from)
 }
 
 /// Runs the sync.
@@ -216,29 +230,7 @@ pub async fn run(global: &GlobalOptions, args: SyncArgs<'_>) -> Result<(), Failu
     }
     let plan = sync::plan(&jobs, dest.as_ref(), &options).await;
     if args.dry_run {
-        if let Some(path) = args.report {
-            write_report(path, &plan)?;
-        }
-        if global.json {
-            return output::print_json(&plan);
-        }
-        let lines = plan.items.iter().map(|i| {
-            let action = match i.action {
-                Action::Copy => "copy",
-                Action::Skip => "skip",
-                Action::Fail => "fail",
-            };
-            terminal_safe(&format!(
-                "{action}\t{}:{}\t{}:{}\t{}",
-                i.source,
-                i.tag,
-                i.destination,
-                i.tag,
-                i.digest.as_deref().or(i.error.as_deref()).unwrap_or("")
-            ))
-            .into_owned()
-        });
-        return output::print_lines(lines);
+        return print_plan(global, &args, &plan);
     }
     let bars = (!global.json)
         .then(CopyBars::for_sync)
@@ -264,40 +256,70 @@ pub async fn run(global: &GlobalOptions, args: SyncArgs<'_>) -> Result<(), Failu
     if let Some(path) = args.report {
         write_report(path, &report)?;
     }
-    if global.json {
-        output::print_json(&report)?;
-    } else {
-        let mut lines: Vec<String> = report
-            .images
-            .iter()
-            .map(|i| {
-                let outcome = match i.outcome {
-                    ImageOutcome::Copied => "copied",
-                    ImageOutcome::Skipped => "skipped",
-                    ImageOutcome::Failed => "failed",
-                };
-                terminal_safe(&format!(
-                    "{outcome}\t{}:{}\t{}:{}\t{}",
-                    i.source,
-                    i.tag,
-                    i.destination,
-                    i.tag,
-                    i.digest.as_deref().unwrap_or("")
-                ))
-                .into_owned()
-            })
-            .collect();
-        lines.push(format!(
-            "{} copied, {} skipped, {} failed; {} bytes moved, {} bytes deduplicated, {:.1}s",
-            report.copied(),
-            report.skipped(),
-            report.failed(),
-            report.bytes_moved,
-            report.bytes_deduplicated,
-            report.seconds
-        ));
-        output::print_lines(lines)?;
+    print_report(global, &report)?;
+    failures(&report)
+}
+
+/// `--dry-run`'s output: the plan, one line per image (or JSON).
+fn print_plan(global: &GlobalOptions, args: &SyncArgs<'_>, plan: &SyncPlan) -> Result<(), Failure> {
+    if let Some(path) = args.report {
+        write_report(path, plan)?;
     }
+    if global.json {
+        return output::print_json(plan);
+    }
+    let lines = plan.items.iter().map(|i| {
+        let action = match i.action {
+            Action::Copy => "copy",
+            Action::Skip => "skip",
+            Action::Fail => "fail",
+        };
+        let detail = i.digest.as_deref().or(i.error.as_deref()).unwrap_or("");
+        image_line(action, &i.source, &i.destination, &i.tag, detail)
+    });
+    output::print_lines(lines)
+}
+
+/// The run's output: one line per image and a summary (or JSON).
+fn print_report(global: &GlobalOptions, report: &SyncReport) -> Result<(), Failure> {
+    if global.json {
+        return output::print_json(report);
+    }
+    let mut lines: Vec<String> = report
+        .images
+        .iter()
+        .map(|i| {
+            let outcome = match i.outcome {
+                ImageOutcome::Copied => "copied",
+                ImageOutcome::Skipped => "skipped",
+                ImageOutcome::Failed => "failed",
+            };
+            let digest = i.digest.as_deref().unwrap_or("");
+            image_line(outcome, &i.source, &i.destination, &i.tag, digest)
+        })
+        .collect();
+    lines.push(format!(
+        "{} copied, {} skipped, {} failed; {} bytes moved, {} bytes deduplicated, {:.1}s",
+        report.copied(),
+        report.skipped(),
+        report.failed(),
+        report.bytes_moved,
+        report.bytes_deduplicated,
+        report.seconds
+    ));
+    output::print_lines(lines)
+}
+
+/// `WHAT<TAB>SOURCE:TAG<TAB>DEST:TAG<TAB>DETAIL`, safe for a terminal.
+fn image_line(what: &str, source: &str, destination: &str, tag: &str, detail: &str) -> String {
+    terminal_safe(&format!(
+        "{what}\t{source}:{tag}\t{destination}:{tag}\t{detail}"
+    ))
+    .into_owned()
+}
+
+/// Each failed image on stderr, and exit code 1, when any failed.
+fn failures(report: &SyncReport) -> Result<(), Failure> {
     let failed: Vec<String> = report
         .images
         .iter()
