@@ -159,12 +159,6 @@ impl AcrAuthenticator {
         self
     }
 
-    /// The AAD tenant sent with the exchange (`tenant`).
-    pub fn tenant(mut self, tenant: impl Into<String>) -> AcrAuthenticator {
-        self.tenant = Some(tenant.into());
-        self
-    }
-
     /// Only authenticate to `host` (`name.azurecr.io`, with `:port` when
     /// not the default); may be called several times. Without it, AAD
     /// tokens go to every registry the client talks to.
@@ -323,6 +317,11 @@ fn token_service(ctx: &AuthContext, c: &Challenge) -> Result<TokenService, Error
         service: c.param("service").unwrap_or_default().to_owned(),
     })
 }
+
+setters!(AcrAuthenticator {
+    /// The AAD tenant sent with the exchange.
+    tenant: impl Into<String>,
+});
 
 impl Authenticator for AcrAuthenticator {
     fn authorize<'a>(

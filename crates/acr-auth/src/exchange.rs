@@ -179,25 +179,16 @@ impl AadExchangeOptions {
     pub fn new() -> AadExchangeOptions {
         AadExchangeOptions::default()
     }
-
-    /// The AAD access token (`access_token`).
-    pub fn access_token(mut self, token: impl Into<Secret>) -> Self {
-        self.access_token = Some(token.into());
-        self
-    }
-
-    /// The AAD refresh token (`refresh_token`).
-    pub fn refresh_token(mut self, token: impl Into<Secret>) -> Self {
-        self.refresh_token = Some(token.into());
-        self
-    }
-
-    /// The AAD tenant of the credentials (`tenant`).
-    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.tenant = Some(tenant.into());
-        self
-    }
 }
+
+setters!(AadExchangeOptions {
+    /// The AAD access token.
+    access_token: impl Into<Secret>,
+    /// The AAD refresh token.
+    refresh_token: impl Into<Secret>,
+    /// The AAD tenant of the credentials.
+    tenant: impl Into<String>,
+});
 
 impl fmt::Debug for AadExchangeOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
