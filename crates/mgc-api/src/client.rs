@@ -224,42 +224,58 @@ impl MgcClient {
 
     /// Container registry login credentials.
     pub fn credentials(&self) -> CredentialsService {
-        CredentialsService::new(self.clone())
+        CredentialsService {
+            client: self.clone(),
+        }
     }
 
     /// Container registries.
     pub fn registries(&self) -> RegistriesService {
-        RegistriesService::new(self.clone())
+        RegistriesService {
+            client: self.clone(),
+        }
     }
 
     /// Repositories of a registry (`/v1`, by UUID).
     pub fn repositories(&self) -> RepositoriesService {
-        RepositoriesService::new(self.clone())
+        RepositoriesService {
+            client: self.clone(),
+        }
     }
 
     /// Images of a repository (`/v1`).
     pub fn images(&self) -> ImagesService {
-        ImagesService::new(self.clone())
+        ImagesService {
+            client: self.clone(),
+        }
     }
 
     /// Proxy caches.
     pub fn proxy_caches(&self) -> ProxyCachesService {
-        ProxyCachesService::new(self.clone())
+        ProxyCachesService {
+            client: self.clone(),
+        }
     }
 
     /// Registry members and their roles.
     pub fn members(&self) -> MembersService {
-        MembersService::new(self.clone())
+        MembersService {
+            client: self.clone(),
+        }
     }
 
     /// Container registry users.
     pub fn users(&self) -> UsersService {
-        UsersService::new(self.clone())
+        UsersService {
+            client: self.clone(),
+        }
     }
 
     /// Image scans and their vulnerabilities.
     pub fn scans(&self) -> ScansService {
-        ScansService::new(self.clone())
+        ScansService {
+            client: self.clone(),
+        }
     }
 
     /// The `X-Request-ID` for the next request.
@@ -306,7 +322,7 @@ pub struct MgcClientBuilder {
     region: Region,
     base_url: Option<String>,
     credential: Option<Credential>,
-    http: Option<HttpClient>,
+    http_client: Option<HttpClient>,
     user_agent: Option<String>,
     max_attempts: Option<u32>,
     request_id: Option<RequestIdGenerator>,
@@ -322,6 +338,26 @@ impl fmt::Debug for MgcClientBuilder {
             .finish_non_exhaustive()
     }
 }
+
+setters!(MgcClientBuilder {
+    /// A custom base URL (e.g. a test server or a proxy); requests go to
+    /// `{base_url}/v0/...` and `{base_url}/v1/...`.
+    base_url: impl Into<String>,
+    /// Use this HTTP client (its retry, timeout and TLS settings) instead of
+    /// building one. Build it without redirects, or an `X-API-Key` could
+    /// follow a redirect to another host. Not with
+    /// [`max_attempts`](Self::max_attempts) (an error at
+    /// [`build`](Self::build)).
+    http_client: HttpClient,
+    /// The `User-Agent` (default `mgc-api/<version>`).
+    user_agent: impl Into<String>,
+    /// Total attempts for idempotent requests on 408/429/5xx and transport
+    /// errors, honouring `Retry-After` (default 5; 1 disables retries).
+    /// Only for the HTTP client this builder makes: with
+    /// [`http_client`](Self::http_client), retries are that client's, and
+    /// [`build`](Self::build) refuses both.
+    max_attempts: u32,
+});
 
 impl MgcClientBuilder {
     /// A builder from the environment: `MGC_API_KEY` (preferred) or
@@ -362,13 +398,6 @@ impl MgcClientBuilder {
         self
     }
 
-    /// A custom base URL (e.g. a test server or a proxy); requests go to
-    /// `{base_url}/v0/...` and `{base_url}/v1/...`.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
-        self
-    }
-
     /// Authenticate with an API key, sent as `X-API-Key` (replaces a token).
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
         self.credential = Some(Credential::ApiKey(key.into()));
@@ -388,32 +417,6 @@ impl MgcClientBuilder {
         self
     }
 
-    /// Use this HTTP client (its retry, timeout and TLS settings) instead of
-    /// building one. Build it without redirects, or an `X-API-Key` could
-    /// follow a redirect to another host. Not with
-    /// [`max_attempts`](Self::max_attempts) (an error at
-    /// [`build`](Self::build)).
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.http = Some(http);
-        self
-    }
-
-    /// The `User-Agent` (default `mgc-api/<version>`).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
-        self
-    }
-
-    /// Total attempts for idempotent requests on 408/429/5xx and transport
-    /// errors, honouring `Retry-After` (default 5; 1 disables retries).
-    /// Only for the HTTP client this builder makes: with
-    /// [`http_client`](Self::http_client), retries are that client's, and
-    /// [`build`](Self::build) refuses both.
-    pub fn max_attempts(mut self, n: u32) -> Self {
-        self.max_attempts = Some(n);
-        self
-    }
-
     /// Makes the `X-Request-ID` of each request (default: a random UUIDv4).
     pub fn request_id_generator(mut self, f: impl Fn() -> String + Send + Sync + 'static) -> Self {
         self.request_id = Some(Arc::new(f));
@@ -425,7 +428,7 @@ impl MgcClientBuilder {
     /// [`http_client`](Self::http_client) with
     /// [`max_attempts`](Self::max_attempts).
     pub fn build(self) -> Result<MgcClient, Error> {
-        if self.http.is_some() && self.max_attempts.is_some() {
+        if self.http_client.is_some() && self.max_attempts.is_some() {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 "max_attempts(..) cannot be combined with http_client(..): retries are set \
@@ -463,7 +466,7 @@ impl MgcClientBuilder {
                 format!("user agent {ua:?} is not a header value"),
             )
         })?;
-        let http = match self.http {
+        let http = match self.http_client {
             Some(h) => h,
             None => HttpClient::builder()
                 .user_agent(ua.clone())

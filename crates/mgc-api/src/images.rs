@@ -11,7 +11,7 @@ use crate::client::MgcClient;
 use crate::error::Error;
 use crate::ids::{RegistryId, RepositoryId};
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
-use crate::repositories::{RepositoriesService, repository_path};
+use crate::repositories::repository_path;
 use crate::request::Call;
 use crate::{serde_util, validate};
 
@@ -93,7 +93,7 @@ pub type ImagesResponse = ListResponse<ImageResponse>;
 /// The image operations; from [`MgcClient::images`].
 #[derive(Debug, Clone)]
 pub struct ImagesService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 /// Checks the digest or tag and builds `.../images/{digest_or_tag}`.
@@ -112,10 +112,6 @@ pub(crate) fn image_path(
 }
 
 impl ImagesService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        ImagesService { client }
-    }
-
     /// `getImagesV1`: one page of the repository's images. Takes `limit`,
     /// `offset`, `sort` (default `pushed_at:desc`), `name` and `expand`
     /// (sent as repeated `expand=` parameters; see [`EXPAND_ALL`]).
@@ -140,13 +136,13 @@ impl ImagesService {
         repository_id: &RepositoryId,
         options: ListOptions,
     ) -> ItemStream<ImageResponse> {
-        let this = self.clone();
-        let ids = (registry_id.clone(), repository_id.clone());
-        walk("getImagesV1", options, move |o| {
-            let this = this.clone();
-            let (reg, repo) = ids.clone();
-            async move { this.list(&reg, &repo, o).await }
-        })
+        let ctx = (self.clone(), registry_id.clone(), repository_id.clone());
+        walk(
+            "getImagesV1",
+            options,
+            ctx,
+            |(this, reg, repo), o| async move { this.list(&reg, &repo, o).await },
+        )
     }
 
     /// `getImageV1`: the image with this digest or tag.
@@ -179,7 +175,8 @@ impl ImagesService {
         registry_id: &RegistryId,
         repository_name: &str,
     ) -> Result<RepositoryId, Error> {
-        RepositoriesService::new(self.client.clone())
+        self.client
+            .repositories()
             .id_by_name(registry_id, repository_name)
             .await
     }
@@ -187,7 +184,7 @@ impl ImagesService {
     /// [`list`](Self::list) in the repository named exactly
     /// `repository_name`: the Go SDK's `Images.List(registryID,
     /// repositoryName, opts)`. The name is resolved once
-    /// ([`RepositoriesService::get_by_name`]: not found and ambiguous names
+    /// ([`get_by_name`](crate::RepositoriesService::get_by_name): not found and ambiguous names
     /// are errors), then `getImagesV1` is called with its id.
     ///
     /// ```no_run

@@ -68,34 +68,21 @@ impl Accepts {
     };
 }
 
+setters!(ListOptions {
+    /// `_limit`: at least 1.
+    limit: u32,
+    /// `_offset`.
+    offset: u64,
+    /// `_sort`, e.g. `created_at:desc`.
+    sort: impl Into<String>,
+    /// The `name` filter.
+    name: impl Into<String>,
+});
+
 impl ListOptions {
     /// No options: the API's defaults.
     pub fn new() -> ListOptions {
         ListOptions::default()
-    }
-
-    /// Sets `_limit` (must be at least 1).
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Sets `_offset`.
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = Some(offset);
-        self
-    }
-
-    /// Sets `_sort`, e.g. `created_at:desc`.
-    pub fn sort(mut self, sort: impl Into<String>) -> Self {
-        self.sort = Some(sort.into());
-        self
-    }
-
-    /// Sets the `name` filter.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
     }
 
     /// Adds one `expand` value (images: `tags_details`, `extra_attr`,
@@ -212,16 +199,22 @@ struct WalkState {
     done: bool,
 }
 
-/// Walks every page from `opts.offset` (default 0), `fetch` getting the
-/// options of each page. Stops at an empty page or once the offset reaches
+/// Walks every page from `opts.offset` (default 0), `fetch` getting `ctx`
+/// (the service and the ids of the listing) and the options of each page. Stops at an empty page or once the offset reaches
 /// `meta.page.total`; a page identical to one before (the same items: an
 /// API ignoring `_offset`) ends the stream with a [`ErrorKind::Protocol`]
 /// error instead of looping. The pages are remembered as hashes
 /// ([`SeenPages`], the guard `Link` paging uses too).
-pub(crate) fn walk<P, F, Fut>(op: &'static str, opts: ListOptions, fetch: F) -> ItemStream<P::Item>
+pub(crate) fn walk<C, P, F, Fut>(
+    op: &'static str,
+    opts: ListOptions,
+    ctx: C,
+    fetch: F,
+) -> ItemStream<P::Item>
 where
+    C: Clone + Send + Sync + 'static,
     P: Paginated,
-    F: Fn(ListOptions) -> Fut + Send + Sync + 'static,
+    F: Fn(C, ListOptions) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<P, Error>> + Send + 'static,
 {
     let start = WalkState {
@@ -233,11 +226,12 @@ where
     stream::try_unfold(start, move |mut state: WalkState| {
         let fetch = fetch.clone();
         let opts = opts.clone();
+        let ctx = ctx.clone();
         async move {
             if state.done {
                 return Ok(None);
             }
-            let page: P = fetch(opts.offset(state.offset)).await?;
+            let page: P = fetch(ctx, opts.offset(state.offset)).await?;
             let meta = page.page();
             let items = page.into_results();
             if items.is_empty() {

@@ -59,25 +59,13 @@ impl ProxyCacheRequest {
             description: None,
         }
     }
-
-    /// Sets `access_key`.
-    pub fn access_key(mut self, key: impl Into<String>) -> Self {
-        self.access_key = Some(key.into());
-        self
-    }
-
-    /// Sets `access_secret`.
-    pub fn access_secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.access_secret = Some(secret.into());
-        self
-    }
-
-    /// Sets `description`.
-    pub fn description(mut self, text: impl Into<String>) -> Self {
-        self.description = Some(text.into());
-        self
-    }
 }
+
+setters!(ProxyCacheRequest {
+    access_key: impl Into<String>,
+    access_secret: impl Into<Secret>,
+    description: impl Into<String>,
+});
 
 /// `UpdateProxyCacheRequest`: the fields [`ProxyCachesService::update`]
 /// changes. Only the fields set are sent; unset ones are omitted (not `null`).
@@ -114,40 +102,18 @@ impl UpdateProxyCacheRequest {
         Self::default()
     }
 
-    /// Sets `name`.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets `url`.
-    pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
-        self
-    }
-
-    /// Sets `access_key`.
-    pub fn access_key(mut self, key: impl Into<String>) -> Self {
-        self.access_key = Some(key.into());
-        self
-    }
-
-    /// Sets `access_secret`.
-    pub fn access_secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.access_secret = Some(secret.into());
-        self
-    }
-
-    /// Sets `description`.
-    pub fn description(mut self, text: impl Into<String>) -> Self {
-        self.description = Some(text.into());
-        self
-    }
-
     fn is_empty(&self) -> bool {
         self == &Self::default()
     }
 }
+
+setters!(UpdateProxyCacheRequest {
+    name: impl Into<String>,
+    url: impl Into<String>,
+    access_key: impl Into<String>,
+    access_secret: impl Into<Secret>,
+    description: impl Into<String>,
+});
 
 /// `ProxyCacheCredentialStatusRequest`: credentials to test with
 /// [`ProxyCachesService::check_credentials`]. `credential_type` is required by
@@ -272,7 +238,7 @@ pub struct ProxyCacheCredentialStatusResponse {
 /// The proxy-cache operations; from [`MgcClient::proxy_caches`].
 #[derive(Debug, Clone)]
 pub struct ProxyCachesService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 fn proxy_cache_path(id: &ProxyCacheId) -> String {
@@ -280,10 +246,6 @@ fn proxy_cache_path(id: &ProxyCacheId) -> String {
 }
 
 impl ProxyCachesService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        ProxyCachesService { client }
-    }
-
     /// `createProxyCache`: `POST /v0/proxy-caches`. Not retried.
     pub async fn create(
         &self,
@@ -308,11 +270,12 @@ impl ProxyCachesService {
 
     /// Every proxy cache, page after page, as a stream.
     pub fn list_stream(&self, options: ListOptions) -> ItemStream<ProxyCacheResponse> {
-        let this = self.clone();
-        walk("getProxyCaches", options, move |o| {
-            let this = this.clone();
-            async move { this.list(o).await }
-        })
+        walk(
+            "getProxyCaches",
+            options,
+            self.clone(),
+            |this, o| async move { this.list(o).await },
+        )
     }
 
     /// `getProxyCache`: `GET /v0/proxy-caches/{proxy_cache_id}`.

@@ -37,6 +37,12 @@ pub struct VulnerabilityFilter {
     pub fixable: Option<bool>,
 }
 
+setters!(VulnerabilityFilter {
+    package_name: impl Into<String>,
+    cve_id: impl Into<String>,
+    fixable: bool,
+});
+
 impl VulnerabilityFilter {
     /// No filter.
     pub fn new() -> Self {
@@ -49,37 +55,10 @@ impl VulnerabilityFilter {
         self
     }
 
-    /// Sets `package_name`.
-    pub fn package_name(mut self, name: impl Into<String>) -> Self {
-        self.package_name = Some(name.into());
-        self
-    }
-
-    /// Sets `cve_id`.
-    pub fn cve_id(mut self, id: impl Into<String>) -> Self {
-        self.cve_id = Some(id.into());
-        self
-    }
-
-    /// Sets `fixable`.
-    pub fn fixable(mut self, yes: bool) -> Self {
-        self.fixable = Some(yes);
-        self
-    }
-
     fn query(&self, op: &'static str) -> Result<Vec<(&'static str, String)>, Error> {
         let mut q = Vec::new();
         for s in &self.severity {
-            if !s.is_known() {
-                return Err(Error::invalid_input(
-                    op,
-                    format!(
-                        "severity {:?} is not one of: {}",
-                        s.as_str(),
-                        VulnerabilitySeverity::KNOWN.join(", ")
-                    ),
-                ));
-            }
+            s.check_known(op, "severity")?;
             q.push(("severity", s.as_str().to_owned()));
         }
         if let Some(p) = &self.package_name {
@@ -100,7 +79,7 @@ impl VulnerabilityFilter {
 /// The scan operations; from [`MgcClient::scans`].
 #[derive(Debug, Clone)]
 pub struct ScansService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 fn scan_path(scan_id: &ScanId) -> String {
@@ -108,10 +87,6 @@ fn scan_path(scan_id: &ScanId) -> String {
 }
 
 impl ScansService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        ScansService { client }
-    }
-
     /// `scheduleImageScan`: `POST …/images/{digest_or_tag}/scans`. Not retried.
     pub async fn schedule(
         &self,
@@ -144,16 +119,7 @@ impl ScansService {
         );
         let mut q = options.query(OP, Accepts::PAGING)?;
         if let Some(s) = status {
-            if !s.is_known() {
-                return Err(Error::invalid_input(
-                    OP,
-                    format!(
-                        "status {:?} is not one of: {}",
-                        s.as_str(),
-                        ScanStatus::KNOWN.join(", ")
-                    ),
-                ));
-            }
+            s.check_known(OP, "status")?;
             q.push(("status", s.as_str().to_owned()));
         }
         self.client
@@ -170,18 +136,16 @@ impl ScansService {
         options: ListOptions,
         status: Option<ScanStatus>,
     ) -> ItemStream<ImageScanResponse> {
-        let this = self.clone();
-        let ids = (
-            registry_id.clone(),
-            repository_id.clone(),
-            digest_or_tag.to_owned(),
-        );
-        walk("getImageScans", options, move |o| {
-            let this = this.clone();
-            let (reg, repo, image) = ids.clone();
-            let status = status.clone();
-            async move { this.list(&reg, &repo, &image, o, status).await }
-        })
+        let ids = (registry_id.clone(), repository_id.clone());
+        let ctx = (self.clone(), ids, digest_or_tag.to_owned(), status);
+        walk(
+            "getImageScans",
+            options,
+            ctx,
+            |(this, (reg, repo), image, status), o| async move {
+                this.list(&reg, &repo, &image, o, status).await
+            },
+        )
     }
 
     /// `getImageScan`: `GET /v1/scans/{scan_id}`, progress and summary.
@@ -215,14 +179,13 @@ impl ScansService {
         options: ListOptions,
         filter: VulnerabilityFilter,
     ) -> ItemStream<VulnerabilityResponse> {
-        let this = self.clone();
-        let scan_id = scan_id.clone();
-        walk("getImageScanVulnerabilities", options, move |o| {
-            let this = this.clone();
-            let scan_id = scan_id.clone();
-            let filter = filter.clone();
-            async move { this.vulnerabilities(&scan_id, o, filter).await }
-        })
+        let ctx = (self.clone(), scan_id.clone(), filter);
+        walk(
+            "getImageScanVulnerabilities",
+            options,
+            ctx,
+            |(this, scan, filter), o| async move { this.vulnerabilities(&scan, o, filter).await },
+        )
     }
 
     /// `stopImageScan`: `POST /v1/scans/{scan_id}/stop`; only `pending` or
