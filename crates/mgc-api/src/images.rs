@@ -123,7 +123,7 @@ impl ImagesService {
     ) -> Result<ImagesResponse, Error> {
         const OP: &str = "getImagesV1";
         let path = format!("{}/images", repository_path(registry_id, repository_id));
-        let q = options.query(OP, Accepts::NAME_EXPAND)?;
+        let q = options.query(OP, Accepts::NameExpand)?;
         self.client
             .json(Call::new(OP, Method::GET, path).query(q))
             .await
@@ -206,7 +206,7 @@ impl ImagesService {
         options: ListOptions,
     ) -> Result<ImagesResponse, Error> {
         // Refuse bad options before the look-up is sent.
-        options.query("getImagesV1", Accepts::NAME_EXPAND)?;
+        options.query("getImagesV1", Accepts::NameExpand)?;
         let id = self.repository_id(registry_id, repository_name).await?;
         self.list(registry_id, &id, options).await
     }

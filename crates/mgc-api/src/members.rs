@@ -136,7 +136,7 @@ impl MembersService {
     ) -> Result<MembersResponse, Error> {
         const OP: &str = "getRegistryMembers";
         let path = members_path(registry_id);
-        let q = options.query(OP, Accepts::PAGING)?;
+        let q = options.query(OP, Accepts::Paging)?;
         self.client
             .json(Call::new(OP, Method::GET, path).query(q))
             .await

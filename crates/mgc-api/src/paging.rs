@@ -46,26 +46,15 @@ pub struct ListOptions {
     pub expand: Vec<String>,
 }
 
-/// Which optional parameters a list operation takes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Accepts {
-    pub(crate) name: bool,
-    pub(crate) expand: bool,
-}
-
-impl Accepts {
-    pub(crate) const PAGING: Accepts = Accepts {
-        name: false,
-        expand: false,
-    };
-    pub(crate) const NAME: Accepts = Accepts {
-        name: true,
-        expand: false,
-    };
-    pub(crate) const NAME_EXPAND: Accepts = Accepts {
-        name: true,
-        expand: true,
-    };
+/// Which optional parameters a list operation takes, each level adding one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Accepts {
+    /// `_limit`, `_offset` and `_sort`.
+    Paging,
+    /// And `name`.
+    Name,
+    /// And `expand`.
+    NameExpand,
 }
 
 setters!(ListOptions {
@@ -113,7 +102,7 @@ impl ListOptions {
             q.push(("_sort", sort.clone()));
         }
         if let Some(name) = &self.name {
-            if !accepts.name {
+            if accepts < Accepts::Name {
                 return Err(Error::invalid_input(
                     op,
                     "this operation has no `name` filter",
@@ -122,7 +111,7 @@ impl ListOptions {
             validate::non_empty(op, "name filter", name)?;
             q.push(("name", name.clone()));
         }
-        if !self.expand.is_empty() && !accepts.expand {
+        if !self.expand.is_empty() && accepts < Accepts::NameExpand {
             return Err(Error::invalid_input(
                 op,
                 "this operation has no `expand` parameter",
@@ -274,7 +263,7 @@ mod tests {
             .name("x")
             .expand("a")
             .expand("b")
-            .query("getImagesV1", Accepts::NAME_EXPAND)
+            .query("getImagesV1", Accepts::NameExpand)
             .unwrap();
         assert_eq!(
             q,
@@ -287,30 +276,30 @@ mod tests {
                 ("expand", "b".to_owned()),
             ]
         );
-        let err = ListOptions::new().limit(0).query("op", Accepts::PAGING);
+        let err = ListOptions::new().limit(0).query("op", Accepts::Paging);
         assert_eq!(err.unwrap_err().kind(), ErrorKind::InvalidInput);
         assert!(
             ListOptions::new()
                 .name("x")
-                .query("op", Accepts::PAGING)
+                .query("op", Accepts::Paging)
                 .is_err()
         );
         assert!(
             ListOptions::new()
                 .expand("x")
-                .query("op", Accepts::NAME)
+                .query("op", Accepts::Name)
                 .is_err()
         );
         assert!(
             ListOptions::new()
                 .sort("bad")
-                .query("op", Accepts::PAGING)
+                .query("op", Accepts::Paging)
                 .is_err()
         );
         assert!(
             ListOptions::new()
                 .expand("a&b")
-                .query("op", Accepts::NAME_EXPAND)
+                .query("op", Accepts::NameExpand)
                 .is_err()
         );
     }

@@ -215,10 +215,11 @@ pub type UpdateProxyCacheResponse = ProxyCacheResponse;
 /// `ProxyCachesResponse`: one page of proxy caches.
 pub type ProxyCachesResponse = ListResponse<ProxyCacheResponse>;
 
-/// `ProxyCacheStatusResponse`: connection status of a proxy cache.
+/// `ProxyCacheStatusResponse`: connection status of a proxy cache, or the
+/// result of a credential check (the same shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyCacheStatusResponse {
-    /// e.g. `connected`, `unreachable`.
+    /// e.g. `connected`, `unreachable`; for credentials `valid`, `invalid`.
     pub status: String,
     /// Details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -226,14 +227,7 @@ pub struct ProxyCacheStatusResponse {
 }
 
 /// `ProxyCacheCredentialStatusResponse`: result of a credential check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProxyCacheCredentialStatusResponse {
-    /// e.g. `valid`, `invalid`.
-    pub status: String,
-    /// Details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
+pub type ProxyCacheCredentialStatusResponse = ProxyCacheStatusResponse;
 
 /// The proxy-cache operations; from [`MgcClient::proxy_caches`].
 #[derive(Debug, Clone)]
@@ -263,7 +257,7 @@ impl ProxyCachesService {
     /// (default `created_at:asc`); no `name` filter.
     pub async fn list(&self, options: ListOptions) -> Result<ProxyCachesResponse, Error> {
         const OP: &str = "getProxyCaches";
-        let q = options.query(OP, Accepts::PAGING)?;
+        let q = options.query(OP, Accepts::Paging)?;
         let call = Call::new(OP, Method::GET, "/v0/proxy-caches".into()).query(q);
         self.client.json(call).await
     }

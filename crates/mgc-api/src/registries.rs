@@ -101,7 +101,7 @@ impl RegistriesService {
     /// `offset`, `sort` (default `created_at:asc`) and `name`.
     pub async fn list(&self, options: ListOptions) -> Result<RegistriesResponse, Error> {
         const OP: &str = "getRegistries";
-        let q = options.query(OP, Accepts::NAME)?;
+        let q = options.query(OP, Accepts::Name)?;
         let call = Call::new(OP, Method::GET, "/v0/registries".into()).query(q);
         self.client.json(call).await
     }

@@ -88,7 +88,7 @@ impl RepositoriesService {
         options: ListOptions,
     ) -> Result<RepositoriesV1Response, Error> {
         const OP: &str = "getRepositoriesV1";
-        let q = options.query(OP, Accepts::NAME)?;
+        let q = options.query(OP, Accepts::Name)?;
         let call = Call::new(OP, Method::GET, repositories_path(registry_id)).query(q);
         self.client.json(call).await
     }

@@ -117,7 +117,7 @@ impl ScansService {
             "{}/scans",
             image_path(OP, registry_id, repository_id, digest_or_tag)?
         );
-        let mut q = options.query(OP, Accepts::PAGING)?;
+        let mut q = options.query(OP, Accepts::Paging)?;
         if let Some(s) = status {
             s.check_known(OP, "status")?;
             q.push(("status", s.as_str().to_owned()));
@@ -165,7 +165,7 @@ impl ScansService {
     ) -> Result<VulnerabilitiesResponse, Error> {
         const OP: &str = "getImageScanVulnerabilities";
         let path = format!("{}/vulnerabilities", scan_path(scan_id));
-        let mut q = options.query(OP, Accepts::PAGING)?;
+        let mut q = options.query(OP, Accepts::Paging)?;
         q.extend(filter.query(OP)?);
         self.client
             .json(Call::new(OP, Method::GET, path).query(q))
