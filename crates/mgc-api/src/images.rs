@@ -124,9 +124,8 @@ impl ImagesService {
         const OP: &str = "getImagesV1";
         let path = format!("{}/images", repository_path(registry_id, repository_id));
         let q = options.query(OP, Accepts::NameExpand)?;
-        self.client
-            .json(Call::new(OP, Method::GET, path).query(q))
-            .await
+        let call = Call::new(OP, Method::GET, path).query(q);
+        self.client.json(call).await
     }
 
     /// Every image of the repository, page after page, as a stream.
@@ -137,12 +136,10 @@ impl ImagesService {
         options: ListOptions,
     ) -> ItemStream<ImageResponse> {
         let ctx = (self.clone(), registry_id.clone(), repository_id.clone());
-        walk(
-            "getImagesV1",
-            options,
-            ctx,
-            |(this, reg, repo), o| async move { this.list(&reg, &repo, o).await },
-        )
+        let fetch = |(this, reg, repo): (Self, RegistryId, RepositoryId), o| async move {
+            this.list(&reg, &repo, o).await
+        };
+        walk("getImagesV1", options, ctx, fetch)
     }
 
     /// `getImageV1`: the image with this digest or tag.

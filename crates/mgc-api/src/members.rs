@@ -137,9 +137,8 @@ impl MembersService {
         const OP: &str = "getRegistryMembers";
         let path = members_path(registry_id);
         let q = options.query(OP, Accepts::Paging)?;
-        self.client
-            .json(Call::new(OP, Method::GET, path).query(q))
-            .await
+        let call = Call::new(OP, Method::GET, path).query(q);
+        self.client.json(call).await
     }
 
     /// Every member of the registry, page after page, as a stream.
@@ -149,12 +148,8 @@ impl MembersService {
         options: ListOptions,
     ) -> ItemStream<MemberResponse> {
         let ctx = (self.clone(), registry_id.clone());
-        walk(
-            "getRegistryMembers",
-            options,
-            ctx,
-            |(this, registry), o| async move { this.list(&registry, o).await },
-        )
+        let fetch = |(this, reg): (Self, RegistryId), o| async move { this.list(&reg, o).await };
+        walk("getRegistryMembers", options, ctx, fetch)
     }
 
     /// `getRegistryMember`: `GET /v0/registries/{registry_id}/members/{member_id}`.

@@ -264,12 +264,8 @@ impl ProxyCachesService {
 
     /// Every proxy cache, page after page, as a stream.
     pub fn list_stream(&self, options: ListOptions) -> ItemStream<ProxyCacheResponse> {
-        walk(
-            "getProxyCaches",
-            options,
-            self.clone(),
-            |this, o| async move { this.list(o).await },
-        )
+        let fetch = |this: Self, o| async move { this.list(o).await };
+        walk("getProxyCaches", options, self.clone(), fetch)
     }
 
     /// `getProxyCache`: `GET /v0/proxy-caches/{proxy_cache_id}`.

@@ -108,12 +108,8 @@ impl RegistriesService {
 
     /// Every registry, page after page from `options.offset`, as a stream.
     pub fn list_stream(&self, options: ListOptions) -> ItemStream<RegistryResponse> {
-        walk(
-            "getRegistries",
-            options,
-            self.clone(),
-            |this, o| async move { this.list(o).await },
-        )
+        let fetch = |this: Self, o| async move { this.list(o).await };
+        walk("getRegistries", options, self.clone(), fetch)
     }
 
     /// `getRegistry`: `GET /v0/registries/{registry_id}`.

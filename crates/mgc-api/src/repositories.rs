@@ -100,12 +100,8 @@ impl RepositoriesService {
         options: ListOptions,
     ) -> ItemStream<RepositoryV1Response> {
         let ctx = (self.clone(), registry_id.clone());
-        walk(
-            "getRepositoriesV1",
-            options,
-            ctx,
-            |(this, registry), o| async move { this.list(&registry, o).await },
-        )
+        let fetch = |(this, reg): (Self, RegistryId), o| async move { this.list(&reg, o).await };
+        walk("getRepositoriesV1", options, ctx, fetch)
     }
 
     /// `getRepositoryV1`: `GET /v1/registries/{registry_id}/repositories/{repository_id}`.

@@ -122,9 +122,8 @@ impl ScansService {
             s.check_known(OP, "status")?;
             q.push(("status", s.as_str().to_owned()));
         }
-        self.client
-            .json(Call::new(OP, Method::GET, path).query(q))
-            .await
+        let call = Call::new(OP, Method::GET, path).query(q);
+        self.client.json(call).await
     }
 
     /// Every scan of the image, page after page, as a stream.
@@ -138,14 +137,10 @@ impl ScansService {
     ) -> ItemStream<ImageScanResponse> {
         let ids = (registry_id.clone(), repository_id.clone());
         let ctx = (self.clone(), ids, digest_or_tag.to_owned(), status);
-        walk(
-            "getImageScans",
-            options,
-            ctx,
-            |(this, (reg, repo), image, status), o| async move {
-                this.list(&reg, &repo, &image, o, status).await
-            },
-        )
+        let fetch = |(this, (reg, repo), image, status): (Self, _, String, _), o| async move {
+            this.list(&reg, &repo, &image, o, status).await
+        };
+        walk("getImageScans", options, ctx, fetch)
     }
 
     /// `getImageScan`: `GET /v1/scans/{scan_id}`, progress and summary.
@@ -167,9 +162,8 @@ impl ScansService {
         let path = format!("{}/vulnerabilities", scan_path(scan_id));
         let mut q = options.query(OP, Accepts::Paging)?;
         q.extend(filter.query(OP)?);
-        self.client
-            .json(Call::new(OP, Method::GET, path).query(q))
-            .await
+        let call = Call::new(OP, Method::GET, path).query(q);
+        self.client.json(call).await
     }
 
     /// Every vulnerability of the scan, page after page, as a stream.
@@ -180,12 +174,10 @@ impl ScansService {
         filter: VulnerabilityFilter,
     ) -> ItemStream<VulnerabilityResponse> {
         let ctx = (self.clone(), scan_id.clone(), filter);
-        walk(
-            "getImageScanVulnerabilities",
-            options,
-            ctx,
-            |(this, scan, filter), o| async move { this.vulnerabilities(&scan, o, filter).await },
-        )
+        let fetch = |(this, scan, filter): (Self, ScanId, _), o| async move {
+            this.vulnerabilities(&scan, o, filter).await
+        };
+        walk("getImageScanVulnerabilities", options, ctx, fetch)
     }
 
     /// `stopImageScan`: `POST /v1/scans/{scan_id}/stop`; only `pending` or
