@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use http::HeaderValue;
 use registry_core::auth::{
@@ -33,7 +33,7 @@ use registry_core::auth::{
 use registry_core::credentials::{Credential, CredentialProvider, Static};
 use registry_core::{Error, ErrorKind, Secret};
 
-use crate::credential::{StaticTokenCredential, TokenCredential};
+use crate::credential::{StaticTokenCredential, TokenCredential, jwt_expires_on};
 use crate::exchange::{AadExchangeOptions, AcrAccessToken, AcrRefreshToken, TokenService};
 use crate::models::{ExchangeGrantType, TokenGrantType};
 
@@ -303,8 +303,7 @@ impl AcrAuthenticator {
 /// [`REFRESH_MARGIN`] before.
 fn refresh_token(refresh: Secret, aad_expires_on: Option<SystemTime>) -> Token {
     let now = SystemTime::now();
-    let expires = registry_core::jwt_expiry(refresh.expose())
-        .map(|exp| UNIX_EPOCH + Duration::from_secs(exp))
+    let expires = jwt_expires_on(&refresh)
         .or(aad_expires_on)
         .unwrap_or(now + DEFAULT_REFRESH_LIFETIME);
     Token::new(refresh, expires.duration_since(now).unwrap_or_default())
@@ -373,6 +372,7 @@ impl Authenticator for AcrAuthenticator {
 mod tests {
     use super::*;
     use base64::Engine as _;
+    use std::time::UNIX_EPOCH;
     use tokio::time::Instant;
 
     /// When the refresh cache replaces a refresh token.
