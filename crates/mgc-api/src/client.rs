@@ -9,7 +9,7 @@ use registry_core::redirect::RedirectLayer;
 use registry_core::retry::Backoff;
 use registry_core::{HttpClient, Secret};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::{
     CredentialsService, ImagesService, MembersService, ProxyCachesService, RegistriesService,
     RepositoriesService, ScansService, UsersService,
@@ -91,10 +91,9 @@ impl FromStr for Region {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("unknown region {s:?}; expected one of br-se1, br-ne1, br-mgl1"),
-                )
+                Error::invalid(format!(
+                    "unknown region {s:?}; expected one of br-se1, br-ne1, br-mgl1"
+                ))
             })
     }
 }
@@ -129,13 +128,10 @@ impl Credential {
             ),
         };
         let mut value = HeaderValue::from_str(&value).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "the {} contains characters not allowed in an HTTP header",
-                    self.describe()
-                ),
-            )
+            Error::invalid(format!(
+                "the {} contains characters not allowed in an HTTP header",
+                self.describe()
+            ))
         })?;
         value.set_sensitive(true);
         Ok((name, value))
@@ -290,17 +286,12 @@ impl MgcClient {
 fn request_id_value(id: &str) -> Result<HeaderValue, Error> {
     let ok = !id.is_empty() && id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic());
     if !ok {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            format!("request id {id:?} must be 1 to 200 visible ASCII characters"),
-        ));
+        return Err(Error::invalid(format!(
+            "request id {id:?} must be 1 to 200 visible ASCII characters"
+        )));
     }
-    HeaderValue::from_str(id).map_err(|_| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("request id {id:?} is not a header value"),
-        )
-    })
+    HeaderValue::from_str(id)
+        .map_err(|_| Error::invalid(format!("request id {id:?} is not a header value")))
 }
 
 /// Builds an [`MgcClient`].
@@ -373,12 +364,10 @@ impl MgcClientBuilder {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut b = MgcClientBuilder::default();
         if let Some(region) = get(REGION_ENV) {
-            b = b.region(region.parse().map_err(|e: Error| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("{REGION_ENV}: {}", e.message()),
-                )
-            })?);
+            b =
+                b.region(region.parse().map_err(|e: Error| {
+                    Error::invalid(format!("{REGION_ENV}: {}", e.message()))
+                })?);
         }
         if let Some(url) = get(API_URL_ENV) {
             b = b.base_url(url);
@@ -429,28 +418,24 @@ impl MgcClientBuilder {
     /// [`max_attempts`](Self::max_attempts).
     pub fn build(self) -> Result<MgcClient, Error> {
         if self.http_client.is_some() && self.max_attempts.is_some() {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
+            return Err(Error::invalid(
                 "max_attempts(..) cannot be combined with http_client(..): retries are set \
                  on the HTTP client given",
             ));
         }
         let credential = self.credential.ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "no credentials: set an API key ({API_KEY_ENV}) or an access token ({TOKEN_ENV})"
-                ),
-            )
+            Error::invalid(format!(
+                "no credentials: set an API key ({API_KEY_ENV}) or an access token ({TOKEN_ENV})"
+            ))
         })?;
         let secret = match &credential {
             Credential::ApiKey(s) | Credential::Bearer(s) => s,
         };
         if secret.is_empty() {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("the {} is empty", credential.describe()),
-            ));
+            return Err(Error::invalid(format!(
+                "the {} is empty",
+                credential.describe()
+            )));
         }
         credential.header()?;
         let base_url = match self.base_url {
@@ -460,12 +445,8 @@ impl MgcClientBuilder {
         let ua = self
             .user_agent
             .unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned());
-        let user_agent = HeaderValue::from_str(&ua).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!("user agent {ua:?} is not a header value"),
-            )
-        })?;
+        let user_agent = HeaderValue::from_str(&ua)
+            .map_err(|_| Error::invalid(format!("user agent {ua:?} is not a header value")))?;
         let http = match self.http_client {
             Some(h) => h,
             None => HttpClient::builder()
@@ -492,7 +473,7 @@ impl MgcClientBuilder {
 }
 
 fn normalize_base_url(raw: &str) -> Result<String, Error> {
-    let bad = |why: &str| Error::new(ErrorKind::InvalidInput, format!("base URL {raw:?} {why}"));
+    let bad = |why: &str| Error::invalid(format!("base URL {raw:?} {why}"));
     let url = url::Url::parse(raw.trim()).map_err(|_| bad("is not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("must start with http:// or https://"));
@@ -512,6 +493,7 @@ fn normalize_base_url(raw: &str) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
     use std::collections::HashMap;
 
     fn from(vars: &[(&str, &str)]) -> Result<MgcClientBuilder, Error> {

@@ -130,9 +130,7 @@ macro_rules! string_enum {
             /// Parses one of the values the spec lists (others are refused).
             fn from_str(s: &str) -> Result<$name, $crate::Error> {
                 match $name::from_wire(s) {
-                    $name::Other(_) => Err($crate::Error::new(
-                        $crate::ErrorKind::InvalidInput,
-                        format!(
+                    $name::Other(_) => Err($crate::Error::invalid(format!(
                             "{:?} is not a valid {}; expected one of: {}",
                             s,
                             stringify!($name),

@@ -113,7 +113,12 @@ impl Error {
 
     /// An invalid-input error for `operation`.
     pub fn invalid_input(operation: &'static str, message: impl Into<String>) -> Error {
-        Error::new(ErrorKind::InvalidInput, message).with_operation(operation)
+        Error::invalid(message).with_operation(operation)
+    }
+
+    /// An invalid-input error raised before any operation (a setting, an id).
+    pub(crate) fn invalid(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidInput, message)
     }
 
     /// The error for a non-success response of `operation`: the status, the
