@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use http::HeaderValue;
 use registry_core::auth::{
@@ -33,7 +33,7 @@ use registry_core::auth::{
 use registry_core::credentials::{Credential, CredentialProvider, Static};
 use registry_core::{Error, ErrorKind, Secret};
 
-use crate::credential::{StaticTokenCredential, TokenCredential};
+use crate::credential::{StaticTokenCredential, TokenCredential, jwt_expires_on};
 use crate::exchange::{AadExchangeOptions, AcrAccessToken, AcrRefreshToken, TokenService};
 use crate::models::{ExchangeGrantType, TokenGrantType};
 
@@ -156,12 +156,6 @@ impl AcrAuthenticator {
     /// `{audience}/.default`.
     pub fn audience(mut self, audience: impl Into<String>) -> AcrAuthenticator {
         self.audience = audience.into();
-        self
-    }
-
-    /// The AAD tenant sent with the exchange (`tenant`).
-    pub fn tenant(mut self, tenant: impl Into<String>) -> AcrAuthenticator {
-        self.tenant = Some(tenant.into());
         self
     }
 
@@ -309,8 +303,7 @@ impl AcrAuthenticator {
 /// [`REFRESH_MARGIN`] before.
 fn refresh_token(refresh: Secret, aad_expires_on: Option<SystemTime>) -> Token {
     let now = SystemTime::now();
-    let expires = registry_core::jwt_expiry(refresh.expose())
-        .map(|exp| UNIX_EPOCH + Duration::from_secs(exp))
+    let expires = jwt_expires_on(&refresh)
         .or(aad_expires_on)
         .unwrap_or(now + DEFAULT_REFRESH_LIFETIME);
     Token::new(refresh, expires.duration_since(now).unwrap_or_default())
@@ -323,6 +316,11 @@ fn token_service(ctx: &AuthContext, c: &Challenge) -> Result<TokenService, Error
         service: c.param("service").unwrap_or_default().to_owned(),
     })
 }
+
+setters!(AcrAuthenticator {
+    /// The AAD tenant sent with the exchange.
+    tenant: impl Into<String>,
+});
 
 impl Authenticator for AcrAuthenticator {
     fn authorize<'a>(
@@ -374,6 +372,7 @@ impl Authenticator for AcrAuthenticator {
 mod tests {
     use super::*;
     use base64::Engine as _;
+    use std::time::UNIX_EPOCH;
     use tokio::time::Instant;
 
     /// When the refresh cache replaces a refresh token.

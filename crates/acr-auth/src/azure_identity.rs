@@ -3,7 +3,6 @@
 //! client secret, Azure CLI / developer tools, or any
 //! `azure_core::credentials::TokenCredential`.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -24,17 +23,9 @@ use crate::credential::{AccessToken, TokenCredential};
 /// # drop(acr);
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AzureIdentityCredential {
     inner: Arc<dyn AzureTokenCredential>,
-}
-
-impl fmt::Debug for AzureIdentityCredential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AzureIdentityCredential")
-            .field("inner", &self.inner)
-            .finish()
-    }
 }
 
 fn setup_error(what: &str, e: azure_core::Error) -> Error {

@@ -19,8 +19,9 @@ pub const AZURE_ACCESS_TOKEN_ENV: &str = "AZURE_ACCESS_TOKEN";
 
 /// An AAD access token and when it expires (what a [`TokenCredential`]
 /// hands out; ACR's own tokens are [`AcrRefreshToken`](crate::AcrRefreshToken)
-/// and [`AcrAccessToken`](crate::AcrAccessToken)).
-#[derive(Clone)]
+/// and [`AcrAccessToken`](crate::AcrAccessToken)). Its `Debug` hides the
+/// token.
+#[derive(Clone, Debug)]
 pub struct AccessToken {
     /// The bearer token.
     pub token: Secret,
@@ -47,23 +48,17 @@ impl AccessToken {
     /// assert_eq!(exp.as_secs(), 1_700_000_000);
     /// ```
     pub fn from_jwt(token: impl Into<String>) -> AccessToken {
-        let token = token.into();
-        let expires_on =
-            registry_core::jwt_expiry(&token).map(|exp| UNIX_EPOCH + Duration::from_secs(exp));
+        let token = Secret::new(token.into());
         AccessToken {
-            token: Secret::new(token),
-            expires_on,
+            expires_on: jwt_expires_on(&token),
+            token,
         }
     }
 }
 
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("token", &self.token)
-            .field("expires_on", &self.expires_on)
-            .finish()
-    }
+/// When a token expires: its JWT `exp`, when it has one.
+pub(crate) fn jwt_expires_on(token: &Secret) -> Option<SystemTime> {
+    registry_core::jwt_expiry(token.expose()).map(|exp| UNIX_EPOCH + Duration::from_secs(exp))
 }
 
 /// Something that hands out AAD access tokens for OAuth2 scopes (for ACR:

@@ -15,7 +15,7 @@
 //!   access.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{Request, StatusCode};
@@ -24,6 +24,7 @@ use registry_core::{Body, Error, ErrorKind, HttpClient, Secret};
 use url::Url;
 
 use crate::client::Endpoint;
+use crate::credential::jwt_expires_on;
 use crate::models::{ExchangeGrantType, TokenGrantType};
 
 /// Largest token response accepted.
@@ -144,10 +145,6 @@ impl fmt::Debug for AcrAccessToken {
     }
 }
 
-fn jwt_expires_on(token: &Secret) -> Option<SystemTime> {
-    registry_core::jwt_expiry(token.expose()).map(|exp| UNIX_EPOCH + Duration::from_secs(exp))
-}
-
 /// What [`AcrTokenClient::exchange_aad_token`] sends besides the grant type
 /// and service (the Go SDK's
 /// `AuthenticationClientExchangeAADAccessTokenForACRRefreshTokenOptions`):
@@ -162,7 +159,7 @@ fn jwt_expires_on(token: &Secret) -> Option<SystemTime> {
 /// let dbg = format!("{o:?}");
 /// assert!(dbg.contains("my-tenant") && !dbg.contains("aad-secret"));
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct AadExchangeOptions {
     access_token: Option<Secret>,
     refresh_token: Option<Secret>,
@@ -179,35 +176,16 @@ impl AadExchangeOptions {
     pub fn new() -> AadExchangeOptions {
         AadExchangeOptions::default()
     }
-
-    /// The AAD access token (`access_token`).
-    pub fn access_token(mut self, token: impl Into<Secret>) -> Self {
-        self.access_token = Some(token.into());
-        self
-    }
-
-    /// The AAD refresh token (`refresh_token`).
-    pub fn refresh_token(mut self, token: impl Into<Secret>) -> Self {
-        self.refresh_token = Some(token.into());
-        self
-    }
-
-    /// The AAD tenant of the credentials (`tenant`).
-    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.tenant = Some(tenant.into());
-        self
-    }
 }
 
-impl fmt::Debug for AadExchangeOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AadExchangeOptions")
-            .field("access_token", &self.access_token)
-            .field("refresh_token", &self.refresh_token)
-            .field("tenant", &self.tenant)
-            .finish()
-    }
-}
+setters!(AadExchangeOptions {
+    /// The AAD access token.
+    access_token: impl Into<Secret>,
+    /// The AAD refresh token.
+    refresh_token: impl Into<Secret>,
+    /// The AAD tenant of the credentials.
+    tenant: impl Into<String>,
+});
 
 /// A client for a registry's token endpoints, `/oauth2/exchange` and
 /// `/oauth2/token` (the Go SDK's `AuthenticationClient`):

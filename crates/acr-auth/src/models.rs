@@ -21,34 +21,19 @@ pub use values::{Architecture, ContentType, ExchangeGrantType, OperatingSystem, 
 /// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"deleteEnabled":false,"writeEnabled":true}"#);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct WriteableProperties {
     /// Whether it can be deleted (`deleteEnabled`).
-    #[serde(
-        rename = "deleteEnabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "deleteEnabled", skip_serializing_if = "Option::is_none")]
     pub can_delete: Option<bool>,
     /// Whether it can be written (`writeEnabled`).
-    #[serde(
-        rename = "writeEnabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "writeEnabled", skip_serializing_if = "Option::is_none")]
     pub can_write: Option<bool>,
     /// Whether it can be read (`readEnabled`).
-    #[serde(
-        rename = "readEnabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "readEnabled", skip_serializing_if = "Option::is_none")]
     pub can_read: Option<bool>,
     /// Whether it is listed (`listEnabled`).
-    #[serde(
-        rename = "listEnabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "listEnabled", skip_serializing_if = "Option::is_none")]
     pub can_list: Option<bool>,
 }
 
@@ -57,31 +42,18 @@ impl WriteableProperties {
     pub fn new() -> WriteableProperties {
         WriteableProperties::default()
     }
-
-    /// Sets `deleteEnabled`.
-    pub fn can_delete(mut self, yes: bool) -> Self {
-        self.can_delete = Some(yes);
-        self
-    }
-
-    /// Sets `writeEnabled`.
-    pub fn can_write(mut self, yes: bool) -> Self {
-        self.can_write = Some(yes);
-        self
-    }
-
-    /// Sets `readEnabled`.
-    pub fn can_read(mut self, yes: bool) -> Self {
-        self.can_read = Some(yes);
-        self
-    }
-
-    /// Sets `listEnabled`.
-    pub fn can_list(mut self, yes: bool) -> Self {
-        self.can_list = Some(yes);
-        self
-    }
 }
+
+setters!(WriteableProperties {
+    /// (`deleteEnabled`)
+    can_delete: bool,
+    /// (`writeEnabled`)
+    can_write: bool,
+    /// (`readEnabled`)
+    can_read: bool,
+    /// (`listEnabled`)
+    can_list: bool,
+});
 
 /// Properties of a repository (`GET /acr/v1/{name}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -60,14 +60,6 @@ impl OrderBy {
             OrderBy::None => "none",
         }
     }
-
-    /// The `orderby` query value, if one is sent.
-    fn query_value(order: Option<OrderBy>) -> Option<(&'static str, String)> {
-        match order {
-            None | Some(OrderBy::None) => None,
-            Some(o) => Some(("orderby", o.as_str().to_owned())),
-        }
-    }
 }
 
 /// Options of [`AcrClient::list_repositories`](crate::AcrClient::list_repositories).
@@ -79,28 +71,14 @@ pub struct ListRepositoriesOptions {
     pub last: Option<String>,
 }
 
+setters!(ListRepositoriesOptions {
+    page_size: u32,
+    last: impl Into<String>,
+});
+
 impl ListRepositoriesOptions {
-    /// Sets `n`.
-    pub fn page_size(mut self, n: u32) -> Self {
-        self.page_size = Some(n);
-        self
-    }
-
-    /// Sets `last`.
-    pub fn last(mut self, last: impl Into<String>) -> Self {
-        self.last = Some(last.into());
-        self
-    }
-
     pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
-        let mut q = Vec::new();
-        if let Some(l) = &self.last {
-            q.push(("last", l.clone()));
-        }
-        if let Some(n) = self.page_size {
-            q.push(("n", n.to_string()));
-        }
-        q
+        list_query(&self.last, self.page_size, None, None)
     }
 }
 
@@ -117,44 +95,22 @@ pub struct ListTagsOptions {
     pub digest: Option<String>,
 }
 
+setters!(ListTagsOptions {
+    page_size: u32,
+    last: impl Into<String>,
+    order_by: OrderBy,
+    /// The filter on the manifest digest.
+    digest: impl Into<String>,
+});
+
 impl ListTagsOptions {
-    /// Sets `n`.
-    pub fn page_size(mut self, n: u32) -> Self {
-        self.page_size = Some(n);
-        self
-    }
-
-    /// Sets `last`.
-    pub fn last(mut self, last: impl Into<String>) -> Self {
-        self.last = Some(last.into());
-        self
-    }
-
-    /// Sets `orderby`.
-    pub fn order_by(mut self, order: OrderBy) -> Self {
-        self.order_by = Some(order);
-        self
-    }
-
-    /// Sets the `digest` filter.
-    pub fn digest(mut self, digest: impl Into<String>) -> Self {
-        self.digest = Some(digest.into());
-        self
-    }
-
     pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
-        let mut q = Vec::new();
-        if let Some(l) = &self.last {
-            q.push(("last", l.clone()));
-        }
-        if let Some(n) = self.page_size {
-            q.push(("n", n.to_string()));
-        }
-        q.extend(OrderBy::query_value(self.order_by));
-        if let Some(d) = &self.digest {
-            q.push(("digest", d.clone()));
-        }
-        q
+        list_query(
+            &self.last,
+            self.page_size,
+            self.order_by,
+            self.digest.as_deref(),
+        )
     }
 }
 
@@ -169,36 +125,34 @@ pub struct ListManifestsOptions {
     pub order_by: Option<OrderBy>,
 }
 
+setters!(ListManifestsOptions {
+    page_size: u32,
+    last: impl Into<String>,
+    order_by: OrderBy,
+});
+
 impl ListManifestsOptions {
-    /// Sets `n`.
-    pub fn page_size(mut self, n: u32) -> Self {
-        self.page_size = Some(n);
-        self
-    }
-
-    /// Sets `last`.
-    pub fn last(mut self, last: impl Into<String>) -> Self {
-        self.last = Some(last.into());
-        self
-    }
-
-    /// Sets `orderby`.
-    pub fn order_by(mut self, order: OrderBy) -> Self {
-        self.order_by = Some(order);
-        self
-    }
-
     pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
-        let mut q = Vec::new();
-        if let Some(l) = &self.last {
-            q.push(("last", l.clone()));
-        }
-        if let Some(n) = self.page_size {
-            q.push(("n", n.to_string()));
-        }
-        q.extend(OrderBy::query_value(self.order_by));
-        q
+        list_query(&self.last, self.page_size, self.order_by, None)
     }
+}
+
+/// The query of a listing, in this order: `last`, `n`, `orderby` (not for
+/// [`OrderBy::None`], as the service documents) and `digest`, each when set.
+fn list_query(
+    last: &Option<String>,
+    n: Option<u32>,
+    order: Option<OrderBy>,
+    digest: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let order = order.filter(|o| *o != OrderBy::None);
+    let q = [
+        ("last", last.clone()),
+        ("n", n.map(|n| n.to_string())),
+        ("orderby", order.map(|o| o.as_str().to_owned())),
+        ("digest", digest.map(str::to_owned)),
+    ];
+    q.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 mod sealed {

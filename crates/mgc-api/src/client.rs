@@ -9,7 +9,7 @@ use registry_core::redirect::RedirectLayer;
 use registry_core::retry::Backoff;
 use registry_core::{HttpClient, Secret};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::{
     CredentialsService, ImagesService, MembersService, ProxyCachesService, RegistriesService,
     RepositoriesService, ScansService, UsersService,
@@ -91,10 +91,9 @@ impl FromStr for Region {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("unknown region {s:?}; expected one of br-se1, br-ne1, br-mgl1"),
-                )
+                Error::invalid(format!(
+                    "unknown region {s:?}; expected one of br-se1, br-ne1, br-mgl1"
+                ))
             })
     }
 }
@@ -129,13 +128,10 @@ impl Credential {
             ),
         };
         let mut value = HeaderValue::from_str(&value).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "the {} contains characters not allowed in an HTTP header",
-                    self.describe()
-                ),
-            )
+            Error::invalid(format!(
+                "the {} contains characters not allowed in an HTTP header",
+                self.describe()
+            ))
         })?;
         value.set_sensitive(true);
         Ok((name, value))
@@ -224,42 +220,58 @@ impl MgcClient {
 
     /// Container registry login credentials.
     pub fn credentials(&self) -> CredentialsService {
-        CredentialsService::new(self.clone())
+        CredentialsService {
+            client: self.clone(),
+        }
     }
 
     /// Container registries.
     pub fn registries(&self) -> RegistriesService {
-        RegistriesService::new(self.clone())
+        RegistriesService {
+            client: self.clone(),
+        }
     }
 
     /// Repositories of a registry (`/v1`, by UUID).
     pub fn repositories(&self) -> RepositoriesService {
-        RepositoriesService::new(self.clone())
+        RepositoriesService {
+            client: self.clone(),
+        }
     }
 
     /// Images of a repository (`/v1`).
     pub fn images(&self) -> ImagesService {
-        ImagesService::new(self.clone())
+        ImagesService {
+            client: self.clone(),
+        }
     }
 
     /// Proxy caches.
     pub fn proxy_caches(&self) -> ProxyCachesService {
-        ProxyCachesService::new(self.clone())
+        ProxyCachesService {
+            client: self.clone(),
+        }
     }
 
     /// Registry members and their roles.
     pub fn members(&self) -> MembersService {
-        MembersService::new(self.clone())
+        MembersService {
+            client: self.clone(),
+        }
     }
 
     /// Container registry users.
     pub fn users(&self) -> UsersService {
-        UsersService::new(self.clone())
+        UsersService {
+            client: self.clone(),
+        }
     }
 
     /// Image scans and their vulnerabilities.
     pub fn scans(&self) -> ScansService {
-        ScansService::new(self.clone())
+        ScansService {
+            client: self.clone(),
+        }
     }
 
     /// The `X-Request-ID` for the next request.
@@ -274,17 +286,12 @@ impl MgcClient {
 fn request_id_value(id: &str) -> Result<HeaderValue, Error> {
     let ok = !id.is_empty() && id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic());
     if !ok {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            format!("request id {id:?} must be 1 to 200 visible ASCII characters"),
-        ));
+        return Err(Error::invalid(format!(
+            "request id {id:?} must be 1 to 200 visible ASCII characters"
+        )));
     }
-    HeaderValue::from_str(id).map_err(|_| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("request id {id:?} is not a header value"),
-        )
-    })
+    HeaderValue::from_str(id)
+        .map_err(|_| Error::invalid(format!("request id {id:?} is not a header value")))
 }
 
 /// Builds an [`MgcClient`].
@@ -306,7 +313,7 @@ pub struct MgcClientBuilder {
     region: Region,
     base_url: Option<String>,
     credential: Option<Credential>,
-    http: Option<HttpClient>,
+    http_client: Option<HttpClient>,
     user_agent: Option<String>,
     max_attempts: Option<u32>,
     request_id: Option<RequestIdGenerator>,
@@ -323,6 +330,26 @@ impl fmt::Debug for MgcClientBuilder {
     }
 }
 
+setters!(MgcClientBuilder {
+    /// A custom base URL (e.g. a test server or a proxy); requests go to
+    /// `{base_url}/v0/...` and `{base_url}/v1/...`.
+    base_url: impl Into<String>,
+    /// Use this HTTP client (its retry, timeout and TLS settings) instead of
+    /// building one. Build it without redirects, or an `X-API-Key` could
+    /// follow a redirect to another host. Not with
+    /// [`max_attempts`](Self::max_attempts) (an error at
+    /// [`build`](Self::build)).
+    http_client: HttpClient,
+    /// The `User-Agent` (default `mgc-api/<version>`).
+    user_agent: impl Into<String>,
+    /// Total attempts for idempotent requests on 408/429/5xx and transport
+    /// errors, honouring `Retry-After` (default 5; 1 disables retries).
+    /// Only for the HTTP client this builder makes: with
+    /// [`http_client`](Self::http_client), retries are that client's, and
+    /// [`build`](Self::build) refuses both.
+    max_attempts: u32,
+});
+
 impl MgcClientBuilder {
     /// A builder from the environment: `MGC_API_KEY` (preferred) or
     /// `MGC_TOKEN`, `MGC_REGION` and `MGC_API_URL` (which overrides the
@@ -337,12 +364,10 @@ impl MgcClientBuilder {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut b = MgcClientBuilder::default();
         if let Some(region) = get(REGION_ENV) {
-            b = b.region(region.parse().map_err(|e: Error| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("{REGION_ENV}: {}", e.message()),
-                )
-            })?);
+            b =
+                b.region(region.parse().map_err(|e: Error| {
+                    Error::invalid(format!("{REGION_ENV}: {}", e.message()))
+                })?);
         }
         if let Some(url) = get(API_URL_ENV) {
             b = b.base_url(url);
@@ -359,13 +384,6 @@ impl MgcClientBuilder {
     /// The region (default `br-se1`); ignored when a base URL is set.
     pub fn region(mut self, region: Region) -> Self {
         self.region = region;
-        self
-    }
-
-    /// A custom base URL (e.g. a test server or a proxy); requests go to
-    /// `{base_url}/v0/...` and `{base_url}/v1/...`.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
         self
     }
 
@@ -388,32 +406,6 @@ impl MgcClientBuilder {
         self
     }
 
-    /// Use this HTTP client (its retry, timeout and TLS settings) instead of
-    /// building one. Build it without redirects, or an `X-API-Key` could
-    /// follow a redirect to another host. Not with
-    /// [`max_attempts`](Self::max_attempts) (an error at
-    /// [`build`](Self::build)).
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.http = Some(http);
-        self
-    }
-
-    /// The `User-Agent` (default `mgc-api/<version>`).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
-        self
-    }
-
-    /// Total attempts for idempotent requests on 408/429/5xx and transport
-    /// errors, honouring `Retry-After` (default 5; 1 disables retries).
-    /// Only for the HTTP client this builder makes: with
-    /// [`http_client`](Self::http_client), retries are that client's, and
-    /// [`build`](Self::build) refuses both.
-    pub fn max_attempts(mut self, n: u32) -> Self {
-        self.max_attempts = Some(n);
-        self
-    }
-
     /// Makes the `X-Request-ID` of each request (default: a random UUIDv4).
     pub fn request_id_generator(mut self, f: impl Fn() -> String + Send + Sync + 'static) -> Self {
         self.request_id = Some(Arc::new(f));
@@ -425,29 +417,25 @@ impl MgcClientBuilder {
     /// [`http_client`](Self::http_client) with
     /// [`max_attempts`](Self::max_attempts).
     pub fn build(self) -> Result<MgcClient, Error> {
-        if self.http.is_some() && self.max_attempts.is_some() {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
+        if self.http_client.is_some() && self.max_attempts.is_some() {
+            return Err(Error::invalid(
                 "max_attempts(..) cannot be combined with http_client(..): retries are set \
                  on the HTTP client given",
             ));
         }
         let credential = self.credential.ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "no credentials: set an API key ({API_KEY_ENV}) or an access token ({TOKEN_ENV})"
-                ),
-            )
+            Error::invalid(format!(
+                "no credentials: set an API key ({API_KEY_ENV}) or an access token ({TOKEN_ENV})"
+            ))
         })?;
         let secret = match &credential {
             Credential::ApiKey(s) | Credential::Bearer(s) => s,
         };
         if secret.is_empty() {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("the {} is empty", credential.describe()),
-            ));
+            return Err(Error::invalid(format!(
+                "the {} is empty",
+                credential.describe()
+            )));
         }
         credential.header()?;
         let base_url = match self.base_url {
@@ -457,13 +445,9 @@ impl MgcClientBuilder {
         let ua = self
             .user_agent
             .unwrap_or_else(|| DEFAULT_USER_AGENT.to_owned());
-        let user_agent = HeaderValue::from_str(&ua).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!("user agent {ua:?} is not a header value"),
-            )
-        })?;
-        let http = match self.http {
+        let user_agent = HeaderValue::from_str(&ua)
+            .map_err(|_| Error::invalid(format!("user agent {ua:?} is not a header value")))?;
+        let http = match self.http_client {
             Some(h) => h,
             None => HttpClient::builder()
                 .user_agent(ua.clone())
@@ -489,7 +473,7 @@ impl MgcClientBuilder {
 }
 
 fn normalize_base_url(raw: &str) -> Result<String, Error> {
-    let bad = |why: &str| Error::new(ErrorKind::InvalidInput, format!("base URL {raw:?} {why}"));
+    let bad = |why: &str| Error::invalid(format!("base URL {raw:?} {why}"));
     let url = url::Url::parse(raw.trim()).map_err(|_| bad("is not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("must start with http:// or https://"));
@@ -509,6 +493,7 @@ fn normalize_base_url(raw: &str) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
     use std::collections::HashMap;
 
     fn from(vars: &[(&str, &str)]) -> Result<MgcClientBuilder, Error> {

@@ -26,14 +26,10 @@ pub struct CredentialsResponse {
 /// The credentials operations; from [`MgcClient::credentials`].
 #[derive(Debug, Clone)]
 pub struct CredentialsService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 impl CredentialsService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        CredentialsService { client }
-    }
-
     /// `getCredentials`: `GET /v0/credentials`, the registry login.
     pub async fn get(&self) -> Result<CredentialsResponse, Error> {
         let call = Call::new("getCredentials", Method::GET, "/v0/credentials".into());

@@ -71,12 +71,9 @@ pub(crate) fn is_uuid(value: &str) -> bool {
 
 /// The error for `value`, not a UUID, given as the spec's `param`.
 fn not_a_uuid(param: &str, value: &str) -> Error {
-    Error::new(
-        crate::ErrorKind::InvalidInput,
-        format!(
-            "{param} {value:?} is not a UUID (expected the form 0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42c)"
-        ),
-    )
+    Error::invalid(format!(
+        "{param} {value:?} is not a UUID (expected the form 0c6bbd87-881a-4bf8-b3f6-4ff3ceacb42c)"
+    ))
 }
 
 macro_rules! uuid_id {

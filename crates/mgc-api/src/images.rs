@@ -11,7 +11,7 @@ use crate::client::MgcClient;
 use crate::error::Error;
 use crate::ids::{RegistryId, RepositoryId};
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
-use crate::repositories::{RepositoriesService, repository_path};
+use crate::repositories::repository_path;
 use crate::request::Call;
 use crate::{serde_util, validate};
 
@@ -93,7 +93,7 @@ pub type ImagesResponse = ListResponse<ImageResponse>;
 /// The image operations; from [`MgcClient::images`].
 #[derive(Debug, Clone)]
 pub struct ImagesService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 /// Checks the digest or tag and builds `.../images/{digest_or_tag}`.
@@ -112,10 +112,6 @@ pub(crate) fn image_path(
 }
 
 impl ImagesService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        ImagesService { client }
-    }
-
     /// `getImagesV1`: one page of the repository's images. Takes `limit`,
     /// `offset`, `sort` (default `pushed_at:desc`), `name` and `expand`
     /// (sent as repeated `expand=` parameters; see [`EXPAND_ALL`]).
@@ -127,10 +123,9 @@ impl ImagesService {
     ) -> Result<ImagesResponse, Error> {
         const OP: &str = "getImagesV1";
         let path = format!("{}/images", repository_path(registry_id, repository_id));
-        let q = options.query(OP, Accepts::NAME_EXPAND)?;
-        self.client
-            .json(Call::new(OP, Method::GET, path).query(q))
-            .await
+        let q = options.query(OP, Accepts::NameExpand)?;
+        let call = Call::new(OP, Method::GET, path).query(q);
+        self.client.json(call).await
     }
 
     /// Every image of the repository, page after page, as a stream.
@@ -140,13 +135,11 @@ impl ImagesService {
         repository_id: &RepositoryId,
         options: ListOptions,
     ) -> ItemStream<ImageResponse> {
-        let this = self.clone();
-        let ids = (registry_id.clone(), repository_id.clone());
-        walk("getImagesV1", options, move |o| {
-            let this = this.clone();
-            let (reg, repo) = ids.clone();
-            async move { this.list(&reg, &repo, o).await }
-        })
+        let ctx = (self.clone(), registry_id.clone(), repository_id.clone());
+        let fetch = |(this, reg, repo): (Self, RegistryId, RepositoryId), o| async move {
+            this.list(&reg, &repo, o).await
+        };
+        walk("getImagesV1", options, ctx, fetch)
     }
 
     /// `getImageV1`: the image with this digest or tag.
@@ -179,7 +172,8 @@ impl ImagesService {
         registry_id: &RegistryId,
         repository_name: &str,
     ) -> Result<RepositoryId, Error> {
-        RepositoriesService::new(self.client.clone())
+        self.client
+            .repositories()
             .id_by_name(registry_id, repository_name)
             .await
     }
@@ -187,7 +181,7 @@ impl ImagesService {
     /// [`list`](Self::list) in the repository named exactly
     /// `repository_name`: the Go SDK's `Images.List(registryID,
     /// repositoryName, opts)`. The name is resolved once
-    /// ([`RepositoriesService::get_by_name`]: not found and ambiguous names
+    /// ([`get_by_name`](crate::RepositoriesService::get_by_name): not found and ambiguous names
     /// are errors), then `getImagesV1` is called with its id.
     ///
     /// ```no_run
@@ -209,7 +203,7 @@ impl ImagesService {
         options: ListOptions,
     ) -> Result<ImagesResponse, Error> {
         // Refuse bad options before the look-up is sent.
-        options.query("getImagesV1", Accepts::NAME_EXPAND)?;
+        options.query("getImagesV1", Accepts::NameExpand)?;
         let id = self.repository_id(registry_id, repository_name).await?;
         self.list(registry_id, &id, options).await
     }

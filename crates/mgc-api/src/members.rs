@@ -57,13 +57,9 @@ impl MemberRequest {
             role: None,
         }
     }
-
-    /// Sets the role.
-    pub fn role(mut self, role: MemberRole) -> Self {
-        self.role = Some(role);
-        self
-    }
 }
+
+setters!(MemberRequest { role: MemberRole });
 
 /// `MemberUpdateRequest`: a member's new role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,7 +100,7 @@ pub type MembersResponse = ListResponse<MemberResponse>;
 /// The member operations; from [`MgcClient::members`].
 #[derive(Debug, Clone)]
 pub struct MembersService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 fn members_path(registry_id: &RegistryId) -> String {
@@ -115,26 +111,7 @@ fn member_path(registry_id: &RegistryId, member_id: &MemberId) -> String {
     format!("{}/{}", members_path(registry_id), member_id.segment())
 }
 
-fn known_role(op: &'static str, role: &MemberRole) -> Result<(), Error> {
-    if role.is_known() {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(
-            op,
-            format!(
-                "role {:?} is not one of: {}",
-                role.as_str(),
-                MemberRole::KNOWN.join(", ")
-            ),
-        ))
-    }
-}
-
 impl MembersService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        MembersService { client }
-    }
-
     /// `addRegistryMember`: `POST /v0/registries/{registry_id}/members`. Not retried.
     pub async fn add(
         &self,
@@ -144,7 +121,7 @@ impl MembersService {
         const OP: &str = "addRegistryMember";
         let path = members_path(registry_id);
         if let Some(role) = &request.role {
-            known_role(OP, role)?;
+            role.check_known(OP, "role")?;
         }
         let call = Call::new(OP, Method::POST, path).json(&request)?;
         self.client.json(call).await
@@ -159,10 +136,9 @@ impl MembersService {
     ) -> Result<MembersResponse, Error> {
         const OP: &str = "getRegistryMembers";
         let path = members_path(registry_id);
-        let q = options.query(OP, Accepts::PAGING)?;
-        self.client
-            .json(Call::new(OP, Method::GET, path).query(q))
-            .await
+        let q = options.query(OP, Accepts::Paging)?;
+        let call = Call::new(OP, Method::GET, path).query(q);
+        self.client.json(call).await
     }
 
     /// Every member of the registry, page after page, as a stream.
@@ -171,13 +147,9 @@ impl MembersService {
         registry_id: &RegistryId,
         options: ListOptions,
     ) -> ItemStream<MemberResponse> {
-        let this = self.clone();
-        let registry_id = registry_id.clone();
-        walk("getRegistryMembers", options, move |o| {
-            let this = this.clone();
-            let registry_id = registry_id.clone();
-            async move { this.list(&registry_id, o).await }
-        })
+        let ctx = (self.clone(), registry_id.clone());
+        let fetch = |(this, reg): (Self, RegistryId), o| async move { this.list(&reg, o).await };
+        walk("getRegistryMembers", options, ctx, fetch)
     }
 
     /// `getRegistryMember`: `GET /v0/registries/{registry_id}/members/{member_id}`.
@@ -200,7 +172,7 @@ impl MembersService {
     ) -> Result<MemberResponse, Error> {
         const OP: &str = "updateRegistryMember";
         let path = member_path(registry_id, member_id);
-        known_role(OP, &request.role)?;
+        request.role.check_known(OP, "role")?;
         let call = Call::new(OP, Method::PATCH, path).json(&request)?;
         self.client.json(call).await
     }

@@ -46,56 +46,32 @@ pub struct ListOptions {
     pub expand: Vec<String>,
 }
 
-/// Which optional parameters a list operation takes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Accepts {
-    pub(crate) name: bool,
-    pub(crate) expand: bool,
+/// Which optional parameters a list operation takes, each level adding one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Accepts {
+    /// `_limit`, `_offset` and `_sort`.
+    Paging,
+    /// And `name`.
+    Name,
+    /// And `expand`.
+    NameExpand,
 }
 
-impl Accepts {
-    pub(crate) const PAGING: Accepts = Accepts {
-        name: false,
-        expand: false,
-    };
-    pub(crate) const NAME: Accepts = Accepts {
-        name: true,
-        expand: false,
-    };
-    pub(crate) const NAME_EXPAND: Accepts = Accepts {
-        name: true,
-        expand: true,
-    };
-}
+setters!(ListOptions {
+    /// `_limit`: at least 1.
+    limit: u32,
+    /// `_offset`.
+    offset: u64,
+    /// `_sort`, e.g. `created_at:desc`.
+    sort: impl Into<String>,
+    /// The `name` filter.
+    name: impl Into<String>,
+});
 
 impl ListOptions {
     /// No options: the API's defaults.
     pub fn new() -> ListOptions {
         ListOptions::default()
-    }
-
-    /// Sets `_limit` (must be at least 1).
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Sets `_offset`.
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = Some(offset);
-        self
-    }
-
-    /// Sets `_sort`, e.g. `created_at:desc`.
-    pub fn sort(mut self, sort: impl Into<String>) -> Self {
-        self.sort = Some(sort.into());
-        self
-    }
-
-    /// Sets the `name` filter.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
     }
 
     /// Adds one `expand` value (images: `tags_details`, `extra_attr`,
@@ -126,7 +102,7 @@ impl ListOptions {
             q.push(("_sort", sort.clone()));
         }
         if let Some(name) = &self.name {
-            if !accepts.name {
+            if accepts < Accepts::Name {
                 return Err(Error::invalid_input(
                     op,
                     "this operation has no `name` filter",
@@ -135,7 +111,7 @@ impl ListOptions {
             validate::non_empty(op, "name filter", name)?;
             q.push(("name", name.clone()));
         }
-        if !self.expand.is_empty() && !accepts.expand {
+        if !self.expand.is_empty() && accepts < Accepts::NameExpand {
             return Err(Error::invalid_input(
                 op,
                 "this operation has no `expand` parameter",
@@ -212,16 +188,22 @@ struct WalkState {
     done: bool,
 }
 
-/// Walks every page from `opts.offset` (default 0), `fetch` getting the
-/// options of each page. Stops at an empty page or once the offset reaches
+/// Walks every page from `opts.offset` (default 0), `fetch` getting `ctx`
+/// (the service and the ids of the listing) and the options of each page. Stops at an empty page or once the offset reaches
 /// `meta.page.total`; a page identical to one before (the same items: an
 /// API ignoring `_offset`) ends the stream with a [`ErrorKind::Protocol`]
 /// error instead of looping. The pages are remembered as hashes
 /// ([`SeenPages`], the guard `Link` paging uses too).
-pub(crate) fn walk<P, F, Fut>(op: &'static str, opts: ListOptions, fetch: F) -> ItemStream<P::Item>
+pub(crate) fn walk<C, P, F, Fut>(
+    op: &'static str,
+    opts: ListOptions,
+    ctx: C,
+    fetch: F,
+) -> ItemStream<P::Item>
 where
+    C: Clone + Send + Sync + 'static,
     P: Paginated,
-    F: Fn(ListOptions) -> Fut + Send + Sync + 'static,
+    F: Fn(C, ListOptions) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<P, Error>> + Send + 'static,
 {
     let start = WalkState {
@@ -233,11 +215,12 @@ where
     stream::try_unfold(start, move |mut state: WalkState| {
         let fetch = fetch.clone();
         let opts = opts.clone();
+        let ctx = ctx.clone();
         async move {
             if state.done {
                 return Ok(None);
             }
-            let page: P = fetch(opts.offset(state.offset)).await?;
+            let page: P = fetch(ctx, opts.offset(state.offset)).await?;
             let meta = page.page();
             let items = page.into_results();
             if items.is_empty() {
@@ -280,7 +263,7 @@ mod tests {
             .name("x")
             .expand("a")
             .expand("b")
-            .query("getImagesV1", Accepts::NAME_EXPAND)
+            .query("getImagesV1", Accepts::NameExpand)
             .unwrap();
         assert_eq!(
             q,
@@ -293,30 +276,30 @@ mod tests {
                 ("expand", "b".to_owned()),
             ]
         );
-        let err = ListOptions::new().limit(0).query("op", Accepts::PAGING);
+        let err = ListOptions::new().limit(0).query("op", Accepts::Paging);
         assert_eq!(err.unwrap_err().kind(), ErrorKind::InvalidInput);
         assert!(
             ListOptions::new()
                 .name("x")
-                .query("op", Accepts::PAGING)
+                .query("op", Accepts::Paging)
                 .is_err()
         );
         assert!(
             ListOptions::new()
                 .expand("x")
-                .query("op", Accepts::NAME)
+                .query("op", Accepts::Name)
                 .is_err()
         );
         assert!(
             ListOptions::new()
                 .sort("bad")
-                .query("op", Accepts::PAGING)
+                .query("op", Accepts::Paging)
                 .is_err()
         );
         assert!(
             ListOptions::new()
                 .expand("a&b")
-                .query("op", Accepts::NAME_EXPAND)
+                .query("op", Accepts::NameExpand)
                 .is_err()
         );
     }

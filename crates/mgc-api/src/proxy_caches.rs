@@ -59,25 +59,13 @@ impl ProxyCacheRequest {
             description: None,
         }
     }
-
-    /// Sets `access_key`.
-    pub fn access_key(mut self, key: impl Into<String>) -> Self {
-        self.access_key = Some(key.into());
-        self
-    }
-
-    /// Sets `access_secret`.
-    pub fn access_secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.access_secret = Some(secret.into());
-        self
-    }
-
-    /// Sets `description`.
-    pub fn description(mut self, text: impl Into<String>) -> Self {
-        self.description = Some(text.into());
-        self
-    }
 }
+
+setters!(ProxyCacheRequest {
+    access_key: impl Into<String>,
+    access_secret: impl Into<Secret>,
+    description: impl Into<String>,
+});
 
 /// `UpdateProxyCacheRequest`: the fields [`ProxyCachesService::update`]
 /// changes. Only the fields set are sent; unset ones are omitted (not `null`).
@@ -114,40 +102,18 @@ impl UpdateProxyCacheRequest {
         Self::default()
     }
 
-    /// Sets `name`.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets `url`.
-    pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
-        self
-    }
-
-    /// Sets `access_key`.
-    pub fn access_key(mut self, key: impl Into<String>) -> Self {
-        self.access_key = Some(key.into());
-        self
-    }
-
-    /// Sets `access_secret`.
-    pub fn access_secret(mut self, secret: impl Into<Secret>) -> Self {
-        self.access_secret = Some(secret.into());
-        self
-    }
-
-    /// Sets `description`.
-    pub fn description(mut self, text: impl Into<String>) -> Self {
-        self.description = Some(text.into());
-        self
-    }
-
     fn is_empty(&self) -> bool {
         self == &Self::default()
     }
 }
+
+setters!(UpdateProxyCacheRequest {
+    name: impl Into<String>,
+    url: impl Into<String>,
+    access_key: impl Into<String>,
+    access_secret: impl Into<Secret>,
+    description: impl Into<String>,
+});
 
 /// `ProxyCacheCredentialStatusRequest`: credentials to test with
 /// [`ProxyCachesService::check_credentials`]. `credential_type` is required by
@@ -249,10 +215,11 @@ pub type UpdateProxyCacheResponse = ProxyCacheResponse;
 /// `ProxyCachesResponse`: one page of proxy caches.
 pub type ProxyCachesResponse = ListResponse<ProxyCacheResponse>;
 
-/// `ProxyCacheStatusResponse`: connection status of a proxy cache.
+/// `ProxyCacheStatusResponse`: connection status of a proxy cache, or the
+/// result of a credential check (the same shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyCacheStatusResponse {
-    /// e.g. `connected`, `unreachable`.
+    /// e.g. `connected`, `unreachable`; for credentials `valid`, `invalid`.
     pub status: String,
     /// Details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -260,19 +227,12 @@ pub struct ProxyCacheStatusResponse {
 }
 
 /// `ProxyCacheCredentialStatusResponse`: result of a credential check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProxyCacheCredentialStatusResponse {
-    /// e.g. `valid`, `invalid`.
-    pub status: String,
-    /// Details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
+pub type ProxyCacheCredentialStatusResponse = ProxyCacheStatusResponse;
 
 /// The proxy-cache operations; from [`MgcClient::proxy_caches`].
 #[derive(Debug, Clone)]
 pub struct ProxyCachesService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 fn proxy_cache_path(id: &ProxyCacheId) -> String {
@@ -280,10 +240,6 @@ fn proxy_cache_path(id: &ProxyCacheId) -> String {
 }
 
 impl ProxyCachesService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        ProxyCachesService { client }
-    }
-
     /// `createProxyCache`: `POST /v0/proxy-caches`. Not retried.
     pub async fn create(
         &self,
@@ -301,18 +257,15 @@ impl ProxyCachesService {
     /// (default `created_at:asc`); no `name` filter.
     pub async fn list(&self, options: ListOptions) -> Result<ProxyCachesResponse, Error> {
         const OP: &str = "getProxyCaches";
-        let q = options.query(OP, Accepts::PAGING)?;
+        let q = options.query(OP, Accepts::Paging)?;
         let call = Call::new(OP, Method::GET, "/v0/proxy-caches".into()).query(q);
         self.client.json(call).await
     }
 
     /// Every proxy cache, page after page, as a stream.
     pub fn list_stream(&self, options: ListOptions) -> ItemStream<ProxyCacheResponse> {
-        let this = self.clone();
-        walk("getProxyCaches", options, move |o| {
-            let this = this.clone();
-            async move { this.list(o).await }
-        })
+        let fetch = |this: Self, o| async move { this.list(o).await };
+        walk("getProxyCaches", options, self.clone(), fetch)
     }
 
     /// `getProxyCache`: `GET /v0/proxy-caches/{proxy_cache_id}`.

@@ -39,13 +39,12 @@ impl RegistryRequest {
             proxy_cache_id: None,
         }
     }
-
-    /// Makes the registry a proxy for the proxy cache `id`.
-    pub fn proxy_cache_id(mut self, id: ProxyCacheId) -> Self {
-        self.proxy_cache_id = Some(id);
-        self
-    }
 }
+
+setters!(RegistryRequest {
+    /// Makes the registry a proxy for this proxy cache.
+    proxy_cache_id: ProxyCacheId,
+});
 
 /// `CreateRegistryResponse`: the registry just created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,14 +84,10 @@ pub type RegistriesResponse = ListResponse<RegistryResponse>;
 /// The registry operations; from [`MgcClient::registries`].
 #[derive(Debug, Clone)]
 pub struct RegistriesService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 impl RegistriesService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        RegistriesService { client }
-    }
-
     /// `createRegistry`: `POST /v0/registries`. The name is checked first
     /// (lowercase letters and digits, at most 63). Not retried.
     pub async fn create(&self, request: RegistryRequest) -> Result<CreateRegistryResponse, Error> {
@@ -106,18 +101,15 @@ impl RegistriesService {
     /// `offset`, `sort` (default `created_at:asc`) and `name`.
     pub async fn list(&self, options: ListOptions) -> Result<RegistriesResponse, Error> {
         const OP: &str = "getRegistries";
-        let q = options.query(OP, Accepts::NAME)?;
+        let q = options.query(OP, Accepts::Name)?;
         let call = Call::new(OP, Method::GET, "/v0/registries".into()).query(q);
         self.client.json(call).await
     }
 
     /// Every registry, page after page from `options.offset`, as a stream.
     pub fn list_stream(&self, options: ListOptions) -> ItemStream<RegistryResponse> {
-        let this = self.clone();
-        walk("getRegistries", options, move |o| {
-            let this = this.clone();
-            async move { this.list(o).await }
-        })
+        let fetch = |this: Self, o| async move { this.list(o).await };
+        walk("getRegistries", options, self.clone(), fetch)
     }
 
     /// `getRegistry`: `GET /v0/registries/{registry_id}`.

@@ -70,7 +70,7 @@ impl Paginated for RepositoriesV1Response {
 /// The repository operations; from [`MgcClient::repositories`].
 #[derive(Debug, Clone)]
 pub struct RepositoriesService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 fn repositories_path(registry_id: &RegistryId) -> String {
@@ -78,10 +78,6 @@ fn repositories_path(registry_id: &RegistryId) -> String {
 }
 
 impl RepositoriesService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        RepositoriesService { client }
-    }
-
     /// `getRepositoriesV1`: `GET /v1/registries/{registry_id}/repositories`,
     /// one page. Takes `limit`, `offset`, `sort` (default `created_at:desc`)
     /// and `name` (a filter the API may match loosely; see
@@ -92,7 +88,7 @@ impl RepositoriesService {
         options: ListOptions,
     ) -> Result<RepositoriesV1Response, Error> {
         const OP: &str = "getRepositoriesV1";
-        let q = options.query(OP, Accepts::NAME)?;
+        let q = options.query(OP, Accepts::Name)?;
         let call = Call::new(OP, Method::GET, repositories_path(registry_id)).query(q);
         self.client.json(call).await
     }
@@ -103,13 +99,9 @@ impl RepositoriesService {
         registry_id: &RegistryId,
         options: ListOptions,
     ) -> ItemStream<RepositoryV1Response> {
-        let this = self.clone();
-        let registry_id = registry_id.clone();
-        walk("getRepositoriesV1", options, move |o| {
-            let this = this.clone();
-            let registry_id = registry_id.clone();
-            async move { this.list(&registry_id, o).await }
-        })
+        let ctx = (self.clone(), registry_id.clone());
+        let fetch = |(this, reg): (Self, RegistryId), o| async move { this.list(&reg, o).await };
+        walk("getRepositoriesV1", options, ctx, fetch)
     }
 
     /// `getRepositoryV1`: `GET /v1/registries/{registry_id}/repositories/{repository_id}`.

@@ -99,6 +99,17 @@ macro_rules! string_enum {
                 !matches!(self, $name::Other(_))
             }
 
+            /// Refuses (before sending) a value the spec does not list, as
+            /// `what` of operation `op`.
+            pub(crate) fn check_known(&self, op: &'static str, what: &str) -> Result<(), $crate::Error> {
+                if self.is_known() {
+                    return Ok(());
+                }
+                let known = $name::KNOWN.join(", ");
+                let msg = format!("{what} {:?} is not one of: {known}", self.as_str());
+                Err($crate::Error::invalid_input(op, msg))
+            }
+
             fn from_wire(s: &str) -> $name {
                 match s {
                     $( $wire => $name::$variant, )+
@@ -119,9 +130,7 @@ macro_rules! string_enum {
             /// Parses one of the values the spec lists (others are refused).
             fn from_str(s: &str) -> Result<$name, $crate::Error> {
                 match $name::from_wire(s) {
-                    $name::Other(_) => Err($crate::Error::new(
-                        $crate::ErrorKind::InvalidInput,
-                        format!(
+                    $name::Other(_) => Err($crate::Error::invalid(format!(
                             "{:?} is not a valid {}; expected one of: {}",
                             s,
                             stringify!($name),

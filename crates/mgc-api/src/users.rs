@@ -25,14 +25,10 @@ pub struct UserResponse {
 /// The user operations; from [`MgcClient::users`].
 #[derive(Debug, Clone)]
 pub struct UsersService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 impl UsersService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        UsersService { client }
-    }
-
     /// `createUser`: `POST /v0/users`, creates the registry user of the
     /// authenticated identity. Not retried.
     pub async fn create(&self) -> Result<UserResponse, Error> {

@@ -14,13 +14,6 @@ pub(super) fn parse_endpoint(endpoint: &str) -> Result<Url, Error> {
     })
 }
 
-pub(super) fn url_authority(url: &Url) -> String {
-    match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_owned(),
-    }
-}
-
 /// An Azure Container Registry login server: `https://NAME.azurecr.io`
 /// (`http://HOST[:PORT]` for test registries), parsed in one place for the
 /// metadata client, the facade and `crctl acr --endpoint`.

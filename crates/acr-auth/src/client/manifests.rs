@@ -5,7 +5,7 @@ use http::Method;
 use registry_core::Error;
 
 use super::AcrClient;
-use super::request::{delete_scope, parse_digest, patch_body, read_scope, repo_path, write_scope};
+use super::request::{parse_digest, repo_path, scope};
 use crate::models::{ArtifactManifestProperties, ManifestAttributes, WriteableProperties};
 use crate::paging::{ListManifestsOptions, Page};
 
@@ -39,10 +39,8 @@ impl AcrClient {
     ) -> Result<ArtifactManifestProperties, Error> {
         let d = parse_digest(digest)?;
         let url = self.url(&[&repo_path(name)?, "_manifests", &d.to_string()], &[])?;
-        self.json(Method::GET, url, read_scope(name), None, || {
-            format!("getting the properties of manifest {name}@{d}")
-        })
-        .await
+        let what = format!("manifest {name}@{d}");
+        self.properties(url, name, None, &what).await
     }
 
     /// Updates a manifest's writeable properties
@@ -56,14 +54,8 @@ impl AcrClient {
     ) -> Result<ArtifactManifestProperties, Error> {
         let d = parse_digest(digest)?;
         let url = self.url(&[&repo_path(name)?, "_manifests", &d.to_string()], &[])?;
-        self.json(
-            Method::PATCH,
-            url,
-            write_scope(name),
-            Some(patch_body(properties)),
-            || format!("updating the properties of manifest {name}@{d}"),
-        )
-        .await
+        let what = format!("manifest {name}@{d}");
+        self.properties(url, name, Some(properties), &what).await
     }
 
     /// Deletes a manifest by digest (`DELETE /v2/{name}/manifests/{digest}`).
@@ -73,7 +65,7 @@ impl AcrClient {
         let url = self.endpoint.join(&path).map_err(|e| {
             Error::invalid_input(format!("bad manifest path {path:?}")).with_source(e)
         })?;
-        self.send(Method::DELETE, url, delete_scope(name), None, || {
+        self.send(Method::DELETE, url, scope(name, "delete"), None, || {
             format!("deleting manifest {name}@{d}")
         })
         .await

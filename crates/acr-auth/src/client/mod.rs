@@ -13,7 +13,7 @@ use url::Url;
 use crate::auth::AcrAuthenticator;
 
 pub use self::endpoint::Endpoint;
-use self::endpoint::{parse_endpoint, url_authority};
+use self::endpoint::parse_endpoint;
 
 /// The metadata API version this client speaks.
 pub const API_VERSION: &str = "2021-07-01";
@@ -53,7 +53,7 @@ impl AcrClient {
     /// [`AcrAuthenticator::for_host`], it is restricted to this endpoint.
     pub fn new(endpoint: &str, auth: AcrAuthenticator) -> Result<AcrClient, Error> {
         let url = parse_endpoint(endpoint)?;
-        let auth = auth.restricted_to(url_authority(&url));
+        let auth = auth.restricted_to(url.authority().to_owned());
         let http = HttpClient::builder().authenticator(auth).build()?;
         Ok(AcrClient::from_parts(url, http))
     }

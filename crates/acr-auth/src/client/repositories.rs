@@ -5,7 +5,7 @@ use http::Method;
 use registry_core::Error;
 
 use super::AcrClient;
-use super::request::{delete_scope, parse_json, patch_body, read_scope, repo_path, write_scope};
+use super::request::{parse_json, repo_path, scope};
 use crate::models::{ContainerRepositoryProperties, DeletedRepository, WriteableProperties};
 use crate::paging::{ListRepositoriesOptions, Page};
 
@@ -33,10 +33,8 @@ impl AcrClient {
         name: &str,
     ) -> Result<ContainerRepositoryProperties, Error> {
         let url = self.url(&[&repo_path(name)?], &[])?;
-        self.json(Method::GET, url, read_scope(name), None, || {
-            format!("getting the properties of repository {name}")
-        })
-        .await
+        let what = format!("repository {name}");
+        self.properties(url, name, None, &what).await
     }
 
     /// Updates a repository's writeable properties (`PATCH /acr/v1/{name}`);
@@ -47,14 +45,8 @@ impl AcrClient {
         properties: &WriteableProperties,
     ) -> Result<ContainerRepositoryProperties, Error> {
         let url = self.url(&[&repo_path(name)?], &[])?;
-        self.json(
-            Method::PATCH,
-            url,
-            write_scope(name),
-            Some(patch_body(properties)),
-            || format!("updating the properties of repository {name}"),
-        )
-        .await
+        let what = format!("repository {name}");
+        self.properties(url, name, Some(properties), &what).await
     }
 
     /// Deletes a repository with all its tags and manifests
@@ -63,7 +55,7 @@ impl AcrClient {
         let url = self.url(&[&repo_path(name)?], &[])?;
         let what = || format!("deleting repository {name}");
         let (_, _, body) = self
-            .send(Method::DELETE, url, delete_scope(name), None, what)
+            .send(Method::DELETE, url, scope(name, "delete"), None, what)
             .await?;
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(DeletedRepository::default());

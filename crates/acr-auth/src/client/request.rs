@@ -129,15 +129,25 @@ impl AcrClient {
         Ok(url)
     }
 
-    pub(super) async fn json<T: DeserializeOwned>(
+    /// The properties at `url` of `subject` in repository `name`:
+    /// read, or with `update` patched (only the fields set are sent).
+    pub(super) async fn properties<T: DeserializeOwned>(
         &self,
-        method: Method,
         url: Url,
-        scopes: Scopes,
-        body: Option<Bytes>,
-        what: impl Fn() -> String,
+        name: &str,
+        update: Option<&WriteableProperties>,
+        subject: &str,
     ) -> Result<T, Error> {
-        let (_, _, bytes) = self.send(method, url, scopes, body, &what).await?;
+        let (method, action, verb) = match update {
+            None => (Method::GET, "metadata_read", "getting"),
+            Some(_) => (Method::PATCH, "metadata_write", "updating"),
+        };
+        let body =
+            update.map(|p| Bytes::from(serde_json::to_vec(p).expect("properties serialise")));
+        let what = || format!("{verb} the properties of {subject}");
+        let (_, _, bytes) = self
+            .send(method, url, scope(name, action), body, what)
+            .await?;
         parse_json(&bytes, what)
     }
 
@@ -186,10 +196,6 @@ pub(super) fn parse_json<T: DeserializeOwned>(
     })
 }
 
-pub(super) fn patch_body(p: &WriteableProperties) -> Bytes {
-    Bytes::from(serde_json::to_vec(p).expect("writeable properties serialise"))
-}
-
 /// A repository name as escaped path segments, checked.
 pub(super) fn repo_path(name: &str) -> Result<String, Error> {
     let parts: Vec<&str> = name.split('/').collect();
@@ -221,16 +227,9 @@ pub(super) fn parse_digest(digest: &str) -> Result<Digest, Error> {
         .map_err(|e| e.context("the manifest digest"))
 }
 
-pub(super) fn read_scope(name: &str) -> Scopes {
-    Scopes::new([Scope::repository(name, &["metadata_read"])])
-}
-
-pub(super) fn write_scope(name: &str) -> Scopes {
-    Scopes::new([Scope::repository(name, &["metadata_write"])])
-}
-
-pub(super) fn delete_scope(name: &str) -> Scopes {
-    Scopes::new([Scope::repository(name, &["delete"])])
+/// `repository:{name}:{action}`.
+pub(super) fn scope(name: &str, action: &str) -> Scopes {
+    Scopes::new([Scope::repository(name, &[action])])
 }
 
 /// The scopes a listing URL needs: the catalog, or reading a repository's
@@ -248,7 +247,7 @@ pub(super) fn listing_scopes(url: &Url) -> Scopes {
         .or_else(|| rest.strip_suffix("/_manifests"))
         .unwrap_or(rest);
     let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
-    read_scope(&name)
+    scope(&name, "metadata_read")
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use http::Method;
 use registry_core::Error;
 
 use super::AcrClient;
-use super::request::{delete_scope, patch_body, read_scope, repo_path, segment, write_scope};
+use super::request::{repo_path, scope, segment};
 use crate::models::{ArtifactTagProperties, TagAttributes, WriteableProperties};
 use crate::paging::{ListTagsOptions, Page};
 
@@ -37,10 +37,8 @@ impl AcrClient {
         tag: &str,
     ) -> Result<ArtifactTagProperties, Error> {
         let url = self.url(&[&repo_path(name)?, "_tags", &segment(tag, "tag")?], &[])?;
-        self.json(Method::GET, url, read_scope(name), None, || {
-            format!("getting the properties of tag {name}:{tag}")
-        })
-        .await
+        let what = format!("tag {name}:{tag}");
+        self.properties(url, name, None, &what).await
     }
 
     /// Updates a tag's writeable properties
@@ -52,21 +50,15 @@ impl AcrClient {
         properties: &WriteableProperties,
     ) -> Result<ArtifactTagProperties, Error> {
         let url = self.url(&[&repo_path(name)?, "_tags", &segment(tag, "tag")?], &[])?;
-        self.json(
-            Method::PATCH,
-            url,
-            write_scope(name),
-            Some(patch_body(properties)),
-            || format!("updating the properties of tag {name}:{tag}"),
-        )
-        .await
+        let what = format!("tag {name}:{tag}");
+        self.properties(url, name, Some(properties), &what).await
     }
 
     /// Deletes a tag, leaving its manifest
     /// (`DELETE /acr/v1/{name}/_tags/{tag}`).
     pub async fn delete_tag(&self, name: &str, tag: &str) -> Result<(), Error> {
         let url = self.url(&[&repo_path(name)?, "_tags", &segment(tag, "tag")?], &[])?;
-        self.send(Method::DELETE, url, delete_scope(name), None, || {
+        self.send(Method::DELETE, url, scope(name, "delete"), None, || {
             format!("deleting tag {name}:{tag}")
         })
         .await

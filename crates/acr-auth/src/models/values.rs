@@ -19,6 +19,10 @@ macro_rules! open_enum {
         }
 
         impl $name {
+            /// Every known value, in the order (and with the wire values)
+            /// of the Go SDK's `Possible…Values()`.
+            pub const ALL: &[$name] = &[$($name::$variant),*];
+
             /// The wire value.
             pub fn as_str(&self) -> &str {
                 match self {
@@ -66,24 +70,27 @@ open_enum! {
     /// assert_eq!(Architecture::from("arm64"), Architecture::Arm64);
     /// assert_eq!(Architecture::from("loong64"), Architecture::Other("loong64".into()));
     /// assert_eq!(Architecture::I386.as_str(), "386");
+    /// assert_eq!(Architecture::ALL.len(), 13);
+    /// assert_eq!(Architecture::ALL[0].as_str(), "amd64");
+    /// assert!(Architecture::ALL.iter().all(|a| Architecture::from(a.as_str()) == *a));
     /// ```
     Architecture {
-        /// `386`
-        I386 = "386",
         /// `amd64`
         Amd64 = "amd64",
         /// `arm`
         Arm = "arm",
         /// `arm64`
         Arm64 = "arm64",
+        /// `386`
+        I386 = "386",
         /// `mips`
         Mips = "mips",
-        /// `mipsle`
-        MipsLe = "mipsle",
         /// `mips64`
         Mips64 = "mips64",
         /// `mips64le`
         Mips64Le = "mips64le",
+        /// `mipsle`
+        MipsLe = "mipsle",
         /// `ppc64`
         Ppc64 = "ppc64",
         /// `ppc64le` (the spec's enum also spells it `ppc641e`)
@@ -104,6 +111,8 @@ open_enum! {
     /// use acr_auth::OperatingSystem;
     /// assert_eq!(OperatingSystem::from("linux"), OperatingSystem::Linux);
     /// assert_eq!(OperatingSystem::from("haiku").as_str(), "haiku");
+    /// assert_eq!(OperatingSystem::ALL.len(), 14);
+    /// assert!(OperatingSystem::ALL.contains(&OperatingSystem::Linux));
     /// ```
     OperatingSystem {
         /// `aix`
@@ -116,10 +125,10 @@ open_enum! {
         Dragonfly = "dragonfly",
         /// `freebsd`
         FreeBsd = "freebsd",
-        /// `illumos`
-        Illumos = "illumos",
         /// `ios`
         Ios = "ios",
+        /// `illumos`
+        Illumos = "illumos",
         /// `js`
         Js = "js",
         /// `linux`
@@ -137,60 +146,6 @@ open_enum! {
     }
 }
 
-impl Architecture {
-    /// Every known architecture, in the order (and with the wire values) of
-    /// the Go SDK's `PossibleArtifactArchitectureValues()`.
-    ///
-    /// ```
-    /// use acr_auth::Architecture;
-    /// assert_eq!(Architecture::ALL.len(), 13);
-    /// assert_eq!(Architecture::ALL[0].as_str(), "amd64");
-    /// assert!(Architecture::ALL.iter().all(|a| Architecture::from(a.as_str()) == *a));
-    /// ```
-    pub const ALL: &[Architecture] = &[
-        Architecture::Amd64,
-        Architecture::Arm,
-        Architecture::Arm64,
-        Architecture::I386,
-        Architecture::Mips,
-        Architecture::Mips64,
-        Architecture::Mips64Le,
-        Architecture::MipsLe,
-        Architecture::Ppc64,
-        Architecture::Ppc64Le,
-        Architecture::RiscV64,
-        Architecture::S390x,
-        Architecture::Wasm,
-    ];
-}
-
-impl OperatingSystem {
-    /// Every known operating system, in the order (and with the wire
-    /// values) of the Go SDK's `PossibleArtifactOperatingSystemValues()`.
-    ///
-    /// ```
-    /// use acr_auth::OperatingSystem;
-    /// assert_eq!(OperatingSystem::ALL.len(), 14);
-    /// assert!(OperatingSystem::ALL.contains(&OperatingSystem::Linux));
-    /// ```
-    pub const ALL: &[OperatingSystem] = &[
-        OperatingSystem::Aix,
-        OperatingSystem::Android,
-        OperatingSystem::Darwin,
-        OperatingSystem::Dragonfly,
-        OperatingSystem::FreeBsd,
-        OperatingSystem::Ios,
-        OperatingSystem::Illumos,
-        OperatingSystem::Js,
-        OperatingSystem::Linux,
-        OperatingSystem::NetBsd,
-        OperatingSystem::OpenBsd,
-        OperatingSystem::Plan9,
-        OperatingSystem::Solaris,
-        OperatingSystem::Windows,
-    ];
-}
-
 open_enum! {
     /// The media type of a manifest upload, an open enum (the Go SDK's
     /// `ContentType`).
@@ -199,6 +154,7 @@ open_enum! {
     /// use acr_auth::ContentType;
     /// assert_eq!(ContentType::from("application/vnd.oci.image.manifest.v1+json"), ContentType::OciImageManifestV1);
     /// assert_eq!(ContentType::ALL[0].as_str(), "application/vnd.docker.distribution.manifest.v2+json");
+    /// assert_eq!(ContentType::ALL.len(), 2);
     /// ```
     ContentType {
         /// `application/vnd.docker.distribution.manifest.v2+json`
@@ -206,19 +162,6 @@ open_enum! {
         /// `application/vnd.oci.image.manifest.v1+json`
         OciImageManifestV1 = "application/vnd.oci.image.manifest.v1+json",
     }
-}
-
-impl ContentType {
-    /// Every known content type, in the order of the Go SDK's
-    /// `PossibleContentTypeValues()`.
-    ///
-    /// ```
-    /// assert_eq!(acr_auth::ContentType::ALL.len(), 2);
-    /// ```
-    pub const ALL: &[ContentType] = &[
-        ContentType::DockerManifestV2,
-        ContentType::OciImageManifestV1,
-    ];
 }
 
 open_enum! {
@@ -232,6 +175,8 @@ open_enum! {
     /// use acr_auth::ExchangeGrantType;
     /// assert_eq!(ExchangeGrantType::AccessTokenRefreshToken.as_str(), "access_token_refresh_token");
     /// assert_eq!(ExchangeGrantType::from("refresh_token"), ExchangeGrantType::RefreshToken);
+    /// let wire: Vec<&str> = ExchangeGrantType::ALL.iter().map(|g| g.as_str()).collect();
+    /// assert_eq!(wire, ["access_token", "access_token_refresh_token", "refresh_token"]);
     /// ```
     ExchangeGrantType {
         /// `access_token`: an AAD access token.
@@ -245,20 +190,6 @@ open_enum! {
 }
 
 impl ExchangeGrantType {
-    /// Every known grant type, in the order of the Go SDK's
-    /// `PossiblePostContentSchemaGrantTypeValues()`.
-    ///
-    /// ```
-    /// use acr_auth::ExchangeGrantType;
-    /// let wire: Vec<&str> = ExchangeGrantType::ALL.iter().map(|g| g.as_str()).collect();
-    /// assert_eq!(wire, ["access_token", "access_token_refresh_token", "refresh_token"]);
-    /// ```
-    pub const ALL: &[ExchangeGrantType] = &[
-        ExchangeGrantType::AccessToken,
-        ExchangeGrantType::AccessTokenRefreshToken,
-        ExchangeGrantType::RefreshToken,
-    ];
-
     /// Whether this grant needs the AAD access token (`access_token`).
     ///
     /// ```
@@ -293,6 +224,7 @@ open_enum! {
     /// use acr_auth::TokenGrantType;
     /// assert_eq!(TokenGrantType::RefreshToken.to_string(), "refresh_token");
     /// assert_eq!(TokenGrantType::from("password"), TokenGrantType::Password);
+    /// assert_eq!(TokenGrantType::ALL, &[TokenGrantType::Password, TokenGrantType::RefreshToken]);
     /// ```
     TokenGrantType {
         /// `password`
@@ -300,15 +232,4 @@ open_enum! {
         /// `refresh_token`
         RefreshToken = "refresh_token",
     }
-}
-
-impl TokenGrantType {
-    /// Every known grant type, in the order of the Go SDK's
-    /// `PossibleTokenGrantTypeValues()`.
-    ///
-    /// ```
-    /// use acr_auth::TokenGrantType;
-    /// assert_eq!(TokenGrantType::ALL, &[TokenGrantType::Password, TokenGrantType::RefreshToken]);
-    /// ```
-    pub const ALL: &[TokenGrantType] = &[TokenGrantType::Password, TokenGrantType::RefreshToken];
 }

@@ -95,8 +95,7 @@ mod tests {
         assert_eq!(core.request_id(), Some("rid"));
 
         // Before any call: a plain error, its message and cause.
-        let plain: registry_core::Error =
-            Error::new(ErrorKind::InvalidInput, "unknown region").into();
+        let plain: registry_core::Error = Error::invalid("unknown region").into();
         assert_eq!(plain.kind(), registry_core::ErrorKind::InvalidInput);
         assert_eq!(plain.to_string(), "unknown region");
         assert!(plain.api_details().is_none());

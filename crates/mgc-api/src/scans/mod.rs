@@ -37,6 +37,12 @@ pub struct VulnerabilityFilter {
     pub fixable: Option<bool>,
 }
 
+setters!(VulnerabilityFilter {
+    package_name: impl Into<String>,
+    cve_id: impl Into<String>,
+    fixable: bool,
+});
+
 impl VulnerabilityFilter {
     /// No filter.
     pub fn new() -> Self {
@@ -49,37 +55,10 @@ impl VulnerabilityFilter {
         self
     }
 
-    /// Sets `package_name`.
-    pub fn package_name(mut self, name: impl Into<String>) -> Self {
-        self.package_name = Some(name.into());
-        self
-    }
-
-    /// Sets `cve_id`.
-    pub fn cve_id(mut self, id: impl Into<String>) -> Self {
-        self.cve_id = Some(id.into());
-        self
-    }
-
-    /// Sets `fixable`.
-    pub fn fixable(mut self, yes: bool) -> Self {
-        self.fixable = Some(yes);
-        self
-    }
-
     fn query(&self, op: &'static str) -> Result<Vec<(&'static str, String)>, Error> {
         let mut q = Vec::new();
         for s in &self.severity {
-            if !s.is_known() {
-                return Err(Error::invalid_input(
-                    op,
-                    format!(
-                        "severity {:?} is not one of: {}",
-                        s.as_str(),
-                        VulnerabilitySeverity::KNOWN.join(", ")
-                    ),
-                ));
-            }
+            s.check_known(op, "severity")?;
             q.push(("severity", s.as_str().to_owned()));
         }
         if let Some(p) = &self.package_name {
@@ -100,7 +79,7 @@ impl VulnerabilityFilter {
 /// The scan operations; from [`MgcClient::scans`].
 #[derive(Debug, Clone)]
 pub struct ScansService {
-    client: MgcClient,
+    pub(crate) client: MgcClient,
 }
 
 fn scan_path(scan_id: &ScanId) -> String {
@@ -108,10 +87,6 @@ fn scan_path(scan_id: &ScanId) -> String {
 }
 
 impl ScansService {
-    pub(crate) fn new(client: MgcClient) -> Self {
-        ScansService { client }
-    }
-
     /// `scheduleImageScan`: `POST …/images/{digest_or_tag}/scans`. Not retried.
     pub async fn schedule(
         &self,
@@ -142,23 +117,13 @@ impl ScansService {
             "{}/scans",
             image_path(OP, registry_id, repository_id, digest_or_tag)?
         );
-        let mut q = options.query(OP, Accepts::PAGING)?;
+        let mut q = options.query(OP, Accepts::Paging)?;
         if let Some(s) = status {
-            if !s.is_known() {
-                return Err(Error::invalid_input(
-                    OP,
-                    format!(
-                        "status {:?} is not one of: {}",
-                        s.as_str(),
-                        ScanStatus::KNOWN.join(", ")
-                    ),
-                ));
-            }
+            s.check_known(OP, "status")?;
             q.push(("status", s.as_str().to_owned()));
         }
-        self.client
-            .json(Call::new(OP, Method::GET, path).query(q))
-            .await
+        let call = Call::new(OP, Method::GET, path).query(q);
+        self.client.json(call).await
     }
 
     /// Every scan of the image, page after page, as a stream.
@@ -170,18 +135,12 @@ impl ScansService {
         options: ListOptions,
         status: Option<ScanStatus>,
     ) -> ItemStream<ImageScanResponse> {
-        let this = self.clone();
-        let ids = (
-            registry_id.clone(),
-            repository_id.clone(),
-            digest_or_tag.to_owned(),
-        );
-        walk("getImageScans", options, move |o| {
-            let this = this.clone();
-            let (reg, repo, image) = ids.clone();
-            let status = status.clone();
-            async move { this.list(&reg, &repo, &image, o, status).await }
-        })
+        let ids = (registry_id.clone(), repository_id.clone());
+        let ctx = (self.clone(), ids, digest_or_tag.to_owned(), status);
+        let fetch = |(this, (reg, repo), image, status): (Self, _, String, _), o| async move {
+            this.list(&reg, &repo, &image, o, status).await
+        };
+        walk("getImageScans", options, ctx, fetch)
     }
 
     /// `getImageScan`: `GET /v1/scans/{scan_id}`, progress and summary.
@@ -201,11 +160,10 @@ impl ScansService {
     ) -> Result<VulnerabilitiesResponse, Error> {
         const OP: &str = "getImageScanVulnerabilities";
         let path = format!("{}/vulnerabilities", scan_path(scan_id));
-        let mut q = options.query(OP, Accepts::PAGING)?;
+        let mut q = options.query(OP, Accepts::Paging)?;
         q.extend(filter.query(OP)?);
-        self.client
-            .json(Call::new(OP, Method::GET, path).query(q))
-            .await
+        let call = Call::new(OP, Method::GET, path).query(q);
+        self.client.json(call).await
     }
 
     /// Every vulnerability of the scan, page after page, as a stream.
@@ -215,14 +173,11 @@ impl ScansService {
         options: ListOptions,
         filter: VulnerabilityFilter,
     ) -> ItemStream<VulnerabilityResponse> {
-        let this = self.clone();
-        let scan_id = scan_id.clone();
-        walk("getImageScanVulnerabilities", options, move |o| {
-            let this = this.clone();
-            let scan_id = scan_id.clone();
-            let filter = filter.clone();
-            async move { this.vulnerabilities(&scan_id, o, filter).await }
-        })
+        let ctx = (self.clone(), scan_id.clone(), filter);
+        let fetch = |(this, scan, filter): (Self, ScanId, _), o| async move {
+            this.vulnerabilities(&scan, o, filter).await
+        };
+        walk("getImageScanVulnerabilities", options, ctx, fetch)
     }
 
     /// `stopImageScan`: `POST /v1/scans/{scan_id}/stop`; only `pending` or

@@ -94,42 +94,6 @@ pub struct ImageScanScheduleResponse {
     pub updated_at: DateTime<Utc>,
 }
 
-/// `ChildImageScanResponse`: the scan of one platform of a multi-platform image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChildImageScanResponse {
-    /// Scan job id.
-    pub id: ScanId,
-    /// Digest of the platform's image.
-    pub digest: String,
-    /// Tag asked for, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_tag: Option<String>,
-    /// Status.
-    pub status: ScanStatus,
-    /// Operating system, e.g. `linux`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os: Option<String>,
-    /// Architecture, e.g. `amd64`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    /// Vulnerability counts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub severity_summary: Option<SeverityResponse>,
-    /// When it was scheduled.
-    #[serde(deserialize_with = "serde_util::timestamp")]
-    pub created_at: DateTime<Utc>,
-    /// Last update.
-    #[serde(deserialize_with = "serde_util::timestamp")]
-    pub updated_at: DateTime<Utc>,
-    /// When it finished, if it has.
-    #[serde(
-        default,
-        deserialize_with = "serde_util::opt_timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
 /// `ImageScanResponse`: an image scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageScanResponse {
@@ -164,10 +128,15 @@ pub struct ImageScanResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub finished_at: Option<DateTime<Utc>>,
-    /// Scans of the platforms of a multi-platform image.
+    /// Scans of the platforms of a multi-platform image (`None` in a child
+    /// scan).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child_scans: Option<Vec<ChildImageScanResponse>>,
 }
+
+/// `ChildImageScanResponse`: the scan of one platform of a multi-platform
+/// image; the spec's shape is [`ImageScanResponse`] without `child_scans`.
+pub type ChildImageScanResponse = ImageScanResponse;
 
 /// `ImageScansResponse`: one page of scans.
 pub type ImageScansResponse = ListResponse<ImageScanResponse>;
