@@ -47,7 +47,7 @@ pub use registry_core::ErrorKind;
 /// `operationId`), the HTTP status, the API's `slug`/`message`/`detail`,
 /// the `X-Request-ID` we sent, and the `X-Request-ID`/`X-Mgc-Trace-Id` the
 /// API answered with; a transport failure keeps the
-/// [`registry_core::Error`] it came from ([`ApiDetails::transport`]). Never
+/// [`registry_core::Error`] it came from ([`Error::transport`]). Never
 /// contains a credential.
 ///
 /// It converts into [`registry_core::Error`] without losing anything: the
@@ -166,7 +166,7 @@ impl Error {
     }
 
     /// Wraps a transport failure from `registry-core`, keeping it whole
-    /// ([`ApiDetails::transport`]): its kind and status become this error's.
+    /// ([`Error::transport`]): its kind and status become this error's.
     pub fn from_transport(operation: &'static str, err: registry_core::Error) -> Error {
         let kind = err.kind();
         let message = match kind {
@@ -222,6 +222,51 @@ impl Error {
         &self.inner.details
     }
 
+    /// The spec's `operationId` of the failed call, when known.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.inner.details.operation
+    }
+
+    /// The HTTP status, when a response arrived.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.details.status
+    }
+
+    /// The API's error `slug` (e.g. `conflict`), when it sent one.
+    pub fn slug(&self) -> Option<&str> {
+        self.inner.details.slug()
+    }
+
+    /// The API's `message`, or this crate's description of the failure.
+    pub fn message(&self) -> &str {
+        self.inner.details.message()
+    }
+
+    /// The API's `detail` object, when it sent one.
+    pub fn detail(&self) -> Option<&serde_json::Value> {
+        self.inner.details.detail()
+    }
+
+    /// The `X-Request-ID` this client sent.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.details.request_id()
+    }
+
+    /// The `X-Request-ID` the API answered with.
+    pub fn response_request_id(&self) -> Option<&str> {
+        self.inner.details.response_request_id()
+    }
+
+    /// The `X-Mgc-Trace-Id` the API answered with.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.inner.details.trace_id()
+    }
+
+    /// The transport's error, when the call failed below HTTP.
+    pub fn transport(&self) -> Option<&registry_core::Error> {
+        self.inner.details.transport()
+    }
+
     /// Whether the same request may succeed later (429, 5xx, transport).
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
@@ -232,17 +277,6 @@ impl Error {
             ),
             _ => false,
         }
-    }
-}
-
-/// The details' accessors ([`ApiDetails::operation`], `status`, `slug`,
-/// `message`, `detail`, `request_id`, `response_request_id`, `trace_id`,
-/// `transport`) are the error's: `err.slug()`.
-impl std::ops::Deref for Error {
-    type Target = ApiDetails;
-
-    fn deref(&self) -> &ApiDetails {
-        &self.inner.details
     }
 }
 
