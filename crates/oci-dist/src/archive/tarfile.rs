@@ -213,11 +213,6 @@ impl TarIndex {
         .await
     }
 
-    /// [`TarIndex::stream`] with an owned name.
-    pub(crate) async fn stream_owned(&self, name: String, offset: u64) -> Result<ByteStream> {
-        self.stream(&name, offset).await
-    }
-
     /// The content of `name` from `offset` on, as a stream (unverified: the
     /// caller wraps it in a verifier).
     pub(crate) async fn stream(&self, name: &str, offset: u64) -> Result<ByteStream> {

@@ -12,7 +12,8 @@ use tokio::sync::OnceCell;
 
 use super::{MANIFEST_FILE, ManifestItem, claimed_digest, synthesize};
 use crate::archive::tarfile::{EntrySpan, TarIndex, member_name};
-use crate::content::{BoxFuture, ByteStream, ImageSource, verify_stream};
+use crate::archive::verified_blob;
+use crate::content::{BoxFuture, ByteStream, ImageSource};
 use crate::descriptor::CheckedDescriptor;
 use crate::extract::Compression;
 use crate::layout::fs::{blocking, io_error};
@@ -438,16 +439,7 @@ impl ImageSource for DockerArchiveReader {
         &'a self,
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<ByteStream>> {
-        Box::pin(async move {
-            let digest = descriptor.digest();
-            let name = self.blob_name(digest).await?;
-            let stream = self.tar.stream(&name, 0).await?;
-            Ok(verify_stream(
-                stream,
-                digest.clone(),
-                Some(descriptor.size()),
-            ))
-        })
+        verified_blob(self, descriptor)
     }
 
     fn fetch_blob_from<'a>(

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use registry_core::{Digest, Error, ErrorKind, Result};
 
 use super::{MANIFEST_FILE, ManifestItem, REPOSITORIES_FILE, synthesize};
+use crate::archive::checked_content;
 use crate::archive::tarfile::TarWriter;
-use crate::content::{BlobSource, BoxFuture, ByteStream, ImageDestination, verify_stream};
+use crate::content::{BlobSource, BoxFuture, ByteStream, ImageDestination};
 use crate::descriptor::{CheckedDescriptor, digest_of};
 use crate::extract::Compression;
 use crate::manifest::Manifest;
@@ -268,12 +269,7 @@ impl ImageDestination for DockerArchiveWriter {
         content: &'a dyn BlobSource,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let stream = content.open(0).await?;
-            let stream = if content.verifies_digest() {
-                stream
-            } else {
-                verify_stream(stream, descriptor.digest().clone(), Some(descriptor.size()))
-            };
+            let stream = checked_content(descriptor, content).await?;
             self.append_blob(descriptor, stream).await
         })
     }
