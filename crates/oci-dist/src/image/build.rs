@@ -19,7 +19,6 @@ use crate::manifest::Manifest;
 use crate::media_type::{
     DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_EMPTY,
 };
-use crate::platform;
 use crate::reference::TagOrDigest;
 
 /// A layer (or any blob) of an image being built: its descriptor and
@@ -203,13 +202,7 @@ impl ImageBuilder {
         let platform = if config_mt == OCI_CONFIG || config_mt == DOCKER_CONFIG {
             serde_json::from_slice::<ImageConfiguration>(&config_bytes)
                 .ok()
-                .map(|c| {
-                    platform::new(
-                        &c.os().to_string(),
-                        &c.architecture().to_string(),
-                        c.variant().as_deref(),
-                    )
-                })
+                .map(|c| super::config_platform(&c))
         } else {
             None
         };
