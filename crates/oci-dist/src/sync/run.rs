@@ -331,7 +331,7 @@ impl Run<'_> {
                 crate::platform::retain(index, &job.platforms)
             };
             for d in &images {
-                subjects.push(CheckedDescriptor::try_from(d)?.digest().clone());
+                subjects.push(crate::descriptor::digest_of(d)?);
             }
         }
         let options = CopyOptions::default().jobs(self.options.jobs);

@@ -254,12 +254,8 @@ impl ImageDestination for DockerArchiveWriter {
 
     fn blob_exists<'a>(&'a self, descriptor: &'a CheckedDescriptor) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
-            Ok(self
-                .state
-                .lock()
-                .await
-                .blobs
-                .contains_key(descriptor.digest()))
+            let state = self.state.lock().await;
+            Ok(state.blobs.contains_key(descriptor.digest()))
         })
     }
 
@@ -279,12 +275,8 @@ impl ImageDestination for DockerArchiveWriter {
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
-            Ok(self
-                .state
-                .lock()
-                .await
-                .images
-                .contains_key(descriptor.digest()))
+            let state = self.state.lock().await;
+            Ok(state.images.contains_key(descriptor.digest()))
         })
     }
 
