@@ -204,10 +204,12 @@ impl DockerArchiveWriter {
                 ),
             ));
         };
+        let config = digest_of(image.config())?;
+        let layers = image.layers().iter().map(digest_of);
+        let layers: Vec<Digest> = layers.collect::<Result<_>>()?;
         let mut state = self.state.lock().await;
-        let mut name_of = |d: &oci_spec::image::Descriptor| -> Result<String> {
-            let digest = digest_of(d)?;
-            state.blobs.get(&digest).cloned().ok_or_else(|| {
+        let name_of = |digest: &Digest| -> Result<String> {
+            state.blobs.get(digest).cloned().ok_or_else(|| {
                 Error::new(
                     ErrorKind::NotFound,
                     format!(
@@ -218,27 +220,23 @@ impl DockerArchiveWriter {
             })
         };
         let item = ManifestItem {
-            config: name_of(image.config())?,
+            config: name_of(&config)?,
             repo_tags: Vec::new(),
-            layers: image
-                .layers()
-                .iter()
-                .map(&mut name_of)
-                .collect::<Result<_>>()?,
+            layers: layers.iter().map(name_of).collect::<Result<_>>()?,
         };
         state.images.insert(manifest.digest().clone(), item);
         // What a reader will see (compression from the media types).
-        let layers: Option<Vec<(Compression, u64, Digest)>> = image
+        let facts: Option<Vec<(Compression, u64, &Digest)>> = image
             .layers()
             .iter()
-            .map(|l| {
+            .zip(&layers)
+            .map(|(l, d)| {
                 let c = Compression::from_media_type(l.media_type().as_ref()).ok()?;
-                Some((c, l.size(), digest_of(l).ok()?))
+                Some((c, l.size(), d))
             })
             .collect();
-        if let (Some(layers), Ok(config)) = (layers, digest_of(image.config())) {
-            let layers = layers.iter().map(|(c, s, d)| (*c, *s, d));
-            let synthesized = synthesize(&config, image.config().size(), layers)?;
+        if let Some(facts) = facts {
+            let synthesized = synthesize(&config, image.config().size(), facts.into_iter())?;
             state
                 .archived
                 .insert(manifest.digest().clone(), synthesized.digest().clone());
