@@ -548,14 +548,13 @@ async fn resolve_pair(
         let root = crate::copy::fetch_root(&*source, &pinned, &job.copy_options(copy)).await?;
         (root.digest() != &src).then(|| root.digest().clone())
     };
-    let dst = match destination.open(&job.destination, false).await {
-        Ok(d) => match ImageSource::resolve(&*d, &target).await {
-            Ok(d) => Some(d),
-            Err(e) if e.kind() == ErrorKind::NotFound => None,
-            Err(e) => return Err(e.context("resolving at the destination")),
-        },
+    let at_destination = async {
+        ImageSource::resolve(&*destination.open(&job.destination, false).await?, &target).await
+    };
+    let dst = match at_destination.await {
+        Ok(d) => Some(d),
         Err(e) if e.kind() == ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.context("resolving at the destination")),
     };
     let wanted = filtered.as_ref().unwrap_or(&src);
     let same = dst.is_some_and(|d| d.digest() == wanted);
