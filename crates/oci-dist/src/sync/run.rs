@@ -2,6 +2,7 @@
 //! steps, one concurrency limit and one blob ledger for the whole run.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -119,12 +120,7 @@ struct Ledger {
 
 impl Ledger {
     fn cell(&self, d: &Digest) -> Arc<OnceCell<String>> {
-        self.blobs
-            .lock()
-            .expect("poisoned")
-            .entry(d.clone())
-            .or_default()
-            .clone()
+        shared(&self.blobs, d.clone())
     }
 
     /// Whether this is the first image of the run to plan the blob (its
@@ -134,13 +130,17 @@ impl Ledger {
     }
 
     fn placed(&self, d: &Digest, repository: &str) -> Placed {
-        self.placed
-            .lock()
-            .expect("poisoned")
-            .entry((d.clone(), repository.to_owned()))
-            .or_default()
-            .clone()
+        shared(&self.placed, (d.clone(), repository.to_owned()))
     }
+}
+
+/// The value at `key` in `map`, made when missing.
+fn shared<K: Eq + Hash, V: Clone + Default>(map: &Mutex<HashMap<K, V>>, key: K) -> V {
+    map.lock()
+        .expect("poisoned")
+        .entry(key)
+        .or_default()
+        .clone()
 }
 
 struct Run<'a> {
