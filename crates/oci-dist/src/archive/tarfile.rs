@@ -464,13 +464,9 @@ mod tests {
     async fn a_read_refuses_an_entry_too_large_or_cut_short() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.tar");
-        let mut b = tar::Builder::new(std::fs::File::create(&path).unwrap());
-        let mut h = tar::Header::new_gnu();
-        h.set_size(1000);
-        h.set_mode(0o644);
-        b.append_data(&mut h, "big", &[7u8; 1000][..]).unwrap();
-        b.finish().unwrap();
-        drop(b);
+        let mut w = TarWriter::create(&path).await.unwrap();
+        w.append_bytes("big", &[7u8; 1000]).await.unwrap();
+        w.finish().await.unwrap();
         let index = TarIndex::build(&path).await.unwrap();
         assert_eq!(index.read("big", 1000).await.unwrap().len(), 1000);
         let err = index.read("big", 999).await.unwrap_err();
