@@ -228,12 +228,7 @@ impl Image {
 
     /// The platform from the config.
     pub fn platform(&self) -> Platform {
-        let c = &self.config;
-        platform::normalize(&platform::new(
-            &c.os().to_string(),
-            &c.architecture().to_string(),
-            c.variant().as_deref(),
-        ))
+        platform::normalize(&config_platform(&self.config))
     }
 
     /// The layer descriptors, base layer first.
@@ -328,9 +323,7 @@ impl Client {
             }
             None => (None, top),
         };
-        let (config_bytes, config) = self.fetch_config(&manifest).await?;
-        let config_descriptor =
-            CheckedDescriptor::try_from(manifest.as_image().expect("an image manifest").config())?;
+        let (config_descriptor, config_bytes, config) = self.fetch_config(&manifest).await?;
         if index.is_none()
             && let Some(wanted) = &options.platform
         {
@@ -385,9 +378,10 @@ impl Client {
     async fn fetch_config(
         &self,
         manifest: &Manifest,
-    ) -> Result<(Bytes, ImageConfiguration), Error> {
+    ) -> Result<(CheckedDescriptor, Bytes, ImageConfiguration), Error> {
         let image = manifest.as_image().expect("an image manifest");
-        let config_mt = image.config().media_type().to_string();
+        let descriptor = CheckedDescriptor::try_from(image.config())?;
+        let config_mt = descriptor.media_type();
         if config_mt != OCI_CONFIG && config_mt != DOCKER_CONFIG {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -398,14 +392,14 @@ impl Client {
             ));
         }
         let config_bytes = self
-            .fetch_blob(image.config())
+            .fetch_checked_blob(&descriptor)
             .await?
             .bytes(MAX_CONFIG_SIZE)
             .await?;
         let config: ImageConfiguration = serde_json::from_slice(&config_bytes).map_err(|e| {
             Error::protocol(format!("invalid image config of {}", manifest.digest())).with_source(e)
         })?;
-        Ok((config_bytes, config))
+        Ok((descriptor, config_bytes, config))
     }
 }
 
@@ -416,11 +410,7 @@ fn check_platform(
     config: &ImageConfiguration,
     wanted: &Platform,
 ) -> Result<(), Error> {
-    let have = platform::new(
-        &config.os().to_string(),
-        &config.architecture().to_string(),
-        config.variant().as_deref(),
-    );
+    let have = config_platform(config);
     if platform::matches(wanted, &have) {
         return Ok(());
     }
@@ -433,4 +423,10 @@ fn check_platform(
             platform::to_string(wanted)
         ),
     ))
+}
+
+/// The platform an image config names (as written: not normalised).
+fn config_platform(c: &ImageConfiguration) -> Platform {
+    let (os, arch) = (c.os().to_string(), c.architecture().to_string());
+    platform::new(&os, &arch, c.variant().as_deref())
 }

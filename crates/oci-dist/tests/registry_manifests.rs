@@ -85,6 +85,26 @@ async fn missing_images_are_not_found() {
 }
 
 #[tokio::test]
+async fn an_artifact_is_not_an_image() {
+    let registry = TestRegistry::anonymous().await;
+    let app = client_for(&registry).with_segment("artifacts");
+    let sbom = ImageBuilder::new()
+        .artifact_type("application/vnd.example.sbom")
+        .build()
+        .unwrap();
+    app.push_image("sbom", &sbom).await.unwrap();
+    let err = app
+        .get_image("sbom", &GetImageOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(
+        err.to_string().contains("is not a container image"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn index_round_trip_and_platform_selection() {
     let registry = TestRegistry::anonymous().await;
     let app = client_for(&registry).with_segment("multi");

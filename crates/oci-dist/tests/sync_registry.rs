@@ -162,6 +162,20 @@ async fn mirrors_selected_tags_moving_each_blob_once_and_reruns_as_a_no_op() {
     assert_eq!(digest_of(&dst, "pinned/r2", &digest).await, digest);
     let plan = sync::plan(&by_digest, &dest, &opts).await;
     assert_eq!(plan.count(Action::Skip), 1);
+
+    // A repository whose tags cannot be listed is one failed item.
+    let missing = vec![SyncJob::new(
+        endpoint(&a.url()),
+        "lib/none",
+        TagSelector::All,
+        "x",
+    )];
+    let plan = sync::plan(&missing, &dest, &opts).await;
+    assert_eq!(plan.items.len(), 1, "{:?}", plan.items);
+    let item = &plan.items[0];
+    assert_eq!((item.action, item.tag.as_str()), (Action::Fail, ""));
+    let error = item.error.as_deref().unwrap_or_default();
+    assert!(error.starts_with("listing tags: "), "{error}");
 }
 
 #[tokio::test]

@@ -7,8 +7,6 @@
 //! port changes, and an https -> http redirect is refused: credentials never
 //! leave the origin they were meant for.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -17,6 +15,7 @@ use http::uri::{Parts, Scheme};
 use http::{HeaderName, Method, Request, Response, Uri};
 use tower::ServiceExt;
 
+use crate::auth::BoxFuture;
 use crate::body::Body;
 use crate::error::{Error, ErrorKind};
 
@@ -122,7 +121,7 @@ where
 {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Error>> + Send>>;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx)

@@ -11,8 +11,6 @@
 //! What to retry and how long to wait is a [`RetryPolicy`]; [`Backoff`] is
 //! the default one.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -20,6 +18,7 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use tower::ServiceExt;
 
+use crate::auth::BoxFuture;
 use crate::body::Body;
 use crate::error::{Error, ErrorKind};
 
@@ -301,7 +300,7 @@ where
 {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Error>> + Send>>;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx)

@@ -3,14 +3,13 @@
 //! lose their user info and secret-looking query values, and no header is
 //! logged.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::{Request, Response, Uri};
 use tracing::Instrument;
 
+use crate::auth::BoxFuture;
 use crate::body::Body;
 use crate::error::Error;
 use crate::retry::Attempt;
@@ -104,7 +103,7 @@ where
 {
     type Response = Response<Body>;
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Error>> + Send>>;
+    type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx)

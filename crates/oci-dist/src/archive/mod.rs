@@ -4,7 +4,7 @@
 //! - **OCI archive** (`oci-archive:`): an OCI image layout (see
 //!   [`crate::layout`]) inside a tar: `oci-layout`, `index.json` (tags as
 //!   `org.opencontainers.image.ref.name`) and `blobs/<alg>/<hex>`.
-//!   [`OciArchiveReader`] is an [`ImageSource`](crate::ImageSource),
+//!   [`OciArchiveReader`] is an [`ImageSource`],
 //!   [`OciArchiveWriter`] an [`ImageDestination`](crate::ImageDestination),
 //!   so [`copy`](crate::copy()) moves images between archives, registries
 //!   and layouts.
@@ -55,3 +55,35 @@ mod tarfile;
 
 pub use docker::{DockerArchiveReader, DockerArchiveWriter};
 pub use oci::{OciArchiveReader, OciArchiveWriter};
+
+use registry_core::Result;
+
+use crate::content::{BlobSource, BoxFuture, ByteStream, ImageSource, verify_stream};
+use crate::descriptor::CheckedDescriptor;
+
+/// [`ImageSource::fetch_blob`] of a reader that serves any offset: the
+/// blob from its start, verified while it flows.
+fn verified_blob<'a>(
+    reader: &'a impl ImageSource,
+    descriptor: &'a CheckedDescriptor,
+) -> BoxFuture<'a, Result<ByteStream>> {
+    Box::pin(async move {
+        let stream = reader.fetch_blob_from(descriptor, 0).await?;
+        let digest = descriptor.digest().clone();
+        Ok(verify_stream(stream, digest, Some(descriptor.size())))
+    })
+}
+
+/// What a writer appends for `descriptor`: `content`'s bytes, checked
+/// against the digest while they flow unless the source checks them.
+async fn checked_content(
+    descriptor: &CheckedDescriptor,
+    content: &dyn BlobSource,
+) -> Result<ByteStream> {
+    let stream = content.open(0).await?;
+    if content.verifies_digest() {
+        return Ok(stream);
+    }
+    let digest = descriptor.digest().clone();
+    Ok(verify_stream(stream, digest, Some(descriptor.size())))
+}

@@ -7,9 +7,8 @@ use oci_spec::image::{Descriptor, ImageIndex};
 use registry_core::{Digest, Error, ErrorKind, Result};
 
 use super::tarfile::{TarIndex, TarWriter};
-use crate::content::{
-    BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, verify_stream,
-};
+use super::{checked_content, verified_blob};
+use crate::content::{BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource};
 use crate::descriptor::{CheckedDescriptor, same_digest};
 use crate::layout::index::ref_name;
 use crate::layout::{
@@ -193,15 +192,7 @@ impl ImageSource for OciArchiveReader {
         &'a self,
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<ByteStream>> {
-        Box::pin(async move {
-            let digest = descriptor.digest();
-            let stream = self.tar.stream(&blob_name(digest), 0).await?;
-            Ok(verify_stream(
-                stream,
-                digest.clone(),
-                Some(descriptor.size()),
-            ))
-        })
+        verified_blob(self, descriptor)
     }
 
     fn fetch_blob_from<'a>(
@@ -209,10 +200,8 @@ impl ImageSource for OciArchiveReader {
         descriptor: &'a CheckedDescriptor,
         offset: u64,
     ) -> BoxFuture<'a, Result<ByteStream>> {
-        Box::pin(
-            self.tar
-                .stream_owned(blob_name(descriptor.digest()), offset),
-        )
+        let name = blob_name(descriptor.digest());
+        Box::pin(async move { self.tar.stream(&name, offset).await })
     }
 }
 
@@ -402,14 +391,9 @@ impl OciArchiveWriter {
         descriptor: &CheckedDescriptor,
         content: &dyn BlobSource,
     ) -> Result<()> {
-        let digest = descriptor.digest();
-        let stream = content.open(0).await?;
-        let stream = if content.verifies_digest() {
-            stream
-        } else {
-            verify_stream(stream, digest.clone(), Some(descriptor.size()))
-        };
-        self.append_blob(digest, descriptor.size(), stream).await
+        let stream = checked_content(descriptor, content).await?;
+        self.append_blob(descriptor.digest(), descriptor.size(), stream)
+            .await
     }
 }
 

@@ -6,7 +6,6 @@
 //! of it.
 
 use std::collections::HashMap;
-use std::io::{Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -192,30 +191,16 @@ impl TarIndex {
                 span.size
             )));
         }
-        let path = self.path.clone();
-        blocking(move || {
-            let mut file = std::fs::File::open(&path)
-                .map_err(|e| io_error(e, format!("opening {}", path.display())))?;
-            file.seek(std::io::SeekFrom::Start(span.offset))
-                .map_err(|e| io_error(e, format!("seeking in {}", path.display())))?;
-            let mut buf = Vec::with_capacity(span.size as usize);
-            file.take(span.size)
-                .read_to_end(&mut buf)
-                .map_err(|e| io_error(e, format!("reading {}", path.display())))?;
-            if buf.len() as u64 != span.size {
-                return Err(Error::invalid_content(format!(
-                    "{} is truncated",
-                    path.display()
-                )));
-            }
-            Ok(Bytes::from(buf))
-        })
-        .await
-    }
-
-    /// [`TarIndex::stream`] with an owned name.
-    pub(crate) async fn stream_owned(&self, name: String, offset: u64) -> Result<ByteStream> {
-        self.stream(&name, offset).await
+        let mut buf = Vec::with_capacity(span.size as usize);
+        let mut stream = self.stream(name, 0).await?;
+        while let Some(chunk) = stream.try_next().await? {
+            buf.extend_from_slice(&chunk);
+        }
+        if buf.len() as u64 != span.size {
+            let path = self.path.display();
+            return Err(Error::invalid_content(format!("{path} is truncated")));
+        }
+        Ok(Bytes::from(buf))
     }
 
     /// The content of `name` from `offset` on, as a stream (unverified: the
@@ -473,6 +458,25 @@ mod tests {
         assert_eq!(&index.read("c/layer.tar", 10).await.unwrap()[..], b"hi");
         assert!(index.get("out").is_none());
         assert!(index.get("loop1").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_read_refuses_an_entry_too_large_or_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.tar");
+        let mut w = TarWriter::create(&path).await.unwrap();
+        w.append_bytes("big", &[7u8; 1000]).await.unwrap();
+        w.finish().await.unwrap();
+        let index = TarIndex::build(&path).await.unwrap();
+        assert_eq!(index.read("big", 1000).await.unwrap().len(), 1000);
+        let err = index.read("big", 999).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+        assert!(err.to_string().contains("more than the 999"), "{err}");
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(512 + 600).unwrap();
+        let err = index.read("big", 1000).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+        assert!(err.to_string().contains("is truncated"), "{err}");
     }
 
     #[tokio::test]

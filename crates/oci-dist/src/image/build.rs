@@ -19,7 +19,6 @@ use crate::manifest::Manifest;
 use crate::media_type::{
     DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_EMPTY,
 };
-use crate::platform;
 use crate::reference::TagOrDigest;
 
 /// A layer (or any blob) of an image being built: its descriptor and
@@ -203,13 +202,7 @@ impl ImageBuilder {
         let platform = if config_mt == OCI_CONFIG || config_mt == DOCKER_CONFIG {
             serde_json::from_slice::<ImageConfiguration>(&config_bytes)
                 .ok()
-                .map(|c| {
-                    platform::new(
-                        &c.os().to_string(),
-                        &c.architecture().to_string(),
-                        c.variant().as_deref(),
-                    )
-                })
+                .map(|c| super::config_platform(&c))
         } else {
             None
         };
@@ -325,12 +318,13 @@ pub(super) fn not_here(what: &str, d: &CheckedDescriptor) -> Error {
     )
 }
 
+/// The bytes of `src`, verified against `d`; `NotFound` without a source.
 fn open_verified<'a>(
     d: &'a CheckedDescriptor,
-    src: Arc<dyn BlobSource>,
+    src: Option<Arc<dyn BlobSource>>,
 ) -> BoxFuture<'a, Result<ByteStream, Error>> {
     Box::pin(async move {
-        let stream = src.open(0).await?;
+        let stream = src.ok_or_else(|| not_here("blob", d))?.open(0).await?;
         Ok(verify_stream(stream, d.digest().clone(), Some(d.size())))
     })
 }
@@ -371,10 +365,7 @@ impl ImageSource for NewImage {
         &'a self,
         d: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<ByteStream, Error>> {
-        match self.blob(d.digest()) {
-            Some(src) => open_verified(d, src),
-            None => Box::pin(async move { Err(not_here("blob", d)) }),
-        }
+        open_verified(d, self.blob(d.digest()))
     }
 }
 
@@ -404,9 +395,39 @@ impl ImageSource for NewIndex {
         &'a self,
         d: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<ByteStream, Error>> {
-        match self.images.iter().find_map(|i| i.blob(d.digest())) {
-            Some(src) => open_verified(d, src),
-            None => Box::pin(async move { Err(not_here("blob", d)) }),
+        open_verified(d, self.images.iter().find_map(|i| i.blob(d.digest())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn built_images_and_indexes_serve_their_own_blobs_only() {
+        let config =
+            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let image = ImageBuilder::new()
+            .config_bytes(OCI_CONFIG, &config[..])
+            .layer(ImageLayer::from_bytes(
+                crate::media_type::OCI_LAYER_GZIP,
+                &b"layer"[..],
+            ))
+            .build()
+            .unwrap();
+        let index = NewIndex::new(vec![image.clone()]).unwrap();
+        let layer = CheckedDescriptor::new(image.layers[0].descriptor.clone()).unwrap();
+        let stranger = CheckedDescriptor::from_parts(OCI_CONFIG, Digest::sha256_of(b"other"), 5);
+        for source in [&image as &dyn ImageSource, &index] {
+            let stream = source.fetch_blob(&layer).await.unwrap();
+            let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
+            assert_eq!(chunks.concat(), b"layer");
+            let err = source
+                .fetch_blob(&stranger)
+                .await
+                .err()
+                .expect("a stranger");
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
         }
     }
 }

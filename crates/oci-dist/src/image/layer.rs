@@ -310,9 +310,7 @@ impl ChannelReader {
     /// Reads the rest of the input (after the decoder's end), so that the
     /// blob's digest is checked; its bytes are dropped.
     fn drain(&mut self) -> io::Result<()> {
-        let mut scratch = vec![0u8; 64 * 1024];
-        while self.read(&mut scratch)? > 0 {}
-        Ok(())
+        io::copy(self, &mut io::sink()).map(drop)
     }
 }
 

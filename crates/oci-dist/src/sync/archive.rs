@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use oci_spec::image::Descriptor;
 use registry_core::{Error, ErrorKind};
 
 use super::{Endpoint, Store};
@@ -153,15 +154,8 @@ impl ArchiveEndpoint {
         let Mode::Read(reader) = &self.mode else {
             return Vec::new();
         };
-        let mut out = BTreeSet::new();
-        for d in reader.index().manifests() {
-            if let Some(name) = ref_name(d) {
-                out.insert(split_bundle_ref_name(name).0.to_owned());
-            } else if let Some(r) = untagged_repository(d) {
-                out.insert(r.to_owned());
-            }
-        }
-        out.into_iter().collect()
+        let repositories: BTreeSet<&str> = entries(reader).map(|(r, ..)| r).collect();
+        repositories.into_iter().map(str::to_owned).collect()
     }
 
     fn writer(&self) -> Result<Arc<OciArchiveWriter>, Error> {
@@ -177,11 +171,23 @@ impl ArchiveEndpoint {
     }
 }
 
-fn untagged_repository(d: &oci_spec::image::Descriptor) -> Option<&str> {
-    d.annotations()
-        .as_ref()
-        .and_then(|a| a.get(REPOSITORY_ANNOTATION))
-        .map(String::as_str)
+/// The entries of a bundle's `index.json`, each with its repository and
+/// tag (`None`: listed untagged, with [`REPOSITORY_ANNOTATION`]).
+fn entries(reader: &OciArchiveReader) -> impl Iterator<Item = (&str, Option<&str>, &Descriptor)> {
+    reader
+        .index()
+        .manifests()
+        .iter()
+        .filter_map(|d| match ref_name(d) {
+            Some(name) => {
+                let (repository, tag) = split_bundle_ref_name(name);
+                Some((repository, Some(tag), d))
+            }
+            None => {
+                let repository = d.annotations().as_ref()?.get(REPOSITORY_ANNOTATION)?;
+                Some((repository.as_str(), None, d))
+            }
+        })
 }
 
 fn read_only(path: &Path) -> Error {
@@ -208,18 +214,9 @@ impl Endpoint for ArchiveEndpoint {
         create: bool,
     ) -> BoxFuture<'a, Result<Arc<dyn Store>, Error>> {
         Box::pin(async move {
-            let repository = repository.to_owned();
-            let s: Arc<dyn Store> = match &self.mode {
-                Mode::Read(reader) => Arc::new(BundleRepo {
-                    reader: Some(reader.clone()),
-                    writer: None,
-                    repository,
-                }),
-                Mode::Write(_) if create => Arc::new(BundleRepo {
-                    reader: None,
-                    writer: Some(self.writer()?),
-                    repository,
-                }),
+            let side = match &self.mode {
+                Mode::Read(reader) => Side::Read(reader.clone()),
+                Mode::Write(_) if create => Side::Write(self.writer()?),
                 Mode::Write(_) => {
                     return Err(Error::new(
                         ErrorKind::NotFound,
@@ -227,6 +224,8 @@ impl Endpoint for ArchiveEndpoint {
                     ));
                 }
             };
+            let repository = repository.to_owned();
+            let s: Arc<dyn Store> = Arc::new(BundleRepo { side, repository });
             Ok(s)
         })
     }
@@ -240,18 +239,11 @@ impl Endpoint for ArchiveEndpoint {
             };
             let mut tags = Vec::new();
             let mut digests = Vec::new();
-            for d in reader.index().manifests() {
-                match ref_name(d) {
-                    Some(name) => {
-                        let (r, t) = split_bundle_ref_name(name);
-                        if r == repository && !tags.iter().any(|x: &String| x == t) {
-                            tags.push(t.to_owned());
-                        }
-                    }
-                    None if untagged_repository(d) == Some(repository) => {
-                        digests.push(d.digest().to_string())
-                    }
-                    None => {}
+            for (_, tag, d) in entries(reader).filter(|(r, ..)| *r == repository) {
+                match tag {
+                    Some(t) if !tags.iter().any(|x: &String| x == t) => tags.push(t.to_owned()),
+                    Some(_) => {}
+                    None => digests.push(d.digest().to_string()),
                 }
             }
             if tags.is_empty() && digests.is_empty() {
@@ -290,35 +282,38 @@ impl Endpoint for ArchiveEndpoint {
 /// One repository of a bundle: reads resolve tags as `REPO:TAG`; writes
 /// list tags that way and untagged roots with [`REPOSITORY_ANNOTATION`].
 struct BundleRepo {
-    reader: Option<Arc<OciArchiveReader>>,
-    writer: Option<Arc<OciArchiveWriter>>,
+    side: Side,
     repository: String,
+}
+
+/// Reading a bundle, or writing one.
+enum Side {
+    Read(Arc<OciArchiveReader>),
+    Write(Arc<OciArchiveWriter>),
 }
 
 impl BundleRepo {
     fn reader(&self) -> Result<&OciArchiveReader, Error> {
-        self.reader.as_deref().ok_or_else(|| {
-            Error::new(
+        match &self.side {
+            Side::Read(r) => Ok(r),
+            Side::Write(_) => Err(Error::new(
                 ErrorKind::Unsupported,
                 "a bundle being written cannot be read",
-            )
-        })
-    }
-
-    fn writer(&self) -> Result<&OciArchiveWriter, Error> {
-        match &self.writer {
-            Some(w) => Ok(w),
-            None => Err(read_only(
-                self.reader.as_ref().map_or(Path::new(""), |r| r.path()),
             )),
         }
     }
 
+    fn writer(&self) -> Result<&OciArchiveWriter, Error> {
+        match &self.side {
+            Side::Write(w) => Ok(w),
+            Side::Read(r) => Err(read_only(r.path())),
+        }
+    }
+
     fn path(&self) -> &Path {
-        match (&self.reader, &self.writer) {
-            (Some(r), _) => r.path(),
-            (_, Some(w)) => w.path(),
-            _ => Path::new(""),
+        match &self.side {
+            Side::Read(r) => r.path(),
+            Side::Write(w) => w.path(),
         }
     }
 }

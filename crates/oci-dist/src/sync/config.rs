@@ -40,9 +40,12 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use registry_core::{Error, ErrorKind};
 use serde::Deserialize;
+
+use super::{Endpoint, LayoutEndpoint, SyncJob, TagSelector, destination_name};
 
 /// A whole sync file: one section per source registry, in host order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -143,7 +146,7 @@ impl std::fmt::Debug for Credentials {
 
 impl SyncConfig {
     /// Parses the YAML text; errors name the offending key and line, and
-    /// every regex and constraint is checked here.
+    /// every regex, constraint and platform is checked here.
     ///
     /// ```
     /// use oci_dist::sync::config::SyncConfig;
@@ -155,24 +158,14 @@ impl SyncConfig {
             serde_yaml_ng::from_str::<Option<_>>(text)
                 .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("sync file: {e}")))?
                 .unwrap_or_default();
-        for (host, r) in &registries {
-            let bad = |what: String| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("sync file: {host}: {what}"),
-                )
-            };
-            for (repo, re) in &r.images_by_tag_regex {
-                regex::Regex::new(re).map_err(|e| bad(format!("{repo}: bad regex: {e}")))?;
-            }
-            for (repo, c) in &r.images_by_semver {
-                parse_constraint(c).map_err(|e| bad(format!("{repo}: {e}")))?;
-            }
-            for re in &r.tags_deny {
-                regex::Regex::new(re).map_err(|e| bad(format!("tags-deny: bad regex: {e}")))?;
-            }
-        }
-        Ok(SyncConfig { registries })
+        let config = SyncConfig { registries };
+        // Building the jobs checks every regex, constraint and platform (the
+        // stand-in source is never opened).
+        let stand_in: Arc<dyn Endpoint> = Arc::new(LayoutEndpoint::new(""));
+        config
+            .jobs("", false, |_, _| Ok(stand_in.clone()))
+            .map_err(|e| e.context("sync file"))?;
+        Ok(config)
     }
 }
 
@@ -240,12 +233,8 @@ impl SyncConfig {
         &self,
         prefix: &str,
         flat: bool,
-        mut endpoint: impl FnMut(
-            &str,
-            &RegistryConfig,
-        ) -> Result<std::sync::Arc<dyn super::Endpoint>, Error>,
-    ) -> Result<Vec<super::SyncJob>, Error> {
-        use super::{SyncJob, TagSelector, destination_name};
+        mut endpoint: impl FnMut(&str, &RegistryConfig) -> Result<Arc<dyn Endpoint>, Error>,
+    ) -> Result<Vec<SyncJob>, Error> {
         let mut jobs = Vec::new();
         for (host, r) in &self.registries {
             let source = endpoint(host, r)?;
@@ -254,14 +243,15 @@ impl SyncConfig {
                 .iter()
                 .map(|d| regex::Regex::new(d))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("tags-deny: {e}")))?;
+                .map_err(|e| Error::invalid_input(format!("{host}: tags-deny: bad regex: {e}")))?;
             let platforms = r
                 .platforms
                 .iter()
                 .map(|p| crate::platform::parse(p))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.context(format!("platforms of {host}")))?;
-            let mut add = |repo: &str, tags: TagSelector| {
+                .map_err(|e| e.context(format!("{host}: platforms")))?;
+            let mut add = |repo: &str, tags: Result<TagSelector, Error>| {
+                let tags = tags.map_err(|e| e.context(format!("{host}: {repo}")))?;
                 let name = match r.rename.get(repo) {
                     Some(n) => destination_name(prefix, n, false),
                     None => destination_name(prefix, repo, flat),
@@ -271,6 +261,7 @@ impl SyncConfig {
                 job.platforms = platforms.clone();
                 job.referrers = r.referrers;
                 jobs.push(job);
+                Ok::<_, Error>(())
             };
             for (repo, tags) in &r.images {
                 let sel = if tags.is_empty() {
@@ -278,13 +269,13 @@ impl SyncConfig {
                 } else {
                     TagSelector::List(tags.clone())
                 };
-                add(repo, sel);
+                add(repo, Ok(sel))?;
             }
             for (repo, re) in &r.images_by_tag_regex {
-                add(repo, TagSelector::regex(re)?);
+                add(repo, TagSelector::regex(re))?;
             }
             for (repo, c) in &r.images_by_semver {
-                add(repo, TagSelector::semver(c, r.semver_latest)?);
+                add(repo, TagSelector::semver(c, r.semver_latest))?;
             }
         }
         Ok(jobs)
@@ -338,6 +329,32 @@ quay.io:
             .unwrap_err()
             .to_string();
         assert!(e.contains("pass") && e.contains("line 4"), "{e}");
+    }
+
+    #[test]
+    fn every_regex_constraint_and_platform_is_checked_at_parse() {
+        for (section, names) in [
+            (
+                "images-by-tag-regex:\n    app: \"(\"",
+                "a.example: app: bad tag regex",
+            ),
+            (
+                "images-by-semver:\n    app: \">> 1\"",
+                "a.example: app: bad semver",
+            ),
+            ("tags-deny: [\"[\"]", "a.example: tags-deny: bad regex"),
+            (
+                "platforms: [linux]",
+                "a.example: platforms: invalid platform",
+            ),
+        ] {
+            let e = SyncConfig::parse(&format!("a.example:\n  {section}\n")).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+            assert!(
+                e.to_string().starts_with(&format!("sync file: {names}")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

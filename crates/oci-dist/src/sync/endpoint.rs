@@ -8,7 +8,7 @@ use registry_core::{Error, ErrorKind};
 
 use crate::Client;
 use crate::content::{BoxFuture, ImageDestination, ImageSource, MountOrigin};
-use crate::layout::OciLayout;
+use crate::layout::{OCI_LAYOUT_FILE, OciLayout};
 
 /// A repository opened for a sync: read and written through the content
 /// traits. Every type implementing both is one.
@@ -143,10 +143,10 @@ impl Endpoint for LayoutEndpoint {
     ) -> BoxFuture<'a, Result<Arc<dyn Store>, Error>> {
         Box::pin(async move {
             let p = self.path(repository)?;
-            let layout = if create && !p.join("oci-layout").exists() {
-                OciLayout::create(&p).await?
-            } else if p.join("oci-layout").exists() {
+            let layout = if p.join(OCI_LAYOUT_FILE).exists() {
                 OciLayout::open(&p).await?
+            } else if create {
+                OciLayout::create(&p).await?
             } else {
                 return Err(Error::new(
                     ErrorKind::NotFound,

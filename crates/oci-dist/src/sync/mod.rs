@@ -403,6 +403,32 @@ pub struct PlanItem {
     pub job: usize,
 }
 
+impl PlanItem {
+    /// The item of `tag` of job `i`: what resolving it found, or why it
+    /// could not be resolved.
+    fn new(i: usize, job: &SyncJob, tag: String, resolved: Result<Resolved, String>) -> PlanItem {
+        let (action, digest, filtered, error) = match resolved {
+            Ok(r) => (
+                if r.same { Action::Skip } else { Action::Copy },
+                Some(r.source.to_string()),
+                r.filtered.map(|d| d.to_string()),
+                None,
+            ),
+            Err(e) => (Action::Fail, None, None, Some(e)),
+        };
+        PlanItem {
+            source: job.source_name(),
+            tag,
+            destination: job.destination.clone(),
+            action,
+            digest,
+            filtered,
+            error,
+            job: i,
+        }
+    }
+}
+
 /// A sorted plan; see [`plan`].
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncPlan {
@@ -456,19 +482,12 @@ pub async fn plan(jobs: &[SyncJob], destination: &dyn Endpoint, options: &SyncOp
     let mut items = Vec::new();
     let mut to_resolve = Vec::new();
     for (i, tags) in listed {
-        let job = &jobs[i];
         match tags {
             Ok(tags) => to_resolve.extend(tags.into_iter().map(|t| (i, t))),
-            Err(e) => items.push(PlanItem {
-                source: job.source_name(),
-                tag: String::new(),
-                destination: job.destination.clone(),
-                action: Action::Fail,
-                digest: None,
-                filtered: None,
-                error: Some(format!("listing tags: {e}")),
-                job: i,
-            }),
+            Err(e) => {
+                let why = Err(format!("listing tags: {e}"));
+                items.push(PlanItem::new(i, &jobs[i], String::new(), why));
+            }
         }
     }
     let resolved: Vec<PlanItem> = futures_util::stream::iter(to_resolve)
@@ -476,25 +495,7 @@ pub async fn plan(jobs: &[SyncJob], destination: &dyn Endpoint, options: &SyncOp
             let job = &jobs[i];
             async move {
                 let resolved = resolve_pair(job, &tag, destination, &options.copy).await;
-                let (action, digest, filtered, error) = match resolved {
-                    Ok(r) => (
-                        if r.same { Action::Skip } else { Action::Copy },
-                        Some(r.source.to_string()),
-                        r.filtered.map(|d| d.to_string()),
-                        None,
-                    ),
-                    Err(e) => (Action::Fail, None, None, Some(e.to_string())),
-                };
-                PlanItem {
-                    source: job.source_name(),
-                    tag,
-                    destination: job.destination.clone(),
-                    action,
-                    digest,
-                    filtered,
-                    error,
-                    job: i,
-                }
+                PlanItem::new(i, job, tag, resolved.map_err(|e| e.to_string()))
             }
         })
         .buffer_unordered(limit)
@@ -548,14 +549,13 @@ async fn resolve_pair(
         let root = crate::copy::fetch_root(&*source, &pinned, &job.copy_options(copy)).await?;
         (root.digest() != &src).then(|| root.digest().clone())
     };
-    let dst = match destination.open(&job.destination, false).await {
-        Ok(d) => match ImageSource::resolve(&*d, &target).await {
-            Ok(d) => Some(d),
-            Err(e) if e.kind() == ErrorKind::NotFound => None,
-            Err(e) => return Err(e.context("resolving at the destination")),
-        },
+    let at_destination = async {
+        ImageSource::resolve(&*destination.open(&job.destination, false).await?, &target).await
+    };
+    let dst = match at_destination.await {
+        Ok(d) => Some(d),
         Err(e) if e.kind() == ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.context("resolving at the destination")),
     };
     let wanted = filtered.as_ref().unwrap_or(&src);
     let same = dst.is_some_and(|d| d.digest() == wanted);

@@ -2,6 +2,7 @@
 //! steps, one concurrency limit and one blob ledger for the whole run.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -11,7 +12,7 @@ use registry_core::{Digest, Error, ErrorKind};
 use serde::Serialize;
 use tokio::sync::{OnceCell, Semaphore};
 
-use super::{Action, Endpoint, PlanItem, SyncJob, SyncOptions, SyncPlan};
+use super::{Action, Endpoint, PlanItem, Store, SyncJob, SyncOptions, SyncPlan};
 use crate::content::{ImageDestination, ImageSource, MountOrigin};
 use crate::copy::{CopyOptions, Plan, push_manifests, transfer_blob};
 use crate::descriptor::CheckedDescriptor;
@@ -119,12 +120,7 @@ struct Ledger {
 
 impl Ledger {
     fn cell(&self, d: &Digest) -> Arc<OnceCell<String>> {
-        self.blobs
-            .lock()
-            .expect("poisoned")
-            .entry(d.clone())
-            .or_default()
-            .clone()
+        shared(&self.blobs, d.clone())
     }
 
     /// Whether this is the first image of the run to plan the blob (its
@@ -134,13 +130,17 @@ impl Ledger {
     }
 
     fn placed(&self, d: &Digest, repository: &str) -> Placed {
-        self.placed
-            .lock()
-            .expect("poisoned")
-            .entry((d.clone(), repository.to_owned()))
-            .or_default()
-            .clone()
+        shared(&self.placed, (d.clone(), repository.to_owned()))
     }
+}
+
+/// The value at `key` in `map`, made when missing.
+fn shared<K: Eq + Hash, V: Clone + Default>(map: &Mutex<HashMap<K, V>>, key: K) -> V {
+    map.lock()
+        .expect("poisoned")
+        .entry(key)
+        .or_default()
+        .clone()
 }
 
 struct Run<'a> {
@@ -245,24 +245,22 @@ pub async fn execute(
     report
 }
 
+/// Where one image's blobs go in a run: its two stores, the destination
+/// repository, where the source's blobs can be mounted from, the progress.
+struct Ends<'a> {
+    src: &'a dyn ImageSource,
+    dst: &'a dyn ImageDestination,
+    repository: &'a str,
+    origin: Option<&'a MountOrigin>,
+    tracker: &'a Arc<Tracker>,
+}
+
 impl Run<'_> {
     async fn image(&self, item: &PlanItem, job: &SyncJob) -> Result<ImageTotals, Error> {
         let ctx = |e: Error| e.context(format!("{}:{}", item.source, item.tag));
-        let digest: Digest = item
-            .digest
-            .as_deref()
-            .unwrap_or_default()
-            .parse()
-            .map_err(ctx)?;
         let tag = super::target_of(&item.tag).map_err(ctx)?.tag().cloned();
-        let source = job.source.open(&job.repository, false).await.map_err(ctx)?;
-        let dest = self
-            .destination
-            .open(&job.destination, true)
-            .await
-            .map_err(ctx)?;
-        let src: &dyn ImageSource = &*source;
-        let dst: &dyn ImageDestination = &*dest;
+        let (digest, source, dest) = self.open(item, job).await.map_err(ctx)?;
+        let (src, dst): (&dyn ImageSource, &dyn ImageDestination) = (&*source, &*dest);
         let plan = {
             let _permit = self.permits.acquire().await.expect("never closed");
             Plan::collect(
@@ -286,17 +284,15 @@ impl Run<'_> {
         } else {
             None
         };
+        let ends = Ends {
+            src,
+            dst,
+            repository: &job.destination,
+            origin: source_origin.as_ref(),
+            tracker,
+        };
         let outcomes: Vec<(BlobOutcome, u64, u64)> = futures_util::stream::iter(&plan.blobs)
-            .map(|d| {
-                self.blob(
-                    src,
-                    dst,
-                    d,
-                    &job.destination,
-                    source_origin.as_ref(),
-                    tracker,
-                )
-            })
+            .map(|d| self.blob(&ends, d))
             .buffer_unordered(self.options.jobs.max(1))
             .try_collect()
             .await
@@ -319,9 +315,7 @@ impl Run<'_> {
     /// with a platform filter, of the images kept, as the filtered index
     /// is new) and theirs, each by digest, those the destination lacks.
     async fn referrers(&self, item: &PlanItem, job: &SyncJob) -> Result<usize, Error> {
-        let digest: Digest = item.digest.as_deref().unwrap_or_default().parse()?;
-        let source = job.source.open(&job.repository, false).await?;
-        let dest = self.destination.open(&job.destination, true).await?;
+        let (digest, source, dest) = self.open(item, job).await?;
         let (src, dst): (&dyn ImageSource, &dyn ImageDestination) = (&*source, &*dest);
         let root = src
             .fetch_reference(&TagOrDigest::Digest(digest.clone()))
@@ -337,7 +331,7 @@ impl Run<'_> {
                 crate::platform::retain(index, &job.platforms)
             };
             for d in &images {
-                subjects.push(CheckedDescriptor::try_from(d)?.digest().clone());
+                subjects.push(crate::descriptor::digest_of(d)?);
             }
         }
         let options = CopyOptions::default().jobs(self.options.jobs);
@@ -367,62 +361,64 @@ impl Run<'_> {
         Ok(copied)
     }
 
+    /// The item's source digest, and its source and destination stores.
+    async fn open(
+        &self,
+        item: &PlanItem,
+        job: &SyncJob,
+    ) -> Result<(Digest, Arc<dyn Store>, Arc<dyn Store>), Error> {
+        let digest = item.digest.as_deref().unwrap_or_default().parse()?;
+        let source = job.source.open(&job.repository, false).await?;
+        let dest = self.destination.open(&job.destination, true).await?;
+        Ok((digest, source, dest))
+    }
+
     /// One blob of an image: placed once per destination repository and
     /// moved once per run; later images take it from where it landed.
     /// Returns the outcome, bytes moved, bytes saved.
     async fn blob(
         &self,
-        src: &dyn ImageSource,
-        dst: &dyn ImageDestination,
+        ends: &Ends<'_>,
         desc: &CheckedDescriptor,
-        repository: &str,
-        source_origin: Option<&MountOrigin>,
-        tracker: &Arc<Tracker>,
     ) -> Result<(BlobOutcome, u64, u64), Error> {
-        let cell = self.ledger.placed(desc.digest(), repository);
+        let cell = self.ledger.placed(desc.digest(), ends.repository);
         let mut mine = None;
         cell.get_or_try_init(|| async {
-            mine = Some(
-                self.place(src, dst, desc, repository, source_origin, tracker)
-                    .await?,
-            );
+            mine = Some(self.place(ends, desc).await?);
             Ok::<_, Error>(())
         })
         .await?;
         Ok(mine.unwrap_or((BlobOutcome::Skipped, 0, desc.size())))
     }
 
-    /// Puts a blob into `repository`: moved when this run has not moved it
-    /// yet, otherwise mounted from where it landed (or checked and copied).
+    /// Puts a blob into the repository: moved when this run has not moved
+    /// it yet, otherwise mounted from where it landed (or checked, copied).
     async fn place(
         &self,
-        src: &dyn ImageSource,
-        dst: &dyn ImageDestination,
+        ends: &Ends<'_>,
         desc: &CheckedDescriptor,
-        repository: &str,
-        source_origin: Option<&MountOrigin>,
-        tracker: &Arc<Tracker>,
     ) -> Result<(BlobOutcome, u64, u64), Error> {
         let cell = self.ledger.cell(desc.digest());
         let mut mine = None;
         let landed = cell
             .get_or_try_init(|| async {
                 let _permit = self.permits.acquire().await.expect("never closed");
-                let r = transfer_blob(src, dst, desc, source_origin, tracker, true).await?;
+                let r = transfer_blob(ends.src, ends.dst, desc, ends.origin, ends.tracker, true)
+                    .await?;
                 mine = Some(r);
-                Ok::<_, Error>(repository.to_owned())
+                Ok::<_, Error>(ends.repository.to_owned())
             })
             .await?;
         if let Some((outcome, moved)) = mine {
             return Ok((outcome, moved, 0));
         }
         let size = desc.size();
-        if landed == repository {
+        if landed == ends.repository {
             return Ok((BlobOutcome::Skipped, 0, size));
         }
         let _permit = self.permits.acquire().await.expect("never closed");
         if let Some(origin) = self.destination.mount_origin(landed) {
-            match dst.mount_blob(desc, &origin).await {
+            match ends.dst.mount_blob(desc, &origin).await {
                 Ok(true) => return Ok((BlobOutcome::Mounted, 0, size)),
                 Ok(false) => {}
                 Err(e) => {
@@ -430,7 +426,8 @@ impl Run<'_> {
                 }
             }
         }
-        let (outcome, moved) = transfer_blob(src, dst, desc, source_origin, tracker, true).await?;
+        let (outcome, moved) =
+            transfer_blob(ends.src, ends.dst, desc, ends.origin, ends.tracker, true).await?;
         Ok((outcome, moved, 0))
     }
 }

@@ -18,6 +18,7 @@ mod write;
 pub use read::DockerArchiveReader;
 pub use write::DockerArchiveWriter;
 
+use registry_core::digest::Algorithm;
 use registry_core::{Digest, Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -104,21 +105,16 @@ fn synthesize<'a>(
 /// The digest a file name claims: `blobs/<alg>/<hex>` (docker 25) or a
 /// last component `<64 hex>.tar` / `<64 hex>.json` (skopeo, docker save
 /// configs), sha256 then. Such files are checked against it.
-fn claimed_digest(name: &str) -> Option<registry_core::Digest> {
+fn claimed_digest(name: &str) -> Option<Digest> {
     let parts: Vec<&str> = name.split('/').collect();
     if let [.., "blobs", alg, hex] = parts.as_slice() {
-        return format!("{alg}:{hex}").parse().ok();
+        return Digest::new(alg.parse().ok()?, hex).ok();
     }
     let last = parts.last()?;
     let hex = last
         .strip_suffix(".tar")
         .or_else(|| last.strip_suffix(".json"))?;
-    (hex.len() == 64
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-    .then(|| format!("sha256:{hex}").parse().ok())
-    .flatten()
+    Digest::new(Algorithm::Sha256, hex).ok()
 }
 
 #[cfg(test)]
@@ -142,5 +138,6 @@ mod tests {
         assert_eq!(claimed_digest(&format!("{hex}.tar")).unwrap().hex(), hex);
         assert!(claimed_digest(&format!("{hex}/layer.tar")).is_none());
         assert!(claimed_digest("abc.json").is_none());
+        assert!(claimed_digest(&format!("{}.json", "A".repeat(64))).is_none());
     }
 }

@@ -12,7 +12,8 @@ use tokio::sync::OnceCell;
 
 use super::{MANIFEST_FILE, ManifestItem, claimed_digest, synthesize};
 use crate::archive::tarfile::{EntrySpan, TarIndex, member_name};
-use crate::content::{BoxFuture, ByteStream, ImageSource, verify_stream};
+use crate::archive::verified_blob;
+use crate::content::{BoxFuture, ByteStream, ImageSource};
 use crate::descriptor::CheckedDescriptor;
 use crate::extract::Compression;
 use crate::layout::fs::{blocking, io_error};
@@ -89,6 +90,16 @@ impl<R: Read> Read for Hashing<R> {
 
 /// A layer file read once: its digest, its compression (by magic bytes)
 /// and the digest of its uncompressed content (with `diff`'s algorithm).
+/// The digest of everything `inner` yields.
+fn digest_all(inner: impl Read, alg: Algorithm) -> std::io::Result<Digest> {
+    let mut hashing = Hashing {
+        inner,
+        digester: Digester::new(alg),
+    };
+    std::io::copy(&mut hashing, &mut std::io::sink())?;
+    Ok(hashing.digester.finish())
+}
+
 struct LayerFacts {
     digest: Digest,
     compression: Compression,
@@ -119,35 +130,17 @@ fn layer_facts(path: &Path, span: EntrySpan, diff_alg: Algorithm) -> Result<Laye
         },
     );
     let compression = compression_of(reader.fill_buf().map_err(read_error)?);
-    let diff_id = if compression == Compression::None && diff_alg != Algorithm::Sha256 {
-        let mut d = Digester::new(diff_alg);
-        let mut buf = vec![0u8; crate::layout::BUF_SIZE];
-        loop {
-            let n = reader.read(&mut buf).map_err(read_error)?;
-            if n == 0 {
-                break;
-            }
-            d.update(&buf[..n]);
-        }
-        Some(d.finish())
-    } else if compression == Compression::None {
-        None
-    } else {
-        let mut d = Digester::new(diff_alg);
-        let mut decoder = compression.decoder(&mut reader).map_err(read_error)?;
-        let mut buf = vec![0u8; crate::layout::BUF_SIZE];
-        loop {
-            let n = decoder.read(&mut buf).map_err(|e| {
+    let diff_id = match compression {
+        // The file's own digest, computed below.
+        Compression::None if diff_alg == Algorithm::Sha256 => None,
+        Compression::None => Some(digest_all(&mut reader, diff_alg).map_err(read_error)?),
+        _ => {
+            let decoder = compression.decoder(&mut reader).map_err(read_error)?;
+            Some(digest_all(decoder, diff_alg).map_err(|e| {
                 Error::invalid_content(format!("{}: a layer does not decompress", path.display()))
                     .with_source(e)
-            })?;
-            if n == 0 {
-                break;
-            }
-            d.update(&buf[..n]);
+            })?)
         }
-        drop(decoder);
-        Some(d.finish())
     };
     // Whatever the decoder left (trailing bytes) is part of the file.
     std::io::copy(&mut reader, &mut std::io::sink()).map_err(read_error)?;
@@ -438,16 +431,7 @@ impl ImageSource for DockerArchiveReader {
         &'a self,
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<ByteStream>> {
-        Box::pin(async move {
-            let digest = descriptor.digest();
-            let name = self.blob_name(digest).await?;
-            let stream = self.tar.stream(&name, 0).await?;
-            Ok(verify_stream(
-                stream,
-                digest.clone(),
-                Some(descriptor.size()),
-            ))
-        })
+        verified_blob(self, descriptor)
     }
 
     fn fetch_blob_from<'a>(
@@ -459,5 +443,56 @@ impl ImageSource for DockerArchiveReader {
             let name = self.blob_name(descriptor.digest()).await?;
             self.tar.stream(&name, offset).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_facts_hash_the_file_and_what_it_decompresses_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layers");
+        let plain = b"plain layer bytes".repeat(100);
+        let gz = test_support::layers::gzip(&plain);
+        // A gzip header, then a deflate block of the reserved type.
+        let bad = [&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff][..], &[0xff; 50]].concat();
+        let file = [plain.as_slice(), &gz, &bad].concat();
+        std::fs::write(&path, &file).unwrap();
+        let span = |offset: usize, size: usize| EntrySpan {
+            offset: offset as u64,
+            size: size as u64,
+        };
+        let (p, g) = (span(0, plain.len()), span(plain.len(), gz.len()));
+        let sha512 = |data: &[u8]| {
+            let mut d = Digester::new(Algorithm::Sha512);
+            d.update(data);
+            d.finish()
+        };
+
+        let f = layer_facts(&path, p, Algorithm::Sha256).unwrap();
+        assert_eq!(f.compression, Compression::None);
+        assert_eq!(f.digest, Digest::sha256_of(&plain));
+        assert_eq!(f.diff_id, f.digest);
+        let f = layer_facts(&path, p, Algorithm::Sha512).unwrap();
+        assert_eq!(f.digest, Digest::sha256_of(&plain));
+        assert_eq!(f.diff_id, sha512(&plain));
+        let f = layer_facts(&path, g, Algorithm::Sha256).unwrap();
+        assert_eq!(f.compression, Compression::Gzip);
+        assert_eq!(f.digest, Digest::sha256_of(&gz));
+        assert_eq!(f.diff_id, Digest::sha256_of(&plain));
+
+        let corrupt = span(plain.len() + gz.len(), bad.len());
+        let Err(err) = layer_facts(&path, corrupt, Algorithm::Sha256) else {
+            panic!("a corrupt gzip layer was read");
+        };
+        assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+        assert!(err.to_string().contains("does not decompress"), "{err}");
+        let beyond = span(0, file.len() + 10);
+        let Err(err) = layer_facts(&path, beyond, Algorithm::Sha256) else {
+            panic!("a layer cut short was read");
+        };
+        assert!(err.to_string().contains("is truncated"), "{err}");
     }
 }

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use registry_core::{Digest, Error, ErrorKind, Result};
 
 use super::{MANIFEST_FILE, ManifestItem, REPOSITORIES_FILE, synthesize};
+use crate::archive::checked_content;
 use crate::archive::tarfile::TarWriter;
-use crate::content::{BlobSource, BoxFuture, ByteStream, ImageDestination, verify_stream};
+use crate::content::{BlobSource, BoxFuture, ByteStream, ImageDestination};
 use crate::descriptor::{CheckedDescriptor, digest_of};
 use crate::extract::Compression;
 use crate::manifest::Manifest;
@@ -203,10 +204,12 @@ impl DockerArchiveWriter {
                 ),
             ));
         };
+        let config = digest_of(image.config())?;
+        let layers = image.layers().iter().map(digest_of);
+        let layers: Vec<Digest> = layers.collect::<Result<_>>()?;
         let mut state = self.state.lock().await;
-        let mut name_of = |d: &oci_spec::image::Descriptor| -> Result<String> {
-            let digest = digest_of(d)?;
-            state.blobs.get(&digest).cloned().ok_or_else(|| {
+        let name_of = |digest: &Digest| -> Result<String> {
+            state.blobs.get(digest).cloned().ok_or_else(|| {
                 Error::new(
                     ErrorKind::NotFound,
                     format!(
@@ -217,27 +220,23 @@ impl DockerArchiveWriter {
             })
         };
         let item = ManifestItem {
-            config: name_of(image.config())?,
+            config: name_of(&config)?,
             repo_tags: Vec::new(),
-            layers: image
-                .layers()
-                .iter()
-                .map(&mut name_of)
-                .collect::<Result<_>>()?,
+            layers: layers.iter().map(name_of).collect::<Result<_>>()?,
         };
         state.images.insert(manifest.digest().clone(), item);
         // What a reader will see (compression from the media types).
-        let layers: Option<Vec<(Compression, u64, Digest)>> = image
+        let facts: Option<Vec<(Compression, u64, &Digest)>> = image
             .layers()
             .iter()
-            .map(|l| {
+            .zip(&layers)
+            .map(|(l, d)| {
                 let c = Compression::from_media_type(l.media_type().as_ref()).ok()?;
-                Some((c, l.size(), digest_of(l).ok()?))
+                Some((c, l.size(), d))
             })
             .collect();
-        if let (Some(layers), Ok(config)) = (layers, digest_of(image.config())) {
-            let layers = layers.iter().map(|(c, s, d)| (*c, *s, d));
-            let synthesized = synthesize(&config, image.config().size(), layers)?;
+        if let Some(facts) = facts {
+            let synthesized = synthesize(&config, image.config().size(), facts.into_iter())?;
             state
                 .archived
                 .insert(manifest.digest().clone(), synthesized.digest().clone());
@@ -253,12 +252,8 @@ impl ImageDestination for DockerArchiveWriter {
 
     fn blob_exists<'a>(&'a self, descriptor: &'a CheckedDescriptor) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
-            Ok(self
-                .state
-                .lock()
-                .await
-                .blobs
-                .contains_key(descriptor.digest()))
+            let state = self.state.lock().await;
+            Ok(state.blobs.contains_key(descriptor.digest()))
         })
     }
 
@@ -268,12 +263,7 @@ impl ImageDestination for DockerArchiveWriter {
         content: &'a dyn BlobSource,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let stream = content.open(0).await?;
-            let stream = if content.verifies_digest() {
-                stream
-            } else {
-                verify_stream(stream, descriptor.digest().clone(), Some(descriptor.size()))
-            };
+            let stream = checked_content(descriptor, content).await?;
             self.append_blob(descriptor, stream).await
         })
     }
@@ -283,12 +273,8 @@ impl ImageDestination for DockerArchiveWriter {
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
-            Ok(self
-                .state
-                .lock()
-                .await
-                .images
-                .contains_key(descriptor.digest()))
+            let state = self.state.lock().await;
+            Ok(state.images.contains_key(descriptor.digest()))
         })
     }
 
