@@ -274,8 +274,11 @@ fn print_plan(global: &GlobalOptions, args: &SyncArgs<'_>, plan: &SyncPlan) -> R
             Action::Skip => "skip",
             Action::Fail => "fail",
         };
-        let detail = i.digest.as_deref().or(i.error.as_deref()).unwrap_or("");
-        image_line(action, &i.source, &i.destination, &i.tag, detail)
+        let detail = match (&i.digest, &i.error) {
+            (Some(d), _) => d.to_string(),
+            (None, e) => e.clone().unwrap_or_default(),
+        };
+        image_line(action, &i.source, &i.destination, &i.tag, &detail)
     });
     output::print_lines(lines)
 }
@@ -294,7 +297,8 @@ fn print_report(global: &GlobalOptions, report: &SyncReport) -> Result<(), Failu
                 ImageOutcome::Skipped => "skipped",
                 ImageOutcome::Failed => "failed",
             };
-            let digest = i.digest.as_deref().unwrap_or("");
+            let digest = i.digest.as_ref().map(ToString::to_string);
+            let digest = digest.as_deref().unwrap_or("");
             image_line(outcome, &i.source, &i.destination, &i.tag, digest)
         })
         .collect();

@@ -390,11 +390,11 @@ pub struct PlanItem {
     /// What will be done.
     pub action: Action,
     /// The source digest (`None` when it could not be resolved).
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     /// The digest the destination gets when a platform filter rewrites
     /// the source's index (absent: the source digest).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub filtered: Option<String>,
+    pub filtered: Option<Digest>,
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -410,8 +410,8 @@ impl PlanItem {
         let (action, digest, filtered, error) = match resolved {
             Ok(r) => (
                 if r.same { Action::Skip } else { Action::Copy },
-                Some(r.source.to_string()),
-                r.filtered.map(|d| d.to_string()),
+                Some(r.source),
+                r.filtered,
                 None,
             ),
             Err(e) => (Action::Fail, None, None, Some(e)),

@@ -46,7 +46,7 @@ pub struct ImageResult {
     pub destination: String,
     /// The digest at the destination (copied or found): the source's, or
     /// the filtered index's with a platform filter.
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     /// What happened.
     pub outcome: ImageOutcome,
     /// Blobs whose bytes this image moved.
@@ -367,7 +367,10 @@ impl Run<'_> {
         item: &PlanItem,
         job: &SyncJob,
     ) -> Result<(Digest, Arc<dyn Store>, Arc<dyn Store>), Error> {
-        let digest = item.digest.as_deref().unwrap_or_default().parse()?;
+        let digest = item
+            .digest
+            .clone()
+            .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "a plan item without a digest"))?;
         let source = job.source.open(&job.repository, false).await?;
         let dest = self.destination.open(&job.destination, true).await?;
         Ok((digest, source, dest))
