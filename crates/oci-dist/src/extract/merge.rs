@@ -42,6 +42,29 @@ fn unresolvable(what: String, e: WalkError) -> LayerError {
     })
 }
 
+/// Refuses tar entry types a filesystem layer cannot hold.
+fn check_type(etype: EntryType, raw: &[u8]) -> Result<(), LayerError> {
+    match etype {
+        EntryType::Directory
+        | EntryType::Regular
+        | EntryType::Continuous
+        | EntryType::GNUSparse
+        | EntryType::Symlink
+        | EntryType::Link
+        | EntryType::Char
+        | EntryType::Block
+        | EntryType::Fifo => Ok(()),
+        other => Err(LayerError::Policy(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "entry {:?} has unsupported tar entry type {:?}",
+                show(raw),
+                other.as_byte() as char
+            ),
+        ))),
+    }
+}
+
 impl Merge {
     /// Applies one entry of `layer` (0 = the oldest).
     pub(super) fn apply_entry<R: Read>(
@@ -66,47 +89,16 @@ impl Merge {
         if name.starts_with(WHITEOUT_PREFIX) {
             return self.whiteout(layer, parent, name, &raw);
         }
-        match etype {
-            EntryType::Directory
-            | EntryType::Regular
-            | EntryType::Continuous
-            | EntryType::GNUSparse
-            | EntryType::Symlink
-            | EntryType::Link
-            | EntryType::Char
-            | EntryType::Block
-            | EntryType::Fifo => {}
-            other => {
-                return Err(LayerError::Policy(Error::new(
-                    ErrorKind::Unsupported,
-                    format!(
-                        "entry {:?} has unsupported tar entry type {:?}",
-                        show(&raw),
-                        other.as_byte() as char
-                    ),
-                )));
-            }
-        }
+        check_type(etype, &raw)?;
         if path.is_empty() {
             return match etype {
                 EntryType::Directory => Ok(()), // the root itself
                 _ => Err(refuse(format!("entry {:?} replaces the root", show(&raw)))),
             };
         }
-
-        // The parent, resolved and created as needed; the entry's own name
-        // is not followed: it replaces what is there (a directory entry
-        // over a directory merges with it).
-        let walked = self
-            .tree
-            .resolve(parent)
-            .map_err(|e| unresolvable(format!("entry {:?}", show(&raw)), e))?;
-        let dir = self
-            .tree
-            .make_dirs(&walked, layer)
-            .map_err(|at| unresolvable(format!("entry {:?}", show(&raw)), WalkError::NotDir(at)))?;
+        let dir = self.parent_dir(layer, parent, &raw)?;
         let pax = pax_records(&mut entry, &raw)?;
-        let mut meta = Meta::from_header(entry.header(), etype, &raw, pax)?;
+        let meta = Meta::from_header(entry.header(), etype, &raw, pax)?;
         let existing = self.tree.child(dir, name);
         if etype == EntryType::Directory
             && let Some(id) = existing
@@ -118,21 +110,52 @@ impl Merge {
         if let Some(id) = existing {
             self.tree.remove(id, &mut self.spool);
         }
-        match etype {
+        self.add_node(layer, dir, name, meta, entry, &raw)
+    }
+
+    /// The directory an entry goes in, resolved and created as needed. The
+    /// entry's own name is not followed: it replaces what is there (a
+    /// directory entry over a directory merges with it).
+    fn parent_dir(
+        &mut self,
+        layer: usize,
+        parent: &[u8],
+        raw: &[u8],
+    ) -> Result<NodeId, LayerError> {
+        let walked = self
+            .tree
+            .resolve(parent)
+            .map_err(|e| unresolvable(format!("entry {:?}", show(raw)), e))?;
+        self.tree
+            .make_dirs(&walked, layer)
+            .map_err(|at| unresolvable(format!("entry {:?}", show(raw)), WalkError::NotDir(at)))
+    }
+
+    /// Adds the node of `entry` as `name` in `dir`.
+    fn add_node<R: Read>(
+        &mut self,
+        layer: usize,
+        dir: NodeId,
+        name: &[u8],
+        mut meta: Meta,
+        mut entry: tar::Entry<'_, R>,
+        raw: &[u8],
+    ) -> Result<(), LayerError> {
+        match entry.header().entry_type() {
             EntryType::Directory => self.tree.add_dir(dir, name, meta, layer),
             EntryType::Link => {
-                let target = self.hardlink_target(&entry, &raw)?;
+                let target = self.hardlink_target(&entry, raw)?;
                 if !self.tree.add_hardlink(dir, name, target, layer) {
                     return Err(refuse(format!(
                         "hardlink {:?} points to a directory",
-                        show(&raw)
+                        show(raw)
                     )));
                 }
             }
             EntryType::Symlink => {
                 let target = entry
                     .link_name_bytes()
-                    .ok_or_else(|| refuse(format!("symlink {:?} has no target", show(&raw))))?;
+                    .ok_or_else(|| refuse(format!("symlink {:?} has no target", show(raw))))?;
                 meta.link = Some(target.as_ref().into());
                 self.tree.add_file(dir, name, meta, None, layer);
             }
