@@ -296,32 +296,7 @@ impl Client {
                         return Some((Err(e), st));
                     }
                 };
-                st.fetched += 1;
-                let mut items = page.items;
-                let start = if st.fetched == 1 {
-                    st.start_after.as_deref()
-                } else {
-                    None
-                };
-                if ignored_paging(&items, Some(st.page_size), start) {
-                    items.sort();
-                    if let Some(l) = start {
-                        items.retain(|i| i.as_str() > l);
-                    }
-                } else if out_of_order(st.kind, &items) {
-                    items.sort();
-                }
-                let mut more = page.next_link.is_some();
-                if let Some(p) = &st.prefix {
-                    // Names are sorted: past the prefix range, stop.
-                    if items
-                        .last()
-                        .is_some_and(|l| l.as_str() > p.as_str() && !l.starts_with(p.as_str()))
-                    {
-                        more = false;
-                    }
-                    items.retain(|i| i.starts_with(p.as_str()));
-                }
+                let (items, more) = st.accept(page);
                 // The walker is not polled again once there is no more:
                 // nothing further is fetched.
                 st.done = !more;
@@ -350,6 +325,41 @@ struct PageState {
     prefix: Option<String>,
     kind: Kind,
     page_size: usize,
+}
+
+impl PageState {
+    /// The names of a fetched page as the caller sees them (sorted and cut
+    /// after `start_after` when the registry ignored the paging, kept to
+    /// the prefix), and whether more pages may follow.
+    fn accept(&mut self, page: Page) -> (Vec<String>, bool) {
+        self.fetched += 1;
+        let mut items = page.items;
+        let start = if self.fetched == 1 {
+            self.start_after.as_deref()
+        } else {
+            None
+        };
+        if ignored_paging(&items, Some(self.page_size), start) {
+            items.sort();
+            if let Some(l) = start {
+                items.retain(|i| i.as_str() > l);
+            }
+        } else if out_of_order(self.kind, &items) {
+            items.sort();
+        }
+        let mut more = page.next_link.is_some();
+        if let Some(p) = &self.prefix {
+            // Names are sorted: past the prefix range, stop.
+            if items
+                .last()
+                .is_some_and(|l| l.as_str() > p.as_str() && !l.starts_with(p.as_str()))
+            {
+                more = false;
+            }
+            items.retain(|i| i.starts_with(p.as_str()));
+        }
+        (items, more)
+    }
 }
 
 /// Whether a tags response is out of lexical order, which a registry that
