@@ -317,7 +317,7 @@ fn token_service(ctx: &AuthContext, c: &Challenge) -> Result<TokenService, Error
     })
 }
 
-setters!(AcrAuthenticator {
+registry_core::setters!(AcrAuthenticator {
     /// The AAD tenant sent with the exchange.
     tenant: impl Into<String>,
 });

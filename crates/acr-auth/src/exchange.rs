@@ -178,7 +178,7 @@ impl AadExchangeOptions {
     }
 }
 
-setters!(AadExchangeOptions {
+registry_core::setters!(AadExchangeOptions {
     /// The AAD access token.
     access_token: impl Into<Secret>,
     /// The AAD refresh token.

@@ -1,23 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-/// Builder setters: for each `field: Arg`, `fn field(self, value: Arg) ->
-/// Self` setting `field` to `Some(value.into())`, documented as "Sets
-/// `field`." and the doc lines given.
-macro_rules! setters {
-    ($ty:ty { $($(#[$doc:meta])* $field:ident: $arg:ty),+ $(,)? }) => {
-        impl $ty {
-            $(
-                #[doc = concat!("Sets `", stringify!($field), "`.")]
-                $(#[$doc])*
-                pub fn $field(mut self, value: $arg) -> Self {
-                    self.$field = Some(value.into());
-                    self
-                }
-            )+
-        }
-    };
-}
-
 pub mod auth;
 pub mod client;
 pub mod credential;

@@ -44,7 +44,7 @@ impl WriteableProperties {
     }
 }
 
-setters!(WriteableProperties {
+registry_core::setters!(WriteableProperties {
     /// (`deleteEnabled`)
     can_delete: bool,
     /// (`writeEnabled`)

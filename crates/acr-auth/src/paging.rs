@@ -71,7 +71,7 @@ pub struct ListRepositoriesOptions {
     pub last: Option<String>,
 }
 
-setters!(ListRepositoriesOptions {
+registry_core::setters!(ListRepositoriesOptions {
     page_size: u32,
     last: impl Into<String>,
 });
@@ -95,7 +95,7 @@ pub struct ListTagsOptions {
     pub digest: Option<String>,
 }
 
-setters!(ListTagsOptions {
+registry_core::setters!(ListTagsOptions {
     page_size: u32,
     last: impl Into<String>,
     order_by: OrderBy,
@@ -125,7 +125,7 @@ pub struct ListManifestsOptions {
     pub order_by: Option<OrderBy>,
 }
 
-setters!(ListManifestsOptions {
+registry_core::setters!(ListManifestsOptions {
     page_size: u32,
     last: impl Into<String>,
     order_by: OrderBy,

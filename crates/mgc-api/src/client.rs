@@ -330,7 +330,7 @@ impl fmt::Debug for MgcClientBuilder {
     }
 }
 
-setters!(MgcClientBuilder {
+registry_core::setters!(MgcClientBuilder {
     /// A custom base URL (e.g. a test server or a proxy); requests go to
     /// `{base_url}/v0/...` and `{base_url}/v1/...`.
     base_url: impl Into<String>,

@@ -10,9 +10,9 @@ use crate::error::Error;
 use crate::ids::{MemberId, RegistryId, UserId};
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
 use crate::request::Call;
-use crate::serde_util::{self, string_enum};
+use crate::serde_util;
 
-string_enum! {
+registry_core::open_enum! {
     /// A member's role.
     ///
     /// ```
@@ -20,11 +20,11 @@ string_enum! {
     /// assert_eq!("developer".parse::<MemberRole>().unwrap(), MemberRole::Developer);
     /// assert!("admin".parse::<MemberRole>().is_err());
     /// ```
-    MemberRole {
+    MemberRole: FromStr<Err = crate::Error> {
         /// Can push and pull images.
-        Developer => "developer",
+        Developer = "developer",
         /// Read-only: can pull images.
-        Guest => "guest",
+        Guest = "guest",
     }
 }
 
@@ -59,7 +59,7 @@ impl MemberRequest {
     }
 }
 
-setters!(MemberRequest { role: MemberRole });
+registry_core::setters!(MemberRequest { role: MemberRole });
 
 /// `MemberUpdateRequest`: a member's new role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -121,7 +121,7 @@ impl MembersService {
         const OP: &str = "addRegistryMember";
         let path = members_path(registry_id);
         if let Some(role) = &request.role {
-            role.check_known(OP, "role")?;
+            role.check_known("role").map_err(|e| e.with_operation(OP))?;
         }
         let call = Call::new(OP, Method::POST, path).json(&request)?;
         self.client.json(call).await
@@ -172,7 +172,10 @@ impl MembersService {
     ) -> Result<MemberResponse, Error> {
         const OP: &str = "updateRegistryMember";
         let path = member_path(registry_id, member_id);
-        request.role.check_known(OP, "role")?;
+        request
+            .role
+            .check_known("role")
+            .map_err(|e| e.with_operation(OP))?;
         let call = Call::new(OP, Method::PATCH, path).json(&request)?;
         self.client.json(call).await
     }

@@ -57,7 +57,7 @@ pub(crate) enum Accepts {
     NameExpand,
 }
 
-setters!(ListOptions {
+registry_core::setters!(ListOptions {
     /// `_limit`: at least 1.
     limit: u32,
     /// `_offset`.

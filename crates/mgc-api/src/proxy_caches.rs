@@ -61,7 +61,7 @@ impl ProxyCacheRequest {
     }
 }
 
-setters!(ProxyCacheRequest {
+registry_core::setters!(ProxyCacheRequest {
     access_key: impl Into<String>,
     access_secret: impl Into<Secret>,
     description: impl Into<String>,
@@ -107,7 +107,7 @@ impl UpdateProxyCacheRequest {
     }
 }
 
-setters!(UpdateProxyCacheRequest {
+registry_core::setters!(UpdateProxyCacheRequest {
     name: impl Into<String>,
     url: impl Into<String>,
     access_key: impl Into<String>,

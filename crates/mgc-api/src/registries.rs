@@ -41,7 +41,7 @@ impl RegistryRequest {
     }
 }
 
-setters!(RegistryRequest {
+registry_core::setters!(RegistryRequest {
     /// Makes the registry a proxy for this proxy cache.
     proxy_cache_id: ProxyCacheId,
 });

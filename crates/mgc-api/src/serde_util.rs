@@ -1,5 +1,4 @@
-//! Serde helpers: lenient RFC 3339 timestamps, secrets, and string enums
-//! that keep values a newer API may add.
+//! Serde helpers: lenient RFC 3339 timestamps and secrets.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer, Serializer};
@@ -63,101 +62,6 @@ pub(crate) fn opt_secret<S: Serializer>(
         None => ser.serialize_none(),
     }
 }
-
-/// Defines a string enum of the spec: known variants, an `Other(String)`
-/// for values a newer API may send, `as_str`, `Display`, strict `FromStr`
-/// (for inputs) and lenient serde (for responses).
-macro_rules! string_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident => $wire:literal ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-            /// A value the spec does not list (sent by a newer API), kept as sent.
-            Other(String),
-        }
-
-        impl $name {
-            /// Every value the spec lists.
-            pub const KNOWN: &'static [&'static str] = &[$($wire),+];
-
-            /// The wire value.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( $name::$variant => $wire, )+
-                    $name::Other(s) => s,
-                }
-            }
-
-            /// Whether this is a value the spec lists.
-            pub fn is_known(&self) -> bool {
-                !matches!(self, $name::Other(_))
-            }
-
-            /// Refuses (before sending) a value the spec does not list, as
-            /// `what` of operation `op`.
-            pub(crate) fn check_known(&self, op: &'static str, what: &str) -> Result<(), $crate::Error> {
-                if self.is_known() {
-                    return Ok(());
-                }
-                let known = $name::KNOWN.join(", ");
-                let msg = format!("{what} {:?} is not one of: {known}", self.as_str());
-                Err($crate::Error::invalid_input(op, msg))
-            }
-
-            fn from_wire(s: &str) -> $name {
-                match s {
-                    $( $wire => $name::$variant, )+
-                    other => $name::Other(other.to_owned()),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = $crate::Error;
-
-            /// Parses one of the values the spec lists (others are refused).
-            fn from_str(s: &str) -> Result<$name, $crate::Error> {
-                match $name::from_wire(s) {
-                    $name::Other(_) => Err($crate::Error::invalid(format!(
-                            "{:?} is not a valid {}; expected one of: {}",
-                            s,
-                            stringify!($name),
-                            $name::KNOWN.join(", ")
-                        ),
-                    )),
-                    known => Ok(known),
-                }
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
-                let s = String::deserialize(d)?;
-                Ok($name::from_wire(&s))
-            }
-        }
-    };
-}
-
-pub(crate) use string_enum;
 
 #[cfg(test)]
 mod tests {

@@ -208,6 +208,34 @@ async fn the_fake_rejects_requests_that_break_the_spec() {
     assert!(fake.seen().is_empty());
 }
 
+/// A value outside a spec enum is refused before sending, naming the
+/// operation (when sent), the parameter and the values the spec lists.
+#[tokio::test]
+async fn unknown_enum_values_name_the_known_ones() {
+    let fake = MagaluFake::start().await;
+    let mgc = fake.client();
+    let admin = MemberRequest::new(user_id()).role(MemberRole::Other("admin".into()));
+    assert_eq!(
+        invalid(mgc.members().add(&registry_id(), admin).await),
+        r#"addRegistryMember: role "admin" is not one of: developer, guest"#
+    );
+    let dire = VulnerabilityFilter::new().severity(VulnerabilitySeverity::Other("dire".into()));
+    let e = invalid(
+        mgc.scans()
+            .vulnerabilities(&scan_id(), ListOptions::new(), dire)
+            .await,
+    );
+    assert!(
+        e.starts_with("getImageScanVulnerabilities: severity \"dire\" is not one of: unknown, low"),
+        "{e}"
+    );
+    assert_eq!(
+        invalid("admin".parse::<MemberRole>()),
+        r#""admin" is not a valid MemberRole; expected one of: developer, guest"#
+    );
+    assert!(fake.seen().is_empty());
+}
+
 /// Text becomes an id once, by parsing: a malformed id is an
 /// `InvalidInput` error naming the spec's parameter, and no operation can be
 /// called with it, so the fake's request log stays empty.

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod digest;
 pub mod error;
 pub mod host;
+pub mod macros;
 pub mod paging;
 pub mod redirect;
 pub mod retry;

@@ -2,67 +2,7 @@
 //! operating system, content type, grant types), each with its known
 //! values in `ALL` (the seed's `Possible*Values()`).
 
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize};
-
-/// Defines an open string enum: known values as variants, anything else
-/// kept in `Other`.
-macro_rules! open_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal $(| $alias:literal)*,)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)*
-            /// A value this crate does not know, as sent.
-            Other(String),
-        }
-
-        impl $name {
-            /// Every known value, in the order (and with the wire values)
-            /// of the Go SDK's `Possible…Values()`.
-            pub const ALL: &[$name] = &[$($name::$variant),*];
-
-            /// The wire value.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $wire,)*
-                    $name::Other(s) => s,
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> $name {
-                match s {
-                    $($wire $(| $alias)* => $name::$variant,)*
-                    other => $name::Other(other.to_owned()),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
-                let s = String::deserialize(d)?;
-                Ok($name::from(s.as_str()))
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-    };
-}
-
-open_enum! {
+registry_core::open_enum! {
     /// A CPU architecture (Go's `GOARCH` names), an open enum.
     ///
     /// ```
@@ -104,7 +44,7 @@ open_enum! {
     }
 }
 
-open_enum! {
+registry_core::open_enum! {
     /// An operating system (Go's `GOOS` names), an open enum.
     ///
     /// ```
@@ -146,7 +86,7 @@ open_enum! {
     }
 }
 
-open_enum! {
+registry_core::open_enum! {
     /// The media type of a manifest upload, an open enum (the Go SDK's
     /// `ContentType`).
     ///
@@ -164,7 +104,7 @@ open_enum! {
     }
 }
 
-open_enum! {
+registry_core::open_enum! {
     /// The `grant_type` of `POST /oauth2/exchange` (AAD tokens for an ACR
     /// refresh token), an open enum: the Go SDK's
     /// `PostContentSchemaGrantType`. It says which AAD tokens are sent:
@@ -215,7 +155,7 @@ impl ExchangeGrantType {
     }
 }
 
-open_enum! {
+registry_core::open_enum! {
     /// The `grant_type` of `POST /oauth2/token` (an ACR refresh token for
     /// an access token), an open enum: the Go SDK's `TokenGrantType`.
     /// `password` with an empty refresh token is anonymous access.

@@ -37,7 +37,7 @@ pub struct VulnerabilityFilter {
     pub fixable: Option<bool>,
 }
 
-setters!(VulnerabilityFilter {
+registry_core::setters!(VulnerabilityFilter {
     package_name: impl Into<String>,
     cve_id: impl Into<String>,
     fixable: bool,
@@ -58,7 +58,8 @@ impl VulnerabilityFilter {
     fn query(&self, op: &'static str) -> Result<Vec<(&'static str, String)>, Error> {
         let mut q = Vec::new();
         for s in &self.severity {
-            s.check_known(op, "severity")?;
+            s.check_known("severity")
+                .map_err(|e| e.with_operation(op))?;
             q.push(("severity", s.as_str().to_owned()));
         }
         if let Some(p) = &self.package_name {
@@ -119,7 +120,7 @@ impl ScansService {
         );
         let mut q = options.query(OP, Accepts::Paging)?;
         if let Some(s) = status {
-            s.check_known(OP, "status")?;
+            s.check_known("status").map_err(|e| e.with_operation(OP))?;
             q.push(("status", s.as_str().to_owned()));
         }
         let call = Call::new(OP, Method::GET, path).query(q);

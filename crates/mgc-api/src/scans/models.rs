@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{RegistryId, RepositoryId, ScanId};
 use crate::paging::ListResponse;
-use crate::serde_util::{self, string_enum};
+use crate::serde_util;
 
-string_enum! {
+registry_core::open_enum! {
     /// `ScanStatus`: where an image scan is.
     ///
     /// ```
@@ -18,38 +18,38 @@ string_enum! {
     /// let later: ScanStatus = serde_json::from_str(r#""queued""#).unwrap();
     /// assert_eq!(later, ScanStatus::Other("queued".into()));
     /// ```
-    ScanStatus {
+    ScanStatus: FromStr<Err = crate::Error> {
         /// Waiting to run.
-        Pending => "pending",
+        Pending = "pending",
         /// Running.
-        Running => "running",
+        Running = "running",
         /// Finished.
-        Completed => "completed",
+        Completed = "completed",
         /// Failed.
-        Failed => "failed",
+        Failed = "failed",
         /// Stopped by a user.
-        Stopped => "stopped",
+        Stopped = "stopped",
     }
 }
 
-string_enum! {
+registry_core::open_enum! {
     /// `VulnerabilitySeverity`.
     ///
     /// ```
     /// use mgc_api::VulnerabilitySeverity;
     /// assert_eq!("critical".parse::<VulnerabilitySeverity>().unwrap(), VulnerabilitySeverity::Critical);
     /// ```
-    VulnerabilitySeverity {
+    VulnerabilitySeverity: FromStr<Err = crate::Error> {
         /// Severity not known.
-        Unknown => "unknown",
+        Unknown = "unknown",
         /// Low.
-        Low => "low",
+        Low = "low",
         /// Medium.
-        Medium => "medium",
+        Medium = "medium",
         /// High.
-        High => "high",
+        High = "high",
         /// Critical.
-        Critical => "critical",
+        Critical = "critical",
     }
 }
 
