@@ -6,11 +6,11 @@ mod common;
 use std::collections::HashMap;
 
 use oci_dist::copy::{CopyOptions, copy};
-use oci_dist::image::NewIndex;
+use oci_dist::image::{NewImage, NewIndex};
 use oci_dist::layout::OciLayout;
 use oci_dist::progress::{BlobOutcome, ProgressEvent};
-use oci_dist::{Digest, ErrorKind, platform};
-use test_support::{Fault, FaultRule, TestRegistry};
+use oci_dist::{Client, Digest, ErrorKind, platform};
+use test_support::{Fault, FaultRule, Proxy, TestRegistry};
 
 fn three_platform_index(seed: u64) -> NewIndex {
     let shared = common::bytes(400_000, seed);
@@ -193,20 +193,31 @@ async fn registry_to_layout_and_back() {
     );
 }
 
-#[tokio::test]
-async fn a_corrupt_download_leaves_no_blob_in_the_layout() {
+/// A registry holding `src:v1` (`layers` layers of 300 kB), and a proxy in
+/// front of it that keeps each blob's length but flips one byte in the
+/// middle of every layer (the config is small and passes): only the
+/// digest can tell. Returns the registry, the proxy, a client of `src`
+/// and one through the proxy, and the image.
+async fn corrupting_source(
+    layers: usize,
+    seed: u64,
+) -> (TestRegistry, Proxy, Client, Client, NewImage) {
     let a = TestRegistry::anonymous().await;
     let src = common::client_for(&a).with_segment("src");
-    let img = common::small_image(3, 300_000, 70);
+    let img = common::small_image(layers, 300_000, seed);
     src.push_image("v1", &img).await.unwrap();
-    // Same length, one byte flipped in the middle of every layer (the
-    // config is small and passes): only the digest can tell.
     let proxy = a
         .proxy_builder()
         .corrupt_blobs_larger_than(200)
         .start()
         .await;
     let bad = common::client_via(&proxy).with_segment("src");
+    (a, proxy, src, bad, img)
+}
+
+#[tokio::test]
+async fn a_corrupt_download_leaves_no_blob_in_the_layout() {
+    let (_a, proxy, src, bad, img) = corrupting_source(3, 70).await;
 
     let dir = tempfile::tempdir().unwrap();
     let layout = OciLayout::create(dir.path().join("oci")).await.unwrap();
@@ -278,16 +289,7 @@ async fn a_refused_resumption_fails_the_copy_with_the_registry_error() {
 /// nothing is tagged.
 #[tokio::test]
 async fn corrupt_source_bytes_are_refused_by_a_registry_destination() {
-    let a = TestRegistry::anonymous().await;
-    let src = common::client_for(&a).with_segment("src");
-    let img = common::small_image(2, 300_000, 90);
-    src.push_image("v1", &img).await.unwrap();
-    let proxy = a
-        .proxy_builder()
-        .corrupt_blobs_larger_than(200)
-        .start()
-        .await;
-    let bad = common::client_via(&proxy).with_segment("src");
+    let (_a, _proxy, src, bad, img) = corrupting_source(2, 90).await;
     let b = TestRegistry::anonymous().await;
     let dst = common::client_for(&b).with_segment("dst");
     let err = copy(&bad, "v1", &dst, "v1", &CopyOptions::default())
