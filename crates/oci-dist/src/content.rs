@@ -297,7 +297,7 @@ pub trait ImageDestination: Send + Sync {
     /// by itself, refusing content that does not match. A registry does:
     /// the `PUT ?digest=` that completes an upload is refused with
     /// `DIGEST_INVALID` when the bytes hash to something else (reported as
-    /// [`ErrorKind::DigestMismatch`](registry_core::ErrorKind::DigestMismatch)).
+    /// [`ErrorKind::DigestMismatch`]).
     /// [`copy`](crate::copy::copy) then reads the source unverified
     /// ([`ImageSource::fetch_blob_from`] from 0), so that each blob is
     /// hashed once on its way, not twice. No by default.
