@@ -1,11 +1,11 @@
 //! `crctl mgc images list | get | delete`.
 
 use clap::{Subcommand, ValueEnum};
-use facade::mgc::{RegistryId, images};
+use facade::mgc::images;
 
 use super::Ctx;
 use super::list::{NameArgs, PageArgs, print_list};
-use super::repository::RepositoryArg;
+use super::repository::{RepositoryArg, RepositoryArgs};
 use crate::exit::Failure;
 
 /// `crctl mgc images …`
@@ -13,11 +13,8 @@ use crate::exit::Failure;
 pub enum ImagesCommand {
     /// List a repository's images (a JSON array).
     List {
-        /// The registry ID (a UUID).
-        registry_id: RegistryId,
-        /// The repository: its ID (a UUID) or its exact name.
-        #[arg(value_name = "REPOSITORY_ID")]
-        repository: RepositoryArg,
+        #[command(flatten)]
+        repo: RepositoryArgs,
         /// Extra fields to include; repeat or separate with commas.
         #[arg(long, value_enum, value_name = "FIELD", value_delimiter = ',')]
         expand: Vec<Expand>,
@@ -28,21 +25,15 @@ pub enum ImagesCommand {
     },
     /// Show an image.
     Get {
-        /// The registry ID.
-        registry_id: RegistryId,
-        /// The repository: its ID (a UUID) or its exact name.
-        #[arg(value_name = "REPOSITORY_ID")]
-        repository: RepositoryArg,
+        #[command(flatten)]
+        repo: RepositoryArgs,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
     },
     /// Delete an image (by digest, or the image a tag points at); prints nothing.
     Delete {
-        /// The registry ID.
-        registry_id: RegistryId,
-        /// The repository: its ID (a UUID) or its exact name.
-        #[arg(value_name = "REPOSITORY_ID")]
-        repository: RepositoryArg,
+        #[command(flatten)]
+        repo: RepositoryArgs,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
     },
@@ -85,13 +76,12 @@ pub async fn run(ctx: &Ctx, command: ImagesCommand) -> Result<(), Failure> {
     let images = ctx.api.images();
     match command {
         ImagesCommand::List {
-            registry_id,
-            repository,
+            repo,
             expand,
             paging,
             name,
         } => {
-            let repository_id = repository.id(ctx, &registry_id).await?;
+            let (registry_id, repository_id) = (&repo.registry_id, repo.id(ctx).await?);
             let mut options = paging.named(&name);
             for field in expand {
                 let field = field.wire().to_owned();
@@ -103,40 +93,40 @@ pub async fn run(ctx: &Ctx, command: ImagesCommand) -> Result<(), Failure> {
                 ctx,
                 &paging,
                 COLUMNS,
-                || images.list_stream(&registry_id, &repository_id, options.clone()),
-                || images.list(&registry_id, &repository_id, options.clone()),
+                || images.list_stream(registry_id, &repository_id, options.clone()),
+                || images.list(registry_id, &repository_id, options.clone()),
             )
             .await
         }
         ImagesCommand::Get {
-            registry_id,
-            repository,
+            repo,
             digest_or_tag,
         } => {
-            let image = match &repository {
-                RepositoryArg::Id(id) => images.get(&registry_id, id, &digest_or_tag).await?,
+            let (registry_id, tag) = (&repo.registry_id, &digest_or_tag);
+            let image = match &repo.repository {
+                RepositoryArg::Id(id) => images.get(registry_id, id, tag).await?,
                 RepositoryArg::Name(name) => {
                     images
-                        .get_by_repository_name(&registry_id, name, &digest_or_tag)
+                        .get_by_repository_name(registry_id, name, tag)
                         .await?
                 }
             };
             ctx.out.object(&image)
         }
         ImagesCommand::Delete {
-            registry_id,
-            repository,
+            repo,
             digest_or_tag,
         } => {
-            match &repository {
-                RepositoryArg::Id(id) => images.delete(&registry_id, id, &digest_or_tag).await?,
+            let (registry_id, tag) = (&repo.registry_id, &digest_or_tag);
+            let deleted = match &repo.repository {
+                RepositoryArg::Id(id) => images.delete(registry_id, id, tag).await,
                 RepositoryArg::Name(name) => {
                     images
-                        .delete_by_repository_name(&registry_id, name, &digest_or_tag)
-                        .await?
+                        .delete_by_repository_name(registry_id, name, tag)
+                        .await
                 }
-            }
-            Ok(())
+            };
+            Ok(deleted?)
         }
     }
 }

@@ -5,7 +5,7 @@ use facade::mgc::RegistryId;
 
 use super::Ctx;
 use super::list::{NameArgs, PageArgs, print_list};
-use super::repository::RepositoryArg;
+use super::repository::{RepositoryArg, RepositoryArgs};
 use crate::exit::Failure;
 
 /// `crctl mgc repositories …`
@@ -22,19 +22,13 @@ pub enum RepositoriesCommand {
     },
     /// Show a repository.
     Get {
-        /// The registry ID.
-        registry_id: RegistryId,
-        /// The repository: its ID (a UUID) or its exact name.
-        #[arg(value_name = "REPOSITORY_ID")]
-        repository: RepositoryArg,
+        #[command(flatten)]
+        repo: RepositoryArgs,
     },
     /// Delete a repository with all its images; prints nothing.
     Delete {
-        /// The registry ID.
-        registry_id: RegistryId,
-        /// The repository: its ID (a UUID) or its exact name.
-        #[arg(value_name = "REPOSITORY_ID")]
-        repository: RepositoryArg,
+        #[command(flatten)]
+        repo: RepositoryArgs,
     },
 }
 
@@ -60,23 +54,18 @@ pub async fn run(ctx: &Ctx, command: RepositoriesCommand) -> Result<(), Failure>
             )
             .await
         }
-        RepositoriesCommand::Get {
-            registry_id,
-            repository,
-        } => {
+        RepositoriesCommand::Get { repo } => {
             // By name, the look-up answers the repository itself.
-            let found = match &repository {
-                RepositoryArg::Id(id) => repositories.get(&registry_id, id).await?,
-                RepositoryArg::Name(name) => repositories.get_by_name(&registry_id, name).await?,
+            let found = match &repo.repository {
+                RepositoryArg::Id(id) => repositories.get(&repo.registry_id, id).await?,
+                RepositoryArg::Name(name) => {
+                    repositories.get_by_name(&repo.registry_id, name).await?
+                }
             };
             ctx.out.object(&found)
         }
-        RepositoriesCommand::Delete {
-            registry_id,
-            repository,
-        } => {
-            let id = repository.id(ctx, &registry_id).await?;
-            Ok(repositories.delete(&registry_id, &id).await?)
-        }
+        RepositoriesCommand::Delete { repo } => Ok(repositories
+            .delete(&repo.registry_id, &repo.id(ctx).await?)
+            .await?),
     }
 }

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use clap::Args;
 use facade::mgc::{self, ErrorKind, RegistryId, RepositoryId};
 
 use super::Ctx;
@@ -34,17 +35,26 @@ impl FromStr for RepositoryArg {
     }
 }
 
-impl RepositoryArg {
+/// `REGISTRY_ID REPOSITORY_ID`: the repository's registry and the repository.
+#[derive(Debug, Args)]
+pub struct RepositoryArgs {
+    /// The registry ID (a UUID).
+    pub registry_id: RegistryId,
+    /// The repository: its ID (a UUID) or its exact name.
+    #[arg(value_name = "REPOSITORY_ID")]
+    pub repository: RepositoryArg,
+}
+
+impl RepositoryArgs {
     /// The repository's id: as given, or looked up by name (not found and
     /// ambiguous names are errors).
-    pub async fn id(
-        &self,
-        ctx: &Ctx,
-        registry_id: &RegistryId,
-    ) -> Result<RepositoryId, mgc::Error> {
-        match self {
+    pub async fn id(&self, ctx: &Ctx) -> Result<RepositoryId, mgc::Error> {
+        match &self.repository {
             RepositoryArg::Id(id) => Ok(id.clone()),
-            RepositoryArg::Name(name) => ctx.api.repositories().id_by_name(registry_id, name).await,
+            RepositoryArg::Name(name) => {
+                let repositories = ctx.api.repositories();
+                repositories.id_by_name(&self.registry_id, name).await
+            }
         }
     }
 }

@@ -1,11 +1,11 @@
 //! `crctl mgc scans schedule | list | get | stop | vulnerabilities`.
 
 use clap::{Subcommand, ValueEnum};
-use facade::mgc::{RegistryId, ScanId, ScanStatus, VulnerabilityFilter, VulnerabilitySeverity};
+use facade::mgc::{ScanId, ScanStatus, VulnerabilityFilter, VulnerabilitySeverity};
 
 use super::Ctx;
 use super::list::{PageArgs, print_list};
-use super::repository::RepositoryArg;
+use super::repository::RepositoryArgs;
 use crate::exit::Failure;
 
 /// `crctl mgc scans …`
@@ -13,21 +13,15 @@ use crate::exit::Failure;
 pub enum ScansCommand {
     /// Schedule a vulnerability scan of an image; prints the scan (its id is the SCAN_ID).
     Schedule {
-        /// The registry ID (a UUID).
-        registry_id: RegistryId,
-        /// The repository: its ID (a UUID) or its exact name.
-        #[arg(value_name = "REPOSITORY_ID")]
-        repository: RepositoryArg,
+        #[command(flatten)]
+        repo: RepositoryArgs,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
     },
     /// List the scans of an image (a JSON array).
     List {
-        /// The registry ID.
-        registry_id: RegistryId,
-        /// The repository: its ID (a UUID) or its exact name.
-        #[arg(value_name = "REPOSITORY_ID")]
-        repository: RepositoryArg,
+        #[command(flatten)]
+        repo: RepositoryArgs,
         /// The image digest (sha256:…) or a tag.
         digest_or_tag: String,
         /// Only scans in this state.
@@ -146,35 +140,29 @@ pub async fn run(ctx: &Ctx, command: ScansCommand) -> Result<(), Failure> {
     let scans = ctx.api.scans();
     match command {
         ScansCommand::Schedule {
-            registry_id,
-            repository,
+            repo,
             digest_or_tag,
-        } => ctx.out.object(
-            &scans
-                .schedule(
-                    &registry_id,
-                    &repository.id(ctx, &registry_id).await?,
-                    &digest_or_tag,
-                )
-                .await?,
-        ),
+        } => {
+            let repository_id = repo.id(ctx).await?;
+            let scan = scans.schedule(&repo.registry_id, &repository_id, &digest_or_tag);
+            ctx.out.object(&scan.await?)
+        }
         ScansCommand::List {
-            registry_id,
-            repository,
+            repo,
             digest_or_tag,
             status,
             paging,
         } => {
             let options = paging.options();
             let status = status.map(ScanStatus::from);
-            let repository_id = repository.id(ctx, &registry_id).await?;
-            let (reg, repo, image) = (&registry_id, &repository_id, &digest_or_tag);
+            let repository_id = repo.id(ctx).await?;
+            let (reg, id, image) = (&repo.registry_id, &repository_id, &digest_or_tag);
             print_list(
                 ctx,
                 &paging,
                 SCAN_COLUMNS,
-                || scans.list_stream(reg, repo, image, options.clone(), status.clone()),
-                || scans.list(reg, repo, image, options.clone(), status.clone()),
+                || scans.list_stream(reg, id, image, options.clone(), status.clone()),
+                || scans.list(reg, id, image, options.clone(), status.clone()),
             )
             .await
         }
