@@ -7,7 +7,7 @@ use futures_util::TryStreamExt;
 use tokio::io::AsyncWriteExt;
 
 use crate::cli::GlobalOptions;
-use crate::commands::resolve::{image_manifest, open_source};
+use crate::commands::inspect::open_image;
 use crate::exit::Failure;
 use crate::output::{AtomicFile, Sink};
 
@@ -17,14 +17,7 @@ pub async fn run(
     reference: &str,
     out: Option<&str>,
 ) -> Result<(), Failure> {
-    let src = open_source(global, reference).await?;
-    let manifest = image_manifest(global, &src).await?;
-    let Some(image) = manifest.as_image() else {
-        return Err(Failure::new(
-            crate::exit::FAILURE,
-            format!("{reference}: not an image manifest"),
-        ));
-    };
+    let (src, image) = open_image(global, reference).await?;
     let source = src.source.as_ref();
     let mut layers = Vec::new();
     for desc in image.layers() {

@@ -1,11 +1,11 @@
 //! `digest`, `manifest`, `config`, `exists`.
 
-use facade::oci::CheckedDescriptor;
+use facade::oci::{CheckedDescriptor, ImageManifest};
 use futures_util::TryStreamExt;
 
 use crate::cli::GlobalOptions;
-use crate::commands::resolve::{image_manifest, open_source, top_manifest};
-use crate::exit::{Failure, NOT_FOUND};
+use crate::commands::resolve::{Source, image_manifest, open_source, top_manifest};
+use crate::exit::{FAILURE, Failure, NOT_FOUND};
 use crate::output;
 
 /// Largest config blob printed.
@@ -38,23 +38,15 @@ pub async fn manifest(global: &GlobalOptions, reference: &str) -> Result<(), Fai
 
 /// `crctl config REF`: the config blob of the platform's image, as stored.
 pub async fn config(global: &GlobalOptions, reference: &str) -> Result<(), Failure> {
-    let src = open_source(global, reference).await?;
-    let manifest = image_manifest(global, &src).await?;
-    let Some(image) = manifest.as_image() else {
-        return Err(Failure::new(
-            crate::exit::FAILURE,
-            format!("{reference}: not an image manifest"),
-        ));
-    };
+    let (src, image) = open_image(global, reference).await?;
     let config = CheckedDescriptor::try_from(image.config())
         .map_err(|e| Failure::from(e).context(reference))?;
-    let stream = src
+    let mut stream = src
         .source
         .fetch_blob(&config)
         .await
         .map_err(|e| Failure::from(e).context(reference))?;
     let mut bytes = Vec::new();
-    let mut stream = stream;
     while let Some(chunk) = stream
         .try_next()
         .await
@@ -62,7 +54,7 @@ pub async fn config(global: &GlobalOptions, reference: &str) -> Result<(), Failu
     {
         if bytes.len() + chunk.len() > CONFIG_LIMIT {
             return Err(Failure::new(
-                crate::exit::FAILURE,
+                FAILURE,
                 format!("{reference}: config is larger than {CONFIG_LIMIT} bytes"),
             ));
         }
@@ -73,6 +65,20 @@ pub async fn config(global: &GlobalOptions, reference: &str) -> Result<(), Failu
         output::write_stdout(b"\n")?;
     }
     Ok(())
+}
+
+/// Opens `reference` and fetches the platform's image manifest; any other is a failure.
+pub async fn open_image(
+    global: &GlobalOptions,
+    reference: &str,
+) -> Result<(Source, ImageManifest), Failure> {
+    let src = open_source(global, reference).await?;
+    let manifest = image_manifest(global, &src).await?;
+    let image = manifest
+        .as_image()
+        .cloned()
+        .ok_or_else(|| Failure::new(FAILURE, format!("{reference}: not an image manifest")))?;
+    Ok((src, image))
 }
 
 /// `crctl exists REF`: exit 0 when present, 3 when absent.
