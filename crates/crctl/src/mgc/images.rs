@@ -4,7 +4,7 @@ use clap::{Subcommand, ValueEnum};
 use facade::mgc::images;
 
 use super::Ctx;
-use super::list::{NameArgs, PageArgs, print_list};
+use super::list::{NamedPageArgs, print_list};
 use super::repository::{RepositoryArg, RepositoryArgs};
 use crate::exit::Failure;
 
@@ -19,9 +19,7 @@ pub enum ImagesCommand {
         #[arg(long, value_enum, value_name = "FIELD", value_delimiter = ',')]
         expand: Vec<Expand>,
         #[command(flatten)]
-        paging: PageArgs,
-        #[command(flatten)]
-        name: NameArgs,
+        list: NamedPageArgs,
     },
     /// Show an image.
     Get {
@@ -75,14 +73,9 @@ const COLUMNS: &[&str] = &["digest", "tags", "size_bytes", "pushed_at", "pulled_
 pub async fn run(ctx: &Ctx, command: ImagesCommand) -> Result<(), Failure> {
     let images = ctx.api.images();
     match command {
-        ImagesCommand::List {
-            repo,
-            expand,
-            paging,
-            name,
-        } => {
+        ImagesCommand::List { repo, expand, list } => {
             let (registry_id, repository_id) = (&repo.registry_id, repo.id(ctx).await?);
-            let mut options = paging.named(&name);
+            let mut options = list.options();
             for field in expand {
                 let field = field.wire().to_owned();
                 if !options.expand.contains(&field) {
@@ -91,7 +84,7 @@ pub async fn run(ctx: &Ctx, command: ImagesCommand) -> Result<(), Failure> {
             }
             print_list(
                 ctx,
-                &paging,
+                &list.paging,
                 COLUMNS,
                 || images.list_stream(registry_id, &repository_id, options.clone()),
                 || images.list(registry_id, &repository_id, options.clone()),

@@ -30,10 +30,12 @@ pub struct PageArgs {
     pub all: bool,
 }
 
-/// `--name`, for the lists the API filters by name.
+/// [`PageArgs`] and `--name`, for the lists the API filters by name.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Listing")]
-pub struct NameArgs {
+pub struct NamedPageArgs {
+    #[command(flatten)]
+    pub paging: PageArgs,
     /// Only items whose name matches this (the API's `name` filter).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -49,12 +51,14 @@ impl PageArgs {
             ..ListOptions::default()
         }
     }
+}
 
+impl NamedPageArgs {
     /// The query options with `--name`.
-    pub fn named(&self, name: &NameArgs) -> ListOptions {
+    pub fn options(&self) -> ListOptions {
         ListOptions {
-            name: name.name.clone(),
-            ..self.options()
+            name: self.name.clone(),
+            ..self.paging.options()
         }
     }
 }

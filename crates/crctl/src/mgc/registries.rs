@@ -4,7 +4,7 @@ use clap::Subcommand;
 use facade::mgc::{ProxyCacheId, RegistryId, RegistryRequest};
 
 use super::Ctx;
-use super::list::{NameArgs, PageArgs, print_list};
+use super::list::{NamedPageArgs, print_list};
 use crate::exit::Failure;
 
 /// `crctl mgc registries …`
@@ -13,9 +13,7 @@ pub enum RegistriesCommand {
     /// List registries (a JSON array).
     List {
         #[command(flatten)]
-        paging: PageArgs,
-        #[command(flatten)]
-        name: NameArgs,
+        list: NamedPageArgs,
     },
     /// Show a registry.
     Get {
@@ -50,11 +48,11 @@ const COLUMNS: &[&str] = &[
 pub async fn run(ctx: &Ctx, command: RegistriesCommand) -> Result<(), Failure> {
     let registries = ctx.api.registries();
     match command {
-        RegistriesCommand::List { paging, name } => {
-            let options = paging.named(&name);
+        RegistriesCommand::List { list } => {
+            let options = list.options();
             print_list(
                 ctx,
-                &paging,
+                &list.paging,
                 COLUMNS,
                 || registries.list_stream(options.clone()),
                 || registries.list(options.clone()),

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use facade::mgc::RegistryId;
 
 use super::Ctx;
-use super::list::{NameArgs, PageArgs, print_list};
+use super::list::{NamedPageArgs, print_list};
 use super::repository::{RepositoryArg, RepositoryArgs};
 use crate::exit::Failure;
 
@@ -16,9 +16,7 @@ pub enum RepositoriesCommand {
         /// The registry ID (a UUID).
         registry_id: RegistryId,
         #[command(flatten)]
-        paging: PageArgs,
-        #[command(flatten)]
-        name: NameArgs,
+        list: NamedPageArgs,
     },
     /// Show a repository.
     Get {
@@ -39,15 +37,11 @@ const COLUMNS: &[&str] = &["id", "name", "image_count", "registry_name", "update
 pub async fn run(ctx: &Ctx, command: RepositoriesCommand) -> Result<(), Failure> {
     let repositories = ctx.api.repositories();
     match command {
-        RepositoriesCommand::List {
-            registry_id,
-            paging,
-            name,
-        } => {
-            let options = paging.named(&name);
+        RepositoriesCommand::List { registry_id, list } => {
+            let options = list.options();
             print_list(
                 ctx,
-                &paging,
+                &list.paging,
                 COLUMNS,
                 || repositories.list_stream(&registry_id, options.clone()),
                 || repositories.list(&registry_id, options.clone()),
