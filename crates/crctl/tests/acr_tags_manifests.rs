@@ -194,3 +194,12 @@ async fn manifests_list_show_update_delete() {
         .failed(2, &["latest"]);
     assert_eq!(fake.request_count(), before);
 }
+
+#[tokio::test]
+async fn a_malformed_digest_filter_is_a_usage_error_before_any_request() {
+    let fake = FakeAcr::start().await;
+    let run = anonymous(&fake, &["tags", "list", "app", "--digest", "sha256:nothex"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--digest"), "{}", run.stderr);
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}

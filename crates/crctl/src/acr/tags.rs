@@ -17,7 +17,7 @@ pub enum TagsCommand {
         repository: String,
         /// Only the tags of this manifest digest.
         #[arg(long, value_name = "DIGEST")]
-        digest: Option<String>,
+        digest: Option<Digest>,
         #[command(flatten)]
         paging: PageArgs,
         #[command(flatten)]
@@ -57,20 +57,12 @@ pub async fn run(acr: &AcrClient, command: TagsCommand) -> Result<(), Failure> {
             paging,
             order,
         } => {
-            // Checked here: the registry would take anything.
-            let digest = match digest {
-                Some(d) => Some(
-                    d.parse::<Digest>()
-                        .map_err(|e| Failure::usage(format!("--digest: {e}")))?
-                        .to_string(),
-                ),
-                None => None,
-            };
             let options = ListTagsOptions {
                 page_size: paging.limit,
                 last: paging.last.clone(),
                 order_by: order.order_by(),
-                digest,
+                // Parsed by clap: the registry would take anything.
+                digest: digest.map(|d| d.to_string()),
             };
             let tags = collect(
                 &paging,
