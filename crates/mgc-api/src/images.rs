@@ -105,10 +105,8 @@ pub(crate) fn image_path(
 ) -> Result<String, Error> {
     let repo = repository_path(registry_id, repository_id);
     validate::digest_or_tag(op, digest_or_tag)?;
-    Ok(format!(
-        "{repo}/images/{}",
-        validate::segment(digest_or_tag)
-    ))
+    let image = validate::segment(digest_or_tag);
+    Ok(format!("{repo}/images/{image}"))
 }
 
 impl ImagesService {

@@ -96,10 +96,8 @@ impl ScansService {
         digest_or_tag: &str,
     ) -> Result<ImageScanScheduleResponse, Error> {
         const OP: &str = "scheduleImageScan";
-        let path = format!(
-            "{}/scans",
-            image_path(OP, registry_id, repository_id, digest_or_tag)?
-        );
+        let image = image_path(OP, registry_id, repository_id, digest_or_tag)?;
+        let path = format!("{image}/scans");
         self.client.json(Call::new(OP, Method::POST, path)).await
     }
 
@@ -114,10 +112,8 @@ impl ScansService {
         status: Option<ScanStatus>,
     ) -> Result<ImageScansResponse, Error> {
         const OP: &str = "getImageScans";
-        let path = format!(
-            "{}/scans",
-            image_path(OP, registry_id, repository_id, digest_or_tag)?
-        );
+        let image = image_path(OP, registry_id, repository_id, digest_or_tag)?;
+        let path = format!("{image}/scans");
         let mut q = options.query(OP, Accepts::Paging)?;
         if let Some(s) = status {
             s.check_known("status").map_err(|e| e.with_operation(OP))?;
