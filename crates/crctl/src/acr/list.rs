@@ -23,9 +23,11 @@ pub struct PageArgs {
     pub all: bool,
 }
 
-/// `--orderby`.
+/// [`PageArgs`] and `--orderby`, for the lists the registry sorts.
 #[derive(Debug, Args)]
-pub struct OrderArgs {
+pub struct OrderedPageArgs {
+    #[command(flatten)]
+    pub paging: PageArgs,
     /// Sort by last update time.
     #[arg(long, value_enum, value_name = "ORDER")]
     pub orderby: Option<Order>,
@@ -40,7 +42,7 @@ pub enum Order {
     Timedesc,
 }
 
-impl OrderArgs {
+impl OrderedPageArgs {
     /// As the client wants it.
     pub fn order_by(&self) -> Option<OrderBy> {
         self.orderby.map(|o| match o {

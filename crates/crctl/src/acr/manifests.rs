@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use facade::acr::{AcrClient, ListManifestsOptions};
 
-use super::list::{OrderArgs, PageArgs, PropertyArgs, collect};
+use super::list::{OrderedPageArgs, PropertyArgs, collect};
 use crate::exit::Failure;
 use crate::output::print_json;
 
@@ -15,9 +15,7 @@ pub enum ManifestsCommand {
         /// The repository.
         repository: String,
         #[command(flatten)]
-        paging: PageArgs,
-        #[command(flatten)]
-        order: OrderArgs,
+        list: OrderedPageArgs,
     },
     /// Show a manifest's properties.
     Show {
@@ -47,18 +45,14 @@ pub enum ManifestsCommand {
 /// Runs one manifests command.
 pub async fn run(acr: &AcrClient, command: ManifestsCommand) -> Result<(), Failure> {
     match command {
-        ManifestsCommand::List {
-            repository,
-            paging,
-            order,
-        } => {
+        ManifestsCommand::List { repository, list } => {
             let options = ListManifestsOptions {
-                page_size: paging.limit,
-                last: paging.last.clone(),
-                order_by: order.order_by(),
+                page_size: list.paging.limit,
+                last: list.paging.last.clone(),
+                order_by: list.order_by(),
             };
             let manifests = collect(
-                &paging,
+                &list.paging,
                 || acr.list_manifests(&repository, options.clone()),
                 || acr.list_manifests_page(&repository, &options),
             )

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use facade::acr::{AcrClient, ListTagsOptions};
 use facade::core::Digest;
 
-use super::list::{OrderArgs, PageArgs, PropertyArgs, collect};
+use super::list::{OrderedPageArgs, PropertyArgs, collect};
 use crate::exit::Failure;
 use crate::output::print_json;
 
@@ -19,9 +19,7 @@ pub enum TagsCommand {
         #[arg(long, value_name = "DIGEST")]
         digest: Option<Digest>,
         #[command(flatten)]
-        paging: PageArgs,
-        #[command(flatten)]
-        order: OrderArgs,
+        list: OrderedPageArgs,
     },
     /// Show a tag's properties.
     Show {
@@ -54,18 +52,17 @@ pub async fn run(acr: &AcrClient, command: TagsCommand) -> Result<(), Failure> {
         TagsCommand::List {
             repository,
             digest,
-            paging,
-            order,
+            list,
         } => {
             let options = ListTagsOptions {
-                page_size: paging.limit,
-                last: paging.last.clone(),
-                order_by: order.order_by(),
+                page_size: list.paging.limit,
+                last: list.paging.last.clone(),
+                order_by: list.order_by(),
                 // Parsed by clap: the registry would take anything.
                 digest: digest.map(|d| d.to_string()),
             };
             let tags = collect(
-                &paging,
+                &list.paging,
                 || acr.list_tags(&repository, options.clone()),
                 || acr.list_tags_page(&repository, &options),
             )
