@@ -45,7 +45,7 @@ use std::sync::Arc;
 use registry_core::{Error, ErrorKind};
 use serde::Deserialize;
 
-use super::{Endpoint, LayoutEndpoint, SyncJob, TagSelector, destination_name};
+use super::{Endpoint, SyncJob, TagSelector, destination_name};
 
 /// A whole sync file: one section per source registry, in host order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -159,12 +159,7 @@ impl SyncConfig {
                 .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("sync file: {e}")))?
                 .unwrap_or_default();
         let config = SyncConfig { registries };
-        // Building the jobs checks every regex, constraint and platform (the
-        // stand-in source is never opened).
-        let stand_in: Arc<dyn Endpoint> = Arc::new(LayoutEndpoint::new(""));
-        config
-            .jobs("", false, |_, _| Ok(stand_in.clone()))
-            .map_err(|e| e.context("sync file"))?;
+        config.checked().map_err(|e| e.context("sync file"))?;
         Ok(config)
     }
 }
@@ -236,8 +231,29 @@ impl SyncConfig {
         mut endpoint: impl FnMut(&str, &RegistryConfig) -> Result<Arc<dyn Endpoint>, Error>,
     ) -> Result<Vec<SyncJob>, Error> {
         let mut jobs = Vec::new();
+        for section in self.checked()? {
+            let r = section.config;
+            let source = endpoint(section.host, r)?;
+            for (repo, tags) in section.repositories {
+                let name = match r.rename.get(repo) {
+                    Some(n) => destination_name(prefix, n, false),
+                    None => destination_name(prefix, repo, flat),
+                };
+                let mut job = SyncJob::new(source.clone(), repo, tags, name);
+                job.deny = section.deny.clone();
+                job.platforms = section.platforms.clone();
+                job.referrers = r.referrers;
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Every section with its regexes, semver constraints and platforms
+    /// read once; errors name the host and the repository.
+    fn checked(&self) -> Result<Vec<CheckedSection<'_>>, Error> {
+        let mut out = Vec::new();
         for (host, r) in &self.registries {
-            let source = endpoint(host, r)?;
             let deny = r
                 .tags_deny
                 .iter()
@@ -250,36 +266,50 @@ impl SyncConfig {
                 .map(|p| crate::platform::parse(p))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| e.context(format!("{host}: platforms")))?;
-            let mut add = |repo: &str, tags: Result<TagSelector, Error>| {
-                let tags = tags.map_err(|e| e.context(format!("{host}: {repo}")))?;
-                let name = match r.rename.get(repo) {
-                    Some(n) => destination_name(prefix, n, false),
-                    None => destination_name(prefix, repo, flat),
-                };
-                let mut job = SyncJob::new(source.clone(), repo, tags, name);
-                job.deny = deny.clone();
-                job.platforms = platforms.clone();
-                job.referrers = r.referrers;
-                jobs.push(job);
-                Ok::<_, Error>(())
-            };
-            for (repo, tags) in &r.images {
+            let listed = r.images.iter().map(|(repo, tags)| {
                 let sel = if tags.is_empty() {
                     TagSelector::All
                 } else {
                     TagSelector::List(tags.clone())
                 };
-                add(repo, Ok(sel))?;
-            }
-            for (repo, re) in &r.images_by_tag_regex {
-                add(repo, TagSelector::regex(re))?;
-            }
-            for (repo, c) in &r.images_by_semver {
-                add(repo, TagSelector::semver(c, r.semver_latest))?;
-            }
+                (repo, Ok(sel))
+            });
+            let by_regex = r
+                .images_by_tag_regex
+                .iter()
+                .map(|(repo, re)| (repo, TagSelector::regex(re)));
+            let by_semver = r
+                .images_by_semver
+                .iter()
+                .map(|(repo, c)| (repo, TagSelector::semver(c, r.semver_latest)));
+            let repositories = listed
+                .chain(by_regex)
+                .chain(by_semver)
+                .map(|(repo, tags)| {
+                    let tags = tags.map_err(|e| e.context(format!("{host}: {repo}")))?;
+                    Ok((repo.as_str(), tags))
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            out.push(CheckedSection {
+                host,
+                config: r,
+                deny,
+                platforms,
+                repositories,
+            });
         }
-        Ok(jobs)
+        Ok(out)
     }
+}
+
+/// One section of a sync file, read: what [`SyncConfig::jobs`] turns into
+/// jobs once it has the section's endpoint.
+struct CheckedSection<'a> {
+    host: &'a str,
+    config: &'a RegistryConfig,
+    deny: Vec<regex::Regex>,
+    platforms: Vec<oci_spec::image::Platform>,
+    repositories: Vec<(&'a str, TagSelector)>,
 }
 
 #[cfg(test)]
