@@ -3,36 +3,15 @@
 //! through a placeholder manifest and the others stay; with manifest
 //! deletes disabled, it is refused (exit 1) and nothing changes.
 
-use std::process::Output;
+#[path = "common/run.rs"]
+#[allow(dead_code)]
+mod run;
 
 use facade::oci::Client;
 use facade::oci::image::{ImageBuilder, ImageLayer, NewImage};
 use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_TAR};
+use run::{crctl_blocking as crctl, stdout_of as stdout};
 use test_support::{Proxy, TestRegistry};
-
-/// Runs the binary. It blocks this thread: the tests run on a multi-thread
-/// runtime so the proxy keeps serving meanwhile.
-fn crctl(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_crctl"))
-        .args(args)
-        .env_remove("CRCTL_USERNAME")
-        .env_remove("CRCTL_PASSWORD")
-        .env_remove("CRCTL_LOG")
-        .env("DOCKER_CONFIG", "/nonexistent-crctl-test")
-        .output()
-        .expect("run crctl")
-}
-
-#[track_caller]
-fn stdout(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "crctl failed ({:?}): {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
 
 fn image(seed: u8) -> NewImage {
     let layer = test_support::layers::tar_files(&[("hello.txt", &[seed; 300][..])]);

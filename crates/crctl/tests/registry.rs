@@ -1,6 +1,10 @@
 //! `crctl` against a real docker-registry (distribution 2.8): the built
 //! binary, driven as a user would, its stdout, files and exit codes checked.
 
+#[path = "common/run.rs"]
+#[allow(dead_code)]
+mod run;
+
 use std::path::Path;
 use std::process::Output;
 
@@ -8,6 +12,7 @@ use bytes::Bytes;
 use facade::oci::Client;
 use facade::oci::image::{ImageBuilder, ImageLayer, NewImage};
 use facade::oci::media_type::{OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR};
+use run::stdout_of as stdout;
 use test_support::TestRegistry;
 
 fn crctl(args: &[&str]) -> Output {
@@ -24,16 +29,6 @@ fn crctl_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().expect("run crctl")
-}
-
-fn stdout(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "crctl failed ({:?}): {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
 }
 
 fn tar(entries: &[(&str, &[u8])]) -> Bytes {
