@@ -21,6 +21,7 @@ use serde_json::Value;
 use test_support::Proxy;
 use test_support::TestRegistry;
 
+use mirror::contents;
 use run::crctl_anonymous as crctl;
 
 const TAGS: [&str; 4] = ["1.0.0", "1.2.0", "2.0.0", "latest"];
@@ -38,25 +39,6 @@ fn yaml(host: &str) -> String {
   tls-verify: false
 "#
     )
-}
-
-/// (repository, tag, digest) of every tag of `repos` at `registry`.
-async fn contents(url: &str, repos: &[&str]) -> BTreeSet<(String, String, String)> {
-    let client = Client::new(url).unwrap();
-    let mut out = BTreeSet::new();
-    for repo in repos {
-        let c = client.with_repository(repo);
-        let Ok(tags) = c.list_tags().await else {
-            continue;
-        };
-        for t in tags {
-            let d = facade::oci::ImageSource::resolve(&c, &t.parse().unwrap())
-                .await
-                .unwrap();
-            out.insert((repo.to_string(), t, d.digest().to_string()));
-        }
-    }
-    out
 }
 
 fn summary(run: &Run) -> Value {

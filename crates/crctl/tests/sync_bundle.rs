@@ -15,38 +15,13 @@ mod run;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use facade::oci::Client;
 use facade::oci::archive::OciArchiveReader;
 use test_support::TestRegistry;
 
+use mirror::{contents, digest};
 use run::crctl_anonymous as crctl;
 
 const TAGS: [&str; 3] = ["1.0.0", "2.0.0", "latest"];
-
-/// (repository, tag, digest) of every tag of `repos` at `url`.
-async fn contents(url: &str, repos: &[&str]) -> BTreeSet<(String, String, String)> {
-    let client = Client::new(url).unwrap();
-    let mut out = BTreeSet::new();
-    for repo in repos {
-        let c = client.with_repository(repo);
-        let Ok(tags) = c.list_tags().await else {
-            continue;
-        };
-        for t in tags {
-            out.insert((repo.to_string(), t.clone(), digest(url, repo, &t).await));
-        }
-    }
-    out
-}
-
-async fn digest(url: &str, repo: &str, tag: &str) -> String {
-    let c = Client::new(url).unwrap().with_repository(repo);
-    facade::oci::ImageSource::resolve(&c, &tag.parse().unwrap())
-        .await
-        .unwrap()
-        .digest()
-        .to_string()
-}
 
 /// The ref names in a bundle's `index.json`.
 async fn ref_names(path: &Path) -> BTreeSet<String> {

@@ -1,5 +1,7 @@
 //! Source repositories for the `crctl sync` tests.
 
+use std::collections::BTreeSet;
+
 use bytes::Bytes;
 use facade::oci::Client;
 use facade::oci::image::{ImageBuilder, ImageLayer};
@@ -31,4 +33,30 @@ pub async fn populate(registry: &TestRegistry, repos: u64, tags: &[&str]) {
             c.push_image(*tag, &img).await.unwrap();
         }
     }
+}
+
+/// (repository, tag, digest) of every tag of `repos` at `url`.
+pub async fn contents(url: &str, repos: &[&str]) -> BTreeSet<(String, String, String)> {
+    let client = Client::new(url).unwrap();
+    let mut out = BTreeSet::new();
+    for repo in repos {
+        let c = client.with_repository(repo);
+        let Ok(tags) = c.list_tags().await else {
+            continue;
+        };
+        for t in tags {
+            out.insert((repo.to_string(), t.clone(), digest(url, repo, &t).await));
+        }
+    }
+    out
+}
+
+/// The digest `repo:tag` resolves to at `url`.
+pub async fn digest(url: &str, repo: &str, tag: &str) -> String {
+    let c = Client::new(url).unwrap().with_repository(repo);
+    facade::oci::ImageSource::resolve(&c, &tag.parse().unwrap())
+        .await
+        .unwrap()
+        .digest()
+        .to_string()
 }
