@@ -90,12 +90,6 @@ pub struct OciLayout {
     index_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
-#[derive(Deserialize)]
-struct LayoutMarker {
-    #[serde(rename = "imageLayoutVersion")]
-    image_layout_version: String,
-}
-
 impl OciLayout {
     /// Opens an existing layout, checking its `oci-layout` marker and
     /// `index.json`. A directory without `oci-layout` is
@@ -119,8 +113,8 @@ impl OciLayout {
         match layout.check_marker().await {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                let marker = format!(r#"{{"imageLayoutVersion":"{IMAGE_LAYOUT_VERSION}"}}"#);
-                fs::write_atomic(&layout.root, OCI_LAYOUT_FILE, marker.into_bytes()).await?;
+                let marker = index::marker().into_bytes();
+                fs::write_atomic(&layout.root, OCI_LAYOUT_FILE, marker).await?;
             }
             Err(e) => return Err(e),
         }
@@ -165,21 +159,7 @@ impl OciLayout {
             }
             Err(e) => return Err(io_error(e, format!("reading {}", path.display()))),
         };
-        let marker: LayoutMarker = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::invalid_content(format!("{} is not a valid oci-layout file", path.display()))
-                .with_source(e)
-        })?;
-        if marker.image_layout_version.split('.').next() != Some("1") {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{}: unsupported imageLayoutVersion {:?} (expected 1.x)",
-                    path.display(),
-                    marker.image_layout_version
-                ),
-            ));
-        }
-        Ok(())
+        index::check_marker(&bytes, &path.display())
     }
 
     /// The layout directory.
@@ -193,10 +173,7 @@ impl OciLayout {
 
     /// Where the blob `digest` lives: `blobs/<alg>/<hex>`.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root
-            .join(BLOBS_DIR)
-            .join(digest.algorithm().as_str())
-            .join(digest.hex())
+        self.root.join(index::blob_name(digest))
     }
 
     /// The parsed `index.json`.
@@ -207,12 +184,7 @@ impl OciLayout {
     /// The tagged entries of `index.json`, in index order: each
     /// `org.opencontainers.image.ref.name` with its descriptor.
     pub async fn list_refs(&self) -> Result<Vec<(String, Descriptor)>> {
-        let index = self.index().await?;
-        Ok(index
-            .manifests()
-            .iter()
-            .filter_map(|d| index::ref_name(d).map(|name| (name.to_owned(), d.clone())))
-            .collect())
+        Ok(index::refs(&self.index().await?))
     }
 
     /// Finds a manifest by tag (`org.opencontainers.image.ref.name`) or by
@@ -233,52 +205,25 @@ impl OciLayout {
 
     /// The manifest with `digest`: its `index.json` entry, or the blob.
     pub(crate) async fn resolve_digest(&self, digest: &Digest) -> Result<CheckedDescriptor> {
+        let blob = async {
+            if !self.blob_exists(digest).await? {
+                return Ok(None);
+            }
+            Some(self.read_blob_bytes(digest, MAX_MANIFEST_SIZE).await).transpose()
+        };
         let index = self.index().await?;
-        if let Some(d) = index
-            .manifests()
-            .iter()
-            .find(|d| crate::descriptor::same_digest(d.digest(), digest))
-        {
-            return Ok(CheckedDescriptor::matching(d.clone(), digest.clone()));
-        }
-        if self.blob_exists(digest).await? {
-            let bytes = self.read_blob_bytes(digest, MAX_MANIFEST_SIZE).await?;
-            let media_type = sniff_media_type(&bytes)
-                .map_err(|e| e.context(format!("resolving {digest} in {}", self.root.display())))?;
-            return Ok(CheckedDescriptor::from_parts(
-                media_type.as_ref(),
-                digest.clone(),
-                bytes.len() as u64,
-            ));
-        }
-        Err(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "manifest {digest} not found in OCI layout {}",
-                self.root.display()
-            ),
-        ))
+        index::resolve_digest(&index, digest, &self.place(), blob).await
+    }
+
+    /// "OCI layout ROOT", for messages.
+    fn place(&self) -> String {
+        format!("OCI layout {}", self.root.display())
     }
 
     /// The newest `index.json` entry carrying ref name `name`.
     pub(crate) async fn resolve_ref(&self, name: &str) -> Result<Descriptor> {
         validate_ref_name(name)?;
-        let index = self.index().await?;
-        index
-            .manifests()
-            .iter()
-            .rev()
-            .find(|d| index::ref_name(d) == Some(name))
-            .cloned()
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "tag {name:?} not found in OCI layout {}",
-                        self.root.display()
-                    ),
-                )
-            })
+        index::find_ref(&self.index().await?, name, &self.place())
     }
 
     /// Resolves `reference` (tag or digest) and reads the manifest's exact
@@ -305,16 +250,8 @@ impl OciLayout {
     /// already carrying that tag. The file is replaced atomically.
     pub async fn set_ref(&self, tag: &str, descriptor: &Descriptor) -> Result<()> {
         validate_ref_name(tag)?;
-        let mut entry = descriptor.clone();
-        let mut annotations = entry.annotations().clone().unwrap_or_default();
-        annotations.insert(REF_NAME_ANNOTATION.to_owned(), tag.to_owned());
-        entry.set_annotations(Some(annotations));
-        self.update_index(move |manifests| {
-            manifests.retain(|d| index::ref_name(d) != Some(tag));
-            manifests.push(entry);
-            Ok(())
-        })
-        .await
+        self.update_index(|m| index::add_entry(m, descriptor.clone(), Some(tag), None))
+            .await
     }
 
     /// Lists `descriptor` in `index.json` without a tag (as skopeo does for
@@ -322,14 +259,8 @@ impl OciLayout {
     /// already there, so that tools walking the index (and garbage
     /// collectors) see it.
     pub async fn add_untagged(&self, descriptor: &Descriptor) -> Result<()> {
-        let entry = descriptor.clone();
-        self.update_index(move |manifests| {
-            if !manifests.iter().any(|d| d.digest() == entry.digest()) {
-                manifests.push(entry);
-            }
-            Ok(())
-        })
-        .await
+        self.update_index(|m| index::add_entry(m, descriptor.clone(), None, None))
+            .await
     }
 
     /// Removes the entry tagged `tag` from `index.json`; returns it, or `None`
@@ -345,7 +276,6 @@ impl OciLayout {
                 removed = Some(manifests.remove(pos));
                 manifests.retain(|d| index::ref_name(d) != Some(tag));
             }
-            Ok(())
         })
         .await?;
         Ok(removed)
@@ -357,14 +287,11 @@ impl OciLayout {
         Ok((guard, file))
     }
 
-    async fn update_index(
-        &self,
-        change: impl FnOnce(&mut Vec<Descriptor>) -> Result<()>,
-    ) -> Result<()> {
+    async fn update_index(&self, change: impl FnOnce(&mut Vec<Descriptor>)) -> Result<()> {
         let _lock = self.lock_index().await?;
         let mut index = self.index().await?;
         let mut manifests = index.manifests().clone();
-        change(&mut manifests)?;
+        change(&mut manifests);
         index.set_manifests(manifests);
         index::write_index(&self.root, &index).await
     }
