@@ -146,21 +146,9 @@ impl ImageDestination for OciLayout {
         manifest: &'a Manifest,
         tag: Option<&'a Tag>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            if let Some(tag) = tag {
-                super::validate_ref_name(tag.as_str())?;
-            }
-            self.write_blob(
-                manifest.digest(),
-                Some(manifest.size()),
-                futures_util::stream::iter([Ok::<_, Error>(manifest.bytes().clone())]),
-            )
-            .await?;
-            if let Some(tag) = tag {
-                self.set_ref(tag.as_str(), &manifest.descriptor()).await?;
-            }
-            Ok(())
-        })
+        let (bytes, digest) = (manifest.bytes().clone(), manifest.digest());
+        let tag = tag.map(Tag::as_str);
+        Box::pin(self.put_manifest(bytes, digest, manifest.descriptor(), tag))
     }
 
     /// A root copied without a tag is listed in `index.json` untagged

@@ -381,29 +381,33 @@ impl OciLayout {
         media_type: &str,
         tag: Option<&str>,
     ) -> Result<Descriptor> {
-        if let Some(tag) = tag {
-            validate_ref_name(tag)?;
-        }
         if media_type.is_empty() {
             return Err(Error::invalid_input("manifest media type is empty"));
         }
         let digest = Digest::sha256_of(bytes);
+        let desc = crate::descriptor::new(media_type, &digest, bytes.len() as u64);
         let data = Bytes::copy_from_slice(bytes);
-        self.write_blob(
-            &digest,
-            Some(data.len() as u64),
-            futures_util::stream::iter([Ok::<_, Error>(data)]),
-        )
-        .await?;
-        let desc = Descriptor::new(
-            MediaType::from(media_type),
-            bytes.len() as u64,
-            crate::descriptor::oci_digest(&digest),
-        );
-        if let Some(tag) = tag {
-            self.set_ref(tag, &desc).await?;
-        }
+        self.put_manifest(data, &digest, desc.clone(), tag).await?;
         Ok(desc)
+    }
+
+    /// Writes manifest `bytes` as the blob `digest` and, with `tag` (a
+    /// valid ref name, checked first), points the tag at `desc`.
+    async fn put_manifest(
+        &self,
+        bytes: Bytes,
+        digest: &Digest,
+        desc: Descriptor,
+        tag: Option<&str>,
+    ) -> Result<()> {
+        tag.map(validate_ref_name).transpose()?;
+        let size = Some(bytes.len() as u64);
+        let chunks = futures_util::stream::iter([Ok::<_, Error>(bytes)]);
+        self.write_blob(digest, size, chunks).await?;
+        match tag {
+            Some(tag) => self.set_ref(tag, &desc).await,
+            None => Ok(()),
+        }
     }
 }
 
