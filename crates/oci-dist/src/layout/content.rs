@@ -115,14 +115,8 @@ impl ImageDestination for OciLayout {
                 // A download (copy from a registry or another layout): kept
                 // in a partial file that a later run continues.
                 let target = self.blob_path(digest);
-                blob::write_blob_resumable(
-                    self.root(),
-                    target,
-                    digest,
-                    descriptor.size(),
-                    &Reopener(content),
-                )
-                .await?;
+                blob::write_blob_resumable(self.root(), target, digest, descriptor.size(), content)
+                    .await?;
                 return Ok(());
             }
             let stream = content.open(0).await?;
@@ -164,18 +158,5 @@ impl ImageDestination for OciLayout {
             }
             Ok(())
         })
-    }
-}
-
-/// A [`BlobSource`] as the partial-file writer reads it.
-struct Reopener<'a>(&'a dyn BlobSource);
-
-impl blob::Reopen for Reopener<'_> {
-    fn open_at(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream>> {
-        self.0.open(offset)
-    }
-
-    fn verifies_from_start(&self) -> bool {
-        self.0.verifies_digest()
     }
 }
