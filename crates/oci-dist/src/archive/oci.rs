@@ -225,11 +225,6 @@ impl OciArchiveWriter {
         tar.finish().await
     }
 
-    /// Whether the blob or manifest `digest` is in the archive already.
-    pub(crate) async fn has(&self, digest: &Digest) -> bool {
-        self.state.lock().await.blobs.contains(digest)
-    }
-
     async fn append_blob(&self, digest: &Digest, size: u64, stream: ByteStream) -> Result<()> {
         let mut state = self.state.lock().await;
         if state.blobs.contains(digest) {
@@ -270,12 +265,8 @@ impl OciArchiveWriter {
         manifest: &Manifest,
         name: Option<&str>,
     ) -> Result<()> {
-        if let Some(name) = name {
-            validate_ref_name(name)?;
-        }
-        let stream: ByteStream =
-            Box::pin(futures_util::stream::iter([Ok(manifest.bytes().clone())]));
-        self.append_blob(manifest.digest(), manifest.size(), stream)
+        name.map(validate_ref_name).transpose()?;
+        self.push_blob(&manifest.checked_descriptor(), manifest.bytes())
             .await?;
         if let Some(name) = name {
             self.add_entry(manifest.descriptor(), Some(name), None)
@@ -290,17 +281,6 @@ impl OciArchiveWriter {
         self.add_entry(manifest.descriptor(), None, Some((key, value)))
             .await;
     }
-
-    /// Stores a blob read from `content` (checked against its digest).
-    pub(crate) async fn push_blob_from(
-        &self,
-        descriptor: &CheckedDescriptor,
-        content: &dyn BlobSource,
-    ) -> Result<()> {
-        let stream = checked_content(descriptor, content).await?;
-        self.append_blob(descriptor.digest(), descriptor.size(), stream)
-            .await
-    }
 }
 
 impl ImageDestination for OciArchiveWriter {
@@ -308,23 +288,30 @@ impl ImageDestination for OciArchiveWriter {
         format!("oci-archive:{}", self.path.display())
     }
 
+    /// Whether the blob (or manifest) is in the archive already.
     fn blob_exists<'a>(&'a self, descriptor: &'a CheckedDescriptor) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move { Ok(self.has(descriptor.digest()).await) })
+        let digest = descriptor.digest();
+        Box::pin(async move { Ok(self.state.lock().await.blobs.contains(digest)) })
     }
 
+    /// Appends the blob, checked against its digest while it flows.
     fn push_blob<'a>(
         &'a self,
         descriptor: &'a CheckedDescriptor,
         content: &'a dyn BlobSource,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.push_blob_from(descriptor, content))
+        Box::pin(async move {
+            let stream = checked_content(descriptor, content).await?;
+            self.append_blob(descriptor.digest(), descriptor.size(), stream)
+                .await
+        })
     }
 
     fn manifest_exists<'a>(
         &'a self,
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move { Ok(self.has(descriptor.digest()).await) })
+        self.blob_exists(descriptor)
     }
 
     /// The tag becomes the manifest's ref name in `index.json`; it must be

@@ -370,7 +370,7 @@ impl ImageDestination for BundleRepo {
         &'a self,
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<bool, Error>> {
-        Box::pin(async move { Ok(self.writer()?.has(descriptor.digest()).await) })
+        Box::pin(async move { self.writer()?.blob_exists(descriptor).await })
     }
 
     fn push_blob<'a>(
@@ -378,7 +378,7 @@ impl ImageDestination for BundleRepo {
         descriptor: &'a CheckedDescriptor,
         content: &'a dyn BlobSource,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { self.writer()?.push_blob_from(descriptor, content).await })
+        Box::pin(async move { self.writer()?.push_blob(descriptor, content).await })
     }
 
     fn manifest_exists<'a>(
