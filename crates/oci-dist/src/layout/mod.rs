@@ -119,19 +119,12 @@ impl OciLayout {
             Err(e) => return Err(e),
         }
         let lock = layout.lock_index().await?;
-        match tokio::fs::metadata(layout.root.join(INDEX_FILE)).await {
-            Ok(_) => {
-                layout.index().await?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        match layout.index().await {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {
                 index::write_index(&layout.root, &index::empty_index()?).await?;
             }
-            Err(e) => {
-                return Err(io_error(
-                    e,
-                    format!("checking {}", layout.index_path().display()),
-                ));
-            }
+            Err(e) => return Err(e),
         }
         drop(lock);
         Ok(layout)
