@@ -169,7 +169,7 @@ pub(crate) async fn resolve_digest(
     let bytes = blob
         .await?
         .ok_or_else(|| Error::new(ErrorKind::NotFound, not_found()))?;
-    let media_type = super::sniff_media_type(&bytes)
+    let media_type = sniff_media_type(&bytes)
         .map_err(|e| e.context(format!("resolving {digest} in {place}")))?;
     let size = bytes.len() as u64;
     Ok(CheckedDescriptor::from_parts(
@@ -209,6 +209,24 @@ pub(crate) fn add_entry(
         entry.set_annotations(Some(annotations));
     }
     manifests.push(entry);
+}
+
+/// The media type of manifest bytes: their `mediaType` field, else an OCI
+/// index when they have `manifests`, else an OCI image manifest.
+fn sniff_media_type(bytes: &[u8]) -> Result<MediaType> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        manifests: Option<serde::de::IgnoredAny>,
+    }
+    let probe: Probe = serde_json::from_slice(bytes)
+        .map_err(|e| Error::invalid_content("blob is not a JSON manifest").with_source(e))?;
+    Ok(match (probe.media_type, probe.manifests) {
+        (Some(mt), _) => MediaType::from(mt.as_str()),
+        (None, Some(_)) => MediaType::ImageIndex,
+        (None, None) => MediaType::ImageManifest,
+    })
 }
 
 pub(super) async fn read_index(path: &Path) -> Result<ImageIndex> {

@@ -53,9 +53,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::Stream;
-use oci_spec::image::{Descriptor, ImageIndex, MediaType};
+use oci_spec::image::{Descriptor, ImageIndex};
 use registry_core::{Digest, Error, ErrorKind, Result};
-use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::descriptor::CheckedDescriptor;
@@ -402,22 +401,4 @@ impl OciLayout {
             None => Ok(()),
         }
     }
-}
-
-/// The media type of manifest bytes: their `mediaType` field, else an OCI
-/// index when they have `manifests`, else an OCI image manifest.
-pub(crate) fn sniff_media_type(bytes: &[u8]) -> Result<MediaType> {
-    #[derive(Deserialize)]
-    struct Probe {
-        #[serde(rename = "mediaType")]
-        media_type: Option<String>,
-        manifests: Option<serde::de::IgnoredAny>,
-    }
-    let probe: Probe = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid_content("blob is not a JSON manifest").with_source(e))?;
-    Ok(match (probe.media_type, probe.manifests) {
-        (Some(mt), _) => MediaType::from(mt.as_str()),
-        (None, Some(_)) => MediaType::ImageIndex,
-        (None, None) => MediaType::ImageManifest,
-    })
 }
