@@ -82,9 +82,8 @@ impl OciArchiveReader {
     pub(crate) async fn resolve_digest(&self, digest: &Digest) -> Result<CheckedDescriptor> {
         let name = blob_name(digest);
         let blob = async {
-            let found = self.tar.get(&name).map(|_| self.tar.read(&name, MAX_JSON));
-            match found {
-                Some(read) => read.await.map(Some),
+            match self.tar.get(&name) {
+                Some(_) => self.tar.read(&name, MAX_JSON).await.map(Some),
                 None => Ok(None),
             }
         };
