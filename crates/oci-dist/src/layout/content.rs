@@ -28,12 +28,7 @@ impl OciLayout {
 
     /// Whether the blob of `descriptor` is present with the expected size.
     async fn has(&self, descriptor: &CheckedDescriptor) -> Result<bool> {
-        let digest = descriptor.digest();
-        match tokio::fs::metadata(self.blob_path(digest)).await {
-            Ok(m) => Ok(m.is_file() && m.len() == descriptor.size()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::from(e).context(format!("checking blob {digest}"))),
-        }
+        Ok(self.blob_size(descriptor.digest()).await? == Some(descriptor.size()))
     }
 }
 

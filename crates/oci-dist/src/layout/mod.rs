@@ -290,10 +290,15 @@ impl OciLayout {
 
     /// Whether the blob `digest` is present (its content is not checked).
     pub async fn blob_exists(&self, digest: &Digest) -> Result<bool> {
+        Ok(self.blob_size(digest).await?.is_some())
+    }
+
+    /// The size of the blob file `digest`, `None` when there is none.
+    async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
         let path = self.blob_path(digest);
         match tokio::fs::metadata(&path).await {
-            Ok(m) => Ok(m.is_file()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Ok(m) => Ok(m.is_file().then_some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_error(e, format!("checking {}", path.display()))),
         }
     }
