@@ -233,19 +233,13 @@ impl Client {
         let result = match (target.digest(), header_digest) {
             (Some(d), _) => Manifest::verified(bytes, mt.as_deref(), d),
             (None, Some(claimed)) => {
-                let mut digester = claimed.digester();
-                digester.update(&bytes);
-                let actual = digester.finish();
-                if actual != claimed {
-                    return Err(Error::new(
-                        ErrorKind::DigestMismatch,
-                        format!(
-                            "{what}: the registry's Docker-Content-Digest is {claimed}, \
-                             but the manifest it sent hashes to {actual}"
-                        ),
-                    ));
-                }
-                Manifest::verified(bytes, mt.as_deref(), &claimed)
+                let m = Manifest::verified(bytes, mt.as_deref(), &claimed);
+                m.map_err(|e| match e.kind() {
+                    ErrorKind::DigestMismatch => e.context(
+                        "the manifest disagrees with the registry's Docker-Content-Digest",
+                    ),
+                    _ => e,
+                })
             }
             (None, None) => Manifest::new(bytes, mt.as_deref()),
         };

@@ -246,6 +246,49 @@ async fn a_corrupted_blob_in_an_archive_fails_its_digest() {
     std::fs::write(&path, b"not a tar").unwrap();
     let err = OciArchiveReader::open(&path).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidContent, "{err}");
+    // A tar whose layout files are missing, of another version, or broken.
+    let layout_v = |v: &str| format!(r#"{{"imageLayoutVersion":"{v}"}}"#).into_bytes();
+    let (v1, v2) = (layout_v("1.0.0"), layout_v("2.0.0"));
+    let index = br#"{"schemaVersion":2,"manifests":[]}"#;
+    for (files, kind, says) in [
+        (
+            vec![("index.json", &index[..])],
+            ErrorKind::InvalidContent,
+            "no oci-layout",
+        ),
+        (
+            vec![("oci-layout", &v1[..])],
+            ErrorKind::InvalidContent,
+            "no index.json",
+        ),
+        (
+            vec![("oci-layout", &v2[..]), ("index.json", index)],
+            ErrorKind::Unsupported,
+            "unsupported imageLayoutVersion \"2.0.0\"",
+        ),
+        (
+            vec![("oci-layout", &v1[..]), ("index.json", b"[]")],
+            ErrorKind::InvalidContent,
+            "index.json in",
+        ),
+    ] {
+        std::fs::write(&path, test_support::layers::tar_files(&files)).unwrap();
+        let err = OciArchiveReader::open(&path).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{err}");
+        assert!(err.to_string().contains(says), "{err}");
+    }
+    std::fs::write(
+        &path,
+        test_support::layers::tar_files(&[("oci-layout", &v1), ("index.json", index)]),
+    )
+    .unwrap();
+    assert!(
+        OciArchiveReader::open(&path)
+            .await
+            .unwrap()
+            .list_refs()
+            .is_empty()
+    );
     let err = OciArchiveReader::open(dir.path().join("missing.tar"))
         .await
         .unwrap_err();

@@ -249,4 +249,6 @@ async fn head_without_digest_falls_back_to_get_and_header_digests_are_checked() 
     let app = common::client_via(&proxy).with_segment("hdr");
     let err = app.get_manifest("v1").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+    let says = "the manifest disagrees with the registry's Docker-Content-Digest";
+    assert!(err.to_string().contains(says), "{err}");
 }

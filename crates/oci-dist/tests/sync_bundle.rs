@@ -228,6 +228,10 @@ async fn a_bundle_source_names_what_is_missing() {
     let err = bundle.open("lib/x", false).await.err().unwrap();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     bundle.finish().await.unwrap();
+    // Finished, it takes nothing more.
+    let err = bundle.open("lib/x", true).await.err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("finished already"), "{err}");
     let bundle = ArchiveEndpoint::open(&path).await.unwrap();
     assert!(bundle.repositories().is_empty());
     let err = bundle.list_tags("lib/x").await.unwrap_err();

@@ -4,30 +4,19 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::{Descriptor, ImageIndex};
-use registry_core::{Digest, Error, ErrorKind, Result};
+use registry_core::{Digest, Error, Result};
 
 use super::tarfile::{TarIndex, TarWriter};
 use super::{checked_content, verified_blob};
 use crate::content::{BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource};
-use crate::descriptor::{CheckedDescriptor, same_digest};
-use crate::layout::index::ref_name;
-use crate::layout::{
-    BLOBS_DIR, IMAGE_LAYOUT_VERSION, INDEX_FILE, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION,
-    validate_ref_name,
-};
+use crate::descriptor::CheckedDescriptor;
+use crate::layout::index::{self, blob_name};
+use crate::layout::{BLOBS_DIR, INDEX_FILE, OCI_LAYOUT_FILE, validate_ref_name};
 use crate::manifest::{MAX_MANIFEST_SIZE, Manifest};
 use crate::reference::{Tag, TagOrDigest};
 
 /// The largest `index.json` or manifest read into memory.
 const MAX_JSON: u64 = MAX_MANIFEST_SIZE as u64;
-
-fn blob_name(digest: &Digest) -> String {
-    format!(
-        "{BLOBS_DIR}/{}/{}",
-        digest.algorithm().as_str(),
-        digest.hex()
-    )
-}
 
 /// Reads an OCI archive: the tar is indexed once when opened (one pass
 /// over its headers, nothing extracted), then `index.json`, manifests and
@@ -52,41 +41,23 @@ pub struct OciArchiveReader {
 impl OciArchiveReader {
     /// Opens and indexes the archive at `path`, checking its `oci-layout`
     /// marker and parsing `index.json`. A missing file is
-    /// [`ErrorKind::NotFound`]; a tar without the layout files is
-    /// [`ErrorKind::InvalidContent`].
+    /// [`ErrorKind::NotFound`](registry_core::ErrorKind::NotFound); a tar
+    /// without the layout files, or with broken ones, is
+    /// [`ErrorKind::InvalidContent`](registry_core::ErrorKind::InvalidContent);
+    /// a layout version other than 1.x is
+    /// [`ErrorKind::Unsupported`](registry_core::ErrorKind::Unsupported).
     pub async fn open(path: impl AsRef<Path>) -> Result<OciArchiveReader> {
         let tar = TarIndex::build(path.as_ref()).await?;
-        let not_layout = |what: &str| {
-            Error::invalid_content(format!(
-                "{} is not an OCI archive: {what}",
+        let file = |name| format!("{name} in {}", tar.path().display());
+        let read = async |name, max| match tar.get(name) {
+            Some(_) => tar.read(name, max).await,
+            None => Err(Error::invalid_content(format!(
+                "{} is not an OCI archive: no {name}",
                 tar.path().display()
-            ))
+            ))),
         };
-        if tar.get(OCI_LAYOUT_FILE).is_none() {
-            return Err(not_layout("no oci-layout file"));
-        }
-        let marker = tar.read(OCI_LAYOUT_FILE, 4096).await?;
-        let marker: serde_json::Value = serde_json::from_slice(&marker)
-            .map_err(|e| not_layout("oci-layout is not JSON").with_source(e))?;
-        let version = marker
-            .get("imageLayoutVersion")
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
-        if version.split('.').next() != Some("1") {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{}: unsupported imageLayoutVersion {version:?} (expected 1.x)",
-                    tar.path().display()
-                ),
-            ));
-        }
-        if tar.get(INDEX_FILE).is_none() {
-            return Err(not_layout("no index.json"));
-        }
-        let bytes = tar.read(INDEX_FILE, MAX_JSON).await?;
-        let index: ImageIndex = serde_json::from_slice(&bytes)
-            .map_err(|e| not_layout("index.json is not a valid OCI image index").with_source(e))?;
+        index::check_marker(&read(OCI_LAYOUT_FILE, 4096).await?, &file(OCI_LAYOUT_FILE))?;
+        let index = index::parse_index(&read(INDEX_FILE, MAX_JSON).await?, &file(INDEX_FILE))?;
         Ok(OciArchiveReader { tar, index })
     }
 
@@ -103,61 +74,30 @@ impl OciArchiveReader {
     /// The tagged entries of `index.json`, in index order: each
     /// `org.opencontainers.image.ref.name` with its descriptor.
     pub fn list_refs(&self) -> Vec<(String, Descriptor)> {
-        self.index
-            .manifests()
-            .iter()
-            .filter_map(|d| ref_name(d).map(|n| (n.to_owned(), d.clone())))
-            .collect()
+        index::refs(&self.index)
     }
 
     /// The manifest `digest`: its `index.json` entry, or the blob (media
     /// type read from the manifest itself).
     pub(crate) async fn resolve_digest(&self, digest: &Digest) -> Result<CheckedDescriptor> {
-        if let Some(d) = self
-            .index
-            .manifests()
-            .iter()
-            .find(|d| same_digest(d.digest(), digest))
-        {
-            return CheckedDescriptor::new(d.clone());
-        }
         let name = blob_name(digest);
-        if self.tar.get(&name).is_none() {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!(
-                    "manifest {digest} not found in OCI archive {}",
-                    self.path().display()
-                ),
-            ));
-        }
-        let bytes = self.tar.read(&name, MAX_JSON).await?;
-        let media_type = crate::layout::sniff_media_type(&bytes)?;
-        Ok(CheckedDescriptor::from_parts(
-            media_type.as_ref(),
-            digest.clone(),
-            bytes.len() as u64,
-        ))
+        let blob = async {
+            match self.tar.get(&name) {
+                Some(_) => self.tar.read(&name, MAX_JSON).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        index::resolve_digest(&self.index, digest, &self.place(), blob).await
     }
 
     /// The `index.json` entry whose ref name is `tag` (the last one).
     pub(crate) fn resolve_tag(&self, tag: &str) -> Result<CheckedDescriptor> {
-        let found = self
-            .index
-            .manifests()
-            .iter()
-            .rev()
-            .find(|d| ref_name(d) == Some(tag))
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "tag {tag:?} not found in OCI archive {}",
-                        self.path().display()
-                    ),
-                )
-            })?;
-        CheckedDescriptor::new(found.clone())
+        CheckedDescriptor::new(index::find_ref(&self.index, tag, &self.place())?)
+    }
+
+    /// "OCI archive PATH", for messages.
+    fn place(&self) -> String {
+        format!("OCI archive {}", self.path().display())
     }
 }
 
@@ -272,26 +212,16 @@ impl OciArchiveWriter {
     /// Writes `oci-layout` and `index.json`, ends the tar and renames it
     /// into place (replacing any file there).
     pub async fn finish(self) -> Result<()> {
-        let mut state = self.state.into_inner();
-        let marker = format!(r#"{{"imageLayoutVersion":"{IMAGE_LAYOUT_VERSION}"}}"#);
-        state
-            .tar
-            .append_bytes(OCI_LAYOUT_FILE, marker.as_bytes())
+        let WriterState {
+            mut tar, manifests, ..
+        } = self.state.into_inner();
+        tar.append_bytes(OCI_LAYOUT_FILE, index::marker().as_bytes())
             .await?;
-        let index = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": state.manifests,
-        });
-        let bytes = serde_json::to_vec(&index)
-            .map_err(|e| Error::protocol("serialising index.json").with_source(e))?;
-        state.tar.append_bytes(INDEX_FILE, &bytes).await?;
-        state.tar.finish().await
-    }
-
-    /// Whether the blob or manifest `digest` is in the archive already.
-    pub(crate) async fn has(&self, digest: &Digest) -> bool {
-        self.state.lock().await.blobs.contains(digest)
+        let mut index = index::empty_index()?;
+        index.set_manifests(manifests);
+        tar.append_bytes(INDEX_FILE, &index::index_bytes(&index)?)
+            .await?;
+        tar.finish().await
     }
 
     async fn append_blob(&self, digest: &Digest, size: u64, stream: ByteStream) -> Result<()> {
@@ -322,38 +252,8 @@ impl OciArchiveWriter {
         name: Option<&str>,
         annotation: Option<(&str, &str)>,
     ) {
-        let mut state = self.state.lock().await;
-        let mut entry = descriptor;
-        let mut annotations = entry.annotations().clone().unwrap_or_default();
-        if let Some((k, v)) = annotation {
-            annotations.insert(k.to_owned(), v.to_owned());
-        }
-        match name {
-            Some(name) => {
-                annotations.insert(REF_NAME_ANNOTATION.to_owned(), name.to_owned());
-                entry.set_annotations(Some(annotations));
-                state.manifests.retain(|d| ref_name(d) != Some(name));
-                state.manifests.push(entry);
-            }
-            None => {
-                let same = |d: &Descriptor| {
-                    d.digest() == entry.digest()
-                        && annotation.is_none_or(|(k, v)| {
-                            d.annotations()
-                                .as_ref()
-                                .and_then(|a| a.get(k))
-                                .map(String::as_str)
-                                == Some(v)
-                        })
-                };
-                if !state.manifests.iter().any(same) {
-                    if !annotations.is_empty() {
-                        entry.set_annotations(Some(annotations));
-                    }
-                    state.manifests.push(entry);
-                }
-            }
-        }
+        let manifests = &mut self.state.lock().await.manifests;
+        index::add_entry(manifests, descriptor, name, annotation);
     }
 
     /// Stores `manifest` and, with `name`, lists it under that ref name
@@ -364,12 +264,8 @@ impl OciArchiveWriter {
         manifest: &Manifest,
         name: Option<&str>,
     ) -> Result<()> {
-        if let Some(name) = name {
-            validate_ref_name(name)?;
-        }
-        let stream: ByteStream =
-            Box::pin(futures_util::stream::iter([Ok(manifest.bytes().clone())]));
-        self.append_blob(manifest.digest(), manifest.size(), stream)
+        name.map(validate_ref_name).transpose()?;
+        self.push_blob(&manifest.checked_descriptor(), manifest.bytes())
             .await?;
         if let Some(name) = name {
             self.add_entry(manifest.descriptor(), Some(name), None)
@@ -384,17 +280,6 @@ impl OciArchiveWriter {
         self.add_entry(manifest.descriptor(), None, Some((key, value)))
             .await;
     }
-
-    /// Stores a blob read from `content` (checked against its digest).
-    pub(crate) async fn push_blob_from(
-        &self,
-        descriptor: &CheckedDescriptor,
-        content: &dyn BlobSource,
-    ) -> Result<()> {
-        let stream = checked_content(descriptor, content).await?;
-        self.append_blob(descriptor.digest(), descriptor.size(), stream)
-            .await
-    }
 }
 
 impl ImageDestination for OciArchiveWriter {
@@ -402,23 +287,30 @@ impl ImageDestination for OciArchiveWriter {
         format!("oci-archive:{}", self.path.display())
     }
 
+    /// Whether the blob (or manifest) is in the archive already.
     fn blob_exists<'a>(&'a self, descriptor: &'a CheckedDescriptor) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move { Ok(self.has(descriptor.digest()).await) })
+        let digest = descriptor.digest();
+        Box::pin(async move { Ok(self.state.lock().await.blobs.contains(digest)) })
     }
 
+    /// Appends the blob, checked against its digest while it flows.
     fn push_blob<'a>(
         &'a self,
         descriptor: &'a CheckedDescriptor,
         content: &'a dyn BlobSource,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.push_blob_from(descriptor, content))
+        Box::pin(async move {
+            let stream = checked_content(descriptor, content).await?;
+            self.append_blob(descriptor.digest(), descriptor.size(), stream)
+                .await
+        })
     }
 
     fn manifest_exists<'a>(
         &'a self,
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move { Ok(self.has(descriptor.digest()).await) })
+        self.blob_exists(descriptor)
     }
 
     /// The tag becomes the manifest's ref name in `index.json`; it must be

@@ -304,15 +304,18 @@ impl TarWriter {
         io_error(e, format!("writing {}", self.target.display()))
     }
 
+    /// Writes `bytes` at the end of the tar.
+    async fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let written = self.file.write_all(bytes).await;
+        written.map_err(|e| self.write_error(e))?;
+        self.pos += bytes.len() as u64;
+        Ok(())
+    }
+
     /// Appends a directory entry.
     pub(crate) async fn append_dir(&mut self, name: &str) -> Result<()> {
-        let header = header_bytes(&format!("{name}/"), 0, true)?;
-        self.file
-            .write_all(&header)
+        self.write(&header_bytes(&format!("{name}/"), 0, true)?)
             .await
-            .map_err(|e| self.write_error(e))?;
-        self.pos += header.len() as u64;
-        Ok(())
     }
 
     /// Appends a small file held in memory.
@@ -348,12 +351,7 @@ impl TarWriter {
     }
 
     async fn try_append(&mut self, name: &str, size: u64, mut stream: ByteStream) -> Result<()> {
-        let header = header_bytes(name, size, false)?;
-        self.file
-            .write_all(&header)
-            .await
-            .map_err(|e| self.write_error(e))?;
-        self.pos += header.len() as u64;
+        self.write(&header_bytes(name, size, false)?).await?;
         let mut written = 0u64;
         while let Some(chunk) = stream.try_next().await? {
             written += chunk.len() as u64;
@@ -363,10 +361,7 @@ impl TarWriter {
                     format!("{name}: more than the expected {size} bytes"),
                 ));
             }
-            self.file
-                .write_all(&chunk)
-                .await
-                .map_err(|e| self.write_error(e))?;
+            self.write(&chunk).await?;
         }
         if written != size {
             return Err(Error::new(
@@ -374,22 +369,13 @@ impl TarWriter {
                 format!("{name}: {written} bytes, expected {size}"),
             ));
         }
-        let pad = padding(size);
-        self.file
-            .write_all(&[0u8; 512][..pad])
-            .await
-            .map_err(|e| self.write_error(e))?;
-        self.pos += size + pad as u64;
-        Ok(())
+        self.write(&[0u8; 512][..padding(size)]).await
     }
 
     /// Writes the end-of-archive blocks, syncs, and renames the file into
     /// place (replacing what was there), then syncs the directory.
     pub(crate) async fn finish(mut self) -> Result<()> {
-        self.file
-            .write_all(&[0u8; 1024])
-            .await
-            .map_err(|e| self.write_error(e))?;
+        self.write(&[0u8; 1024]).await?;
         self.file.flush().await.map_err(|e| self.write_error(e))?;
         self.file
             .sync_all()

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, BufReader, ReadBuf};
 use super::BUF_SIZE;
 use super::fs::{blocking, io_error, sync_dir, temp_builder};
 use super::sink::FileSink;
+use crate::content::BlobSource;
 
 /// A blob of the layout being read: an [`AsyncRead`] that hashes the bytes
 /// as they pass and, instead of a clean end of file, fails with
@@ -252,19 +253,6 @@ pub(super) fn partial_path(root: &Path, digest: &Digest) -> PathBuf {
     ))
 }
 
-/// What [`write_blob_resumable`] reads the blob from: the source opened at
-/// an offset (0 for the whole blob), and whether a stream opened at 0
-/// verifies the digest itself.
-pub(super) trait Reopen: Send + Sync {
-    /// The bytes from `offset` on.
-    fn open_at(
-        &self,
-        offset: u64,
-    ) -> crate::content::BoxFuture<'_, Result<crate::content::ByteStream>>;
-    /// Whether the stream from 0 checks the digest itself.
-    fn verifies_from_start(&self) -> bool;
-}
-
 /// Writes a blob through its partial file (see [`partial_path`]): what a
 /// previous run left there is hashed and kept, the rest is read from the
 /// source from that offset, and the file is renamed into place once the
@@ -273,23 +261,26 @@ pub(super) trait Reopen: Send + Sync {
 /// mismatch deletes it (after one fresh try when a partial file was
 /// continued, in case it held something else). When another process holds
 /// the partial file, this one writes a temporary file of its own.
+/// `source` is opened at the offset needed; the bytes it gives from 0 are
+/// hashed again only when it does not verify them itself
+/// ([`BlobSource::verifies_digest`]).
 pub(super) async fn write_blob_resumable(
     root: &Path,
     target: PathBuf,
     digest: &Digest,
     size: u64,
-    source: &dyn Reopen,
+    source: &dyn BlobSource,
 ) -> Result<u64> {
     let dir = create_parent(&target).await?;
     let path = partial_path(root, digest);
     let Some(file) = open_partial(path.clone()).await? else {
         // Another process is downloading this blob into the partial file.
-        let check = if source.verifies_from_start() {
+        let check = if source.verifies_digest() {
             Check::StreamVerifies
         } else {
             Check::Hash
         };
-        let stream = source.open_at(0).await?;
+        let stream = source.open(0).await?;
         return write_blob(root, target, digest, Some(size), stream, check).await;
     };
     let mut fresh_try_left = true;
@@ -359,7 +350,7 @@ async fn fill_partial(
     path: &Path,
     digest: &Digest,
     size: u64,
-    source: &dyn Reopen,
+    source: &dyn BlobSource,
 ) -> std::result::Result<(), (Error, bool)> {
     let mut have = file
         .metadata()
@@ -373,7 +364,7 @@ async fn fill_partial(
     let continued = have > 0;
     let fail = |e: Error| (e, continued);
     // Hash what a previous run left, unless the stream will.
-    let check = if continued || !source.verifies_from_start() {
+    let check = if continued || !source.verifies_digest() {
         Check::Hash
     } else {
         Check::StreamVerifies
@@ -403,10 +394,10 @@ async fn append(
     path: &Path,
     digest: &Digest,
     verifier: &mut Verifier,
-    source: &dyn Reopen,
+    source: &dyn BlobSource,
 ) -> Result<()> {
     let have = verifier.bytes();
-    let stream = source.open_at(have).await?;
+    let stream = source.open(have).await?;
     let mut std_file = file
         .try_clone()
         .map_err(|e| io_error(e, "cloning a file handle"))?;

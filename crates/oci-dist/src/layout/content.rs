@@ -28,12 +28,7 @@ impl OciLayout {
 
     /// Whether the blob of `descriptor` is present with the expected size.
     async fn has(&self, descriptor: &CheckedDescriptor) -> Result<bool> {
-        let digest = descriptor.digest();
-        match tokio::fs::metadata(self.blob_path(digest)).await {
-            Ok(m) => Ok(m.is_file() && m.len() == descriptor.size()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::from(e).context(format!("checking blob {digest}"))),
-        }
+        Ok(self.blob_size(descriptor.digest()).await? == Some(descriptor.size()))
     }
 }
 
@@ -115,14 +110,8 @@ impl ImageDestination for OciLayout {
                 // A download (copy from a registry or another layout): kept
                 // in a partial file that a later run continues.
                 let target = self.blob_path(digest);
-                blob::write_blob_resumable(
-                    self.root(),
-                    target,
-                    digest,
-                    descriptor.size(),
-                    &Reopener(content),
-                )
-                .await?;
+                blob::write_blob_resumable(self.root(), target, digest, descriptor.size(), content)
+                    .await?;
                 return Ok(());
             }
             let stream = content.open(0).await?;
@@ -146,21 +135,9 @@ impl ImageDestination for OciLayout {
         manifest: &'a Manifest,
         tag: Option<&'a Tag>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            if let Some(tag) = tag {
-                super::validate_ref_name(tag.as_str())?;
-            }
-            self.write_blob(
-                manifest.digest(),
-                Some(manifest.size()),
-                futures_util::stream::iter([Ok::<_, Error>(manifest.bytes().clone())]),
-            )
-            .await?;
-            if let Some(tag) = tag {
-                self.set_ref(tag.as_str(), &manifest.descriptor()).await?;
-            }
-            Ok(())
-        })
+        let (bytes, digest) = (manifest.bytes().clone(), manifest.digest());
+        let tag = tag.map(Tag::as_str);
+        Box::pin(self.put_manifest(bytes, digest, manifest.descriptor(), tag))
     }
 
     /// A root copied without a tag is listed in `index.json` untagged
@@ -176,18 +153,5 @@ impl ImageDestination for OciLayout {
             }
             Ok(())
         })
-    }
-}
-
-/// A [`BlobSource`] as the partial-file writer reads it.
-struct Reopener<'a>(&'a dyn BlobSource);
-
-impl blob::Reopen for Reopener<'_> {
-    fn open_at(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream>> {
-        self.0.open(offset)
-    }
-
-    fn verifies_from_start(&self) -> bool {
-        self.0.verifies_digest()
     }
 }

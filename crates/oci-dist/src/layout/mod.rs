@@ -53,9 +53,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::Stream;
-use oci_spec::image::{Descriptor, ImageIndex, MediaType};
+use oci_spec::image::{Descriptor, ImageIndex};
 use registry_core::{Digest, Error, ErrorKind, Result};
-use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::descriptor::CheckedDescriptor;
@@ -90,12 +89,6 @@ pub struct OciLayout {
     index_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
-#[derive(Deserialize)]
-struct LayoutMarker {
-    #[serde(rename = "imageLayoutVersion")]
-    image_layout_version: String,
-}
-
 impl OciLayout {
     /// Opens an existing layout, checking its `oci-layout` marker and
     /// `index.json`. A directory without `oci-layout` is
@@ -119,25 +112,18 @@ impl OciLayout {
         match layout.check_marker().await {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                let marker = format!(r#"{{"imageLayoutVersion":"{IMAGE_LAYOUT_VERSION}"}}"#);
-                fs::write_atomic(&layout.root, OCI_LAYOUT_FILE, marker.into_bytes()).await?;
+                let marker = index::marker().into_bytes();
+                fs::write_atomic(&layout.root, OCI_LAYOUT_FILE, marker).await?;
             }
             Err(e) => return Err(e),
         }
         let lock = layout.lock_index().await?;
-        match tokio::fs::metadata(layout.root.join(INDEX_FILE)).await {
-            Ok(_) => {
-                layout.index().await?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        match layout.index().await {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {
                 index::write_index(&layout.root, &index::empty_index()?).await?;
             }
-            Err(e) => {
-                return Err(io_error(
-                    e,
-                    format!("checking {}", layout.index_path().display()),
-                ));
-            }
+            Err(e) => return Err(e),
         }
         drop(lock);
         Ok(layout)
@@ -165,21 +151,7 @@ impl OciLayout {
             }
             Err(e) => return Err(io_error(e, format!("reading {}", path.display()))),
         };
-        let marker: LayoutMarker = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::invalid_content(format!("{} is not a valid oci-layout file", path.display()))
-                .with_source(e)
-        })?;
-        if marker.image_layout_version.split('.').next() != Some("1") {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{}: unsupported imageLayoutVersion {:?} (expected 1.x)",
-                    path.display(),
-                    marker.image_layout_version
-                ),
-            ));
-        }
-        Ok(())
+        index::check_marker(&bytes, &path.display())
     }
 
     /// The layout directory.
@@ -193,10 +165,7 @@ impl OciLayout {
 
     /// Where the blob `digest` lives: `blobs/<alg>/<hex>`.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root
-            .join(BLOBS_DIR)
-            .join(digest.algorithm().as_str())
-            .join(digest.hex())
+        self.root.join(index::blob_name(digest))
     }
 
     /// The parsed `index.json`.
@@ -207,12 +176,7 @@ impl OciLayout {
     /// The tagged entries of `index.json`, in index order: each
     /// `org.opencontainers.image.ref.name` with its descriptor.
     pub async fn list_refs(&self) -> Result<Vec<(String, Descriptor)>> {
-        let index = self.index().await?;
-        Ok(index
-            .manifests()
-            .iter()
-            .filter_map(|d| index::ref_name(d).map(|name| (name.to_owned(), d.clone())))
-            .collect())
+        Ok(index::refs(&self.index().await?))
     }
 
     /// Finds a manifest by tag (`org.opencontainers.image.ref.name`) or by
@@ -233,52 +197,25 @@ impl OciLayout {
 
     /// The manifest with `digest`: its `index.json` entry, or the blob.
     pub(crate) async fn resolve_digest(&self, digest: &Digest) -> Result<CheckedDescriptor> {
+        let blob = async {
+            if !self.blob_exists(digest).await? {
+                return Ok(None);
+            }
+            Some(self.read_blob_bytes(digest, MAX_MANIFEST_SIZE).await).transpose()
+        };
         let index = self.index().await?;
-        if let Some(d) = index
-            .manifests()
-            .iter()
-            .find(|d| crate::descriptor::same_digest(d.digest(), digest))
-        {
-            return Ok(CheckedDescriptor::matching(d.clone(), digest.clone()));
-        }
-        if self.blob_exists(digest).await? {
-            let bytes = self.read_blob_bytes(digest, MAX_MANIFEST_SIZE).await?;
-            let media_type = sniff_media_type(&bytes)
-                .map_err(|e| e.context(format!("resolving {digest} in {}", self.root.display())))?;
-            return Ok(CheckedDescriptor::from_parts(
-                media_type.as_ref(),
-                digest.clone(),
-                bytes.len() as u64,
-            ));
-        }
-        Err(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "manifest {digest} not found in OCI layout {}",
-                self.root.display()
-            ),
-        ))
+        index::resolve_digest(&index, digest, &self.place(), blob).await
+    }
+
+    /// "OCI layout ROOT", for messages.
+    fn place(&self) -> String {
+        format!("OCI layout {}", self.root.display())
     }
 
     /// The newest `index.json` entry carrying ref name `name`.
     pub(crate) async fn resolve_ref(&self, name: &str) -> Result<Descriptor> {
         validate_ref_name(name)?;
-        let index = self.index().await?;
-        index
-            .manifests()
-            .iter()
-            .rev()
-            .find(|d| index::ref_name(d) == Some(name))
-            .cloned()
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "tag {name:?} not found in OCI layout {}",
-                        self.root.display()
-                    ),
-                )
-            })
+        index::find_ref(&self.index().await?, name, &self.place())
     }
 
     /// Resolves `reference` (tag or digest) and reads the manifest's exact
@@ -305,16 +242,8 @@ impl OciLayout {
     /// already carrying that tag. The file is replaced atomically.
     pub async fn set_ref(&self, tag: &str, descriptor: &Descriptor) -> Result<()> {
         validate_ref_name(tag)?;
-        let mut entry = descriptor.clone();
-        let mut annotations = entry.annotations().clone().unwrap_or_default();
-        annotations.insert(REF_NAME_ANNOTATION.to_owned(), tag.to_owned());
-        entry.set_annotations(Some(annotations));
-        self.update_index(move |manifests| {
-            manifests.retain(|d| index::ref_name(d) != Some(tag));
-            manifests.push(entry);
-            Ok(())
-        })
-        .await
+        self.update_index(|m| index::add_entry(m, descriptor.clone(), Some(tag), None))
+            .await
     }
 
     /// Lists `descriptor` in `index.json` without a tag (as skopeo does for
@@ -322,14 +251,8 @@ impl OciLayout {
     /// already there, so that tools walking the index (and garbage
     /// collectors) see it.
     pub async fn add_untagged(&self, descriptor: &Descriptor) -> Result<()> {
-        let entry = descriptor.clone();
-        self.update_index(move |manifests| {
-            if !manifests.iter().any(|d| d.digest() == entry.digest()) {
-                manifests.push(entry);
-            }
-            Ok(())
-        })
-        .await
+        self.update_index(|m| index::add_entry(m, descriptor.clone(), None, None))
+            .await
     }
 
     /// Removes the entry tagged `tag` from `index.json`; returns it, or `None`
@@ -345,7 +268,6 @@ impl OciLayout {
                 removed = Some(manifests.remove(pos));
                 manifests.retain(|d| index::ref_name(d) != Some(tag));
             }
-            Ok(())
         })
         .await?;
         Ok(removed)
@@ -357,24 +279,26 @@ impl OciLayout {
         Ok((guard, file))
     }
 
-    async fn update_index(
-        &self,
-        change: impl FnOnce(&mut Vec<Descriptor>) -> Result<()>,
-    ) -> Result<()> {
+    async fn update_index(&self, change: impl FnOnce(&mut Vec<Descriptor>)) -> Result<()> {
         let _lock = self.lock_index().await?;
         let mut index = self.index().await?;
         let mut manifests = index.manifests().clone();
-        change(&mut manifests)?;
+        change(&mut manifests);
         index.set_manifests(manifests);
         index::write_index(&self.root, &index).await
     }
 
     /// Whether the blob `digest` is present (its content is not checked).
     pub async fn blob_exists(&self, digest: &Digest) -> Result<bool> {
+        Ok(self.blob_size(digest).await?.is_some())
+    }
+
+    /// The size of the blob file `digest`, `None` when there is none.
+    async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
         let path = self.blob_path(digest);
         match tokio::fs::metadata(&path).await {
-            Ok(m) => Ok(m.is_file()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Ok(m) => Ok(m.is_file().then_some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_error(e, format!("checking {}", path.display()))),
         }
     }
@@ -454,46 +378,32 @@ impl OciLayout {
         media_type: &str,
         tag: Option<&str>,
     ) -> Result<Descriptor> {
-        if let Some(tag) = tag {
-            validate_ref_name(tag)?;
-        }
         if media_type.is_empty() {
             return Err(Error::invalid_input("manifest media type is empty"));
         }
         let digest = Digest::sha256_of(bytes);
+        let desc = crate::descriptor::new(media_type, &digest, bytes.len() as u64);
         let data = Bytes::copy_from_slice(bytes);
-        self.write_blob(
-            &digest,
-            Some(data.len() as u64),
-            futures_util::stream::iter([Ok::<_, Error>(data)]),
-        )
-        .await?;
-        let desc = Descriptor::new(
-            MediaType::from(media_type),
-            bytes.len() as u64,
-            crate::descriptor::oci_digest(&digest),
-        );
-        if let Some(tag) = tag {
-            self.set_ref(tag, &desc).await?;
-        }
+        self.put_manifest(data, &digest, desc.clone(), tag).await?;
         Ok(desc)
     }
-}
 
-/// The media type of manifest bytes: their `mediaType` field, else an OCI
-/// index when they have `manifests`, else an OCI image manifest.
-pub(crate) fn sniff_media_type(bytes: &[u8]) -> Result<MediaType> {
-    #[derive(Deserialize)]
-    struct Probe {
-        #[serde(rename = "mediaType")]
-        media_type: Option<String>,
-        manifests: Option<serde::de::IgnoredAny>,
+    /// Writes manifest `bytes` as the blob `digest` and, with `tag` (a
+    /// valid ref name, checked first), points the tag at `desc`.
+    async fn put_manifest(
+        &self,
+        bytes: Bytes,
+        digest: &Digest,
+        desc: Descriptor,
+        tag: Option<&str>,
+    ) -> Result<()> {
+        tag.map(validate_ref_name).transpose()?;
+        let size = Some(bytes.len() as u64);
+        let chunks = futures_util::stream::iter([Ok::<_, Error>(bytes)]);
+        self.write_blob(digest, size, chunks).await?;
+        match tag {
+            Some(tag) => self.set_ref(tag, &desc).await,
+            None => Ok(()),
+        }
     }
-    let probe: Probe = serde_json::from_slice(bytes)
-        .map_err(|e| Error::invalid_content("blob is not a JSON manifest").with_source(e))?;
-    Ok(match (probe.media_type, probe.manifests) {
-        (Some(mt), _) => MediaType::from(mt.as_str()),
-        (None, Some(_)) => MediaType::ImageIndex,
-        (None, None) => MediaType::ImageManifest,
-    })
 }

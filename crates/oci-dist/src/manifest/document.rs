@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 use registry_core::{Digest, Error, ErrorKind};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::descriptor::CheckedDescriptor;
 use crate::media_type::{self, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
@@ -109,28 +109,27 @@ impl Manifest {
 
     /// Serialises an image manifest once and keeps those bytes.
     pub fn from_image(manifest: &ImageManifest) -> Result<Manifest, Error> {
-        let bytes = serde_json::to_vec(manifest).map_err(|e| {
-            Error::invalid_input("serialising the image manifest failed").with_source(e)
-        })?;
-        let mt = manifest
-            .media_type()
-            .as_ref()
-            .map(|m| m.to_string())
-            .unwrap_or_else(|| OCI_MANIFEST.to_owned());
-        Manifest::new(bytes, Some(&mt))
+        let mt = manifest.media_type().as_ref();
+        Manifest::serialised(manifest, "image manifest", mt, OCI_MANIFEST)
     }
 
     /// Serialises an image index once and keeps those bytes.
     pub fn from_index(index: &ImageIndex) -> Result<Manifest, Error> {
-        let bytes = serde_json::to_vec(index).map_err(|e| {
-            Error::invalid_input("serialising the image index failed").with_source(e)
+        Manifest::serialised(index, "image index", index.media_type().as_ref(), OCI_INDEX)
+    }
+
+    /// `document` (`what`) serialised, with its media type or `default`.
+    fn serialised(
+        document: &impl Serialize,
+        what: &str,
+        media_type: Option<&MediaType>,
+        default: &str,
+    ) -> Result<Manifest, Error> {
+        let bytes = serde_json::to_vec(document).map_err(|e| {
+            Error::invalid_input(format!("serialising the {what} failed")).with_source(e)
         })?;
-        let mt = index
-            .media_type()
-            .as_ref()
-            .map(|m| m.to_string())
-            .unwrap_or_else(|| OCI_INDEX.to_owned());
-        Manifest::new(bytes, Some(&mt))
+        let mt = media_type.map_or(default, MediaType::as_ref);
+        Manifest::new(bytes, Some(mt))
     }
 
     fn build(bytes: Bytes, media_type: Option<&str>, digest: Digest) -> Result<Manifest, Error> {
@@ -163,14 +162,13 @@ impl Manifest {
                 }
             },
         };
+        let invalid = |e: serde_json::Error| {
+            Error::protocol(format!("invalid {media_type} document")).with_source(e)
+        };
         let parsed = if media_type::is_index(&media_type) {
-            ParsedManifest::Index(serde_json::from_slice(&bytes).map_err(|e| {
-                Error::protocol(format!("invalid {media_type} document")).with_source(e)
-            })?)
+            ParsedManifest::Index(serde_json::from_slice(&bytes).map_err(invalid)?)
         } else {
-            ParsedManifest::Image(serde_json::from_slice(&bytes).map_err(|e| {
-                Error::protocol(format!("invalid {media_type} document")).with_source(e)
-            })?)
+            ParsedManifest::Image(serde_json::from_slice(&bytes).map_err(invalid)?)
         };
         Ok(Manifest {
             bytes,

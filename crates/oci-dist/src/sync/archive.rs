@@ -157,18 +157,6 @@ impl ArchiveEndpoint {
         let repositories: BTreeSet<&str> = entries(reader).map(|(r, ..)| r).collect();
         repositories.into_iter().map(str::to_owned).collect()
     }
-
-    fn writer(&self) -> Result<Arc<OciArchiveWriter>, Error> {
-        match &self.mode {
-            Mode::Write(w) => w.lock().expect("poisoned").clone().ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("bundle {} is finished already", self.path.display()),
-                )
-            }),
-            Mode::Read(_) => Err(read_only(&self.path)),
-        }
-    }
 }
 
 /// The entries of a bundle's `index.json`, each with its repository and
@@ -190,16 +178,6 @@ fn entries(reader: &OciArchiveReader) -> impl Iterator<Item = (&str, Option<&str
         })
 }
 
-fn read_only(path: &Path) -> Error {
-    Error::new(
-        ErrorKind::Unsupported,
-        format!(
-            "bundle {} was opened to read; write a new one with ArchiveEndpoint::create",
-            path.display()
-        ),
-    )
-}
-
 impl Endpoint for ArchiveEndpoint {
     fn describe(&self) -> String {
         format!("oci-archive:{}", self.path.display())
@@ -216,7 +194,13 @@ impl Endpoint for ArchiveEndpoint {
         Box::pin(async move {
             let side = match &self.mode {
                 Mode::Read(reader) => Side::Read(reader.clone()),
-                Mode::Write(_) if create => Side::Write(self.writer()?),
+                Mode::Write(w) if create => {
+                    let writer = w.lock().expect("poisoned").clone();
+                    Side::Write(writer.ok_or_else(|| {
+                        let path = self.path.display();
+                        Error::invalid_input(format!("bundle {path} is finished already"))
+                    })?)
+                }
                 Mode::Write(_) => {
                     return Err(Error::new(
                         ErrorKind::NotFound,
@@ -306,7 +290,13 @@ impl BundleRepo {
     fn writer(&self) -> Result<&OciArchiveWriter, Error> {
         match &self.side {
             Side::Write(w) => Ok(w),
-            Side::Read(r) => Err(read_only(r.path())),
+            Side::Read(r) => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "bundle {} was opened to read; write a new one with ArchiveEndpoint::create",
+                    r.path().display()
+                ),
+            )),
         }
     }
 
@@ -370,7 +360,7 @@ impl ImageDestination for BundleRepo {
         &'a self,
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<bool, Error>> {
-        Box::pin(async move { Ok(self.writer()?.has(descriptor.digest()).await) })
+        Box::pin(async move { self.writer()?.blob_exists(descriptor).await })
     }
 
     fn push_blob<'a>(
@@ -378,7 +368,7 @@ impl ImageDestination for BundleRepo {
         descriptor: &'a CheckedDescriptor,
         content: &'a dyn BlobSource,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { self.writer()?.push_blob_from(descriptor, content).await })
+        Box::pin(async move { self.writer()?.push_blob(descriptor, content).await })
     }
 
     fn manifest_exists<'a>(

@@ -8,7 +8,7 @@ use registry_core::{Error, ErrorKind};
 
 use crate::Client;
 use crate::content::{BoxFuture, ImageDestination, ImageSource, MountOrigin};
-use crate::layout::{OCI_LAYOUT_FILE, OciLayout};
+use crate::layout::OciLayout;
 
 /// A repository opened for a sync: read and written through the content
 /// traits. Every type implementing both is one.
@@ -142,16 +142,12 @@ impl Endpoint for LayoutEndpoint {
         create: bool,
     ) -> BoxFuture<'a, Result<Arc<dyn Store>, Error>> {
         Box::pin(async move {
+            // `create` opens a layout that is there; `open` of one that is
+            // not is `NotFound`.
             let p = self.path(repository)?;
-            let layout = if p.join(OCI_LAYOUT_FILE).exists() {
-                OciLayout::open(&p).await?
-            } else if create {
-                OciLayout::create(&p).await?
-            } else {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!("no OCI layout at {}", p.display()),
-                ));
+            let layout = match create {
+                true => OciLayout::create(&p).await?,
+                false => OciLayout::open(&p).await?,
             };
             let s: Arc<dyn Store> = Arc::new(layout);
             Ok(s)

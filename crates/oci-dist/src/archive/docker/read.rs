@@ -280,13 +280,16 @@ impl DockerArchiveReader {
         self.manifests[i].get_or_try_init(|| self.build(i)).await
     }
 
-    /// Every item's manifest (to find a digest).
-    async fn all_manifests(&self) -> Result<Vec<&Manifest>> {
-        let mut all = Vec::with_capacity(self.items.len());
-        for i in 0..self.items.len() {
-            all.push(self.manifest(i).await?);
+    /// What `look` finds among the items built so far, else once every
+    /// item is built; `NotFound` (`what`) when it finds nothing.
+    async fn find<T>(&self, look: impl Fn() -> Option<T>, what: &str) -> Result<T> {
+        if let Some(found) = look() {
+            return Ok(found);
         }
-        Ok(all)
+        for i in 0..self.items.len() {
+            self.manifest(i).await?;
+        }
+        look().ok_or_else(|| self.not_found(what))
     }
 
     async fn build(&self, i: usize) -> Result<Manifest> {
@@ -360,29 +363,17 @@ impl DockerArchiveReader {
         Ok(manifest)
     }
 
-    /// The archive name of a blob, building manifests until it is known.
+    /// The archive name of a blob.
     async fn blob_name(&self, digest: &Digest) -> Result<Arc<str>> {
-        let known = |s: &Self| s.blobs.lock().expect("poisoned").get(digest).cloned();
-        if let Some(name) = known(self) {
-            return Ok(name);
-        }
-        self.all_manifests().await?;
-        known(self).ok_or_else(|| self.not_found(&format!("blob {digest}")))
+        let known = || self.blobs.lock().expect("poisoned").get(digest).cloned();
+        self.find(known, &format!("blob {digest}")).await
     }
 
-    /// The synthesised manifest with `digest`: among those built, else
-    /// building the others.
+    /// The synthesised manifest with `digest`.
     async fn find_manifest(&self, digest: &Digest) -> Result<Manifest> {
-        let built = self.manifests.iter().filter_map(OnceCell::get);
-        if let Some(m) = built.into_iter().find(|m| m.digest() == digest) {
-            return Ok(m.clone());
-        }
-        self.all_manifests()
-            .await?
-            .into_iter()
-            .find(|m| m.digest() == digest)
-            .cloned()
-            .ok_or_else(|| self.not_found(&format!("manifest {digest}")))
+        let built = || self.manifests.iter().filter_map(OnceCell::get);
+        let known = || built().find(|m| m.digest() == digest).cloned();
+        self.find(known, &format!("manifest {digest}")).await
     }
 }
 
