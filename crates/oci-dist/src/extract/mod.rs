@@ -95,7 +95,7 @@ mod merge;
 mod path;
 mod spool;
 mod tree;
-mod worker;
+pub(crate) mod worker;
 
 use std::future::Future;
 use std::pin::Pin;
