@@ -450,14 +450,7 @@ impl Client {
     pub async fn delete_blob(&self, digest: &Digest) -> Result<(), Error> {
         let what = format!("DELETE blob {}@{digest}", self.registry());
         let url = self.repo_url(&format!("blobs/{digest}"))?;
-        let req = self.request(Method::DELETE, &url, Body::empty())?;
-        self.send_expect(
-            req,
-            &[StatusCode::ACCEPTED, StatusCode::OK, StatusCode::NO_CONTENT],
-            &what,
-        )
-        .await?;
-        Ok(())
+        self.send_delete(&url, &what).await
     }
 }
 

@@ -43,6 +43,14 @@ impl Client {
         }
         Err(error_from(resp, what).await)
     }
+
+    /// `DELETE url`, answered `202`, `200` or `204` (else an error, as
+    /// [`send_expect`](Self::send_expect)).
+    pub(crate) async fn send_delete(&self, url: &str, what: &str) -> Result<(), Error> {
+        let req = self.request(Method::DELETE, url, Body::empty())?;
+        let ok = [StatusCode::ACCEPTED, StatusCode::OK, StatusCode::NO_CONTENT];
+        self.send_expect(req, &ok, what).await.map(drop)
+    }
 }
 
 /// An error from a response with an unexpected status.

@@ -341,14 +341,7 @@ impl Client {
     /// Abandons an upload (`DELETE <location>`).
     pub async fn cancel_upload(&self, session: UploadSession) -> Result<(), Error> {
         let what = format!("DELETE blob upload {}", self.registry());
-        let req = self.request(Method::DELETE, &session.location.to_string(), Body::empty())?;
-        self.send_expect(
-            req,
-            &[StatusCode::NO_CONTENT, StatusCode::OK, StatusCode::ACCEPTED],
-            &what,
-        )
-        .await?;
-        Ok(())
+        self.send_delete(&session.location.to_string(), &what).await
     }
 }
 
