@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http::header::{CONTENT_LENGTH, RANGE};
+use http::header::RANGE;
 use http::{HeaderValue, Method, StatusCode};
 use registry_core::digest::Verifier;
 use registry_core::{Body, Digest, Error, ErrorKind};
 use tokio::time::Instant;
 
-use crate::client::{Client, header_str};
+use crate::client::{Client, content_length, header_str};
 use crate::content::ByteStream;
 
 /// How resumed blob reads are bounded.
@@ -339,9 +339,7 @@ impl Resumable {
         if resp.status() == StatusCode::OK {
             // The registry ignored the range: read it all again, dropping
             // what was handed out already.
-            let len =
-                header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok());
-            if let (Some(size), Some(len)) = (self.size, len)
+            if let (Some(size), Some(len)) = (self.size, content_length(&resp))
                 && size != len
             {
                 return Err(Error::protocol(format!(
