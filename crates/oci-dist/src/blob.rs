@@ -510,7 +510,11 @@ mod tests {
         assert_eq!(parse_content_range("bytes 0-9/*"), Some((0, None)));
         assert_eq!(parse_content_range("0-9"), None);
         assert_eq!(parse_content_range("bytes */100"), None);
-        assert_eq!(parse_content_range("bytes 1-x/100"), None, "one parser, strict");
+        assert_eq!(
+            parse_content_range("bytes 1-x/100"),
+            None,
+            "one parser, strict"
+        );
         assert_eq!(
             content_range_parts("bytes */100"),
             Some((0, None, Some(100)))

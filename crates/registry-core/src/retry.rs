@@ -20,6 +20,7 @@ use tower::ServiceExt;
 
 use crate::auth::BoxFuture;
 use crate::body::Body;
+use crate::client::HttpService;
 use crate::error::{Error, ErrorKind};
 
 /// Which attempt a request is; set as a request extension by [`Retry`] so
@@ -290,14 +291,7 @@ pub fn is_idempotent(method: &Method) -> bool {
     )
 }
 
-impl<S> tower::Service<Request<Body>> for Retry<S>
-where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Error>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: HttpService + Clone + Send + 'static> tower::Service<Request<Body>> for Retry<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
