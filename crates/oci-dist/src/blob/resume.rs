@@ -15,10 +15,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http::header::RANGE;
-use http::{HeaderValue, Method, StatusCode};
+use http::{Method, StatusCode};
 use registry_core::digest::Verifier;
-use registry_core::{Body, Digest, Error, ErrorKind};
+use registry_core::{Digest, Error, ErrorKind};
 use tokio::time::Instant;
 
 use crate::client::{Client, content_length, header_str};
@@ -273,10 +272,9 @@ impl Resumable {
     fn finish(&mut self) -> Result<(), Error> {
         // A size learnt from a later segment is checked by `next`: the read
         // ends only at it.
-        match self.verifier.take() {
-            Some(v) => v.finish().map(drop),
-            None => Ok(()),
-        }
+        self.verifier
+            .take()
+            .map_or(Ok(()), |v| v.finish().map(drop))
     }
 
     /// Decides whether to resume after `failure`, and waits before it.
@@ -327,14 +325,10 @@ impl Resumable {
     async fn reopen(&mut self) -> Result<ByteStream, Error> {
         self.segment_start = self.offset;
         let spec = format!("bytes={}-", self.offset);
-        let url = self.client.repo_url(&format!("blobs/{}", self.digest))?;
-        let mut req = self.client.request(Method::GET, &url, Body::empty())?;
-        req.headers_mut()
-            .insert(RANGE, HeaderValue::from_str(&spec).expect("ASCII"));
         let what = format!("resuming at byte {}", self.offset);
-        let resp = self
-            .client
-            .send_expect(req, &[StatusCode::PARTIAL_CONTENT, StatusCode::OK], &what)
+        let ok = [StatusCode::PARTIAL_CONTENT, StatusCode::OK];
+        let resp = (self.client)
+            .send_blob_range(Method::GET, &self.digest, &spec, &ok, &what)
             .await?;
         if resp.status() == StatusCode::OK {
             // The registry ignored the range: read it all again, dropping
