@@ -163,10 +163,7 @@ impl Client {
         len: u64,
     ) -> Result<(), Error> {
         let start = session.offset;
-        let reader = match session.calculator.for_chunk() {
-            Some(v) => Reader::hashing(stream, v),
-            None => Reader::new(stream),
-        };
+        let reader = Reader::new(stream, session.calculator.for_chunk());
         let body = Body::wrap(SliceBody::new(reader.clone(), len));
         self.patch(session, body, Some(len), start).await?;
         let hashed = reader.lock().expect("poisoned").take_verifier();

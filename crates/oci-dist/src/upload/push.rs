@@ -163,7 +163,7 @@ impl Client {
                     });
                 }
             };
-            let reader = Reader::new(stream);
+            let reader = Reader::new(stream, None);
             let body = Body::wrap(SliceBody::last(reader, size));
             match self.put_final(&session, digest, body, Some(size)).await {
                 Ok(_) => return Ok(PushMethod::Monolithic),
@@ -224,7 +224,7 @@ impl Client {
             let offset = session.offset;
             let r = match &reader {
                 Some((at, r)) if *at == offset => r.clone(),
-                _ => Reader::new(source.open(offset).await?),
+                _ => Reader::new(source.open(offset).await?, None),
             };
             let len = chunk.min(size - offset);
             let body = if offset + len == size {
@@ -272,7 +272,7 @@ impl Client {
         size: Option<u64>,
     ) -> Result<Digest, Error> {
         let mut session = self.start_upload().await?;
-        let reader = Reader::hashing(stream, Verifier::computing(Algorithm::Sha256));
+        let reader = Reader::new(stream, Some(Verifier::computing(Algorithm::Sha256)));
         let body = match size {
             Some(n) => SliceBody::new(reader.clone(), n),
             None => SliceBody::to_end(reader.clone()),
