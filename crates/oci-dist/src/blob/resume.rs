@@ -122,14 +122,10 @@ impl ResumePolicy {
 
     fn delay(&self, stalls: u32) -> Duration {
         // Right after progress, a short pause; then exponential.
-        let exp = if stalls == 0 {
-            self.base_delay / 4
-        } else {
-            self.base_delay
-                .saturating_mul(1u32 << (stalls - 1).min(16))
-                .min(self.max_delay)
-        };
-        registry_core::retry::jittered(exp)
+        match stalls {
+            0 => registry_core::retry::jittered(self.base_delay / 4),
+            n => registry_core::retry::backoff_delay(self.base_delay, self.max_delay, n),
+        }
     }
 }
 
