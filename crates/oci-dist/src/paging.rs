@@ -69,6 +69,9 @@ struct Doc {
     repositories: Option<Vec<String>>,
 }
 
+/// `s` percent-encoded for a query value (everything but ASCII letters and
+/// digits): the crate's one encoder, for `last=`, `artifactType=`, a
+/// mount's `mount=`/`from=` and an upload's `digest=`.
 pub(crate) fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

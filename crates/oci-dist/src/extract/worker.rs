@@ -5,6 +5,7 @@
 use std::io::{self, Read, Write};
 
 use bytes::{Buf, Bytes};
+use futures_util::StreamExt;
 use registry_core::digest::Verifier;
 use registry_core::{Digest, Error, ErrorKind, Result};
 use tokio::sync::mpsc;
@@ -21,6 +22,29 @@ pub(crate) enum Input {
     End,
     /// Reading the layer failed.
     Failed(Error),
+}
+
+/// Sends `input` through `tx` as [`Input`]s: its chunks, then its end or
+/// its error. `false` when the receiving side is gone (it stopped; its
+/// result says why).
+pub(crate) async fn send_input<S>(mut input: S, tx: &mpsc::Sender<Input>) -> bool
+where
+    S: futures_util::Stream<Item = Result<Bytes>> + Unpin,
+{
+    loop {
+        let msg = match input.next().await {
+            Some(Ok(chunk)) => Input::Chunk(chunk),
+            Some(Err(e)) => Input::Failed(e),
+            None => Input::End,
+        };
+        let last = !matches!(msg, Input::Chunk(_));
+        if tx.send(msg).await.is_err() {
+            return false;
+        }
+        if last {
+            return true;
+        }
+    }
 }
 
 /// A layer as the worker sees it.
@@ -288,6 +312,23 @@ mod tests {
             tx.try_send(input).unwrap_or_else(|_| unreachable!());
         }
         rx
+    }
+
+    #[tokio::test]
+    async fn send_input_ends_with_the_end_or_the_error_and_notices_a_gone_receiver() {
+        let items =
+            |last: Result<Bytes>| futures_util::stream::iter([Ok(Bytes::from_static(b"ab")), last]);
+        let (tx, mut rx) = mpsc::channel(4);
+        assert!(send_input(items(Ok(Bytes::from_static(b"c"))), &tx).await);
+        assert!(matches!(rx.recv().await, Some(Input::Chunk(b)) if b == "ab"));
+        assert!(matches!(rx.recv().await, Some(Input::Chunk(b)) if b == "c"));
+        assert!(matches!(rx.recv().await, Some(Input::End)));
+        let failed = Err(Error::new(ErrorKind::Transport, "reset"));
+        assert!(send_input(items(failed), &tx).await);
+        assert!(matches!(rx.recv().await, Some(Input::Chunk(_))));
+        assert!(matches!(rx.recv().await, Some(Input::Failed(e)) if e.to_string() == "reset"));
+        drop(rx);
+        assert!(!send_input(items(Ok(Bytes::new())), &tx).await);
     }
 
     #[test]

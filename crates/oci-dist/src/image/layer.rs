@@ -5,7 +5,7 @@
 use std::io::{self, Read};
 
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::TryStreamExt;
 use registry_core::digest::{Verifier, VerifyingStream};
 use registry_core::{Digest, Error, ErrorKind};
 use tokio::sync::mpsc;
@@ -15,7 +15,7 @@ use crate::client::Client;
 use crate::content::ByteStream;
 use crate::descriptor::CheckedDescriptor;
 use crate::extract::Compression;
-use crate::extract::worker::{ChannelReader, Input};
+use crate::extract::worker::{ChannelReader, Input, send_input};
 
 /// The size of the uncompressed chunks handed out.
 const CHUNK: usize = 256 * 1024;
@@ -208,26 +208,14 @@ impl RemoteLayer {
 /// [`ErrorKind::InvalidContent`], unless the rest of `input` fails (e.g.
 /// its digest): then that error. Once the decoder is done, the rest of
 /// `input` is read, so that its digest is checked to its end.
-fn decompress(compression: Compression, mut input: ByteStream, what: String) -> ByteStream {
+fn decompress(compression: Compression, input: ByteStream, what: String) -> ByteStream {
     if compression == Compression::None {
         return input;
     }
     let (in_tx, in_rx) = mpsc::channel::<Input>(4);
     let (out_tx, out_rx) = mpsc::channel::<Result<Bytes, Error>>(4);
-    tokio::spawn(async move {
-        loop {
-            let msg = match input.next().await {
-                Some(Ok(chunk)) => Input::Chunk(chunk),
-                Some(Err(e)) => Input::Failed(e),
-                None => Input::End,
-            };
-            let last = !matches!(msg, Input::Chunk(_));
-            // A closed channel: the decoder stopped (its consumer left).
-            if in_tx.send(msg).await.is_err() || last {
-                return;
-            }
-        }
-    });
+    // A closed channel: the decoder stopped (its consumer left).
+    tokio::spawn(async move { send_input(input, &in_tx).await });
     tokio::task::spawn_blocking(move || decode(compression, in_rx, &out_tx, &what));
     Box::pin(futures_util::stream::unfold(out_rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
