@@ -13,13 +13,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
-use http::header::{CONTENT_LENGTH, RANGE};
+use http::header::RANGE;
 use http::{HeaderValue, Method, StatusCode};
 use oci_spec::image::Descriptor;
 use registry_core::{Body, Digest, Error, ErrorKind};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::client::{Client, header_str};
+use crate::client::{Client, content_length, header_str};
 use crate::content::ByteStream;
 use crate::descriptor::CheckedDescriptor;
 
@@ -211,7 +211,7 @@ impl Client {
         let url = self.repo_url(&format!("blobs/{digest}"))?;
         let req = self.request(Method::GET, &url, Body::empty())?;
         let resp = self.send_expect(req, &[StatusCode::OK], &what).await?;
-        let len = header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok());
+        let len = content_length(&resp);
         if let (Some(want), Some(got)) = (size, len)
             && want != got
         {
@@ -279,7 +279,7 @@ impl Client {
                 &what,
             )
             .await?;
-        let len = header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok());
+        let len = content_length(&resp);
         if resp.status() == StatusCode::PARTIAL_CONTENT {
             let (first, total) = header_str(&resp, "content-range")
                 .and_then(parse_content_range)
@@ -397,7 +397,7 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
-        let length = header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok());
+        let length = content_length(&resp);
         let content_range = header_str(&resp, "content-range").map(str::to_owned);
         let parts = content_range.as_deref().and_then(content_range_parts);
         let (available, total) = match resp.status() {
@@ -436,11 +436,7 @@ impl Client {
         let url = self.repo_url(&format!("blobs/{digest}"))?;
         let req = self.request(Method::HEAD, &url, Body::empty())?;
         match self.send_expect(req, &[StatusCode::OK], &what).await {
-            Ok(resp) => Ok(Some(
-                header_str(&resp, CONTENT_LENGTH.as_str())
-                    .and_then(|l| l.parse::<u64>().ok())
-                    .unwrap_or(0),
-            )),
+            Ok(resp) => Ok(Some(content_length(&resp).unwrap_or(0))),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -450,23 +446,14 @@ impl Client {
     pub async fn delete_blob(&self, digest: &Digest) -> Result<(), Error> {
         let what = format!("DELETE blob {}@{digest}", self.registry());
         let url = self.repo_url(&format!("blobs/{digest}"))?;
-        let req = self.request(Method::DELETE, &url, Body::empty())?;
-        self.send_expect(
-            req,
-            &[StatusCode::ACCEPTED, StatusCode::OK, StatusCode::NO_CONTENT],
-            &what,
-        )
-        .await?;
-        Ok(())
+        self.send_delete(&url, &what).await
     }
 }
 
-/// Parses `bytes a-b/total` (total may be `*`): `(a, total)`.
+/// Parses `bytes a-b/total` (total may be `*`): `(a, total)`; `bytes */total`
+/// is `None` (see [`content_range_parts`]).
 pub(crate) fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
-    let v = v.trim().strip_prefix("bytes")?.trim_start();
-    let (range, total) = v.split_once('/')?;
-    let (a, _b) = range.split_once('-')?;
-    Some((a.trim().parse().ok()?, total.trim().parse().ok()))
+    content_range_parts(v).and_then(|(a, b, total)| b.map(|_| (a, total)))
 }
 
 /// Parses `bytes a-b/total` into `(a, Some(b), total)` and `bytes */total`
@@ -523,6 +510,11 @@ mod tests {
         assert_eq!(parse_content_range("bytes 0-9/*"), Some((0, None)));
         assert_eq!(parse_content_range("0-9"), None);
         assert_eq!(parse_content_range("bytes */100"), None);
+        assert_eq!(
+            parse_content_range("bytes 1-x/100"),
+            None,
+            "one parser, strict"
+        );
         assert_eq!(
             content_range_parts("bytes */100"),
             Some((0, None, Some(100)))

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{StreamExt, TryStreamExt};
-use oci_spec::image::{Descriptor, Platform};
+use oci_spec::image::{Descriptor, ImageIndex, Platform};
 use registry_core::{Digest, Error, ErrorKind};
 
 use crate::content::{
@@ -307,17 +307,8 @@ pub(crate) async fn fetch_root(
         Platforms::One(p) => p,
         Platforms::Only(wanted) => return filtered_index(root.clone(), index, wanted),
     };
-    let child = platform::select(index, p).ok_or_else(|| {
-        Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "no image for platform {} in index {}; available: {}",
-                platform::to_string(p),
-                root.digest(),
-                platform::available(index).join(", ")
-            ),
-        )
-    })?;
+    let child = platform::select(index, p)
+        .ok_or_else(|| no_image("platform", std::slice::from_ref(p), &root, index))?;
     source
         .fetch_manifest(&CheckedDescriptor::try_from(child)?)
         .await
@@ -326,7 +317,7 @@ pub(crate) async fn fetch_root(
 /// `root` (the index `index`) listing only the images for `wanted`.
 fn filtered_index(
     root: Manifest,
-    index: &oci_spec::image::ImageIndex,
+    index: &ImageIndex,
     wanted: &[Platform],
 ) -> Result<Manifest, Error> {
     let kept = platform::retain(index, wanted);
@@ -335,20 +326,26 @@ fn filtered_index(
         return Ok(root);
     }
     if kept.is_empty() {
-        let wanted: Vec<String> = wanted.iter().map(platform::to_string).collect();
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!(
-                "no image for platforms {} in index {}; available: {}",
-                wanted.join(", "),
-                root.digest(),
-                platform::available(index).join(", ")
-            ),
-        ));
+        return Err(no_image("platforms", wanted, &root, index));
     }
     let mut filtered = index.clone();
     filtered.set_manifests(kept);
     Manifest::from_index(&filtered)
+}
+
+/// No image for the `wanted` platforms in `index` (`noun`: "platform" or
+/// "platforms"): the error names the platforms the index has.
+fn no_image(noun: &str, wanted: &[Platform], root: &Manifest, index: &ImageIndex) -> Error {
+    let wanted: Vec<String> = wanted.iter().map(platform::to_string).collect();
+    Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "no image for {noun} {} in index {}; available: {}",
+            wanted.join(", "),
+            root.digest(),
+            platform::available(index).join(", ")
+        ),
+    )
 }
 
 /// Every manifest below `root`, level by level, each once. A child whose

@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
-use http::{Method, StatusCode};
-use registry_core::{Body, Digest, Error, ErrorKind};
+use registry_core::{Digest, Error, ErrorKind};
 
 use crate::client::Client;
 use crate::descriptor;
@@ -122,15 +121,7 @@ impl Client {
         let tag = tag.into_tag()?;
         let what = format!("DELETE tag {}:{tag}", self.registry());
         let url = self.repo_url(&format!("manifests/{tag}"))?;
-        let req = self.request(Method::DELETE, &url, Body::empty())?;
-        let refusal = match self
-            .send_expect(
-                req,
-                &[StatusCode::ACCEPTED, StatusCode::OK, StatusCode::NO_CONTENT],
-                &what,
-            )
-            .await
-        {
+        let refusal = match self.send_delete(&url, &what).await {
             Ok(_) => return Ok(TagDeletion::TagDeleted),
             Err(e) if is_refusal(&e) => e,
             Err(e) => return Err(e),
@@ -257,14 +248,7 @@ impl Client {
             self.describe(&TagOrDigest::Digest(digest.clone()))
         );
         let url = self.repo_url(&format!("manifests/{digest}"))?;
-        let req = self.request(Method::DELETE, &url, Body::empty())?;
-        self.send_expect(
-            req,
-            &[StatusCode::ACCEPTED, StatusCode::OK, StatusCode::NO_CONTENT],
-            &what,
-        )
-        .await?;
-        Ok(())
+        self.send_delete(&url, &what).await
     }
 
     /// Other tags pointing to `digest`, and tagged indexes listing it.

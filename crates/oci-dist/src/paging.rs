@@ -69,6 +69,9 @@ struct Doc {
     repositories: Option<Vec<String>>,
 }
 
+/// `s` percent-encoded for a query value (everything but ASCII letters and
+/// digits): the crate's one encoder, for `last=`, `artifactType=`, a
+/// mount's `mount=`/`from=` and an upload's `digest=`.
 pub(crate) fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
@@ -218,19 +221,10 @@ impl Client {
         if page.next.is_none() && page.next_link.is_some() {
             page.next = page.items.last().cloned();
         }
-        let items = &mut page.items;
-        let whole = ignored_paging(items, sent, last);
+        let whole = put_in_order(kind, &mut page.items, sent, last);
         if whole {
-            // The registry ignored `n` or `last` (distribution 2.8 on tags,
-            // which also returns them unsorted): page client-side.
-            items.sort();
-            if let Some(l) = last {
-                items.retain(|i| i.as_str() > l);
-            }
             page.next = None;
             page.next_link = None;
-        } else if out_of_order(kind, items) {
-            items.sort();
         }
         if let Some(n) = want
             && page.items.len() > n
@@ -334,19 +328,8 @@ impl PageState {
     fn accept(&mut self, page: Page) -> (Vec<String>, bool) {
         self.fetched += 1;
         let mut items = page.items;
-        let start = if self.fetched == 1 {
-            self.start_after.as_deref()
-        } else {
-            None
-        };
-        if ignored_paging(&items, Some(self.page_size), start) {
-            items.sort();
-            if let Some(l) = start {
-                items.retain(|i| i.as_str() > l);
-            }
-        } else if out_of_order(self.kind, &items) {
-            items.sort();
-        }
+        let start = self.start_after.as_deref().filter(|_| self.fetched == 1);
+        put_in_order(self.kind, &mut items, Some(self.page_size), start);
         let mut more = page.next_link.is_some();
         if let Some(p) = &self.prefix {
             // Names are sorted: past the prefix range, stop.
@@ -360,6 +343,27 @@ impl PageState {
         }
         (items, more)
     }
+}
+
+/// Sorts a response's `items` when it shows the registry ignored `n` (more
+/// than `sent`) or `last` (distribution 2.8 on tags, which also returns
+/// them unsorted): it is the whole listing, paged client-side (cut after
+/// `last`), and the answer is `true`. Tags out of lexical order are sorted
+/// too.
+fn put_in_order(
+    kind: Kind,
+    items: &mut Vec<String>,
+    sent: Option<usize>,
+    last: Option<&str>,
+) -> bool {
+    let whole = ignored_paging(items, sent, last);
+    if whole || out_of_order(kind, items) {
+        items.sort();
+    }
+    if let (true, Some(l)) = (whole, last) {
+        items.retain(|i| i.as_str() > l);
+    }
+    whole
 }
 
 /// Whether a tags response is out of lexical order, which a registry that
@@ -425,5 +429,15 @@ mod tests {
         assert!(ignored_paging(&v(&["a", "b", "c"]), Some(2), None));
         assert!(ignored_paging(&v(&["a", "b"]), Some(2), Some("a")));
         assert!(!ignored_paging(&v(&["b", "c"]), Some(2), Some("a")));
+        // The whole listing, paged client-side: sorted and cut after `last`.
+        let mut items = v(&["c", "a", "b"]);
+        assert!(put_in_order(Kind::Catalog, &mut items, Some(2), Some("a")));
+        assert_eq!(items, ["b", "c"]);
+        let mut items = v(&["b", "a"]);
+        assert!(!put_in_order(Kind::Tags, &mut items, Some(2), None));
+        assert_eq!(items, ["a", "b"]);
+        let mut items = v(&["org/b", "org/a"]);
+        assert!(!put_in_order(Kind::Catalog, &mut items, Some(2), None));
+        assert_eq!(items, ["org/b", "org/a"], "the catalog keeps its order");
     }
 }

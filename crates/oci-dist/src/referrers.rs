@@ -43,10 +43,7 @@ fn fallback_target(digest: &Digest) -> TagOrDigest {
 }
 
 fn matches_type(d: &Descriptor, artifact_type: Option<&str>) -> bool {
-    match artifact_type {
-        None => true,
-        Some(t) => d.artifact_type().as_ref().is_some_and(|a| a.as_ref() == t),
-    }
+    artifact_type.is_none_or(|t| d.artifact_type().as_ref().is_some_and(|a| a.as_ref() == t))
 }
 
 impl Client {
@@ -68,7 +65,7 @@ impl Client {
         req.headers_mut()
             .insert(ACCEPT, HeaderValue::from_static(OCI_INDEX));
         let resp = self.http().send(req).await.map_err(|e| e.context(&what))?;
-        match resp.status() {
+        let (mut descriptors, fallback, filtered) = match resp.status() {
             StatusCode::OK => {
                 let filtered = header_str(&resp, "oci-filters-applied")
                     .is_some_and(|f| f.split(',').any(|x| x.trim() == "artifactType"));
@@ -80,31 +77,25 @@ impl Client {
                 let index: ImageIndex = serde_json::from_slice(&body).map_err(|e| {
                     Error::protocol(format!("{what}: invalid index")).with_source(e)
                 })?;
-                let mut descriptors = index.manifests().clone();
-                if !filtered {
-                    descriptors.retain(|d| matches_type(d, artifact_type));
-                }
-                Ok(Referrers {
-                    descriptors,
-                    fallback: false,
-                })
+                (index.manifests().clone(), false, filtered)
             }
             StatusCode::NOT_FOUND
             | StatusCode::METHOD_NOT_ALLOWED
             | StatusCode::BAD_REQUEST
             | StatusCode::NOT_IMPLEMENTED => {
-                let mut descriptors = match self.fallback_index(subject).await? {
-                    Some(m) => m.manifests().to_vec(),
-                    None => Vec::new(),
-                };
-                descriptors.retain(|d| matches_type(d, artifact_type));
-                Ok(Referrers {
-                    descriptors,
-                    fallback: true,
-                })
+                let found = self.fallback_index(subject).await?;
+                let descriptors = found.map(|m| m.manifests().to_vec());
+                (descriptors.unwrap_or_default(), true, false)
             }
-            _ => Err(crate::client::error_from(resp, &what).await),
+            _ => return Err(crate::client::error_from(resp, &what).await),
+        };
+        if !filtered {
+            descriptors.retain(|d| matches_type(d, artifact_type));
         }
+        Ok(Referrers {
+            descriptors,
+            fallback,
+        })
     }
 
     /// The fallback index of `subject`, if it exists.

@@ -291,6 +291,43 @@ async fn stream_of_unknown_size_is_hashed_on_the_way() {
 }
 
 #[tokio::test]
+async fn streams_of_declared_size_are_stored_and_a_longer_one_is_refused() {
+    let registry = TestRegistry::anonymous().await;
+    let app = common::client_for(&registry).with_segment("stream-sized");
+    let chunks = |data: &Bytes| -> oci_dist::content::ByteStream {
+        let chunks: Vec<Result<Bytes, registry_core::Error>> = data
+            .chunks(30_000)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        Box::pin(futures_util::stream::iter(chunks))
+    };
+    let data = common::bytes(100_000, 9);
+    let size = data.len() as u64;
+    let digest = app
+        .push_blob_stream(chunks(&data), Some(size))
+        .await
+        .unwrap();
+    assert_eq!(digest, Digest::sha256_of(&data));
+    assert_eq!(read_back(&app, &digest).await, data);
+    // An empty stream of declared size 0 is the empty blob.
+    let empty = app
+        .push_blob_stream(chunks(&Bytes::new()), Some(0))
+        .await
+        .unwrap();
+    assert_eq!(empty, Digest::sha256_of(b""));
+    assert_eq!(app.blob_size(&empty).await.unwrap(), Some(0));
+    // More bytes than declared: an error, nothing stored under their digest.
+    let err = app
+        .push_blob_stream(chunks(&data), Some(size - 1))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("longer than the declared"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn ranges() {
     let registry = TestRegistry::anonymous().await;
     let app = common::client_for(&registry).with_segment("range");

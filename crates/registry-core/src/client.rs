@@ -26,6 +26,37 @@ use crate::trace::TraceLayer;
 
 pub use crate::user_agent::{DEFAULT_USER_AGENT, UserAgent, UserAgentLayer};
 
+/// A service of the HTTP stack: a request with a [`Body`] in, a response
+/// with a [`Body`] or an [`Error`] out, and a future that may move between
+/// threads. Each layer of the stack wraps one (and is one); implemented for
+/// every such service.
+///
+/// ```
+/// use registry_core::client::HttpService;
+/// use registry_core::{Body, Error, HttpClient};
+/// fn wrap(service: impl HttpService + Clone + Send + Sync + 'static) -> HttpClient {
+///     HttpClient::from_service(service)
+/// }
+/// let client = wrap(tower::service_fn(|_req: http::Request<Body>| async {
+///     Ok::<_, Error>(http::Response::new(Body::empty()))
+/// }));
+/// # drop(client);
+/// ```
+pub trait HttpService:
+    tower::Service<Request<Body>, Response = Response<Body>, Error = Error, Future: Send + 'static>
+{
+}
+
+impl<S> HttpService for S where
+    S: tower::Service<
+            Request<Body>,
+            Response = Response<Body>,
+            Error = Error,
+            Future: Send + 'static,
+        >
+{
+}
+
 /// A cheap-to-clone, `Send + Sync` HTTP client: a boxed tower service from
 /// `Request<Body>` to `Response<Body>`.
 ///
@@ -58,12 +89,7 @@ impl HttpClient {
     /// Wraps any service (e.g. a custom stack, or a test double's transport).
     pub fn from_service<S>(service: S) -> HttpClient
     where
-        S: tower::Service<Request<Body>, Response = Response<Body>, Error = Error>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
+        S: HttpService + Clone + Send + Sync + 'static,
     {
         HttpClient {
             inner: BoxCloneSyncService::new(service),

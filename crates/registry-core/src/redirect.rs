@@ -17,6 +17,7 @@ use tower::ServiceExt;
 
 use crate::auth::BoxFuture;
 use crate::body::Body;
+use crate::client::HttpService;
 use crate::error::{Error, ErrorKind};
 
 /// Adds [`Redirect`] to a service.
@@ -111,14 +112,7 @@ pub fn resolve_location(base: &Uri, location: &str) -> Result<Uri, Error> {
         .map_err(|e| Error::protocol(format!("bad redirect location {location:?}")).with_source(e))
 }
 
-impl<S> tower::Service<Request<Body>> for Redirect<S>
-where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Error>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: HttpService + Clone + Send + 'static> tower::Service<Request<Body>> for Redirect<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = BoxFuture<'static, Result<Response<Body>, Error>>;

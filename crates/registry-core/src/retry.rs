@@ -20,6 +20,7 @@ use tower::ServiceExt;
 
 use crate::auth::BoxFuture;
 use crate::body::Body;
+use crate::client::HttpService;
 use crate::error::{Error, ErrorKind};
 
 /// Which attempt a request is; set as a request extension by [`Retry`] so
@@ -142,14 +143,6 @@ impl Backoff {
         self.max_retry_after = d;
         self
     }
-
-    fn exponential(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32 << (attempt - 1).min(16))
-            .min(self.cap);
-        jittered(exp)
-    }
 }
 
 /// A random delay in `[d/2, d]` ("equal jitter"), so that clients that
@@ -163,6 +156,26 @@ impl Backoff {
 pub fn jittered(d: Duration) -> Duration {
     let half = d / 2;
     half + half.mul_f64(rand::random::<f64>())
+}
+
+/// The delay before try `n` + 1 of an exponential backoff: `base` for the
+/// first retry (`n` = 1), doubled for each further one up to `cap`, then
+/// [`jittered`]. [`Backoff`]'s delays, and those of other loops that wait
+/// between tries (oci-dist's resumed blob reads).
+///
+/// ```
+/// use std::time::Duration;
+/// use registry_core::retry::backoff_delay;
+/// let (base, cap) = (Duration::from_millis(100), Duration::from_secs(1));
+/// let third = backoff_delay(base, cap, 3);
+/// assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
+/// assert!(backoff_delay(base, cap, 30) <= cap);
+/// ```
+pub fn backoff_delay(base: Duration, cap: Duration, n: u32) -> Duration {
+    jittered(
+        base.saturating_mul(1 << n.saturating_sub(1).min(16))
+            .min(cap),
+    )
 }
 
 /// Whether a status is worth another try.
@@ -204,18 +217,19 @@ impl RetryPolicy for Backoff {
         if attempt >= self.max_attempts {
             return None;
         }
+        let exponential = backoff_delay(self.base, self.cap, attempt);
         match outcome {
             Ok(resp) if is_retryable_status(resp.status()) => match retry_after(resp.headers()) {
                 Some(wait) if wait > self.max_retry_after => None,
                 Some(wait) => Some(wait),
-                None => Some(self.exponential(attempt)),
+                None => Some(exponential),
             },
             Ok(_) => None,
             Err(e) if e.is_connection_refused() => {
-                (attempt < self.refused_attempts).then(|| self.exponential(attempt))
+                (attempt < self.refused_attempts).then_some(exponential)
             }
             Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
-                Some(self.exponential(attempt))
+                Some(exponential)
             }
             Err(_) => None,
         }
@@ -290,14 +304,7 @@ pub fn is_idempotent(method: &Method) -> bool {
     )
 }
 
-impl<S> tower::Service<Request<Body>> for Retry<S>
-where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Error>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: HttpService + Clone + Send + 'static> tower::Service<Request<Body>> for Retry<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = BoxFuture<'static, Result<Response<Body>, Error>>;
@@ -428,9 +435,9 @@ mod tests {
         let p = Backoff::new()
             .base_delay(Duration::from_millis(100))
             .max_delay(Duration::from_millis(400));
-        let d1 = p.exponential(1);
+        let d1 = backoff_delay(p.base, p.cap, 1);
         assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
-        let d5 = p.exponential(5);
+        let d5 = backoff_delay(p.base, p.cap, 5);
         assert!(d5 >= Duration::from_millis(200) && d5 <= Duration::from_millis(400));
     }
 }

@@ -30,6 +30,7 @@ use tower::{Layer, ServiceExt};
 
 use crate::auth::BoxFuture;
 use crate::body::Body;
+use crate::client::HttpService;
 use crate::error::Error;
 use crate::retry::retry_after;
 
@@ -189,14 +190,7 @@ impl<S> std::fmt::Debug for Throttle<S> {
     }
 }
 
-impl<S> tower::Service<Request<Body>> for Throttle<S>
-where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Error>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: HttpService + Clone + Send + 'static> tower::Service<Request<Body>> for Throttle<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = BoxFuture<'static, Result<Response<Body>, Error>>;

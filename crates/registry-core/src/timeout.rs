@@ -28,6 +28,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::auth::BoxFuture;
 use crate::body::Body;
+use crate::client::HttpService;
 use crate::error::{Error, ErrorKind};
 
 /// The default response timeout: 30 s from the end of the request body.
@@ -192,11 +193,7 @@ impl Sent {
     }
 }
 
-impl<S> tower::Service<Request<Body>> for Timeout<S>
-where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Error>,
-    S::Future: Send + 'static,
-{
+impl<S: HttpService> tower::Service<Request<Body>> for Timeout<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = BoxFuture<'static, Result<Response<Body>, Error>>;

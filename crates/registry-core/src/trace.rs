@@ -11,6 +11,7 @@ use tracing::Instrument;
 
 use crate::auth::BoxFuture;
 use crate::body::Body;
+use crate::client::HttpService;
 use crate::error::Error;
 use crate::retry::Attempt;
 
@@ -96,11 +97,7 @@ pub struct Trace<S> {
     inner: S,
 }
 
-impl<S> tower::Service<Request<Body>> for Trace<S>
-where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Error>,
-    S::Future: Send + 'static,
-{
+impl<S: HttpService> tower::Service<Request<Body>> for Trace<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = BoxFuture<'static, Result<Response<Body>, Error>>;

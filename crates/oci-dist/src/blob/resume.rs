@@ -15,13 +15,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http::header::{CONTENT_LENGTH, RANGE};
-use http::{HeaderValue, Method, StatusCode};
+use http::{Method, StatusCode};
 use registry_core::digest::Verifier;
-use registry_core::{Body, Digest, Error, ErrorKind};
+use registry_core::{Digest, Error, ErrorKind};
 use tokio::time::Instant;
 
-use crate::client::{Client, header_str};
+use crate::client::{Client, content_length, header_str};
 use crate::content::ByteStream;
 
 /// How resumed blob reads are bounded.
@@ -123,14 +122,10 @@ impl ResumePolicy {
 
     fn delay(&self, stalls: u32) -> Duration {
         // Right after progress, a short pause; then exponential.
-        let exp = if stalls == 0 {
-            self.base_delay / 4
-        } else {
-            self.base_delay
-                .saturating_mul(1u32 << (stalls - 1).min(16))
-                .min(self.max_delay)
-        };
-        registry_core::retry::jittered(exp)
+        match stalls {
+            0 => registry_core::retry::jittered(self.base_delay / 4),
+            n => registry_core::retry::backoff_delay(self.base_delay, self.max_delay, n),
+        }
     }
 }
 
@@ -273,10 +268,9 @@ impl Resumable {
     fn finish(&mut self) -> Result<(), Error> {
         // A size learnt from a later segment is checked by `next`: the read
         // ends only at it.
-        match self.verifier.take() {
-            Some(v) => v.finish().map(drop),
-            None => Ok(()),
-        }
+        self.verifier
+            .take()
+            .map_or(Ok(()), |v| v.finish().map(drop))
     }
 
     /// Decides whether to resume after `failure`, and waits before it.
@@ -327,21 +321,15 @@ impl Resumable {
     async fn reopen(&mut self) -> Result<ByteStream, Error> {
         self.segment_start = self.offset;
         let spec = format!("bytes={}-", self.offset);
-        let url = self.client.repo_url(&format!("blobs/{}", self.digest))?;
-        let mut req = self.client.request(Method::GET, &url, Body::empty())?;
-        req.headers_mut()
-            .insert(RANGE, HeaderValue::from_str(&spec).expect("ASCII"));
         let what = format!("resuming at byte {}", self.offset);
-        let resp = self
-            .client
-            .send_expect(req, &[StatusCode::PARTIAL_CONTENT, StatusCode::OK], &what)
+        let ok = [StatusCode::PARTIAL_CONTENT, StatusCode::OK];
+        let resp = (self.client)
+            .send_blob_range(Method::GET, &self.digest, &spec, &ok, &what)
             .await?;
         if resp.status() == StatusCode::OK {
             // The registry ignored the range: read it all again, dropping
             // what was handed out already.
-            let len =
-                header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok());
-            if let (Some(size), Some(len)) = (self.size, len)
+            if let (Some(size), Some(len)) = (self.size, content_length(&resp))
                 && size != len
             {
                 return Err(Error::protocol(format!(

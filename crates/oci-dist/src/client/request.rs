@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use registry_core::{Body, Error, ErrorKind};
 
@@ -43,6 +43,14 @@ impl Client {
         }
         Err(error_from(resp, what).await)
     }
+
+    /// `DELETE url`, answered `202`, `200` or `204` (else an error, as
+    /// [`send_expect`](Self::send_expect)).
+    pub(crate) async fn send_delete(&self, url: &str, what: &str) -> Result<(), Error> {
+        let req = self.request(Method::DELETE, url, Body::empty())?;
+        let ok = [StatusCode::ACCEPTED, StatusCode::OK, StatusCode::NO_CONTENT];
+        self.send_expect(req, &ok, what).await.map(drop)
+    }
 }
 
 /// An error from a response with an unexpected status.
@@ -71,6 +79,11 @@ pub(crate) async fn error_from(resp: Response<Body>, what: impl fmt::Display) ->
 /// The value of a header as a string, if present and visible ASCII.
 pub(crate) fn header_str<'a>(resp: &'a Response<Body>, name: &str) -> Option<&'a str> {
     resp.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The `Content-Length` of a response, if present and a number.
+pub(crate) fn content_length(resp: &Response<Body>) -> Option<u64> {
+    header_str(resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse().ok())
 }
 
 /// The media type of a response.

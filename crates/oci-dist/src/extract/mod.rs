@@ -95,16 +95,16 @@ mod merge;
 mod path;
 mod spool;
 mod tree;
-mod worker;
+pub(crate) mod worker;
 
 use std::future::Future;
 use std::pin::Pin;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
 use oci_spec::image::Descriptor;
 use registry_core::{Digest, Error, ErrorKind, Result};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use worker::{Input, LayerSpec};
@@ -359,7 +359,7 @@ async fn feed(
     mut done: mpsc::UnboundedReceiver<()>,
 ) {
     for layer in layers {
-        let mut reader = match layer.source {
+        let reader = match layer.source {
             Source::Ready(r) => r,
             Source::Lazy(open) => match open.await {
                 Ok(r) => r,
@@ -369,21 +369,10 @@ async fn feed(
                 }
             },
         };
-        let mut buf = BytesMut::new();
-        loop {
-            buf.reserve(BUF_SIZE);
-            let msg = match reader.read_buf(&mut buf).await {
-                Ok(0) => Input::End,
-                Ok(_) => Input::Chunk(buf.split().freeze()),
-                Err(e) => Input::Failed(Error::from(e).context("reading the layer")),
-            };
-            let last = !matches!(msg, Input::Chunk(_));
-            if tx.send(msg).await.is_err() {
-                return; // the worker stopped; its result says why
-            }
-            if last {
-                break;
-            }
+        let chunks = tokio_util::io::ReaderStream::with_capacity(reader, BUF_SIZE)
+            .map_err(|e| Error::from(e).context("reading the layer"));
+        if !worker::send_input(chunks, &tx).await {
+            return; // the worker stopped; its result says why
         }
         if done.recv().await.is_none() {
             return; // the worker stopped on this layer

@@ -5,6 +5,7 @@
 use std::io::{self, Read, Write};
 
 use bytes::{Buf, Bytes};
+use futures_util::StreamExt;
 use registry_core::digest::Verifier;
 use registry_core::{Digest, Error, ErrorKind, Result};
 use tokio::sync::mpsc;
@@ -14,13 +15,36 @@ use super::merge::Merge;
 use super::{BUF_SIZE, Compression};
 
 /// What the async side sends for the layer being read.
-pub(super) enum Input {
+pub(crate) enum Input {
     /// The next bytes of the layer.
     Chunk(Bytes),
     /// The layer's end.
     End,
     /// Reading the layer failed.
     Failed(Error),
+}
+
+/// Sends `input` through `tx` as [`Input`]s: its chunks, then its end or
+/// its error. `false` when the receiving side is gone (it stopped; its
+/// result says why).
+pub(crate) async fn send_input<S>(mut input: S, tx: &mpsc::Sender<Input>) -> bool
+where
+    S: futures_util::Stream<Item = Result<Bytes>> + Unpin,
+{
+    loop {
+        let msg = match input.next().await {
+            Some(Ok(chunk)) => Input::Chunk(chunk),
+            Some(Err(e)) => Input::Failed(e),
+            None => Input::End,
+        };
+        let last = !matches!(msg, Input::Chunk(_));
+        if tx.send(msg).await.is_err() {
+            return false;
+        }
+        if last {
+            return true;
+        }
+    }
 }
 
 /// A layer as the worker sees it.
@@ -66,13 +90,14 @@ fn run_layers(
 ) -> Result<u64> {
     let mut merge = Merge::default();
     for (layer, spec) in specs.iter().enumerate() {
-        let mut reader = LayerReader::new(rx, spec);
+        let verifier = Verifier::new(spec.digest.clone(), spec.size);
+        let mut reader = ChannelReader::new(rx, Some(verifier));
         let applied = apply(&mut merge, layer, spec, &mut reader);
         match applied {
-            Ok(()) => reader.drain()?,
+            Ok(()) => reader.drain().map_err(|e| e.context(&spec.label))?,
             Err(err) => {
                 if let Some(e) = reader.failure.take() {
-                    return Err(e);
+                    return Err(e.context(&spec.label));
                 }
                 return Err(match err {
                     LayerError::Policy(e) => e.context(&spec.label),
@@ -80,7 +105,7 @@ fn run_layers(
                     LayerError::Io(io_err) => {
                         // A decoding failure is most often corruption: say
                         // so when the bytes do not match their digest.
-                        reader.drain()?;
+                        reader.drain().map_err(|e| e.context(&spec.label))?;
                         Error::invalid_content(format!(
                             "{}: not a valid {} tar archive",
                             spec.label,
@@ -109,7 +134,7 @@ fn apply(
     merge: &mut Merge,
     layer: usize,
     spec: &LayerSpec,
-    reader: &mut LayerReader<'_>,
+    reader: &mut ChannelReader<'_>,
 ) -> std::result::Result<(), LayerError> {
     let decoder = spec.compression.decoder(reader)?;
     let mut archive = tar::Archive::new(decoder);
@@ -123,26 +148,28 @@ fn output_error(e: io::Error) -> Error {
     Error::from(e).context("writing the extracted tar")
 }
 
-/// The layer's bytes as a [`Read`], hashed as they arrive. At the layer's
-/// end the digest is checked; a mismatch, a source failure or a cancelled
-/// extraction is kept in `failure` and reported as an I/O error to the
-/// decoder.
-struct LayerReader<'a> {
+/// Bytes the async side sends through a channel, as a [`Read`] for a
+/// decoder on a blocking thread: up to the next [`Input::End`], hashed as
+/// they arrive when there is a verifier (its digest checked at the end). A
+/// source failure, a mismatch or a closed channel is kept in `failure` and
+/// reported to the decoder as an I/O error, on this read and every later
+/// one. Used for each layer of [`extract`](super::extract) and by
+/// [`RemoteLayer::uncompressed`](crate::image::RemoteLayer::uncompressed).
+pub(crate) struct ChannelReader<'a> {
     rx: &'a mut mpsc::Receiver<Input>,
-    spec: &'a LayerSpec,
     chunk: Bytes,
-    /// Until the layer's end was checked.
+    ended: bool,
     verifier: Option<Verifier>,
-    failure: Option<Error>,
+    pub(crate) failure: Option<Error>,
 }
 
-impl<'a> LayerReader<'a> {
-    fn new(rx: &'a mut mpsc::Receiver<Input>, spec: &'a LayerSpec) -> LayerReader<'a> {
-        LayerReader {
+impl<'a> ChannelReader<'a> {
+    pub(crate) fn new(rx: &'a mut mpsc::Receiver<Input>, verifier: Option<Verifier>) -> Self {
+        ChannelReader {
             rx,
-            spec,
             chunk: Bytes::new(),
-            verifier: Some(Verifier::new(spec.digest.clone(), spec.size)),
+            ended: false,
+            verifier,
             failure: None,
         }
     }
@@ -153,20 +180,17 @@ impl<'a> LayerReader<'a> {
         io::Error::other(msg)
     }
 
-    /// Reads (and hashes) the rest of the layer, checking its digest.
-    fn drain(&mut self) -> Result<()> {
-        let mut scratch = vec![0u8; 64 * 1024];
-        loop {
-            match self.read(&mut scratch) {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
-                Err(e) => return Err(self.failure.take().unwrap_or_else(|| Error::from(e))),
-            }
-        }
+    /// Reads (and hashes) the rest of the input, so that its digest is
+    /// checked to its end; the bytes are dropped. Its error is the
+    /// input's failure.
+    pub(crate) fn drain(&mut self) -> Result<()> {
+        io::copy(&mut *self, &mut io::sink())
+            .map(drop)
+            .map_err(|e| self.failure.take().unwrap_or_else(|| Error::from(e)))
     }
 }
 
-impl Read for LayerReader<'_> {
+impl Read for ChannelReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(f) = &self.failure {
             return Err(io::Error::other(f.to_string()));
@@ -174,40 +198,36 @@ impl Read for LayerReader<'_> {
         if buf.is_empty() {
             return Ok(0);
         }
-        loop {
-            if !self.chunk.is_empty() {
-                let n = buf.len().min(self.chunk.len());
-                buf[..n].copy_from_slice(&self.chunk[..n]);
-                self.chunk.advance(n);
-                return Ok(n);
+        while self.chunk.is_empty() {
+            if self.ended {
+                return Ok(0);
             }
-            let Some(verifier) = self.verifier.as_mut() else {
-                return Ok(0); // verified end
-            };
-            match self.rx.blocking_recv() {
+            let checked = match self.rx.blocking_recv() {
                 Some(Input::Chunk(bytes)) => {
-                    if let Err(e) = verifier.update(&bytes) {
-                        return Err(self.fail(e.context(&self.spec.label)));
-                    }
+                    let checked = self.verifier.as_mut().map_or(Ok(()), |v| v.update(&bytes));
                     self.chunk = bytes;
+                    checked
                 }
                 Some(Input::End) => {
-                    let verifier = self.verifier.take().expect("checked above");
-                    if let Err(e) = verifier.finish() {
-                        return Err(self.fail(e.context(&self.spec.label)));
-                    }
-                    return Ok(0);
+                    self.ended = true;
+                    self.verifier
+                        .take()
+                        .map_or(Ok(()), |v| v.finish().map(drop))
                 }
-                Some(Input::Failed(e)) => {
-                    let e = e.context(&self.spec.label);
-                    return Err(self.fail(e));
-                }
-                None => {
-                    let e = Error::new(ErrorKind::Transport, "extraction cancelled");
-                    return Err(self.fail(e));
-                }
+                Some(Input::Failed(e)) => Err(e),
+                None => Err(Error::new(
+                    ErrorKind::Transport,
+                    "reading the layer was cancelled",
+                )),
+            };
+            if let Err(e) = checked {
+                return Err(self.fail(e));
             }
         }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk.advance(n);
+        Ok(n)
     }
 }
 
@@ -278,5 +298,74 @@ impl Write for ChannelWriter {
     fn flush(&mut self) -> io::Result<()> {
         // Chunks are sent when full; `finish` sends the rest.
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A channel holding `inputs`, its sender dropped.
+    fn channel(inputs: Vec<Input>) -> mpsc::Receiver<Input> {
+        let (tx, rx) = mpsc::channel(inputs.len().max(1));
+        for input in inputs {
+            tx.try_send(input).unwrap_or_else(|_| unreachable!());
+        }
+        rx
+    }
+
+    #[tokio::test]
+    async fn send_input_ends_with_the_end_or_the_error_and_notices_a_gone_receiver() {
+        let items =
+            |last: Result<Bytes>| futures_util::stream::iter([Ok(Bytes::from_static(b"ab")), last]);
+        let (tx, mut rx) = mpsc::channel(4);
+        assert!(send_input(items(Ok(Bytes::from_static(b"c"))), &tx).await);
+        assert!(matches!(rx.recv().await, Some(Input::Chunk(b)) if b == "ab"));
+        assert!(matches!(rx.recv().await, Some(Input::Chunk(b)) if b == "c"));
+        assert!(matches!(rx.recv().await, Some(Input::End)));
+        let failed = Err(Error::new(ErrorKind::Transport, "reset"));
+        assert!(send_input(items(failed), &tx).await);
+        assert!(matches!(rx.recv().await, Some(Input::Chunk(_))));
+        assert!(matches!(rx.recv().await, Some(Input::Failed(e)) if e.to_string() == "reset"));
+        drop(rx);
+        assert!(!send_input(items(Ok(Bytes::new())), &tx).await);
+    }
+
+    #[test]
+    fn the_channel_reader_checks_the_digest_at_the_end_and_keeps_failures() {
+        let chunks = |end: Input| {
+            vec![
+                Input::Chunk(Bytes::from_static(b"ab")),
+                Input::Chunk(Bytes::from_static(b"c")),
+                end,
+            ]
+        };
+        // Verified: the bytes as sent, then a clean end.
+        let mut rx = channel(chunks(Input::End));
+        let verifier = Verifier::new(Digest::sha256_of(b"abc"), Some(3));
+        let mut reader = ChannelReader::new(&mut rx, Some(verifier));
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"abc");
+        // A mismatch is found at the end and stays the answer.
+        let mut rx = channel(chunks(Input::End));
+        let verifier = Verifier::new(Digest::sha256_of(b"abd"), None);
+        let mut reader = ChannelReader::new(&mut rx, Some(verifier));
+        assert!(reader.read_to_end(&mut Vec::new()).is_err());
+        assert!(reader.read(&mut [0; 4]).is_err(), "the failure is kept");
+        assert_eq!(
+            reader.drain().unwrap_err().kind(),
+            ErrorKind::DigestMismatch
+        );
+        // Without a verifier: a source failure, then a closed channel.
+        let failed = Input::Failed(Error::new(ErrorKind::Transport, "reset"));
+        let mut rx = channel(chunks(failed));
+        let mut reader = ChannelReader::new(&mut rx, None);
+        let err = reader.drain().unwrap_err();
+        assert_eq!(err.to_string(), "reset");
+        let mut rx = channel(vec![]);
+        let mut reader = ChannelReader::new(&mut rx, None);
+        let err = reader.drain().unwrap_err();
+        assert!(err.to_string().contains("cancelled"), "{err}");
     }
 }

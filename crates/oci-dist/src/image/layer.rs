@@ -4,8 +4,8 @@
 
 use std::io::{self, Read};
 
-use bytes::{Buf, Bytes};
-use futures_util::{StreamExt, TryStreamExt};
+use bytes::Bytes;
+use futures_util::TryStreamExt;
 use registry_core::digest::{Verifier, VerifyingStream};
 use registry_core::{Digest, Error, ErrorKind};
 use tokio::sync::mpsc;
@@ -15,6 +15,7 @@ use crate::client::Client;
 use crate::content::ByteStream;
 use crate::descriptor::CheckedDescriptor;
 use crate::extract::Compression;
+use crate::extract::worker::{ChannelReader, Input, send_input};
 
 /// The size of the uncompressed chunks handed out.
 const CHUNK: usize = 256 * 1024;
@@ -200,13 +201,6 @@ impl RemoteLayer {
     }
 }
 
-/// What the async side sends the decoder.
-enum Input {
-    Chunk(Bytes),
-    End,
-    Failed(Error),
-}
-
 /// The uncompressed bytes of `input` (a verified blob stream): a task
 /// feeds `input` to a decoder on a blocking thread, whose output is the
 /// returned stream. Errors of `input` come out as they are, at their
@@ -214,26 +208,14 @@ enum Input {
 /// [`ErrorKind::InvalidContent`], unless the rest of `input` fails (e.g.
 /// its digest): then that error. Once the decoder is done, the rest of
 /// `input` is read, so that its digest is checked to its end.
-fn decompress(compression: Compression, mut input: ByteStream, what: String) -> ByteStream {
+fn decompress(compression: Compression, input: ByteStream, what: String) -> ByteStream {
     if compression == Compression::None {
         return input;
     }
     let (in_tx, in_rx) = mpsc::channel::<Input>(4);
     let (out_tx, out_rx) = mpsc::channel::<Result<Bytes, Error>>(4);
-    tokio::spawn(async move {
-        loop {
-            let msg = match input.next().await {
-                Some(Ok(chunk)) => Input::Chunk(chunk),
-                Some(Err(e)) => Input::Failed(e),
-                None => Input::End,
-            };
-            let last = !matches!(msg, Input::Chunk(_));
-            // A closed channel: the decoder stopped (its consumer left).
-            if in_tx.send(msg).await.is_err() || last {
-                return;
-            }
-        }
-    });
+    // A closed channel: the decoder stopped (its consumer left).
+    tokio::spawn(async move { send_input(input, &in_tx).await });
     tokio::task::spawn_blocking(move || decode(compression, in_rx, &out_tx, &what));
     Box::pin(futures_util::stream::unfold(out_rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
@@ -243,44 +225,37 @@ fn decompress(compression: Compression, mut input: ByteStream, what: String) -> 
 /// The blocking side of [`decompress`].
 fn decode(
     compression: Compression,
-    rx: mpsc::Receiver<Input>,
+    mut rx: mpsc::Receiver<Input>,
     tx: &mpsc::Sender<Result<Bytes, Error>>,
     what: &str,
 ) {
-    let mut reader = ChannelReader {
-        rx,
-        chunk: Bytes::new(),
-        ended: false,
-        failure: None,
-    };
-    let outcome = match pump(compression, &mut reader, tx) {
+    let mut reader = ChannelReader::new(&mut rx, None);
+    let err = match pump(compression, &mut reader, tx) {
         Ok(false) => return, // nobody reads any more
-        Ok(true) => reader.drain(),
-        Err(e) => {
-            // Bad content, or a corrupt download? Read on: a blob that
-            // fails its digest is the cause to report.
-            if reader.failure.is_none() {
-                let _ = reader.drain();
-            }
-            Err(e)
-        }
+        Ok(true) => match reader.drain() {
+            Ok(()) => return,
+            Err(e) => e,
+        },
+        // Bad content, or a corrupt download? Read on: a blob that fails
+        // its digest is the cause to report.
+        Err(e) => match reader.failure.take() {
+            Some(failure) => failure,
+            None => reader.drain().err().unwrap_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidContent,
+                    format!("{what}: the blob does not decompress as {compression:?}: {e}"),
+                )
+            }),
+        },
     };
-    if let Err(e) = outcome {
-        let err = reader.failure.take().unwrap_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidContent,
-                format!("{what}: the blob does not decompress as {compression:?}: {e}"),
-            )
-        });
-        let _ = tx.blocking_send(Err(err));
-    }
+    let _ = tx.blocking_send(Err(err));
 }
 
 /// Decompresses everything `reader` gives into `tx`; `Ok(false)` when the
 /// receiver is gone.
 fn pump(
     compression: Compression,
-    reader: &mut ChannelReader,
+    reader: &mut ChannelReader<'_>,
     tx: &mpsc::Sender<Result<Bytes, Error>>,
 ) -> io::Result<bool> {
     let mut decoder = compression.decoder(reader)?;
@@ -293,59 +268,6 @@ fn pump(
         buf.truncate(n);
         if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
             return Ok(false);
-        }
-    }
-}
-
-/// The compressed bytes as a [`Read`]; an error of the source is kept in
-/// `failure` (and reported to the decoder as an I/O error).
-struct ChannelReader {
-    rx: mpsc::Receiver<Input>,
-    chunk: Bytes,
-    ended: bool,
-    failure: Option<Error>,
-}
-
-impl ChannelReader {
-    /// Reads the rest of the input (after the decoder's end), so that the
-    /// blob's digest is checked; its bytes are dropped.
-    fn drain(&mut self) -> io::Result<()> {
-        io::copy(self, &mut io::sink()).map(drop)
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            if !self.chunk.is_empty() {
-                let n = buf.len().min(self.chunk.len());
-                buf[..n].copy_from_slice(&self.chunk[..n]);
-                self.chunk.advance(n);
-                return Ok(n);
-            }
-            if self.ended {
-                return Ok(0);
-            }
-            match self.rx.blocking_recv() {
-                Some(Input::Chunk(chunk)) => self.chunk = chunk,
-                Some(Input::End) => self.ended = true,
-                Some(Input::Failed(e)) => {
-                    self.ended = true;
-                    let msg = e.to_string();
-                    self.failure = Some(e);
-                    return Err(io::Error::other(msg));
-                }
-                None => {
-                    self.ended = true;
-                    let e = Error::new(ErrorKind::Transport, "the layer download stopped");
-                    let msg = e.to_string();
-                    self.failure = Some(e);
-                    return Err(io::Error::other(msg));
-                }
-            }
         }
     }
 }

@@ -72,8 +72,8 @@ impl IntoTarget for &String {
     }
 }
 
-/// The optional tag argument of [`copy`](crate::copy::copy): a tag
-/// (`"v1"`, a [`Tag`]) or an `Option<&Tag>` (`None`: no tag). Strings are
+/// The optional tag argument of [`copy`](crate::copy::copy): a tag (any
+/// [`IntoTag`]: `"v1"`, a [`Tag`]) or an `Option<&Tag>` (`None`: no tag). Strings are
 /// validated here, once.
 ///
 /// `Option<&Tag>` is the only `Option` implementing it, so that a bare
@@ -89,33 +89,10 @@ impl IntoOptionalTag for Option<&Tag> {
     }
 }
 
-impl IntoOptionalTag for Tag {
+/// Every tag argument is an optional tag that is there.
+impl<T: IntoTag> IntoOptionalTag for T {
     fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
-        Ok(Some(self))
-    }
-}
-
-impl IntoOptionalTag for &Tag {
-    fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
-        Ok(Some(self.clone()))
-    }
-}
-
-impl IntoOptionalTag for &str {
-    fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
-        self.parse().map(Some)
-    }
-}
-
-impl IntoOptionalTag for String {
-    fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
-        Tag::try_from(self).map(Some)
-    }
-}
-
-impl IntoOptionalTag for &String {
-    fn into_optional_tag(self) -> Result<Option<Tag>, Error> {
-        self.parse().map(Some)
+        self.into_tag().map(Some)
     }
 }
 

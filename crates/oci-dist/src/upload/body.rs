@@ -8,8 +8,8 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
+use registry_core::Error;
 use registry_core::digest::Verifier;
-use registry_core::{Error, ErrorKind};
 
 use crate::content::ByteStream;
 
@@ -22,21 +22,13 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
-    pub(crate) fn new(stream: ByteStream) -> Arc<Mutex<Reader>> {
+    /// A reader of `stream`; with a verifier, it hashes everything it reads
+    /// (see [`Verifier::computing`]).
+    pub(crate) fn new(stream: ByteStream, verifier: Option<Verifier>) -> Arc<Mutex<Reader>> {
         Arc::new(Mutex::new(Reader {
             stream,
             leftover: None,
-            verifier: None,
-        }))
-    }
-
-    /// A reader computing the digest of everything it reads (see
-    /// [`Verifier::computing`]).
-    pub(crate) fn hashing(stream: ByteStream, verifier: Verifier) -> Arc<Mutex<Reader>> {
-        Arc::new(Mutex::new(Reader {
-            stream,
-            leftover: None,
-            verifier: Some(verifier),
+            verifier,
         }))
     }
 
@@ -123,12 +115,15 @@ impl SliceBody {
 
     pub(crate) fn to_end(reader: Arc<Mutex<Reader>>) -> SliceBody {
         SliceBody {
-            reader,
-            remaining: u64::MAX,
             unbounded: true,
-            check_end: false,
-            held: None,
+            ..SliceBody::new(reader, u64::MAX)
         }
+    }
+
+    /// Ends the body with `e`.
+    fn fail(&mut self, e: Error) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        self.remaining = 0;
+        Poll::Ready(Some(Err(e)))
     }
 }
 
@@ -154,17 +149,10 @@ impl HttpBody for SliceBody {
                     self.remaining -= chunk.len() as u64;
                     Poll::Ready(Some(Ok(Frame::data(chunk))))
                 }
-                Ok(false) => {
-                    self.remaining = 0;
-                    Poll::Ready(Some(Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        "blob content is longer than its declared size",
-                    ))))
-                }
-                Err(e) => {
-                    self.remaining = 0;
-                    Poll::Ready(Some(Err(e)))
-                }
+                Ok(false) => self.fail(Error::invalid_input(
+                    "blob content is longer than its declared size",
+                )),
+                Err(e) => self.fail(e),
             };
         }
         let max = self.remaining;
@@ -183,21 +171,16 @@ impl HttpBody for SliceBody {
                 }
                 Poll::Ready(Some(Ok(Frame::data(chunk))))
             }
-            Some(Err(e)) => {
-                self.remaining = 0;
-                Poll::Ready(Some(Err(e)))
-            }
+            Some(Err(e)) => self.fail(e),
             None if self.unbounded => {
                 self.remaining = 0;
                 Poll::Ready(None)
             }
             None => {
                 let short = self.remaining;
-                self.remaining = 0;
-                Poll::Ready(Some(Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("blob content ended {short} bytes before its declared size"),
-                ))))
+                self.fail(Error::invalid_input(format!(
+                    "blob content ended {short} bytes before its declared size"
+                )))
             }
         }
     }
@@ -219,13 +202,14 @@ impl HttpBody for SliceBody {
 mod tests {
     use super::*;
     use http_body_util::BodyExt;
+    use registry_core::ErrorKind;
 
     fn reader(parts: &[&'static str]) -> Arc<Mutex<Reader>> {
         let items: Vec<Result<Bytes, Error>> = parts
             .iter()
             .map(|p| Ok(Bytes::from_static(p.as_bytes())))
             .collect();
-        Reader::new(Box::pin(futures_util::stream::iter(items)))
+        Reader::new(Box::pin(futures_util::stream::iter(items)), None)
     }
 
     #[tokio::test]
@@ -263,7 +247,7 @@ mod tests {
             Ok(Bytes::from_static(b"def")),
             Err(Error::new(ErrorKind::DigestMismatch, "bad")),
         ];
-        let r = Reader::new(Box::pin(futures_util::stream::iter(items)));
+        let r = Reader::new(Box::pin(futures_util::stream::iter(items)), None);
         let mut body = SliceBody::last(r, 6);
         let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
         assert_eq!(&first[..], b"abc");
@@ -290,9 +274,11 @@ mod tests {
     #[tokio::test]
     async fn unbounded_hashes_everything() {
         let items: Vec<Result<Bytes, Error>> = vec![Ok(Bytes::from_static(b"hello "))];
-        let r = Reader::hashing(
+        let r = Reader::new(
             Box::pin(futures_util::stream::iter(items)),
-            Verifier::computing(registry_core::digest::Algorithm::Sha256),
+            Some(Verifier::computing(
+                registry_core::digest::Algorithm::Sha256,
+            )),
         );
         let all = SliceBody::to_end(r.clone())
             .collect()

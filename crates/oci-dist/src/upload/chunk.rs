@@ -163,10 +163,7 @@ impl Client {
         len: u64,
     ) -> Result<(), Error> {
         let start = session.offset;
-        let reader = match session.calculator.for_chunk() {
-            Some(v) => Reader::hashing(stream, v),
-            None => Reader::new(stream),
-        };
+        let reader = Reader::new(stream, session.calculator.for_chunk());
         let body = Body::wrap(SliceBody::new(reader.clone(), len));
         self.patch(session, body, Some(len), start).await?;
         let hashed = reader.lock().expect("poisoned").take_verifier();
@@ -341,14 +338,7 @@ impl Client {
     /// Abandons an upload (`DELETE <location>`).
     pub async fn cancel_upload(&self, session: UploadSession) -> Result<(), Error> {
         let what = format!("DELETE blob upload {}", self.registry());
-        let req = self.request(Method::DELETE, &session.location.to_string(), Body::empty())?;
-        self.send_expect(
-            req,
-            &[StatusCode::NO_CONTENT, StatusCode::OK, StatusCode::ACCEPTED],
-            &what,
-        )
-        .await?;
-        Ok(())
+        self.send_delete(&session.location.to_string(), &what).await
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::CONTENT_LENGTH;
 use http::{HeaderValue, Method, StatusCode};
 use registry_core::auth::{RequiredScopes, Scope, Scopes};
 use registry_core::digest::{Algorithm, Verifier};
@@ -12,8 +12,9 @@ use registry_core::{Body, Digest, Error};
 
 use super::body::{Reader, SliceBody};
 use super::session::*;
-use crate::client::{Client, OCTET_STREAM};
+use crate::client::Client;
 use crate::content::{BlobSource, ByteStream};
+use crate::paging::encode;
 
 impl Client {
     /// Asks the registry to mount `digest` from repository `from` (same
@@ -25,13 +26,10 @@ impl Client {
         crate::reference::validate_repository(from)?;
         let repo = self.repo()?.to_owned();
         let what = format!("mount blob {digest} from {from} into {}", self.registry());
-        let enc = |s: &str| {
-            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-        };
         let url = self.repo_url(&format!(
             "blobs/uploads/?mount={}&from={}",
-            enc(&digest.to_string()),
-            enc(from)
+            encode(&digest.to_string()),
+            encode(from)
         ))?;
         let mut req = self.request(Method::POST, &url, Body::empty())?;
         req.headers_mut()
@@ -165,7 +163,7 @@ impl Client {
                     });
                 }
             };
-            let reader = Reader::new(stream);
+            let reader = Reader::new(stream, None);
             let body = Body::wrap(SliceBody::last(reader, size));
             match self.put_final(&session, digest, body, Some(size)).await {
                 Ok(_) => return Ok(PushMethod::Monolithic),
@@ -226,7 +224,7 @@ impl Client {
             let offset = session.offset;
             let r = match &reader {
                 Some((at, r)) if *at == offset => r.clone(),
-                _ => Reader::new(source.open(offset).await?),
+                _ => Reader::new(source.open(offset).await?, None),
             };
             let len = chunk.min(size - offset);
             let body = if offset + len == size {
@@ -274,27 +272,13 @@ impl Client {
         size: Option<u64>,
     ) -> Result<Digest, Error> {
         let mut session = self.start_upload().await?;
-        let reader = Reader::hashing(stream, Verifier::computing(Algorithm::Sha256));
+        let reader = Reader::new(stream, Some(Verifier::computing(Algorithm::Sha256)));
         let body = match size {
             Some(n) => SliceBody::new(reader.clone(), n),
             None => SliceBody::to_end(reader.clone()),
         };
         let result = async {
-            let what = format!("PATCH blob upload {}", self.registry());
-            let mut req = self.request(
-                Method::PATCH,
-                &session.location.to_string(),
-                Body::wrap(body),
-            )?;
-            req.headers_mut().insert(CONTENT_TYPE, OCTET_STREAM);
-            if let Some(n) = size {
-                req.headers_mut()
-                    .insert(CONTENT_LENGTH, HeaderValue::from(n));
-            }
-            let resp = self
-                .send_expect(req, &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT], &what)
-                .await?;
-            session = self.session_from(&resp, &what, Some(&session))?;
+            self.patch(&mut session, Body::wrap(body), size, 0).await?;
             let end =
                 std::future::poll_fn(|cx| reader.lock().expect("poisoned").poll_at_end(cx)).await?;
             if !end {

@@ -137,9 +137,7 @@ impl UploadSession {
         } else {
             '?'
         };
-        let value =
-            percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
-        format!("{loc}{sep}{key}={value}")
+        format!("{loc}{sep}{key}={}", crate::paging::encode(value))
     }
 }
 

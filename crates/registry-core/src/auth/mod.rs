@@ -41,7 +41,7 @@ pub use token_cache::{
 };
 
 use crate::body::Body;
-use crate::client::HttpClient;
+use crate::client::{HttpClient, HttpService};
 use crate::error::Error;
 
 /// A boxed future, as returned by [`Authenticator`] methods.
@@ -155,15 +155,7 @@ impl std::fmt::Debug for AuthLayer {
     }
 }
 
-impl<S> tower::Layer<S> for AuthLayer
-where
-    S: tower::Service<Request<Body>, Response = Response<Body>, Error = Error>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: HttpService + Clone + Send + Sync + 'static> tower::Layer<S> for AuthLayer {
     type Service = Auth;
 
     fn layer(&self, inner: S) -> Auth {
