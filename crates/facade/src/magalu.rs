@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
 
 use mgc_api::{API_KEY_ENV, API_URL_ENV, MgcClient, REGION_ENV, Region, TOKEN_ENV};
 use registry_core::auth::{Authenticator, DockerAuth};
@@ -55,7 +54,7 @@ impl fmt::Debug for Magalu {
             .field("api", &self.api)
             .field("region", &self.region)
             .field("registry_host", &self.registry_host)
-            .field("logged_in", &self.login.is_ready())
+            .field("logged_in", &self.login.ready().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -108,9 +107,11 @@ impl Magalu {
     /// repository with [`with_segment`](oci_dist::Client::with_segment).
     /// Fetches the registry login from the API on first use.
     ///
-    /// Fails with [`ErrorKind::InvalidInput`] on a name that is not one path
-    /// component (lowercase letters and digits, `.`, `_` or `-` between
-    /// them), or with the API's error when the login cannot be fetched.
+    /// Fails with [`ErrorKind::InvalidInput`] on a name that is not one
+    /// repository path component (lowercase letters and digits joined by
+    /// `.`, `_`, `__` or runs of `-`, as
+    /// [`validate_path_component`](oci_dist::reference::validate_path_component)
+    /// checks), or with the API's error when the login cannot be fetched.
     pub async fn registry(&self, name: &str) -> Result<oci_dist::Client, Error> {
         check_registry_name(name)?;
         Ok(self.registry_root().await?.with_segment(name))
@@ -128,7 +129,7 @@ impl Magalu {
     /// [`registry`](Self::registry) fetches it again. Clients already
     /// returned keep the old one.
     pub fn forget_login(&self) {
-        self.login.clear();
+        *self.login.ready() = None;
     }
 
     async fn connect(&self) -> Result<oci_dist::Client, Error> {
@@ -147,112 +148,41 @@ impl Magalu {
 
 /// A registry name is one repository path component.
 fn check_registry_name(name: &str) -> Result<(), Error> {
-    let bytes = name.as_bytes();
-    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    let ok = bytes.first().is_some_and(alnum)
-        && bytes.last().is_some_and(alnum)
-        && bytes
-            .iter()
-            .all(|b| alnum(b) || matches!(b, b'.' | b'_' | b'-'))
-        && !bytes.windows(2).any(|w| !alnum(&w[0]) && !alnum(&w[1]));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(format!(
-            "registry name {name:?} is not a valid name: lowercase letters and digits, \
-             optionally separated by one '.', '_' or '-'"
-        )))
-    }
+    oci_dist::reference::validate_path_component(name)
+        .map_err(|e| e.context(format!("registry name {name:?}")))
 }
 
 /// The registry client, made once on first use: concurrent first callers
-/// wait for one fetch of the login instead of each asking the API.
+/// wait at `loading` for one fetch of the login, then find it `ready`. A
+/// failed or cancelled fetch releases the gate, and the next waiter fetches.
 #[derive(Default)]
 struct LoginCache {
-    slot: Mutex<Slot>,
-}
-
-#[derive(Default)]
-enum Slot {
-    #[default]
-    Empty,
-    /// One caller is fetching; the others wait to be woken.
-    Loading(Vec<Waker>),
-    Ready(oci_dist::Client),
+    ready: Mutex<Option<oci_dist::Client>>,
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl LoginCache {
-    fn lock(&self) -> MutexGuard<'_, Slot> {
-        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    fn ready(&self) -> MutexGuard<'_, Option<oci_dist::Client>> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn is_ready(&self) -> bool {
-        matches!(*self.lock(), Slot::Ready(_))
-    }
-
-    fn clear(&self) {
-        let mut slot = self.lock();
-        if matches!(*slot, Slot::Ready(_)) {
-            *slot = Slot::Empty;
-        }
-    }
-
-    async fn get_or_try_init<F, Fut>(&self, init: F) -> Result<oci_dist::Client, Error>
+    async fn get_or_try_init<Fut>(
+        &self,
+        init: impl FnOnce() -> Fut,
+    ) -> Result<oci_dist::Client, Error>
     where
-        F: FnOnce() -> Fut,
         Fut: Future<Output = Result<oci_dist::Client, Error>>,
     {
-        // `Some` when ready; `None` when this caller is to load (the slot was
-        // empty, or emptied by a failed load it was waiting for).
-        let ready = std::future::poll_fn(|cx| {
-            let mut slot = self.lock();
-            match &mut *slot {
-                Slot::Ready(c) => Poll::Ready(Some(c.clone())),
-                Slot::Loading(waiters) => {
-                    if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                        waiters.push(cx.waker().clone());
-                    }
-                    Poll::Pending
-                }
-                Slot::Empty => {
-                    *slot = Slot::Loading(Vec::new());
-                    Poll::Ready(None)
-                }
-            }
-        })
-        .await;
-        if let Some(client) = ready {
+        if let Some(client) = self.ready().clone() {
             return Ok(client);
         }
-        // On failure or cancellation the guard empties the slot and wakes
-        // the waiters, one of which then loads.
-        let mut guard = Loading {
-            cache: self,
-            done: None,
-        };
-        let client = init().await?;
-        guard.done = Some(client.clone());
-        Ok(client)
-    }
-}
-
-/// Ends a load: publishes the client (or empties the slot) and wakes the
-/// waiters.
-struct Loading<'a> {
-    cache: &'a LoginCache,
-    done: Option<oci_dist::Client>,
-}
-
-impl Drop for Loading<'_> {
-    fn drop(&mut self) {
-        let next = match self.done.take() {
-            Some(c) => Slot::Ready(c),
-            None => Slot::Empty,
-        };
-        let previous = std::mem::replace(&mut *self.cache.lock(), next);
-        if let Slot::Loading(waiters) = previous {
-            waiters.into_iter().for_each(Waker::wake);
+        let _gate = self.loading.lock().await;
+        if let Some(client) = self.ready().clone() {
+            return Ok(client);
         }
+        let client = init().await?;
+        *self.ready() = Some(client.clone());
+        Ok(client)
     }
 }
 
@@ -310,6 +240,19 @@ impl fmt::Debug for MagaluBuilder {
     }
 }
 
+registry_core::setters!(MagaluBuilder {
+    /// A custom API base URL (requests go to `{url}/v0/…` and `{url}/v1/…`)
+    /// instead of the region's.
+    api_url: impl Into<String>,
+    /// The registry host (`host[:port]`) instead of
+    /// `container-registry.{region}.magalu.cloud`.
+    registry_host: impl Into<String>,
+    /// The `User-Agent` of API and registry requests (default: the
+    /// transport's, else `mgc-api/<version>` for the API and
+    /// [`crate::USER_AGENT`] for registries).
+    user_agent: impl Into<String>,
+});
+
 impl MagaluBuilder {
     /// A builder from the environment: `MGC_API_KEY` (preferred) or
     /// `MGC_TOKEN`, `MGC_REGION` and `MGC_API_URL`. Empty variables count
@@ -349,28 +292,6 @@ impl MagaluBuilder {
     /// `br-ne1`, `br-mgl1`); checked by [`build`](Self::build).
     pub fn region(mut self, region: impl fmt::Display) -> Self {
         self.region = Some(region.to_string());
-        self
-    }
-
-    /// A custom API base URL (requests go to `{url}/v0/…` and `{url}/v1/…`)
-    /// instead of the region's.
-    pub fn api_url(mut self, url: impl Into<String>) -> Self {
-        self.api_url = Some(url.into());
-        self
-    }
-
-    /// The registry host (`host[:port]`) instead of
-    /// `container-registry.{region}.magalu.cloud`.
-    pub fn registry_host(mut self, host: impl Into<String>) -> Self {
-        self.registry_host = Some(host.into());
-        self
-    }
-
-    /// The `User-Agent` of API and registry requests (default: the
-    /// transport's, else `mgc-api/<version>` for the API and
-    /// [`crate::USER_AGENT`] for registries).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
         self
     }
 
@@ -433,10 +354,18 @@ mod tests {
 
     #[test]
     fn registry_names() {
-        for ok in ["myregistry", "a", "cool_registry", "team-1.x"] {
+        // The OCI rule for one path component: `__` and runs of `-` join.
+        for ok in [
+            "myregistry",
+            "a",
+            "cool_registry",
+            "team-1.x",
+            "a__b",
+            "a--b",
+        ] {
             assert!(check_registry_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "My", "a/b", "-a", "a-", "a__b", "a b", "../x"] {
+        for bad in ["", "My", "a/b", "-a", "a-", "a___b", "a._b", "a b", "../x"] {
             let e = check_registry_name(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
         }
