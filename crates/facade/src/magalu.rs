@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use mgc_api::{API_KEY_ENV, API_URL_ENV, MgcClient, REGION_ENV, Region, TOKEN_ENV};
+use mgc_api::{MgcClient, MgcClientBuilder, REGION_ENV, Region};
 use registry_core::auth::{Authenticator, DockerAuth};
 use registry_core::credentials::{Credential, Static};
 use registry_core::{Error, ErrorKind, Secret};
@@ -186,12 +186,6 @@ impl LoginCache {
     }
 }
 
-#[derive(Clone)]
-enum ApiCredential {
-    ApiKey(Secret),
-    Token(Secret),
-}
-
 /// Builds a [`Magalu`].
 ///
 /// ```
@@ -216,9 +210,10 @@ enum ApiCredential {
 /// ```
 #[derive(Default, Clone)]
 pub struct MagaluBuilder {
-    credential: Option<ApiCredential>,
+    /// Credentials and API URL; region, `User-Agent` and HTTP client are
+    /// set by [`build`](Self::build).
+    api: MgcClientBuilder,
     region: Option<String>,
-    api_url: Option<String>,
     registry_host: Option<String>,
     user_agent: Option<String>,
     transport: TransportOptions,
@@ -226,14 +221,9 @@ pub struct MagaluBuilder {
 
 impl fmt::Debug for MagaluBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let auth = self.credential.as_ref().map(|c| match c {
-            ApiCredential::ApiKey(_) => "api key",
-            ApiCredential::Token(_) => "token",
-        });
         f.debug_struct("MagaluBuilder")
-            .field("auth", &auth)
+            .field("api", &self.api)
             .field("region", &self.region)
-            .field("api_url", &self.api_url)
             .field("registry_host", &self.registry_host)
             .field("transport", &self.transport)
             .finish_non_exhaustive()
@@ -241,9 +231,6 @@ impl fmt::Debug for MagaluBuilder {
 }
 
 registry_core::setters!(MagaluBuilder {
-    /// A custom API base URL (requests go to `{url}/v0/…` and `{url}/v1/…`)
-    /// instead of the region's.
-    api_url: impl Into<String>,
     /// The registry host (`host[:port]`) instead of
     /// `container-registry.{region}.magalu.cloud`.
     registry_host: impl Into<String>,
@@ -255,36 +242,36 @@ registry_core::setters!(MagaluBuilder {
 
 impl MagaluBuilder {
     /// A builder from the environment: `MGC_API_KEY` (preferred) or
-    /// `MGC_TOKEN`, `MGC_REGION` and `MGC_API_URL`. Empty variables count
-    /// as unset; an unknown region fails in [`build`](Self::build).
+    /// `MGC_TOKEN`, `MGC_REGION` and `MGC_API_URL`, read as
+    /// [`MgcClientBuilder::from_env`] reads them (empty variables count as
+    /// unset); an unknown region fails in [`build`](Self::build).
     pub fn from_env() -> MagaluBuilder {
-        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let mut b = MagaluBuilder::default();
-        if let Some(r) = get(REGION_ENV) {
-            b.region = Some(r);
+        let region = std::env::var(REGION_ENV).ok();
+        MagaluBuilder {
+            // It fails only on an unknown `MGC_REGION`, which `build` reports.
+            api: MgcClientBuilder::from_env().unwrap_or_default(),
+            region: region.filter(|r| !r.trim().is_empty()),
+            ..MagaluBuilder::default()
         }
-        if let Some(u) = get(API_URL_ENV) {
-            b = b.api_url(u);
-        }
-        if let Some(t) = get(TOKEN_ENV) {
-            b = b.token(t);
-        }
-        if let Some(k) = get(API_KEY_ENV) {
-            b = b.api_key(k);
-        }
-        b
     }
 
     /// Authenticate to the API with an API key (`X-API-Key`); replaces a token.
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
-        self.credential = Some(ApiCredential::ApiKey(key.into()));
+        self.api = self.api.api_key(key);
         self
     }
 
-    /// Authenticate to the API with a JWT (`Authorization: Bearer`);
-    /// replaces an API key.
+    /// Authenticate to the API with a JWT (`Authorization: Bearer`; a
+    /// leading `Bearer ` is accepted); replaces an API key.
     pub fn token(mut self, token: impl Into<Secret>) -> Self {
-        self.credential = Some(ApiCredential::Token(token.into()));
+        self.api = self.api.token(token);
+        self
+    }
+
+    /// A custom API base URL (requests go to `{url}/v0/…` and `{url}/v1/…`)
+    /// instead of the region's; checked by [`build`](Self::build).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api = self.api.base_url(url);
         self
     }
 
@@ -309,22 +296,14 @@ impl MagaluBuilder {
             Some(r) => r.parse().map_err(Error::from)?,
             None => Region::default(),
         };
-        let mut api = MgcClient::builder().region(region);
-        if let Some(url) = self.api_url {
-            api = api.base_url(url);
-        }
-        match self.credential {
-            Some(ApiCredential::ApiKey(k)) => api = api.api_key(k),
-            Some(ApiCredential::Token(t)) => api = api.token(t),
-            None => {}
-        }
+        let mut api = self.api.region(region);
         let mut transport = self.transport;
         if let Some(ua) = self.user_agent {
             transport = transport.user_agent(ua);
         }
         // One transport for the API and the registries: TLS, timeouts and
         // retries from the same options; no redirects for the API key.
-        if let Some(ua) = transport.user_agent_given() {
+        if let Some(ua) = &transport.user_agent {
             api = api.user_agent(ua);
         }
         api = api.http_client(transport.api_http_client()?);
