@@ -10,10 +10,6 @@ use registry_core::retry::Backoff;
 use registry_core::{HttpClient, Secret};
 
 use crate::error::Error;
-use crate::{
-    CredentialsService, ImagesService, MembersService, ProxyCachesService, RegistriesService,
-    RepositoriesService, ScansService, UsersService,
-};
 
 /// The default `User-Agent`: `mgc-api/<version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("mgc-api/", env!("CARGO_PKG_VERSION"));
@@ -227,9 +223,21 @@ impl MgcClient {
     }
 }
 
-/// The services, one method each, named after it.
+/// The services: each a struct holding the client, and a method of
+/// [`MgcClient`] named after it handing one out.
 macro_rules! services {
     ($($(#[$doc:meta])* $name:ident: $service:ident,)+) => {
+        $(
+            #[doc = ::core::concat!(
+                "The `", ::core::stringify!($name), "` operations; from [`MgcClient::",
+                ::core::stringify!($name), "`]."
+            )]
+            #[derive(Debug, Clone)]
+            pub struct $service {
+                pub(crate) client: MgcClient,
+            }
+        )+
+
         impl MgcClient {
             $(
                 $(#[$doc])*
