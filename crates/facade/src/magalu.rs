@@ -11,10 +11,6 @@ use registry_core::{Error, ErrorKind, Secret};
 
 use crate::TransportOptions;
 
-fn registry_host_for(region: Region) -> String {
-    format!("container-registry.{}.magalu.cloud", region.as_str())
-}
-
 /// Magalu Cloud Container Registry: [`Magalu::api`] for the management API
 /// (registries, repositories, images, scans…) and [`Magalu::registry`] for
 /// the OCI distribution API of one registry at
@@ -79,7 +75,7 @@ impl Magalu {
     /// assert_eq!(host, "container-registry.br-ne1.magalu.cloud");
     /// ```
     pub fn registry_host_for(region: Region) -> String {
-        registry_host_for(region)
+        format!("container-registry.{}.magalu.cloud", region.as_str())
     }
 
     /// The management API client. Its errors are [`mgc_api::Error`]s,
@@ -315,7 +311,7 @@ impl MagaluBuilder {
                 ));
             }
             Some(h) => h.trim().trim_end_matches('/').to_owned(),
-            None => registry_host_for(region),
+            None => Magalu::registry_host_for(region),
         };
         Ok(Magalu {
             api: api.build()?,
