@@ -152,13 +152,24 @@ async fn a_cancelled_fetch_lets_the_next_caller_fetch() {
         .build()
         .unwrap();
 
-    // The first caller fetches (and stalls) while the second waits for it;
-    // giving up on the first lets the second fetch the login.
-    let (first, second) = tokio::join!(
-        tokio::time::timeout(Duration::from_millis(200), mgc.registry("one")),
-        mgc.registry("two")
-    );
-    assert!(first.is_err(), "the stalled fetch answered: {first:?}");
+    // The first caller fetches; its request reaches the API and stalls.
+    let mut first = Box::pin(mgc.registry("one"));
+    let reached_api = async {
+        while fake.calls("getCredentials") == 0 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::select! {
+        answer = &mut first => panic!("the stalled fetch answered: {answer:?}"),
+        () = reached_api => {}
+    }
+    // The second waits for it; giving up on the first lets the second fetch
+    // the login.
+    let (second, ()) = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::join!(biased; mgc.registry("two"), async move { drop(first) })
+    })
+    .await
+    .expect("the second caller was left waiting");
     assert_eq!(second.unwrap().scope(), "two");
     assert_eq!(proxy.faults_applied(), 1);
     assert_eq!(fake.calls("getCredentials"), 2);
