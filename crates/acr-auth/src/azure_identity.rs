@@ -28,12 +28,18 @@ pub struct AzureIdentityCredential {
     inner: Arc<dyn AzureTokenCredential>,
 }
 
-fn setup_error(what: &str, e: azure_core::Error) -> Error {
-    Error::new(
-        ErrorKind::InvalidInput,
-        format!("setting up the {what} credential failed"),
-    )
-    .with_source(e)
+/// The credential the Azure SDK set up (`what`), or why it could not.
+fn set_up<C: AzureTokenCredential + 'static>(
+    what: &str,
+    built: azure_core::Result<Arc<C>>,
+) -> Result<AzureIdentityCredential, Error> {
+    built.map(|c| AzureIdentityCredential::new(c)).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("setting up the {what} credential failed"),
+        )
+        .with_source(e)
+    })
 }
 
 impl AzureIdentityCredential {
@@ -44,9 +50,8 @@ impl AzureIdentityCredential {
 
     /// The managed identity of the Azure host (VM, App Service, …).
     pub fn managed_identity() -> Result<AzureIdentityCredential, Error> {
-        azure_identity::ManagedIdentityCredential::new(None)
-            .map(|c| Self::new(c))
-            .map_err(|e| setup_error("managed identity", e))
+        let built = azure_identity::ManagedIdentityCredential::new(None);
+        set_up("managed identity", built)
     }
 
     /// A user-assigned managed identity, by its client ID.
@@ -57,18 +62,16 @@ impl AzureIdentityCredential {
             user_assigned_id: Some(azure_identity::UserAssignedId::ClientId(client_id.into())),
             ..Default::default()
         };
-        azure_identity::ManagedIdentityCredential::new(Some(options))
-            .map(|c| Self::new(c))
-            .map_err(|e| setup_error("managed identity", e))
+        let built = azure_identity::ManagedIdentityCredential::new(Some(options));
+        set_up("managed identity", built)
     }
 
     /// Workload identity (Kubernetes federated tokens, from the
     /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_FEDERATED_TOKEN_FILE`
     /// environment variables).
     pub fn workload_identity() -> Result<AzureIdentityCredential, Error> {
-        azure_identity::WorkloadIdentityCredential::new(None)
-            .map(|c| Self::new(c))
-            .map_err(|e| setup_error("workload identity", e))
+        let built = azure_identity::WorkloadIdentityCredential::new(None);
+        set_up("workload identity", built)
     }
 
     /// A service principal with a client secret.
@@ -77,28 +80,22 @@ impl AzureIdentityCredential {
         client_id: impl Into<String>,
         secret: &Secret,
     ) -> Result<AzureIdentityCredential, Error> {
-        azure_identity::ClientSecretCredential::new(
-            tenant_id,
-            client_id.into(),
-            azure_core::credentials::Secret::new(secret.expose().to_owned()),
-            None,
-        )
-        .map(|c| Self::new(c))
-        .map_err(|e| setup_error("client secret", e))
+        let secret = azure_core::credentials::Secret::new(secret.expose().to_owned());
+        let built =
+            azure_identity::ClientSecretCredential::new(tenant_id, client_id.into(), secret, None);
+        set_up("client secret", built)
     }
 
     /// The signed-in Azure CLI (`az login`).
     pub fn azure_cli() -> Result<AzureIdentityCredential, Error> {
-        azure_identity::AzureCliCredential::new(None)
-            .map(|c| Self::new(c))
-            .map_err(|e| setup_error("Azure CLI", e))
+        let built = azure_identity::AzureCliCredential::new(None);
+        set_up("Azure CLI", built)
     }
 
     /// The developer tools chain (Azure CLI, then Azure Developer CLI).
     pub fn developer_tools() -> Result<AzureIdentityCredential, Error> {
-        azure_identity::DeveloperToolsCredential::new(None)
-            .map(|c| Self::new(c))
-            .map_err(|e| setup_error("developer tools", e))
+        let built = azure_identity::DeveloperToolsCredential::new(None);
+        set_up("developer tools", built)
     }
 }
 

@@ -24,6 +24,7 @@ use registry_core::{Body, Error, ErrorKind, HttpClient, Secret};
 use url::Url;
 
 use crate::client::Endpoint;
+use crate::client::request::{parse_json, send_checked};
 use crate::credential::jwt_expires_on;
 use crate::models::{ExchangeGrantType, TokenGrantType};
 
@@ -475,19 +476,9 @@ impl AcrTokenClient {
                 Error::protocol(format!("{what}: building the request failed")).with_source(e)
             })?;
         tracing::debug!(url = %url, "ACR token request");
-        let resp = self.http.send(req).await.map_err(|e| e.context(what))?;
-        let status = resp.status();
-        let body = resp
-            .into_body()
-            .collect_bytes(MAX_TOKEN_RESPONSE)
-            .await
-            .map_err(|e| e.context(what))?;
-        if !status.is_success() {
-            return Err(Error::from_response(status, &body).context(what));
-        }
-        serde_json::from_slice(&body).map_err(|e| {
-            Error::protocol(format!("{what}: the response is not the expected JSON")).with_source(e)
-        })
+        let what = || what.to_owned();
+        let (_, body) = send_checked(&self.http, req, MAX_TOKEN_RESPONSE, what).await?;
+        parse_json(&body, what)
     }
 }
 

@@ -108,7 +108,7 @@ impl AzureBuilder {
     pub fn build(self) -> Result<Azure, Error> {
         let endpoint = Endpoint::parse(&self.endpoint)?;
         let plain = endpoint.is_plain_http();
-        if let Some(p) = self.transport.plain_http_choice()
+        if let Some(p) = self.transport.plain_http
             && p != plain
         {
             return Err(Error::invalid_input(format!(

@@ -3,18 +3,13 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
 
-use mgc_api::{API_KEY_ENV, API_URL_ENV, MgcClient, REGION_ENV, Region, TOKEN_ENV};
+use mgc_api::{MgcClient, MgcClientBuilder, REGION_ENV, Region};
 use registry_core::auth::{Authenticator, DockerAuth};
 use registry_core::credentials::{Credential, Static};
 use registry_core::{Error, ErrorKind, Secret};
 
 use crate::TransportOptions;
-
-fn registry_host_for(region: Region) -> String {
-    format!("container-registry.{}.magalu.cloud", region.as_str())
-}
 
 /// Magalu Cloud Container Registry: [`Magalu::api`] for the management API
 /// (registries, repositories, images, scans…) and [`Magalu::registry`] for
@@ -55,7 +50,7 @@ impl fmt::Debug for Magalu {
             .field("api", &self.api)
             .field("region", &self.region)
             .field("registry_host", &self.registry_host)
-            .field("logged_in", &self.login.is_ready())
+            .field("logged_in", &self.login.ready().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -80,7 +75,7 @@ impl Magalu {
     /// assert_eq!(host, "container-registry.br-ne1.magalu.cloud");
     /// ```
     pub fn registry_host_for(region: Region) -> String {
-        registry_host_for(region)
+        format!("container-registry.{}.magalu.cloud", region.as_str())
     }
 
     /// The management API client. Its errors are [`mgc_api::Error`]s,
@@ -108,9 +103,11 @@ impl Magalu {
     /// repository with [`with_segment`](oci_dist::Client::with_segment).
     /// Fetches the registry login from the API on first use.
     ///
-    /// Fails with [`ErrorKind::InvalidInput`] on a name that is not one path
-    /// component (lowercase letters and digits, `.`, `_` or `-` between
-    /// them), or with the API's error when the login cannot be fetched.
+    /// Fails with [`ErrorKind::InvalidInput`] on a name that is not one
+    /// repository path component (lowercase letters and digits joined by
+    /// `.`, `_`, `__` or runs of `-`, as
+    /// [`validate_path_component`](oci_dist::reference::validate_path_component)
+    /// checks), or with the API's error when the login cannot be fetched.
     pub async fn registry(&self, name: &str) -> Result<oci_dist::Client, Error> {
         check_registry_name(name)?;
         Ok(self.registry_root().await?.with_segment(name))
@@ -128,7 +125,7 @@ impl Magalu {
     /// [`registry`](Self::registry) fetches it again. Clients already
     /// returned keep the old one.
     pub fn forget_login(&self) {
-        self.login.clear();
+        *self.login.ready() = None;
     }
 
     async fn connect(&self) -> Result<oci_dist::Client, Error> {
@@ -147,119 +144,42 @@ impl Magalu {
 
 /// A registry name is one repository path component.
 fn check_registry_name(name: &str) -> Result<(), Error> {
-    let bytes = name.as_bytes();
-    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    let ok = bytes.first().is_some_and(alnum)
-        && bytes.last().is_some_and(alnum)
-        && bytes
-            .iter()
-            .all(|b| alnum(b) || matches!(b, b'.' | b'_' | b'-'))
-        && !bytes.windows(2).any(|w| !alnum(&w[0]) && !alnum(&w[1]));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(format!(
-            "registry name {name:?} is not a valid name: lowercase letters and digits, \
-             optionally separated by one '.', '_' or '-'"
-        )))
-    }
+    oci_dist::reference::validate_path_component(name)
+        .map_err(|e| e.context(format!("registry name {name:?}")))
 }
 
 /// The registry client, made once on first use: concurrent first callers
-/// wait for one fetch of the login instead of each asking the API.
+/// wait at `loading` for one fetch of the login, then find it `ready`. A
+/// failed or cancelled fetch releases the gate, and the next waiter fetches.
 #[derive(Default)]
 struct LoginCache {
-    slot: Mutex<Slot>,
-}
-
-#[derive(Default)]
-enum Slot {
-    #[default]
-    Empty,
-    /// One caller is fetching; the others wait to be woken.
-    Loading(Vec<Waker>),
-    Ready(oci_dist::Client),
+    ready: Mutex<Option<oci_dist::Client>>,
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl LoginCache {
-    fn lock(&self) -> MutexGuard<'_, Slot> {
-        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    fn ready(&self) -> MutexGuard<'_, Option<oci_dist::Client>> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn is_ready(&self) -> bool {
-        matches!(*self.lock(), Slot::Ready(_))
-    }
-
-    fn clear(&self) {
-        let mut slot = self.lock();
-        if matches!(*slot, Slot::Ready(_)) {
-            *slot = Slot::Empty;
-        }
-    }
-
-    async fn get_or_try_init<F, Fut>(&self, init: F) -> Result<oci_dist::Client, Error>
+    async fn get_or_try_init<Fut>(
+        &self,
+        init: impl FnOnce() -> Fut,
+    ) -> Result<oci_dist::Client, Error>
     where
-        F: FnOnce() -> Fut,
         Fut: Future<Output = Result<oci_dist::Client, Error>>,
     {
-        // `Some` when ready; `None` when this caller is to load (the slot was
-        // empty, or emptied by a failed load it was waiting for).
-        let ready = std::future::poll_fn(|cx| {
-            let mut slot = self.lock();
-            match &mut *slot {
-                Slot::Ready(c) => Poll::Ready(Some(c.clone())),
-                Slot::Loading(waiters) => {
-                    if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-                        waiters.push(cx.waker().clone());
-                    }
-                    Poll::Pending
-                }
-                Slot::Empty => {
-                    *slot = Slot::Loading(Vec::new());
-                    Poll::Ready(None)
-                }
-            }
-        })
-        .await;
-        if let Some(client) = ready {
+        if let Some(client) = self.ready().clone() {
             return Ok(client);
         }
-        // On failure or cancellation the guard empties the slot and wakes
-        // the waiters, one of which then loads.
-        let mut guard = Loading {
-            cache: self,
-            done: None,
-        };
+        let _gate = self.loading.lock().await;
+        if let Some(client) = self.ready().clone() {
+            return Ok(client);
+        }
         let client = init().await?;
-        guard.done = Some(client.clone());
+        *self.ready() = Some(client.clone());
         Ok(client)
     }
-}
-
-/// Ends a load: publishes the client (or empties the slot) and wakes the
-/// waiters.
-struct Loading<'a> {
-    cache: &'a LoginCache,
-    done: Option<oci_dist::Client>,
-}
-
-impl Drop for Loading<'_> {
-    fn drop(&mut self) {
-        let next = match self.done.take() {
-            Some(c) => Slot::Ready(c),
-            None => Slot::Empty,
-        };
-        let previous = std::mem::replace(&mut *self.cache.lock(), next);
-        if let Slot::Loading(waiters) = previous {
-            waiters.into_iter().for_each(Waker::wake);
-        }
-    }
-}
-
-#[derive(Clone)]
-enum ApiCredential {
-    ApiKey(Secret),
-    Token(Secret),
 }
 
 /// Builds a [`Magalu`].
@@ -286,9 +206,10 @@ enum ApiCredential {
 /// ```
 #[derive(Default, Clone)]
 pub struct MagaluBuilder {
-    credential: Option<ApiCredential>,
+    /// Credentials and API URL; region, `User-Agent` and HTTP client are
+    /// set by [`build`](Self::build).
+    api: MgcClientBuilder,
     region: Option<String>,
-    api_url: Option<String>,
     registry_host: Option<String>,
     user_agent: Option<String>,
     transport: TransportOptions,
@@ -296,52 +217,57 @@ pub struct MagaluBuilder {
 
 impl fmt::Debug for MagaluBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let auth = self.credential.as_ref().map(|c| match c {
-            ApiCredential::ApiKey(_) => "api key",
-            ApiCredential::Token(_) => "token",
-        });
         f.debug_struct("MagaluBuilder")
-            .field("auth", &auth)
+            .field("api", &self.api)
             .field("region", &self.region)
-            .field("api_url", &self.api_url)
             .field("registry_host", &self.registry_host)
             .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
 
+registry_core::setters!(MagaluBuilder {
+    /// The registry host (`host[:port]`) instead of
+    /// `container-registry.{region}.magalu.cloud`.
+    registry_host: impl Into<String>,
+    /// The `User-Agent` of API and registry requests (default: the
+    /// transport's, else `mgc-api/<version>` for the API and
+    /// [`crate::USER_AGENT`] for registries).
+    user_agent: impl Into<String>,
+});
+
 impl MagaluBuilder {
     /// A builder from the environment: `MGC_API_KEY` (preferred) or
-    /// `MGC_TOKEN`, `MGC_REGION` and `MGC_API_URL`. Empty variables count
-    /// as unset; an unknown region fails in [`build`](Self::build).
+    /// `MGC_TOKEN`, `MGC_REGION` and `MGC_API_URL`, read as
+    /// [`MgcClientBuilder::from_env`] reads them (empty variables count as
+    /// unset); an unknown region fails in [`build`](Self::build).
     pub fn from_env() -> MagaluBuilder {
-        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let mut b = MagaluBuilder::default();
-        if let Some(r) = get(REGION_ENV) {
-            b.region = Some(r);
+        let region = std::env::var(REGION_ENV).ok();
+        MagaluBuilder {
+            // It fails only on an unknown `MGC_REGION`, which `build` reports.
+            api: MgcClientBuilder::from_env().unwrap_or_default(),
+            region: region.filter(|r| !r.trim().is_empty()),
+            ..MagaluBuilder::default()
         }
-        if let Some(u) = get(API_URL_ENV) {
-            b = b.api_url(u);
-        }
-        if let Some(t) = get(TOKEN_ENV) {
-            b = b.token(t);
-        }
-        if let Some(k) = get(API_KEY_ENV) {
-            b = b.api_key(k);
-        }
-        b
     }
 
     /// Authenticate to the API with an API key (`X-API-Key`); replaces a token.
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
-        self.credential = Some(ApiCredential::ApiKey(key.into()));
+        self.api = self.api.api_key(key);
         self
     }
 
-    /// Authenticate to the API with a JWT (`Authorization: Bearer`);
-    /// replaces an API key.
+    /// Authenticate to the API with a JWT (`Authorization: Bearer`; a
+    /// leading `Bearer ` is accepted); replaces an API key.
     pub fn token(mut self, token: impl Into<Secret>) -> Self {
-        self.credential = Some(ApiCredential::Token(token.into()));
+        self.api = self.api.token(token);
+        self
+    }
+
+    /// A custom API base URL (requests go to `{url}/v0/…` and `{url}/v1/…`)
+    /// instead of the region's; checked by [`build`](Self::build).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api = self.api.base_url(url);
         self
     }
 
@@ -349,28 +275,6 @@ impl MagaluBuilder {
     /// `br-ne1`, `br-mgl1`); checked by [`build`](Self::build).
     pub fn region(mut self, region: impl fmt::Display) -> Self {
         self.region = Some(region.to_string());
-        self
-    }
-
-    /// A custom API base URL (requests go to `{url}/v0/…` and `{url}/v1/…`)
-    /// instead of the region's.
-    pub fn api_url(mut self, url: impl Into<String>) -> Self {
-        self.api_url = Some(url.into());
-        self
-    }
-
-    /// The registry host (`host[:port]`) instead of
-    /// `container-registry.{region}.magalu.cloud`.
-    pub fn registry_host(mut self, host: impl Into<String>) -> Self {
-        self.registry_host = Some(host.into());
-        self
-    }
-
-    /// The `User-Agent` of API and registry requests (default: the
-    /// transport's, else `mgc-api/<version>` for the API and
-    /// [`crate::USER_AGENT`] for registries).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
         self
     }
 
@@ -388,22 +292,14 @@ impl MagaluBuilder {
             Some(r) => r.parse().map_err(Error::from)?,
             None => Region::default(),
         };
-        let mut api = MgcClient::builder().region(region);
-        if let Some(url) = self.api_url {
-            api = api.base_url(url);
-        }
-        match self.credential {
-            Some(ApiCredential::ApiKey(k)) => api = api.api_key(k),
-            Some(ApiCredential::Token(t)) => api = api.token(t),
-            None => {}
-        }
+        let mut api = self.api.region(region);
         let mut transport = self.transport;
         if let Some(ua) = self.user_agent {
             transport = transport.user_agent(ua);
         }
         // One transport for the API and the registries: TLS, timeouts and
         // retries from the same options; no redirects for the API key.
-        if let Some(ua) = transport.user_agent_given() {
+        if let Some(ua) = &transport.user_agent {
             api = api.user_agent(ua);
         }
         api = api.http_client(transport.api_http_client()?);
@@ -415,7 +311,7 @@ impl MagaluBuilder {
                 ));
             }
             Some(h) => h.trim().trim_end_matches('/').to_owned(),
-            None => registry_host_for(region),
+            None => Magalu::registry_host_for(region),
         };
         Ok(Magalu {
             api: api.build()?,
@@ -433,10 +329,18 @@ mod tests {
 
     #[test]
     fn registry_names() {
-        for ok in ["myregistry", "a", "cool_registry", "team-1.x"] {
+        // The OCI rule for one path component: `__` and runs of `-` join.
+        for ok in [
+            "myregistry",
+            "a",
+            "cool_registry",
+            "team-1.x",
+            "a__b",
+            "a--b",
+        ] {
             assert!(check_registry_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "My", "a/b", "-a", "a-", "a__b", "a b", "../x"] {
+        for bad in ["", "My", "a/b", "-a", "a-", "a___b", "a._b", "a b", "../x"] {
             let e = check_registry_name(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
         }

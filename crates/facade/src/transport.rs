@@ -34,11 +34,13 @@ use registry_core::{Error, HttpClient};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct TransportOptions {
-    plain_http: Option<bool>,
+    /// Read by `Azure` (checked against the endpoint's scheme).
+    pub(crate) plain_http: Option<bool>,
     insecure: bool,
     ca_pem: Vec<Vec<u8>>,
     jobs: Option<usize>,
-    user_agent: Option<String>,
+    /// Read by `Magalu` (the API's `User-Agent`).
+    pub(crate) user_agent: Option<String>,
     response_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
     low_speed: Option<Option<LowSpeed>>,
@@ -46,17 +48,28 @@ pub struct TransportOptions {
     resume: Option<ResumePolicy>,
 }
 
+registry_core::setters!(TransportOptions {
+    /// Speak plain HTTP to registries (`true`), or HTTPS even to loopback
+    /// hosts (`false`).
+    plain_http: bool,
+    /// The `User-Agent` (default [`crate::USER_AGENT`]).
+    user_agent: impl Into<String>,
+    /// Time allowed from the end of a request body to the response head
+    /// (default 30 s).
+    response_timeout: Duration,
+    /// Longest silence while a response body is read (default 30 s).
+    read_timeout: Duration,
+    /// The wall time one request may take across its retries (default 2
+    /// minutes).
+    retry_budget: Duration,
+    /// How blob reads resume after a broken connection.
+    resume: ResumePolicy,
+});
+
 impl TransportOptions {
     /// Defaults: HTTPS (plain HTTP for loopback hosts), verified TLS.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Speak plain HTTP to registries (`true`), or HTTPS even to loopback
-    /// hosts (`false`).
-    pub fn plain_http(mut self, yes: bool) -> Self {
-        self.plain_http = Some(yes);
-        self
     }
 
     /// Do not verify TLS certificates.
@@ -85,52 +98,10 @@ impl TransportOptions {
         self
     }
 
-    /// The `User-Agent` (default [`crate::USER_AGENT`]).
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
-        self
-    }
-
-    /// Time allowed from the end of a request body to the response head
-    /// (default 30 s).
-    pub fn response_timeout(mut self, d: Duration) -> Self {
-        self.response_timeout = Some(d);
-        self
-    }
-
-    /// Longest silence while a response body is read (default 30 s).
-    pub fn read_timeout(mut self, d: Duration) -> Self {
-        self.read_timeout = Some(d);
-        self
-    }
-
     /// The low-speed limit (default 1 KiB/s over 30 s); `None` turns it off.
     pub fn low_speed_limit(mut self, limit: Option<LowSpeed>) -> Self {
         self.low_speed = Some(limit);
         self
-    }
-
-    /// The wall time one request may take across its retries (default 2
-    /// minutes).
-    pub fn retry_budget(mut self, d: Duration) -> Self {
-        self.retry_budget = Some(d);
-        self
-    }
-
-    /// How blob reads resume after a broken connection.
-    pub fn resume(mut self, policy: ResumePolicy) -> Self {
-        self.resume = Some(policy);
-        self
-    }
-
-    /// The plain-HTTP choice, when one was made.
-    pub(crate) fn plain_http_choice(&self) -> Option<bool> {
-        self.plain_http
-    }
-
-    /// The `User-Agent` given, if any.
-    pub(crate) fn user_agent_given(&self) -> Option<&str> {
-        self.user_agent.as_deref()
     }
 
     /// The HTTP stack with these settings, below any authentication.
@@ -151,7 +122,7 @@ impl TransportOptions {
             b = b.retry_budget(d);
         }
         let mut b = b
-            .user_agent(self.user_agent_given().unwrap_or(crate::USER_AGENT))
+            .user_agent(self.user_agent.as_deref().unwrap_or(crate::USER_AGENT))
             .insecure_skip_verify(self.insecure);
         for pem in &self.ca_pem {
             b = b.add_root_pem(pem.clone());

@@ -6,9 +6,11 @@ use bytes::Bytes;
 use facade::core::ErrorKind;
 use facade::{Magalu, TransportOptions};
 use serde_json::json;
-use test_support::TestRegistry;
+use std::time::Duration;
+
 use test_support::fake_mgc::{API_KEY, Auth, MagaluFake, error_response};
 use test_support::http::json_response;
+use test_support::{Fault, FaultRule, Proxy, TestRegistry};
 
 const USER: &str = "e3d49354-35d7-4565-b634-65d8b86aa594";
 const PASSWORD: &str = "62kWa168QL!d4IVwN6wTfTYFv63=Sc1D";
@@ -132,6 +134,47 @@ async fn concurrent_first_calls_share_one_fetch() {
     let scopes = [a.unwrap(), b.unwrap(), c.unwrap()].map(|c| c.scope().to_owned());
     assert_eq!(scopes, ["one", "two", "three"]);
     assert_eq!(fake.calls("getCredentials"), 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_fetch_lets_the_next_caller_fetch() {
+    let registry = TestRegistry::htpasswd(USER, PASSWORD).await;
+    let fake = MagaluFake::start().await;
+    login(&fake, USER, PASSWORD);
+    // The first credentials call never gets an answer.
+    let stall = FaultRule::new("GET", "/v0/credentials", Fault::StallBeforeHeaders).times(1);
+    let proxy = Proxy::builder(fake.url()).fault(stall).start().await;
+    let mgc = Magalu::builder()
+        .api_key(API_KEY)
+        .api_url(proxy.url())
+        .registry_host(registry.host())
+        .transport(TransportOptions::new().plain_http(true))
+        .build()
+        .unwrap();
+
+    // The first caller fetches; its request reaches the API and stalls.
+    let mut first = Box::pin(mgc.registry("one"));
+    let reached_api = async {
+        while fake.calls("getCredentials") == 0 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::select! {
+        answer = &mut first => panic!("the stalled fetch answered: {answer:?}"),
+        () = reached_api => {}
+    }
+    // The second waits for it; giving up on the first lets the second fetch
+    // the login.
+    let (second, ()) = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::join!(biased; mgc.registry("two"), async move { drop(first) })
+    })
+    .await
+    .expect("the second caller was left waiting");
+    assert_eq!(second.unwrap().scope(), "two");
+    assert_eq!(proxy.faults_applied(), 1);
+    assert_eq!(fake.calls("getCredentials"), 2);
+    mgc.registry("three").await.unwrap();
+    assert_eq!(fake.calls("getCredentials"), 2);
 }
 
 #[tokio::test]

@@ -10,10 +10,6 @@ use registry_core::retry::Backoff;
 use registry_core::{HttpClient, Secret};
 
 use crate::error::Error;
-use crate::{
-    CredentialsService, ImagesService, MembersService, ProxyCachesService, RegistriesService,
-    RepositoriesService, ScansService, UsersService,
-};
 
 /// The default `User-Agent`: `mgc-api/<version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("mgc-api/", env!("CARGO_PKG_VERSION"));
@@ -218,62 +214,6 @@ impl MgcClient {
         })
     }
 
-    /// Container registry login credentials.
-    pub fn credentials(&self) -> CredentialsService {
-        CredentialsService {
-            client: self.clone(),
-        }
-    }
-
-    /// Container registries.
-    pub fn registries(&self) -> RegistriesService {
-        RegistriesService {
-            client: self.clone(),
-        }
-    }
-
-    /// Repositories of a registry (`/v1`, by UUID).
-    pub fn repositories(&self) -> RepositoriesService {
-        RepositoriesService {
-            client: self.clone(),
-        }
-    }
-
-    /// Images of a repository (`/v1`).
-    pub fn images(&self) -> ImagesService {
-        ImagesService {
-            client: self.clone(),
-        }
-    }
-
-    /// Proxy caches.
-    pub fn proxy_caches(&self) -> ProxyCachesService {
-        ProxyCachesService {
-            client: self.clone(),
-        }
-    }
-
-    /// Registry members and their roles.
-    pub fn members(&self) -> MembersService {
-        MembersService {
-            client: self.clone(),
-        }
-    }
-
-    /// Container registry users.
-    pub fn users(&self) -> UsersService {
-        UsersService {
-            client: self.clone(),
-        }
-    }
-
-    /// Image scans and their vulnerabilities.
-    pub fn scans(&self) -> ScansService {
-        ScansService {
-            client: self.clone(),
-        }
-    }
-
     /// The `X-Request-ID` for the next request.
     pub(crate) fn next_request_id(&self) -> Result<HeaderValue, Error> {
         match &self.fixed_request_id {
@@ -281,6 +221,51 @@ impl MgcClient {
             None => request_id_value(&(self.inner.request_id)()),
         }
     }
+}
+
+/// The services: each a struct holding the client, and a method of
+/// [`MgcClient`] named after it handing one out.
+macro_rules! services {
+    ($($(#[$doc:meta])* $name:ident: $service:ident,)+) => {
+        $(
+            #[doc = ::core::concat!(
+                "The `", ::core::stringify!($name), "` operations; from [`MgcClient::",
+                ::core::stringify!($name), "`]."
+            )]
+            #[derive(Debug, Clone)]
+            pub struct $service {
+                pub(crate) client: MgcClient,
+            }
+        )+
+
+        impl MgcClient {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self) -> $service {
+                    $service { client: self.clone() }
+                }
+            )+
+        }
+    };
+}
+
+services! {
+    /// Container registry login credentials.
+    credentials: CredentialsService,
+    /// Container registries.
+    registries: RegistriesService,
+    /// Repositories of a registry (`/v1`, by UUID).
+    repositories: RepositoriesService,
+    /// Images of a repository (`/v1`).
+    images: ImagesService,
+    /// Proxy caches.
+    proxy_caches: ProxyCachesService,
+    /// Registry members and their roles.
+    members: MembersService,
+    /// Container registry users.
+    users: UsersService,
+    /// Image scans and their vulnerabilities.
+    scans: ScansService,
 }
 
 fn request_id_value(id: &str) -> Result<HeaderValue, Error> {
@@ -308,7 +293,7 @@ fn request_id_value(id: &str) -> Result<HeaderValue, Error> {
 /// assert_eq!(mgc.base_url(), "https://api.magalu.cloud/br-se-1/container-registry");
 /// assert!(!format!("{mgc:?}").contains("eyJ"));
 /// ```
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct MgcClientBuilder {
     region: Region,
     base_url: Option<String>,

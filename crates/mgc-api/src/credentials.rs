@@ -5,7 +5,7 @@ use http::Method;
 use registry_core::Secret;
 use serde::{Deserialize, Serialize};
 
-use crate::client::MgcClient;
+pub use crate::client::CredentialsService;
 use crate::error::Error;
 use crate::request::Call;
 use crate::serde_util;
@@ -21,12 +21,6 @@ pub struct CredentialsResponse {
     pub password: Secret,
     /// Email of the user.
     pub email: String,
-}
-
-/// The credentials operations; from [`MgcClient::credentials`].
-#[derive(Debug, Clone)]
-pub struct CredentialsService {
-    pub(crate) client: MgcClient,
 }
 
 impl CredentialsService {

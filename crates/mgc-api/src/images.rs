@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::client::MgcClient;
+pub use crate::client::ImagesService;
 use crate::error::Error;
 use crate::ids::{RegistryId, RepositoryId};
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
@@ -89,12 +89,6 @@ pub struct ImageResponse {
 
 /// `ImagesResponse`: one page of images.
 pub type ImagesResponse = ListResponse<ImageResponse>;
-
-/// The image operations; from [`MgcClient::images`].
-#[derive(Debug, Clone)]
-pub struct ImagesService {
-    pub(crate) client: MgcClient,
-}
 
 /// Checks the digest or tag and builds `.../images/{digest_or_tag}`.
 pub(crate) fn image_path(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::client::MgcClient;
+pub use crate::client::MembersService;
 use crate::error::Error;
 use crate::ids::{MemberId, RegistryId, UserId};
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
@@ -96,12 +96,6 @@ pub struct MemberResponse {
 
 /// `MembersResponse`: one page of members.
 pub type MembersResponse = ListResponse<MemberResponse>;
-
-/// The member operations; from [`MgcClient::members`].
-#[derive(Debug, Clone)]
-pub struct MembersService {
-    pub(crate) client: MgcClient,
-}
 
 fn members_path(registry_id: &RegistryId) -> String {
     format!("/v0/registries/{}/members", registry_id.segment())

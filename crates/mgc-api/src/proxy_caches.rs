@@ -5,7 +5,7 @@ use http::Method;
 use registry_core::Secret;
 use serde::{Deserialize, Serialize};
 
-use crate::client::MgcClient;
+pub use crate::client::ProxyCachesService;
 use crate::error::Error;
 use crate::ids::ProxyCacheId;
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
@@ -228,12 +228,6 @@ pub struct ProxyCacheStatusResponse {
 
 /// `ProxyCacheCredentialStatusResponse`: result of a credential check.
 pub type ProxyCacheCredentialStatusResponse = ProxyCacheStatusResponse;
-
-/// The proxy-cache operations; from [`MgcClient::proxy_caches`].
-#[derive(Debug, Clone)]
-pub struct ProxyCachesService {
-    pub(crate) client: MgcClient,
-}
 
 fn proxy_cache_path(id: &ProxyCacheId) -> String {
     format!("/v0/proxy-caches/{}", id.segment())

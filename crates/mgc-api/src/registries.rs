@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::client::MgcClient;
+pub use crate::client::RegistriesService;
 use crate::error::Error;
 use crate::ids::{ProxyCacheId, RegistryId};
 use crate::paging::{Accepts, ItemStream, ListOptions, ListResponse, walk};
@@ -80,12 +80,6 @@ pub struct RegistryResponse {
 
 /// `RegistriesResponse`: one page of registries.
 pub type RegistriesResponse = ListResponse<RegistryResponse>;
-
-/// The registry operations; from [`MgcClient::registries`].
-#[derive(Debug, Clone)]
-pub struct RegistriesService {
-    pub(crate) client: MgcClient,
-}
 
 impl RegistriesService {
     /// `createRegistry`: `POST /v0/registries`. The name is checked first

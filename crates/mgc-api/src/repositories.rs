@@ -8,7 +8,7 @@ use futures_util::TryStreamExt;
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::client::MgcClient;
+pub use crate::client::RepositoriesService;
 use crate::error::{Error, ErrorKind};
 use crate::ids::{RegistryId, RepositoryId};
 use crate::paging::{
@@ -65,12 +65,6 @@ impl Paginated for RepositoriesV1Response {
     fn into_results(self) -> Vec<RepositoryV1Response> {
         self.results
     }
-}
-
-/// The repository operations; from [`MgcClient::repositories`].
-#[derive(Debug, Clone)]
-pub struct RepositoriesService {
-    pub(crate) client: MgcClient,
 }
 
 fn repositories_path(registry_id: &RegistryId) -> String {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::client::MgcClient;
+pub use crate::client::UsersService;
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::request::Call;
@@ -20,12 +20,6 @@ pub struct UserResponse {
     /// When the user was created.
     #[serde(deserialize_with = "serde_util::timestamp")]
     pub created_at: DateTime<Utc>,
-}
-
-/// The user operations; from [`MgcClient::users`].
-#[derive(Debug, Clone)]
-pub struct UsersService {
-    pub(crate) client: MgcClient,
 }
 
 impl UsersService {

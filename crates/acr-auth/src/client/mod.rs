@@ -4,7 +4,7 @@
 mod endpoint;
 mod manifests;
 mod repositories;
-mod request;
+pub(crate) mod request;
 mod tags;
 
 use registry_core::{Error, HttpClient};

@@ -54,7 +54,7 @@ impl AcrClient {
     pub async fn delete_repository(&self, name: &str) -> Result<DeletedRepository, Error> {
         let url = self.url(&[&repo_path(name)?], &[])?;
         let what = || format!("deleting repository {name}");
-        let (_, _, body) = self
+        let (_, body) = self
             .send(Method::DELETE, url, scope(name, "delete"), None, what)
             .await?;
         if body.iter().all(u8::is_ascii_whitespace) {

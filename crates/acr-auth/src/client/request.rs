@@ -3,11 +3,11 @@
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::{HeaderMap, Method, Request};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use registry_core::auth::{RequiredScopes, Scope, Scopes};
 use registry_core::paging::{resolve_next, same_page, walk};
-use registry_core::{Body, Digest, Error};
+use registry_core::{Body, Digest, Error, HttpClient};
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -51,7 +51,7 @@ impl AcrClient {
     pub(super) async fn fetch_page<T: PageItem>(&self, url: Url) -> Result<Page<T>, Error> {
         let scopes = listing_scopes(&url);
         let what = || format!("listing {}", url.path());
-        let (_, headers, body) = self
+        let (headers, body) = self
             .send(Method::GET, url.clone(), scopes, None, what)
             .await?;
         let mut page = parse_page::<T>(&body, next_link(&headers)).map_err(|e| {
@@ -145,14 +145,14 @@ impl AcrClient {
         let body =
             update.map(|p| Bytes::from(serde_json::to_vec(p).expect("properties serialise")));
         let what = || format!("{verb} the properties of {subject}");
-        let (_, _, bytes) = self
+        let (_, bytes) = self
             .send(method, url, scope(name, action), body, what)
             .await?;
         parse_json(&bytes, what)
     }
 
-    /// Sends one request; non-success statuses become errors with the
-    /// registry's `{"errors":[…]}` body.
+    /// Sends one request to the metadata API with the scopes it needs
+    /// ([`send_checked`]).
     pub(super) async fn send(
         &self,
         method: Method,
@@ -160,7 +160,7 @@ impl AcrClient {
         scopes: Scopes,
         body: Option<Bytes>,
         what: impl Fn() -> String,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), Error> {
+    ) -> Result<(HeaderMap, Bytes), Error> {
         let mut b = Request::builder()
             .method(method)
             .uri(url.as_str())
@@ -172,22 +172,37 @@ impl AcrClient {
             .body(body.map_or_else(Body::empty, Body::full))
             .map_err(|e| Error::invalid_input(format!("{}: bad request", what())).with_source(e))?;
         req.extensions_mut().insert(RequiredScopes(scopes));
-        let resp = self.http.send(req).await.map_err(|e| e.context(what()))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp
-            .into_body()
-            .collect_bytes(MAX_JSON)
-            .await
-            .map_err(|e| e.context(what()))?;
-        if !status.is_success() {
-            return Err(Error::from_response(status, &bytes).context(what()));
-        }
-        Ok((status, headers, bytes))
+        send_checked(&self.http, req, MAX_JSON, what).await
     }
 }
 
-pub(super) fn parse_json<T: DeserializeOwned>(
+/// Sends `req` over `http` and reads at most `limit` bytes of the answer:
+/// its headers and body, or for a non-success status an error with the
+/// registry's `{"errors":[…]}` body. `what` names the request in errors.
+/// The metadata API's requests and the token requests
+/// ([`AcrTokenClient`](crate::AcrTokenClient)) go through it.
+pub(crate) async fn send_checked(
+    http: &HttpClient,
+    req: Request<Body>,
+    limit: usize,
+    what: impl Fn() -> String,
+) -> Result<(HeaderMap, Bytes), Error> {
+    let resp = http.send(req).await.map_err(|e| e.context(what()))?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp
+        .into_body()
+        .collect_bytes(limit)
+        .await
+        .map_err(|e| e.context(what()))?;
+    if !status.is_success() {
+        return Err(Error::from_response(status, &bytes).context(what()));
+    }
+    Ok((headers, bytes))
+}
+
+/// Decodes a JSON answer; `what` names the request in the error.
+pub(crate) fn parse_json<T: DeserializeOwned>(
     body: &[u8],
     what: impl Fn() -> String,
 ) -> Result<T, Error> {

@@ -7,7 +7,7 @@ pub use models::*;
 
 use http::Method;
 
-use crate::client::MgcClient;
+pub use crate::client::ScansService;
 use crate::error::Error;
 use crate::ids::{RegistryId, RepositoryId, ScanId};
 use crate::images::image_path;
@@ -75,12 +75,6 @@ impl VulnerabilityFilter {
         }
         Ok(q)
     }
-}
-
-/// The scan operations; from [`MgcClient::scans`].
-#[derive(Debug, Clone)]
-pub struct ScansService {
-    pub(crate) client: MgcClient,
 }
 
 fn scan_path(scan_id: &ScanId) -> String {
