@@ -100,19 +100,6 @@ impl Cause {
     }
 }
 
-/// [`Error`]'s accessors of the API's details, each the
-/// [`ApiDetails`] method of the same name.
-macro_rules! details {
-    ($($(#[$doc:meta])* $name:ident -> $ty:ty;)+) => {
-        $(
-            $(#[$doc])*
-            pub fn $name(&self) -> $ty {
-                self.inner.details.$name()
-            }
-        )+
-    };
-}
-
 impl Error {
     /// An error of `kind` with a message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
@@ -235,25 +222,49 @@ impl Error {
         &self.inner.details
     }
 
-    details! {
-        /// The spec's `operationId` of the failed call, when known.
-        operation -> Option<&'static str>;
-        /// The HTTP status, when a response arrived.
-        status -> Option<StatusCode>;
-        /// The API's error `slug` (e.g. `conflict`), when it sent one.
-        slug -> Option<&str>;
-        /// The API's `message`, or this crate's description of the failure.
-        message -> &str;
-        /// The API's `detail` object, when it sent one.
-        detail -> Option<&serde_json::Value>;
-        /// The `X-Request-ID` this client sent.
-        request_id -> Option<&str>;
-        /// The `X-Request-ID` the API answered with.
-        response_request_id -> Option<&str>;
-        /// The `X-Mgc-Trace-Id` the API answered with.
-        trace_id -> Option<&str>;
-        /// The transport's error, when the call failed below HTTP.
-        transport -> Option<&registry_core::Error>;
+    /// The spec's `operationId` of the failed call, when known.
+    pub fn operation(&self) -> Option<&'static str> {
+        self.inner.details.operation
+    }
+
+    /// The HTTP status, when a response arrived.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.details.status
+    }
+
+    /// The API's error `slug` (e.g. `conflict`), when it sent one.
+    pub fn slug(&self) -> Option<&str> {
+        self.inner.details.slug()
+    }
+
+    /// The API's `message`, or this crate's description of the failure.
+    pub fn message(&self) -> &str {
+        self.inner.details.message()
+    }
+
+    /// The API's `detail` object, when it sent one.
+    pub fn detail(&self) -> Option<&serde_json::Value> {
+        self.inner.details.detail()
+    }
+
+    /// The `X-Request-ID` this client sent.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.details.request_id()
+    }
+
+    /// The `X-Request-ID` the API answered with.
+    pub fn response_request_id(&self) -> Option<&str> {
+        self.inner.details.response_request_id()
+    }
+
+    /// The `X-Mgc-Trace-Id` the API answered with.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.inner.details.trace_id()
+    }
+
+    /// The transport's error, when the call failed below HTTP.
+    pub fn transport(&self) -> Option<&registry_core::Error> {
+        self.inner.details.transport()
     }
 
     /// Whether the same request may succeed later (429, 5xx, transport).
