@@ -36,12 +36,9 @@ impl Client {
         let mut page = self
             .list_page(&base, Kind::Catalog, limit, start.as_deref(), &what)
             .await?;
-        if !prefix.is_empty() {
-            if page.items.last().is_some_and(|l| past_prefix(l, &prefix)) {
-                page.next = None;
-                page.next_link = None;
-            }
-            page.items.retain(|r| r.starts_with(&prefix));
+        if !prefix.is_empty() && !keep_prefixed(&mut page.items, &prefix) {
+            page.next = None;
+            page.next_link = None;
         }
         Ok(page)
     }
@@ -110,6 +107,14 @@ fn past_prefix(name: &str, prefix: &str) -> bool {
     name > prefix && !name.starts_with(prefix)
 }
 
+/// Keeps the (sorted) names starting with `prefix`. False when the last one
+/// sorts past every such name: no later page can hold one.
+pub(crate) fn keep_prefixed(names: &mut Vec<String>, prefix: &str) -> bool {
+    let within = !names.last().is_some_and(|l| past_prefix(l, prefix));
+    names.retain(|n| n.starts_with(prefix));
+    within
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +126,16 @@ mod tests {
         assert!(!past_prefix("org/a", "org/"));
         assert!(!past_prefix("org-a", "org/"));
         assert!(!past_prefix("a", "org/"));
+    }
+
+    #[test]
+    fn names_are_kept_to_the_prefix() {
+        let mut names = vec!["org/a".to_owned(), "org/b".to_owned(), "org0".to_owned()];
+        assert!(!keep_prefixed(&mut names, "org/"));
+        assert_eq!(names, ["org/a", "org/b"]);
+        let mut names = vec!["a".to_owned(), "org/a".to_owned()];
+        assert!(keep_prefixed(&mut names, "org/"));
+        assert_eq!(names, ["org/a"]);
     }
 
     #[test]

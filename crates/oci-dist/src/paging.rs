@@ -332,14 +332,7 @@ impl PageState {
         put_in_order(self.kind, &mut items, Some(self.page_size), start);
         let mut more = page.next_link.is_some();
         if let Some(p) = &self.prefix {
-            // Names are sorted: past the prefix range, stop.
-            if items
-                .last()
-                .is_some_and(|l| l.as_str() > p.as_str() && !l.starts_with(p.as_str()))
-            {
-                more = false;
-            }
-            items.retain(|i| i.starts_with(p.as_str()));
+            more &= crate::catalog::keep_prefixed(&mut items, p);
         }
         (items, more)
     }
