@@ -54,6 +54,17 @@ fn accept_header(media_types: &[&str]) -> Result<HeaderValue, Error> {
     Ok(HeaderValue::from_str(&media_types.join(", ")).expect("tokens are header-safe"))
 }
 
+/// Refuses to push `manifest` under a digest other than its own.
+pub(crate) fn check_push_target(target: &TagOrDigest, manifest: &Manifest) -> Result<(), Error> {
+    match target.digest() {
+        Some(d) if d != manifest.digest() => Err(Error::invalid_input(format!(
+            "cannot push manifest {} under digest {d}",
+            manifest.digest()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 impl Client {
     /// The descriptor (media type, digest, size) of the manifest a tag or
     /// digest points to: `HEAD`, falling back to `GET` only when the
@@ -296,14 +307,7 @@ impl Client {
         target: &TagOrDigest,
         manifest: &Manifest,
     ) -> Result<PushedManifest, Error> {
-        if let Some(d) = target.digest()
-            && d != manifest.digest()
-        {
-            return Err(Error::invalid_input(format!(
-                "cannot push manifest {} under digest {d}",
-                manifest.digest()
-            )));
-        }
+        check_push_target(target, manifest)?;
         let pushed = self.put_manifest_raw(target, manifest).await?;
         if let Some(subject) = manifest.subject()
             && !pushed.1

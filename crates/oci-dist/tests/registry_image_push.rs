@@ -194,4 +194,10 @@ async fn an_image_picked_from_an_index_is_pushed_alone() {
     let other = Digest::sha256_of(b"other");
     let err = dest.push_image(&other, &image).await.unwrap_err();
     assert_eq!(err.kind(), oci_dist::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("under digest"), "{err}");
+    // An index likewise.
+    let report = dest.push_index(index.manifest().digest(), &index).await;
+    assert_eq!(&report.unwrap().digest, index.manifest().digest());
+    let err = dest.push_index(&other, &index).await.unwrap_err();
+    assert_eq!(err.kind(), oci_dist::ErrorKind::InvalidInput);
 }

@@ -8,7 +8,7 @@ use crate::content::{BoxFuture, ByteStream, ImageSource, MountOrigin};
 use crate::copy::{CopyOptions, CopyReport, copy};
 use crate::descriptor::{self, CheckedDescriptor};
 use crate::manifest::Manifest;
-use crate::reference::{IntoTarget, Tag, TagOrDigest};
+use crate::reference::{IntoTarget, TagOrDigest};
 
 use super::{Image, NewImage, NewIndex, build};
 
@@ -63,10 +63,9 @@ impl Client {
         image: &impl PushableImage,
         options: &CopyOptions,
     ) -> Result<CopyReport, Error> {
-        let manifest = image.manifest_to_push();
-        let tag = tag_for_push(target.into_target()?, manifest)?;
-        let root = TagOrDigest::Digest(manifest.digest().clone());
-        copy(image, &root, self, tag.as_ref(), options).await
+        let (target, manifest) = (target.into_target()?, image.manifest_to_push());
+        crate::manifest::check_push_target(&target, manifest)?;
+        copy(image, manifest.digest(), self, target.tag(), options).await
     }
 
     /// Pushes a multi-platform index: every blob once, each image manifest
@@ -87,9 +86,9 @@ impl Client {
         index: &NewIndex,
         options: &CopyOptions,
     ) -> Result<CopyReport, Error> {
-        let tag = tag_for_push(target.into_target()?, index.manifest())?;
-        let root = TagOrDigest::Digest(index.manifest().digest().clone());
-        copy(index, &root, self, tag.as_ref(), options).await
+        let (target, manifest) = (target.into_target()?, index.manifest());
+        crate::manifest::check_push_target(&target, manifest)?;
+        copy(index, manifest.digest(), self, target.tag(), options).await
     }
 
     /// Copy options from this client's settings.
@@ -202,17 +201,5 @@ impl Image {
         } else {
             Err(build::not_here("blob", d))
         }
-    }
-}
-
-/// The tag to push `manifest` under: `None` for its own digest.
-fn tag_for_push(target: TagOrDigest, manifest: &Manifest) -> Result<Option<Tag>, Error> {
-    match target {
-        TagOrDigest::Tag(t) => Ok(Some(t)),
-        TagOrDigest::Digest(d) if &d == manifest.digest() => Ok(None),
-        TagOrDigest::Digest(d) => Err(Error::invalid_input(format!(
-            "cannot push manifest {} under digest {d}",
-            manifest.digest()
-        ))),
     }
 }
