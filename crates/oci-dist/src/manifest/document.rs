@@ -133,9 +133,8 @@ impl Manifest {
     }
 
     fn build(bytes: Bytes, media_type: Option<&str>, digest: Digest) -> Result<Manifest, Error> {
-        let probe: Probe = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::new(ErrorKind::Protocol, "manifest is not a JSON object").with_source(e)
-        })?;
+        let probe: Probe = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::protocol("manifest is not a JSON object").with_source(e))?;
         if probe.schema_version == Some(1) {
             return Err(Error::new(
                 ErrorKind::Unsupported,

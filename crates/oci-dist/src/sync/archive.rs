@@ -253,10 +253,8 @@ impl Endpoint for ArchiveEndpoint {
                 return Ok(());
             };
             let writer = Arc::try_unwrap(writer).map_err(|_| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("bundle {} is still being written to", self.path.display()),
-                )
+                let path = self.path.display();
+                Error::invalid_input(format!("bundle {path} is still being written to"))
             })?;
             writer.finish().await
         })

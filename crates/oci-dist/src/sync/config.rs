@@ -42,7 +42,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use registry_core::{Error, ErrorKind};
+use registry_core::Error;
 use serde::Deserialize;
 
 use super::{Endpoint, SyncJob, TagSelector, destination_name};
@@ -156,7 +156,7 @@ impl SyncConfig {
     pub fn parse(text: &str) -> Result<SyncConfig, Error> {
         let registries: BTreeMap<String, RegistryConfig> =
             serde_yaml_ng::from_str::<Option<_>>(text)
-                .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("sync file: {e}")))?
+                .map_err(|e| Error::invalid_input(format!("sync file: {e}")))?
                 .unwrap_or_default();
         let config = SyncConfig { registries };
         config.checked().map_err(|e| e.context("sync file"))?;
@@ -315,6 +315,7 @@ struct CheckedSection<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use registry_core::ErrorKind;
 
     #[test]
     fn skopeo_example_parses() {

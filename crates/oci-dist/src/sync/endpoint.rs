@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use registry_core::{Error, ErrorKind};
+use registry_core::Error;
 
 use crate::Client;
 use crate::content::{BoxFuture, ImageDestination, ImageSource, MountOrigin};
@@ -120,10 +120,9 @@ impl LayoutEndpoint {
         let mut p = self.root.clone();
         for c in repository.split('/').filter(|c| !c.is_empty()) {
             if c == "." || c == ".." || c.contains('\\') {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("repository {repository:?} cannot name a directory"),
-                ));
+                return Err(Error::invalid_input(format!(
+                    "repository {repository:?} cannot name a directory"
+                )));
             }
             p.push(c);
         }

@@ -370,7 +370,7 @@ impl Run<'_> {
         let digest = item
             .digest
             .clone()
-            .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "a plan item without a digest"))?;
+            .ok_or_else(|| Error::invalid_input("a plan item without a digest"))?;
         let source = job.source.open(&job.repository, false).await?;
         let dest = self.destination.open(&job.destination, true).await?;
         Ok((digest, source, dest))
