@@ -71,15 +71,13 @@ impl Manifest {
         expected: &Digest,
     ) -> Result<Manifest, Error> {
         let bytes = bytes.into();
-        if !expected.matches(&bytes) {
-            let mut d = expected.digester();
-            d.update(&bytes);
+        let mut d = expected.digester();
+        d.update(&bytes);
+        let actual = d.finish();
+        if &actual != expected {
             return Err(Error::new(
                 ErrorKind::DigestMismatch,
-                format!(
-                    "manifest content hashes to {}, expected {expected}",
-                    d.finish()
-                ),
+                format!("manifest content hashes to {actual}, expected {expected}"),
             ));
         }
         Self::build(bytes, media_type, expected.clone())
@@ -372,6 +370,8 @@ mod tests {
         let bad = Digest::sha256_of(b"other");
         let err = Manifest::verified(DOCKER, None, &bad).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        let says = format!("manifest content hashes to {good}, expected {bad}");
+        assert!(err.to_string().contains(&says), "{err}");
     }
 
     #[test]
