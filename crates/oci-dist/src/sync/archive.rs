@@ -209,8 +209,7 @@ impl Endpoint for ArchiveEndpoint {
                 }
             };
             let repository = repository.to_owned();
-            let s: Arc<dyn Store> = Arc::new(BundleRepo { side, repository });
-            Ok(s)
+            Ok(Arc::new(BundleRepo { side, repository }) as Arc<dyn Store>)
         })
     }
 

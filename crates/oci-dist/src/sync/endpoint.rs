@@ -78,10 +78,8 @@ impl Endpoint for RegistryEndpoint {
         repository: &'a str,
         _create: bool,
     ) -> BoxFuture<'a, Result<Arc<dyn Store>, Error>> {
-        Box::pin(async move {
-            let s: Arc<dyn Store> = Arc::new(self.client.with_repository(repository));
-            Ok(s)
-        })
+        let store: Arc<dyn Store> = Arc::new(self.client.with_repository(repository));
+        Box::pin(async move { Ok(store) })
     }
 
     fn list_tags<'a>(&'a self, repository: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
@@ -148,8 +146,7 @@ impl Endpoint for LayoutEndpoint {
                 true => OciLayout::create(&p).await?,
                 false => OciLayout::open(&p).await?,
             };
-            let s: Arc<dyn Store> = Arc::new(layout);
-            Ok(s)
+            Ok(Arc::new(layout) as Arc<dyn Store>)
         })
     }
 
