@@ -54,6 +54,11 @@ fn accept_header(media_types: &[&str]) -> Result<HeaderValue, Error> {
     Ok(HeaderValue::from_str(&media_types.join(", ")).expect("tokens are header-safe"))
 }
 
+/// Header `name` of `resp`, parsed (`None` when absent or unparsable).
+fn parsed_header<T: std::str::FromStr>(resp: &http::Response<Body>, name: &str) -> Option<T> {
+    header_str(resp, name).and_then(|v| v.parse().ok())
+}
+
 /// Refuses to push `manifest` under a digest other than its own.
 pub(crate) fn check_push_target(target: &TagOrDigest, manifest: &Manifest) -> Result<(), Error> {
     match target.digest() {
@@ -91,10 +96,8 @@ impl Client {
             .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
         match self.send_expect(req, &[StatusCode::OK], &what).await {
             Ok(resp) => {
-                let digest =
-                    header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
-                let size =
-                    header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok());
+                let digest = parsed_header::<Digest>(&resp, DOCKER_CONTENT_DIGEST);
+                let size = parsed_header::<u64>(&resp, CONTENT_LENGTH.as_str());
                 let mt = content_type(&resp).map(crate::media_type::essence);
                 if let (Some(digest), Some(size), Some(mt)) = (digest, size, mt)
                     && crate::media_type::is_manifest(mt)
@@ -225,8 +228,7 @@ impl Client {
         {
             return Err(e);
         }
-        if let Some(len) =
-            header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok())
+        if let Some(len) = parsed_header::<u64>(&resp, CONTENT_LENGTH.as_str())
             && len > MAX_MANIFEST_SIZE as u64
         {
             return Err(Error::protocol(format!(
@@ -234,8 +236,7 @@ impl Client {
             )));
         }
         let mt = content_type(&resp).map(str::to_owned);
-        let header_digest =
-            header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
+        let header_digest = parsed_header::<Digest>(&resp, DOCKER_CONTENT_DIGEST);
         let bytes = resp
             .into_body()
             .collect_bytes(MAX_MANIFEST_SIZE)
@@ -355,8 +356,7 @@ impl Client {
                 &what,
             )
             .await?;
-        if let Some(d) =
-            header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok())
+        if let Some(d) = parsed_header::<Digest>(&resp, DOCKER_CONTENT_DIGEST)
             && d.algorithm() == manifest.digest().algorithm()
             && &d != manifest.digest()
         {
