@@ -191,15 +191,10 @@ impl ImageSource for Image {
 impl Image {
     /// Refuses a blob that is not the config or a layer of this image.
     fn own_blob(&self, d: &CheckedDescriptor) -> Result<(), Error> {
-        let mine = self
-            .manifest
-            .blobs()
+        let blobs = self.manifest.blobs();
+        let mine = blobs
             .iter()
             .any(|b| descriptor::same_digest(b.digest(), d.digest()));
-        if mine {
-            Ok(())
-        } else {
-            Err(build::not_here("blob", d))
-        }
+        mine.then_some(()).ok_or_else(|| build::not_here("blob", d))
     }
 }
