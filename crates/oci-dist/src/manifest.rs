@@ -128,11 +128,7 @@ impl Client {
     /// Like [`Client::check_image_exists`] as a boolean: `Ok(false)` only
     /// for not found.
     pub async fn manifest_exists(&self, target: impl IntoTarget) -> Result<bool, Error> {
-        self.manifest_exists_target(&target.into_target()?).await
-    }
-
-    pub(crate) async fn manifest_exists_target(&self, target: &TagOrDigest) -> Result<bool, Error> {
-        match self.resolve_target(target).await {
+        match self.resolve_target(&target.into_target()?).await {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),

@@ -351,8 +351,8 @@ impl Run<'_> {
                 if dest.manifest_exists(&r).await? {
                     continue;
                 }
-                let target = TagOrDigest::Digest(r.digest().clone());
-                crate::copy::copy(&*source, target, &*dest, None::<&crate::Tag>, &options).await?;
+                crate::copy::copy(&*source, r.digest(), &*dest, None::<&crate::Tag>, &options)
+                    .await?;
                 copied += 1;
             }
         }
