@@ -532,10 +532,7 @@ async fn resolve_pair(
 ) -> Result<Resolved, Error> {
     let target = target_of(tag)?;
     let source = job.source.open(&job.repository, false).await?;
-    let src = ImageSource::resolve(&*source, &target)
-        .await?
-        .digest()
-        .clone();
+    let src = source.resolve(&target).await?.digest().clone();
     let filtered = if job.platforms.is_empty() {
         None
     } else {
