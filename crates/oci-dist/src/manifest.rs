@@ -114,8 +114,7 @@ impl Client {
 
     /// The digest of the manifest a tag points to (see [`Client::resolve`]).
     pub async fn get_digest(&self, target: impl IntoTarget) -> Result<Digest, Error> {
-        let target = target.into_target()?;
-        Ok(self.resolve_target(&target).await?.digest().clone())
+        Ok(self.resolve(target).await?.digest().clone())
     }
 
     /// Whether the manifest exists: `Ok(())`, or an error of kind

@@ -152,14 +152,9 @@ impl Endpoint for LayoutEndpoint {
 
     fn list_tags<'a>(&'a self, repository: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
         Box::pin(async move {
-            let p = self.path(repository)?;
-            let layout = OciLayout::open(&p).await?;
-            Ok(layout
-                .list_refs()
-                .await?
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect())
+            let layout = OciLayout::open(&self.path(repository)?).await?;
+            let refs = layout.list_refs().await?;
+            Ok(refs.into_iter().map(|(name, _)| name).collect())
         })
     }
 }
