@@ -251,10 +251,7 @@ impl Client {
             (None, None) => Manifest::new(bytes, mt.as_deref()),
         };
         let manifest = result.map_err(|e| e.context(&what))?;
-        match not_asked(manifest.media_type()) {
-            Some(e) => Err(e),
-            None => Ok(manifest),
-        }
+        not_asked(manifest.media_type()).map_or(Ok(manifest), Err)
     }
 
     /// Fetches a manifest by descriptor (digest), checking its size too.
