@@ -230,12 +230,10 @@ impl Endpoint for ArchiveEndpoint {
                 }
             }
             if tags.is_empty() && digests.is_empty() {
+                let path = self.path.display();
                 return Err(Error::new(
                     ErrorKind::NotFound,
-                    format!(
-                        "repository {repository:?} not found in bundle {}",
-                        self.path.display()
-                    ),
+                    format!("repository {repository:?} not found in bundle {path}"),
                 ));
             }
             tags.extend(digests);
