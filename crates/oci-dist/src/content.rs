@@ -365,12 +365,9 @@ pub trait BlobSource: Send + Sync {
 impl BlobSource for Bytes {
     fn open(&self, offset: u64) -> BoxFuture<'_, Result<ByteStream, Error>> {
         let data = self.slice((offset as usize).min(self.len())..);
-        Box::pin(async move {
-            let s: ByteStream = Box::pin(futures_util::stream::iter(
-                (!data.is_empty()).then_some(Ok(data)),
-            ));
-            Ok(s)
-        })
+        let chunk = (!data.is_empty()).then_some(Ok(data));
+        let s: ByteStream = Box::pin(futures_util::stream::iter(chunk));
+        Box::pin(async move { Ok(s) })
     }
 }
 
@@ -401,11 +398,8 @@ impl BlobSource for FileSource {
             if offset > 0 {
                 f.seek(std::io::SeekFrom::Start(offset)).await?;
             }
-            let s: ByteStream = Box::pin(
-                tokio_util::io::ReaderStream::with_capacity(f, self.chunk)
-                    .map(|r| r.map_err(Error::from)),
-            );
-            Ok(s)
+            let s = tokio_util::io::ReaderStream::with_capacity(f, self.chunk);
+            Ok(Box::pin(s.map(|r| r.map_err(Error::from))) as ByteStream)
         })
     }
 }

@@ -316,12 +316,10 @@ impl Client {
         options: &GetImageOptions,
     ) -> Result<Image, Error> {
         let top = self.get_manifest_target(&target.into_target()?).await?;
-        let (index, manifest) = match top.as_index() {
-            Some(_) => {
-                let m = self.select_image(&top, options).await?;
-                (Some(top), m)
-            }
-            None => (None, top),
+        let (manifest, index) = if top.is_index() {
+            (self.select_image(&top, options).await?, Some(top))
+        } else {
+            (top, None)
         };
         let (config_descriptor, config_bytes, config) = self.fetch_config(&manifest).await?;
         if index.is_none()

@@ -54,6 +54,22 @@ fn accept_header(media_types: &[&str]) -> Result<HeaderValue, Error> {
     Ok(HeaderValue::from_str(&media_types.join(", ")).expect("tokens are header-safe"))
 }
 
+/// Header `name` of `resp`, parsed (`None` when absent or unparsable).
+fn parsed_header<T: std::str::FromStr>(resp: &http::Response<Body>, name: &str) -> Option<T> {
+    header_str(resp, name).and_then(|v| v.parse().ok())
+}
+
+/// Refuses to push `manifest` under a digest other than its own.
+pub(crate) fn check_push_target(target: &TagOrDigest, manifest: &Manifest) -> Result<(), Error> {
+    match target.digest() {
+        Some(d) if d != manifest.digest() => Err(Error::invalid_input(format!(
+            "cannot push manifest {} under digest {d}",
+            manifest.digest()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 impl Client {
     /// The descriptor (media type, digest, size) of the manifest a tag or
     /// digest points to: `HEAD`, falling back to `GET` only when the
@@ -80,10 +96,8 @@ impl Client {
             .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
         match self.send_expect(req, &[StatusCode::OK], &what).await {
             Ok(resp) => {
-                let digest =
-                    header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
-                let size =
-                    header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok());
+                let digest = parsed_header::<Digest>(&resp, DOCKER_CONTENT_DIGEST);
+                let size = parsed_header::<u64>(&resp, CONTENT_LENGTH.as_str());
                 let mt = content_type(&resp).map(crate::media_type::essence);
                 if let (Some(digest), Some(size), Some(mt)) = (digest, size, mt)
                     && crate::media_type::is_manifest(mt)
@@ -100,8 +114,7 @@ impl Client {
 
     /// The digest of the manifest a tag points to (see [`Client::resolve`]).
     pub async fn get_digest(&self, target: impl IntoTarget) -> Result<Digest, Error> {
-        let target = target.into_target()?;
-        Ok(self.resolve_target(&target).await?.digest().clone())
+        Ok(self.resolve(target).await?.digest().clone())
     }
 
     /// Whether the manifest exists: `Ok(())`, or an error of kind
@@ -114,11 +127,7 @@ impl Client {
     /// Like [`Client::check_image_exists`] as a boolean: `Ok(false)` only
     /// for not found.
     pub async fn manifest_exists(&self, target: impl IntoTarget) -> Result<bool, Error> {
-        self.manifest_exists_target(&target.into_target()?).await
-    }
-
-    pub(crate) async fn manifest_exists_target(&self, target: &TagOrDigest) -> Result<bool, Error> {
-        match self.resolve_target(target).await {
+        match self.resolve_target(&target.into_target()?).await {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
@@ -214,8 +223,7 @@ impl Client {
         {
             return Err(e);
         }
-        if let Some(len) =
-            header_str(&resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse::<u64>().ok())
+        if let Some(len) = parsed_header::<u64>(&resp, CONTENT_LENGTH.as_str())
             && len > MAX_MANIFEST_SIZE as u64
         {
             return Err(Error::protocol(format!(
@@ -223,8 +231,7 @@ impl Client {
             )));
         }
         let mt = content_type(&resp).map(str::to_owned);
-        let header_digest =
-            header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
+        let header_digest = parsed_header::<Digest>(&resp, DOCKER_CONTENT_DIGEST);
         let bytes = resp
             .into_body()
             .collect_bytes(MAX_MANIFEST_SIZE)
@@ -244,10 +251,7 @@ impl Client {
             (None, None) => Manifest::new(bytes, mt.as_deref()),
         };
         let manifest = result.map_err(|e| e.context(&what))?;
-        match not_asked(manifest.media_type()) {
-            Some(e) => Err(e),
-            None => Ok(manifest),
-        }
+        not_asked(manifest.media_type()).map_or(Ok(manifest), Err)
     }
 
     /// Fetches a manifest by descriptor (digest), checking its size too.
@@ -296,14 +300,7 @@ impl Client {
         target: &TagOrDigest,
         manifest: &Manifest,
     ) -> Result<PushedManifest, Error> {
-        if let Some(d) = target.digest()
-            && d != manifest.digest()
-        {
-            return Err(Error::invalid_input(format!(
-                "cannot push manifest {} under digest {d}",
-                manifest.digest()
-            )));
-        }
+        check_push_target(target, manifest)?;
         let pushed = self.put_manifest_raw(target, manifest).await?;
         if let Some(subject) = manifest.subject()
             && !pushed.1
@@ -351,8 +348,7 @@ impl Client {
                 &what,
             )
             .await?;
-        if let Some(d) =
-            header_str(&resp, DOCKER_CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok())
+        if let Some(d) = parsed_header::<Digest>(&resp, DOCKER_CONTENT_DIGEST)
             && d.algorithm() == manifest.digest().algorithm()
             && &d != manifest.digest()
         {

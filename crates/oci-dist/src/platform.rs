@@ -42,8 +42,6 @@ pub fn new(os: &str, arch: &str, variant: Option<&str>) -> Platform {
 /// The platform this program runs on, normalised (`linux/amd64` here).
 pub fn host() -> Platform {
     let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
         "x86" => "386",
         "powerpc64" => "ppc64le",
         other => other,
@@ -74,10 +72,7 @@ pub fn normalize(p: &Platform) -> Platform {
         "aarch64" => arch = "arm64".into(),
         "x86_64" | "x86-64" => arch = "amd64".into(),
         "i386" | "i686" => arch = "386".into(),
-        "armhf" => {
-            arch = "arm".into();
-            variant.get_or_insert_with(|| "v7".into());
-        }
+        "armhf" => arch = "arm".into(),
         "armel" => {
             arch = "arm".into();
             variant.get_or_insert_with(|| "v6".into());
@@ -207,6 +202,9 @@ mod tests {
         assert_eq!(to_string(&parse("linux/x86_64").unwrap()), "linux/amd64");
         assert_eq!(to_string(&parse("linux/amd64/v1").unwrap()), "linux/amd64");
         assert_eq!(to_string(&parse("Linux/AMD64").unwrap()), "linux/amd64");
+        assert_eq!(to_string(&parse("linux/armhf").unwrap()), "linux/arm/v7");
+        assert_eq!(to_string(&parse("linux/armhf/7").unwrap()), "linux/arm/v7");
+        assert_eq!(to_string(&parse("linux/armel").unwrap()), "linux/arm/v6");
     }
 
     #[test]
@@ -242,5 +240,8 @@ mod tests {
     fn host_is_normalised() {
         let h = host();
         assert_eq!(normalize(&h), h);
+        if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+            assert_eq!(to_string(&h), "linux/amd64");
+        }
     }
 }

@@ -22,10 +22,9 @@ impl Client {
         dest_tag: impl IntoTag,
     ) -> Result<Digest, Error> {
         let source = source.into_target()?;
-        let dest_tag = dest_tag.into_tag()?;
+        let dest = TagOrDigest::Tag(dest_tag.into_tag()?);
         let manifest = self.get_manifest_target(&source).await?;
-        self.put_manifest_raw(&TagOrDigest::Tag(dest_tag), &manifest)
-            .await?;
+        self.put_manifest_raw(&dest, &manifest).await?;
         Ok(manifest.digest().clone())
     }
 }

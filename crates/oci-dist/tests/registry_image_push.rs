@@ -181,6 +181,29 @@ async fn an_image_picked_from_an_index_is_pushed_alone() {
         .unwrap();
     assert_eq!(image.digest(), arm.digest());
     assert!(image.index().is_some());
+    // As a source it serves its own config and layers, nothing else.
+    use oci_dist::{CheckedDescriptor, ImageSource};
+    let config = CheckedDescriptor::try_from(image.manifest().config()).unwrap();
+    assert!(ImageSource::fetch_blob(&image, &config).await.is_ok());
+    assert!(
+        ImageSource::fetch_blob_from(&image, &config, 1)
+            .await
+            .is_ok()
+    );
+    let stranger = CheckedDescriptor::from_parts(OCI_CONFIG, Digest::sha256_of(b"other"), 5);
+    let err = ImageSource::fetch_blob(&image, &stranger)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.kind(), oci_dist::ErrorKind::NotFound, "{err}");
+    let err = ImageSource::fetch_blob_from(&image, &stranger, 0)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("is not part of this image"),
+        "{err}"
+    );
 
     let dest = common::client_for(&registry).with_segment("single");
     let report = dest.push_image("arm64", &image).await.unwrap();
@@ -193,5 +216,11 @@ async fn an_image_picked_from_an_index_is_pushed_alone() {
     dest.push_image(arm.digest(), &image).await.unwrap();
     let other = Digest::sha256_of(b"other");
     let err = dest.push_image(&other, &image).await.unwrap_err();
+    assert_eq!(err.kind(), oci_dist::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("under digest"), "{err}");
+    // An index likewise.
+    let report = dest.push_index(index.manifest().digest(), &index).await;
+    assert_eq!(&report.unwrap().digest, index.manifest().digest());
+    let err = dest.push_index(&other, &index).await.unwrap_err();
     assert_eq!(err.kind(), oci_dist::ErrorKind::InvalidInput);
 }

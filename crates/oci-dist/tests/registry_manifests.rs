@@ -209,6 +209,16 @@ async fn tag_image_puts_the_same_manifest_and_no_blob() {
     assert_eq!(proxy.count("PUT", "/v2/promote/manifests/v1.2.3"), 1);
     let err = app.tag_image("latest", "bad tag").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    // A manifest is put under its own digest only; another is refused
+    // before any request.
+    let other = oci_dist::Digest::sha256_of(b"other");
+    let err = app.put_manifest(&other, img.manifest()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("under digest"), "{err}");
+    assert_eq!(proxy.count("PUT", "/v2/promote/manifests/*"), 1);
+    app.put_manifest(img.digest(), img.manifest())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -237,6 +237,8 @@ async fn a_bundle_source_names_what_is_missing() {
     let err = bundle.list_tags("lib/x").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("lib/x"), "{err}");
+    let named = format!("not found in bundle {}", path.display());
+    assert!(err.to_string().contains(&named), "{err}");
     // Opened to read, it cannot be written.
     let store = bundle.open("lib/x", true).await.unwrap();
     let m = oci_dist::Manifest::new(

@@ -197,10 +197,7 @@ impl ImageDestination for Client {
         &'a self,
         descriptor: &'a CheckedDescriptor,
     ) -> BoxFuture<'a, Result<bool, Error>> {
-        Box::pin(async move {
-            self.manifest_exists_target(&TagOrDigest::Digest(descriptor.digest().clone()))
-                .await
-        })
+        Box::pin(Client::manifest_exists(self, descriptor.digest()))
     }
 
     fn push_manifest<'a>(

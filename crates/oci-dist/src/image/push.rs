@@ -8,7 +8,7 @@ use crate::content::{BoxFuture, ByteStream, ImageSource, MountOrigin};
 use crate::copy::{CopyOptions, CopyReport, copy};
 use crate::descriptor::{self, CheckedDescriptor};
 use crate::manifest::Manifest;
-use crate::reference::{IntoTarget, Tag, TagOrDigest};
+use crate::reference::{IntoTarget, TagOrDigest};
 
 use super::{Image, NewImage, NewIndex, build};
 
@@ -63,10 +63,9 @@ impl Client {
         image: &impl PushableImage,
         options: &CopyOptions,
     ) -> Result<CopyReport, Error> {
-        let manifest = image.manifest_to_push();
-        let tag = tag_for_push(target.into_target()?, manifest)?;
-        let root = TagOrDigest::Digest(manifest.digest().clone());
-        copy(image, &root, self, tag.as_ref(), options).await
+        let (target, manifest) = (target.into_target()?, image.manifest_to_push());
+        crate::manifest::check_push_target(&target, manifest)?;
+        copy(image, manifest.digest(), self, target.tag(), options).await
     }
 
     /// Pushes a multi-platform index: every blob once, each image manifest
@@ -87,9 +86,9 @@ impl Client {
         index: &NewIndex,
         options: &CopyOptions,
     ) -> Result<CopyReport, Error> {
-        let tag = tag_for_push(target.into_target()?, index.manifest())?;
-        let root = TagOrDigest::Digest(index.manifest().digest().clone());
-        copy(index, &root, self, tag.as_ref(), options).await
+        let (target, manifest) = (target.into_target()?, index.manifest());
+        crate::manifest::check_push_target(&target, manifest)?;
+        copy(index, manifest.digest(), self, target.tag(), options).await
     }
 
     /// Copy options from this client's settings.
@@ -192,27 +191,10 @@ impl ImageSource for Image {
 impl Image {
     /// Refuses a blob that is not the config or a layer of this image.
     fn own_blob(&self, d: &CheckedDescriptor) -> Result<(), Error> {
-        let mine = self
-            .manifest
-            .blobs()
+        let blobs = self.manifest.blobs();
+        let mine = blobs
             .iter()
             .any(|b| descriptor::same_digest(b.digest(), d.digest()));
-        if mine {
-            Ok(())
-        } else {
-            Err(build::not_here("blob", d))
-        }
-    }
-}
-
-/// The tag to push `manifest` under: `None` for its own digest.
-fn tag_for_push(target: TagOrDigest, manifest: &Manifest) -> Result<Option<Tag>, Error> {
-    match target {
-        TagOrDigest::Tag(t) => Ok(Some(t)),
-        TagOrDigest::Digest(d) if &d == manifest.digest() => Ok(None),
-        TagOrDigest::Digest(d) => Err(Error::invalid_input(format!(
-            "cannot push manifest {} under digest {d}",
-            manifest.digest()
-        ))),
+        mine.then_some(()).ok_or_else(|| build::not_here("blob", d))
     }
 }

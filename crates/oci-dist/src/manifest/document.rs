@@ -71,15 +71,13 @@ impl Manifest {
         expected: &Digest,
     ) -> Result<Manifest, Error> {
         let bytes = bytes.into();
-        if !expected.matches(&bytes) {
-            let mut d = expected.digester();
-            d.update(&bytes);
+        let mut d = expected.digester();
+        d.update(&bytes);
+        let actual = d.finish();
+        if &actual != expected {
             return Err(Error::new(
                 ErrorKind::DigestMismatch,
-                format!(
-                    "manifest content hashes to {}, expected {expected}",
-                    d.finish()
-                ),
+                format!("manifest content hashes to {actual}, expected {expected}"),
             ));
         }
         Self::build(bytes, media_type, expected.clone())
@@ -133,9 +131,8 @@ impl Manifest {
     }
 
     fn build(bytes: Bytes, media_type: Option<&str>, digest: Digest) -> Result<Manifest, Error> {
-        let probe: Probe = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::new(ErrorKind::Protocol, "manifest is not a JSON object").with_source(e)
-        })?;
+        let probe: Probe = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::protocol("manifest is not a JSON object").with_source(e))?;
         if probe.schema_version == Some(1) {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -373,6 +370,8 @@ mod tests {
         let bad = Digest::sha256_of(b"other");
         let err = Manifest::verified(DOCKER, None, &bad).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DigestMismatch);
+        let says = format!("manifest content hashes to {good}, expected {bad}");
+        assert!(err.to_string().contains(&says), "{err}");
     }
 
     #[test]

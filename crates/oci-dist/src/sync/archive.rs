@@ -209,8 +209,7 @@ impl Endpoint for ArchiveEndpoint {
                 }
             };
             let repository = repository.to_owned();
-            let s: Arc<dyn Store> = Arc::new(BundleRepo { side, repository });
-            Ok(s)
+            Ok(Arc::new(BundleRepo { side, repository }) as Arc<dyn Store>)
         })
     }
 
@@ -231,12 +230,10 @@ impl Endpoint for ArchiveEndpoint {
                 }
             }
             if tags.is_empty() && digests.is_empty() {
+                let path = self.path.display();
                 return Err(Error::new(
                     ErrorKind::NotFound,
-                    format!(
-                        "repository {repository:?} not found in bundle {}",
-                        self.path.display()
-                    ),
+                    format!("repository {repository:?} not found in bundle {path}"),
                 ));
             }
             tags.extend(digests);
@@ -253,10 +250,8 @@ impl Endpoint for ArchiveEndpoint {
                 return Ok(());
             };
             let writer = Arc::try_unwrap(writer).map_err(|_| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("bundle {} is still being written to", self.path.display()),
-                )
+                let path = self.path.display();
+                Error::invalid_input(format!("bundle {path} is still being written to"))
             })?;
             writer.finish().await
         })

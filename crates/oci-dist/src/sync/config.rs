@@ -42,7 +42,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use registry_core::{Error, ErrorKind};
+use registry_core::Error;
 use serde::Deserialize;
 
 use super::{Endpoint, SyncJob, TagSelector, destination_name};
@@ -156,7 +156,7 @@ impl SyncConfig {
     pub fn parse(text: &str) -> Result<SyncConfig, Error> {
         let registries: BTreeMap<String, RegistryConfig> =
             serde_yaml_ng::from_str::<Option<_>>(text)
-                .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("sync file: {e}")))?
+                .map_err(|e| Error::invalid_input(format!("sync file: {e}")))?
                 .unwrap_or_default();
         let config = SyncConfig { registries };
         config.checked().map_err(|e| e.context("sync file"))?;
@@ -196,16 +196,12 @@ pub(crate) fn tag_version(tag: &str) -> Option<semver::Version> {
         Some(i) => t.split_at(i),
         None => (t, ""),
     };
-    let n = core.split('.').count();
-    if n == 0
-        || n > 3
-        || core
-            .split('.')
-            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
+    let parts: Vec<&str> = core.split('.').collect();
+    let number = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.len() > 3 || !parts.iter().all(number) {
         return None;
     }
-    let padded = format!("{core}{}{rest}", ".0".repeat(3 - n));
+    let padded = format!("{core}{}{rest}", ".0".repeat(3 - parts.len()));
     semver::Version::parse(&padded).ok()
 }
 
@@ -315,6 +311,7 @@ struct CheckedSection<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use registry_core::ErrorKind;
 
     #[test]
     fn skopeo_example_parses() {
@@ -409,6 +406,11 @@ quay.io:
         );
         assert_eq!(tag_version("latest"), None);
         assert_eq!(tag_version("1.2.3.4"), None);
+        for not_a_version in ["", "v", "1..2", "1.x", "1.2.", "-rc1"] {
+            assert_eq!(tag_version(not_a_version), None, "{not_a_version}");
+        }
+        assert_eq!(tag_version("V2").unwrap(), semver::Version::new(2, 0, 0));
+        assert_eq!(tag_version("1.2+build").unwrap().build.as_str(), "build");
         assert_eq!(tag_version("1.2.3-rc1").unwrap().pre.as_str(), "rc1");
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use registry_core::{Error, ErrorKind};
+use registry_core::Error;
 
 use crate::Client;
 use crate::content::{BoxFuture, ImageDestination, ImageSource, MountOrigin};
@@ -78,10 +78,8 @@ impl Endpoint for RegistryEndpoint {
         repository: &'a str,
         _create: bool,
     ) -> BoxFuture<'a, Result<Arc<dyn Store>, Error>> {
-        Box::pin(async move {
-            let s: Arc<dyn Store> = Arc::new(self.client.with_repository(repository));
-            Ok(s)
-        })
+        let store: Arc<dyn Store> = Arc::new(self.client.with_repository(repository));
+        Box::pin(async move { Ok(store) })
     }
 
     fn list_tags<'a>(&'a self, repository: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
@@ -120,10 +118,9 @@ impl LayoutEndpoint {
         let mut p = self.root.clone();
         for c in repository.split('/').filter(|c| !c.is_empty()) {
             if c == "." || c == ".." || c.contains('\\') {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("repository {repository:?} cannot name a directory"),
-                ));
+                return Err(Error::invalid_input(format!(
+                    "repository {repository:?} cannot name a directory"
+                )));
             }
             p.push(c);
         }
@@ -149,21 +146,15 @@ impl Endpoint for LayoutEndpoint {
                 true => OciLayout::create(&p).await?,
                 false => OciLayout::open(&p).await?,
             };
-            let s: Arc<dyn Store> = Arc::new(layout);
-            Ok(s)
+            Ok(Arc::new(layout) as Arc<dyn Store>)
         })
     }
 
     fn list_tags<'a>(&'a self, repository: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
         Box::pin(async move {
-            let p = self.path(repository)?;
-            let layout = OciLayout::open(&p).await?;
-            Ok(layout
-                .list_refs()
-                .await?
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect())
+            let layout = OciLayout::open(&self.path(repository)?).await?;
+            let refs = layout.list_refs().await?;
+            Ok(refs.into_iter().map(|(name, _)| name).collect())
         })
     }
 }

@@ -106,7 +106,7 @@ impl TagSelector {
     pub fn regex(re: &str) -> Result<TagSelector, Error> {
         regex::Regex::new(re)
             .map(TagSelector::Regex)
-            .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("bad tag regex: {e}")))
+            .map_err(|e| Error::invalid_input(format!("bad tag regex: {e}")))
     }
 
     /// A semver selector (`">= 1.2, < 2"`), optionally the latest N.
@@ -117,8 +117,7 @@ impl TagSelector {
     /// assert_eq!(s.select(vec!["1.0".into(), "v1.5".into(), "x".into()]), vec!["v1.5".to_string()]);
     /// ```
     pub fn semver(constraint: &str, latest: Option<usize>) -> Result<TagSelector, Error> {
-        let req = config::parse_constraint(constraint)
-            .map_err(|e| Error::new(ErrorKind::InvalidInput, e))?;
+        let req = config::parse_constraint(constraint).map_err(Error::invalid_input)?;
         Ok(TagSelector::Semver { req, latest })
     }
 
@@ -287,12 +286,7 @@ impl std::str::FromStr for Shard {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Shard, Error> {
-        let bad = || {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!("bad shard {s:?}: expected I/N with 0 <= I < N"),
-            )
-        };
+        let bad = || Error::invalid_input(format!("bad shard {s:?}: expected I/N with 0 <= I < N"));
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let (index, count): (u64, u64) = (
             i.trim().parse().map_err(|_| bad())?,
@@ -538,10 +532,7 @@ async fn resolve_pair(
 ) -> Result<Resolved, Error> {
     let target = target_of(tag)?;
     let source = job.source.open(&job.repository, false).await?;
-    let src = ImageSource::resolve(&*source, &target)
-        .await?
-        .digest()
-        .clone();
+    let src = source.resolve(&target).await?.digest().clone();
     let filtered = if job.platforms.is_empty() {
         None
     } else {

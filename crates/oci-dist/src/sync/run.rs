@@ -102,15 +102,15 @@ impl SyncReport {
     }
 }
 
+/// Whether a blob was placed in one destination repository.
+type Placed = Arc<OnceCell<()>>;
+
 /// Where each blob landed in this run: the destination repository of the
 /// first image that stored it (empty until one did); and, per destination
 /// repository, whether it was placed there, so that images of one
 /// repository never place the same blob twice (docker-registry rewrites a
 /// blob's link file on every mount, and a manifest checked meanwhile sees
 /// the blob as unknown).
-/// Whether a blob was placed in one destination repository.
-type Placed = Arc<OnceCell<()>>;
-
 #[derive(Default)]
 struct Ledger {
     blobs: Mutex<HashMap<Digest, Arc<OnceCell<String>>>>,
@@ -260,11 +260,10 @@ impl Run<'_> {
         let ctx = |e: Error| e.context(format!("{}:{}", item.source, item.tag));
         let tag = super::target_of(&item.tag).map_err(ctx)?.tag().cloned();
         let (digest, source, dest) = self.open(item, job).await.map_err(ctx)?;
-        let (src, dst): (&dyn ImageSource, &dyn ImageDestination) = (&*source, &*dest);
         let plan = {
             let _permit = self.permits.acquire().await.expect("never closed");
             Plan::collect(
-                src,
+                &*source,
                 &TagOrDigest::Digest(digest),
                 &job.copy_options(&self.options.copy),
             )
@@ -285,8 +284,8 @@ impl Run<'_> {
             None
         };
         let ends = Ends {
-            src,
-            dst,
+            src: &*source,
+            dst: &*dest,
             repository: &job.destination,
             origin: source_origin.as_ref(),
             tracker,
@@ -297,7 +296,7 @@ impl Run<'_> {
             .try_collect()
             .await
             .map_err(ctx)?;
-        push_manifests(dst, &plan, tag.as_ref(), tracker, self.options.jobs)
+        push_manifests(&*dest, &plan, tag.as_ref(), tracker, self.options.jobs)
             .await
             .map_err(ctx)?;
         let mut t = ImageTotals::default();
@@ -316,8 +315,7 @@ impl Run<'_> {
     /// is new) and theirs, each by digest, those the destination lacks.
     async fn referrers(&self, item: &PlanItem, job: &SyncJob) -> Result<usize, Error> {
         let (digest, source, dest) = self.open(item, job).await?;
-        let (src, dst): (&dyn ImageSource, &dyn ImageDestination) = (&*source, &*dest);
-        let root = src
+        let root = source
             .fetch_reference(&TagOrDigest::Digest(digest.clone()))
             .await?;
         let mut subjects = Vec::new();
@@ -339,7 +337,7 @@ impl Run<'_> {
         let mut copied = 0;
         while let Some(subject) = subjects.pop() {
             let _permit = self.permits.acquire().await.expect("never closed");
-            for r in src.referrers(&subject).await? {
+            for r in source.referrers(&subject).await? {
                 if seen.len() >= MAX_REFERRERS {
                     return Err(Error::new(
                         ErrorKind::Unsupported,
@@ -350,11 +348,11 @@ impl Run<'_> {
                     continue;
                 }
                 subjects.push(r.digest().clone());
-                if dst.manifest_exists(&r).await? {
+                if dest.manifest_exists(&r).await? {
                     continue;
                 }
-                let target = TagOrDigest::Digest(r.digest().clone());
-                crate::copy::copy(src, target, dst, None::<&crate::Tag>, &options).await?;
+                crate::copy::copy(&*source, r.digest(), &*dest, None::<&crate::Tag>, &options)
+                    .await?;
                 copied += 1;
             }
         }
@@ -370,7 +368,7 @@ impl Run<'_> {
         let digest = item
             .digest
             .clone()
-            .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "a plan item without a digest"))?;
+            .ok_or_else(|| Error::invalid_input("a plan item without a digest"))?;
         let source = job.source.open(&job.repository, false).await?;
         let dest = self.destination.open(&job.destination, true).await?;
         Ok((digest, source, dest))
