@@ -6,12 +6,12 @@ mod document;
 pub use document::{MAX_MANIFEST_SIZE, Manifest, ParsedManifest};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode};
 use oci_spec::image::{Descriptor, ImageConfiguration};
 use registry_core::{Body, Digest, Error, ErrorKind};
 
-use crate::client::{Client, content_type, header_str};
+use crate::client::{Client, content_length, content_type, header_str, parsed_header};
 use crate::descriptor::CheckedDescriptor;
 use crate::media_type::MANIFEST_ACCEPT;
 use crate::reference::{IntoTarget, TagOrDigest};
@@ -54,11 +54,6 @@ fn accept_header(media_types: &[&str]) -> Result<HeaderValue, Error> {
     Ok(HeaderValue::from_str(&media_types.join(", ")).expect("tokens are header-safe"))
 }
 
-/// Header `name` of `resp`, parsed (`None` when absent or unparsable).
-fn parsed_header<T: std::str::FromStr>(resp: &http::Response<Body>, name: &str) -> Option<T> {
-    header_str(resp, name).and_then(|v| v.parse().ok())
-}
-
 /// Refuses to push `manifest` under a digest other than its own.
 pub(crate) fn check_push_target(target: &TagOrDigest, manifest: &Manifest) -> Result<(), Error> {
     match target.digest() {
@@ -97,7 +92,7 @@ impl Client {
         match self.send_expect(req, &[StatusCode::OK], &what).await {
             Ok(resp) => {
                 let digest = parsed_header::<Digest>(&resp, DOCKER_CONTENT_DIGEST);
-                let size = parsed_header::<u64>(&resp, CONTENT_LENGTH.as_str());
+                let size = content_length(&resp);
                 let mt = content_type(&resp).map(crate::media_type::essence);
                 if let (Some(digest), Some(size), Some(mt)) = (digest, size, mt)
                     && crate::media_type::is_manifest(mt)
@@ -223,7 +218,7 @@ impl Client {
         {
             return Err(e);
         }
-        if let Some(len) = parsed_header::<u64>(&resp, CONTENT_LENGTH.as_str())
+        if let Some(len) = content_length(&resp)
             && len > MAX_MANIFEST_SIZE as u64
         {
             return Err(Error::protocol(format!(

@@ -19,7 +19,9 @@ mod request;
 
 pub(crate) use blob_info::BlobInfo;
 pub use builder::ClientBuilder;
-pub(crate) use request::{OCTET_STREAM, content_length, content_type, error_from, header_str};
+pub(crate) use request::{
+    OCTET_STREAM, content_length, content_type, error_from, header_str, parsed_header,
+};
 
 /// The default chunk size of chunked uploads (8 MiB).
 pub const DEFAULT_CHUNK_SIZE: u64 = 8 * 1024 * 1024;

@@ -81,9 +81,14 @@ pub(crate) fn header_str<'a>(resp: &'a Response<Body>, name: &str) -> Option<&'a
     resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Header `name` of `resp`, parsed (`None` when absent or unparsable).
+pub(crate) fn parsed_header<T: std::str::FromStr>(resp: &Response<Body>, name: &str) -> Option<T> {
+    header_str(resp, name).and_then(|v| v.parse().ok())
+}
+
 /// The `Content-Length` of a response, if present and a number.
 pub(crate) fn content_length(resp: &Response<Body>) -> Option<u64> {
-    header_str(resp, CONTENT_LENGTH.as_str()).and_then(|l| l.parse().ok())
+    parsed_header(resp, CONTENT_LENGTH.as_str())
 }
 
 /// The media type of a response.

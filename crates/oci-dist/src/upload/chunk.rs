@@ -13,7 +13,7 @@ use registry_core::{Body, Digest, Error, ErrorKind};
 use super::body::{Reader, SliceBody};
 use super::calculator::Calculator;
 use super::session::*;
-use crate::client::{Client, OCTET_STREAM, header_str};
+use crate::client::{Client, OCTET_STREAM, header_str, parsed_header};
 use crate::content::ByteStream;
 
 impl Client {
@@ -304,8 +304,7 @@ impl Client {
             )
             .await
             .map_err(digest_invalid_is_a_mismatch)?;
-        if let Some(d) =
-            header_str(&resp, "docker-content-digest").and_then(|d| d.parse::<Digest>().ok())
+        if let Some(d) = parsed_header::<Digest>(&resp, "docker-content-digest")
             && d.algorithm() == digest.algorithm()
             && &d != digest
         {
