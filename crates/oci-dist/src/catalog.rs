@@ -28,13 +28,9 @@ impl Client {
         let prefix = self.catalog_prefix()?;
         let base = self.url("/v2/_catalog");
         let what = format!("list repositories of {}", self.registry());
-        let start = match last {
-            Some(l) => Some(l.to_owned()),
-            None if !prefix.is_empty() => Some(prefix.clone()),
-            None => None,
-        };
+        let start = last.or((!prefix.is_empty()).then_some(prefix.as_str()));
         let mut page = self
-            .list_page(&base, Kind::Catalog, limit, start.as_deref(), &what)
+            .list_page(&base, Kind::Catalog, limit, start, &what)
             .await?;
         if !prefix.is_empty() && !keep_prefixed(&mut page.items, &prefix) {
             page.next = None;
