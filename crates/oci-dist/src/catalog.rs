@@ -80,11 +80,9 @@ impl Client {
 
     /// Every repository under the scope (the whole catalog when unscoped).
     pub async fn list_repositories(&self) -> Result<Vec<String>, Error> {
-        let pages: Vec<Vec<String>> = self
-            .list_repositories_pages(DEFAULT_PAGE_SIZE)
-            .try_collect()
-            .await?;
-        Ok(pages.concat())
+        self.list_repositories_pages(DEFAULT_PAGE_SIZE)
+            .try_concat()
+            .await
     }
 }
 
