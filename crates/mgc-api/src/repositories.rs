@@ -145,37 +145,25 @@ impl RepositoriesService {
     ) -> Result<RepositoryV1Response, Error> {
         const OP: &str = "getRepositoriesV1";
         validate::non_empty(OP, "repository name", name)?;
-        let mut stream = self.list_stream(registry_id, ListOptions::new().name(name));
-        let mut found: Option<RepositoryV1Response> = None;
-        let mut more: Vec<RepositoryId> = Vec::new();
-        while let Some(repo) = stream.try_next().await? {
-            if repo.name != name {
-                continue;
-            }
-            if found.is_none() {
-                found = Some(repo);
-            } else {
-                more.push(repo.id);
-            }
-        }
-        match found {
-            None => Err(Error::new(
+        let mut found: Vec<RepositoryV1Response> = self
+            .list_stream(registry_id, ListOptions::new().name(name))
+            .try_filter(|repo| std::future::ready(repo.name == name))
+            .try_collect()
+            .await?;
+        match found.len() {
+            0 => Err(Error::new(
                 ErrorKind::NotFound,
                 format!("no repository named {name:?} in registry {registry_id}"),
             )
             .with_operation(OP)),
-            Some(first) if more.is_empty() => Ok(first),
-            Some(first) => {
-                let ids: Vec<&str> = std::iter::once(&first.id)
-                    .chain(&more)
-                    .map(RepositoryId::as_str)
-                    .collect();
+            1 => Ok(found.remove(0)),
+            n => {
+                let ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
                 Err(Error::new(
                     ErrorKind::Conflict,
                     format!(
-                        "{} repositories are named {name:?} in registry {registry_id} ({}); \
+                        "{n} repositories are named {name:?} in registry {registry_id} ({}); \
                          address the repository by its id instead",
-                        ids.len(),
                         ids.join(", ")
                     ),
                 )

@@ -66,11 +66,8 @@ impl MgcClient {
         let mut url = format!("{}{}", self.inner.base_url, call.path);
         if !call.query.is_empty() {
             let mut ser = url::form_urlencoded::Serializer::new(String::new());
-            for (k, v) in &call.query {
-                ser.append_pair(k, v);
-            }
             url.push('?');
-            url.push_str(&ser.finish());
+            url.push_str(&ser.extend_pairs(&call.query).finish());
         }
         let (auth_name, auth_value) = self
             .inner

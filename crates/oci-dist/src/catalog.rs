@@ -28,13 +28,9 @@ impl Client {
         let prefix = self.catalog_prefix()?;
         let base = self.url("/v2/_catalog");
         let what = format!("list repositories of {}", self.registry());
-        let start = match last {
-            Some(l) => Some(l.to_owned()),
-            None if !prefix.is_empty() => Some(prefix.clone()),
-            None => None,
-        };
+        let start = last.or((!prefix.is_empty()).then_some(prefix.as_str()));
         let mut page = self
-            .list_page(&base, Kind::Catalog, limit, start.as_deref(), &what)
+            .list_page(&base, Kind::Catalog, limit, start, &what)
             .await?;
         if !prefix.is_empty() && !keep_prefixed(&mut page.items, &prefix) {
             page.next = None;
@@ -84,11 +80,9 @@ impl Client {
 
     /// Every repository under the scope (the whole catalog when unscoped).
     pub async fn list_repositories(&self) -> Result<Vec<String>, Error> {
-        let pages: Vec<Vec<String>> = self
-            .list_repositories_pages(DEFAULT_PAGE_SIZE)
-            .try_collect()
-            .await?;
-        Ok(pages.concat())
+        self.list_repositories_pages(DEFAULT_PAGE_SIZE)
+            .try_concat()
+            .await
     }
 }
 

@@ -84,8 +84,7 @@ impl Client {
             | StatusCode::BAD_REQUEST
             | StatusCode::NOT_IMPLEMENTED => {
                 let found = self.fallback_index(subject).await?;
-                let descriptors = found.map(|m| m.manifests().to_vec());
-                (descriptors.unwrap_or_default(), true, false)
+                (found.unwrap_or_default(), true, false)
             }
             _ => return Err(crate::client::error_from(resp, &what).await),
         };
@@ -98,10 +97,10 @@ impl Client {
         })
     }
 
-    /// The fallback index of `subject`, if it exists.
-    async fn fallback_index(&self, subject: &Digest) -> Result<Option<Manifest>, Error> {
+    /// The descriptors of the fallback index of `subject`, if it exists.
+    async fn fallback_index(&self, subject: &Digest) -> Result<Option<Vec<Descriptor>>, Error> {
         match self.get_manifest_target(&fallback_target(subject)).await {
-            Ok(m) if m.is_index() => Ok(Some(m)),
+            Ok(m) if m.is_index() => Ok(Some(m.manifests().to_vec())),
             Ok(m) => Err(Error::protocol(format!(
                 "referrers fallback tag {} holds a {}, not an index",
                 fallback_tag(subject),
@@ -138,11 +137,7 @@ impl Client {
         manifest: &Manifest,
     ) -> Result<(), Error> {
         let subject = descriptor::digest_of(subject)?;
-        let existing = self.fallback_index(&subject).await?;
-        let mut manifests = existing
-            .as_ref()
-            .map(|m| m.manifests().to_vec())
-            .unwrap_or_default();
+        let mut manifests = self.fallback_index(&subject).await?.unwrap_or_default();
         if manifests
             .iter()
             .any(|d| descriptor::same_digest(d.digest(), manifest.digest()))
@@ -166,16 +161,11 @@ impl Client {
         digest: &Digest,
     ) -> Result<(), Error> {
         let subject = descriptor::digest_of(subject)?;
-        let Some(existing) = self.fallback_index(&subject).await? else {
+        let Some(mut manifests) = self.fallback_index(&subject).await? else {
             return Ok(());
         };
-        let before = existing.manifests().len();
-        let manifests: Vec<Descriptor> = existing
-            .manifests()
-            .iter()
-            .filter(|d| !descriptor::same_digest(d.digest(), digest))
-            .cloned()
-            .collect();
+        let before = manifests.len();
+        manifests.retain(|d| !descriptor::same_digest(d.digest(), digest));
         if manifests.len() == before {
             return Ok(());
         }

@@ -103,10 +103,6 @@ impl Client {
     /// concatenated (lexical order on registries that page by `n`/`last`,
     /// and on those that ignore it, which are sorted client-side).
     pub async fn list_tags(&self) -> Result<Vec<String>, Error> {
-        let pages: Vec<Vec<String>> = self
-            .list_tags_pages(DEFAULT_PAGE_SIZE)
-            .try_collect()
-            .await?;
-        Ok(pages.concat())
+        self.list_tags_pages(DEFAULT_PAGE_SIZE).try_concat().await
     }
 }

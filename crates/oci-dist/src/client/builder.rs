@@ -30,7 +30,7 @@ use registry_core::ErrorKind;
 pub struct ClientBuilder {
     registry: String,
     scheme: Option<&'static str>,
-    http: Option<HttpClient>,
+    http_client: Option<HttpClient>,
     credentials: Option<Arc<dyn CredentialProvider>>,
     plain_http: Option<bool>,
     insecure: Option<bool>,
@@ -61,7 +61,7 @@ impl ClientBuilder {
         ClientBuilder {
             registry: host.trim_end_matches('/').to_owned(),
             scheme,
-            http: None,
+            http_client: None,
             credentials: None,
             plain_http: None,
             insecure: None,
@@ -75,64 +75,16 @@ impl ClientBuilder {
         }
     }
 
-    /// Uses this HTTP client: its own authenticator, TLS, `User-Agent`,
-    /// timeouts and retries. Those belong to the HTTP client then, so
-    /// [`credentials`](Self::credentials), [`insecure`](Self::insecure) and
-    /// [`user_agent`](Self::user_agent) cannot be combined with it:
-    /// [`build`](Self::build) fails with [`ErrorKind::InvalidInput`] naming
-    /// them. (`facade::TransportOptions` builds both halves from one set of
-    /// options.)
-    ///
-    /// ```
-    /// use oci_dist::{Client, ErrorKind};
-    /// let http = registry_core::HttpClient::builder().build().unwrap();
-    /// let err = Client::builder("registry.example")
-    ///     .http_client(http)
-    ///     .insecure(true)
-    ///     .build()
-    ///     .unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
-    /// assert!(err.to_string().contains("insecure"), "{err}");
-    /// ```
-    pub fn http_client(mut self, http: HttpClient) -> Self {
-        self.http = Some(http);
-        self
-    }
-
     /// Authenticates with credentials from `provider` (Basic or the Docker
     /// token flow, as the registry asks). Not with
     /// [`http_client`](Self::http_client), whose authenticator decides.
-    pub fn credentials(mut self, provider: impl CredentialProvider) -> Self {
-        self.credentials = Some(Arc::new(provider));
-        self
+    pub fn credentials(self, provider: impl CredentialProvider) -> Self {
+        self.credentials_arc(Arc::new(provider))
     }
 
     /// Shared credentials.
     pub fn credentials_arc(mut self, provider: Arc<dyn CredentialProvider>) -> Self {
         self.credentials = Some(provider);
-        self
-    }
-
-    /// Speak plain HTTP (`true`) or HTTPS (`false`). By default loopback
-    /// hosts (`localhost`, `127.0.0.0/8`, `[::1]`) use HTTP, others HTTPS.
-    /// A registry given as a URL names its scheme; a `plain_http` that
-    /// contradicts it fails in [`build`](Self::build).
-    pub fn plain_http(mut self, yes: bool) -> Self {
-        self.plain_http = Some(yes);
-        self
-    }
-
-    /// Accept any TLS certificate (test registries only). Not with
-    /// [`http_client`](Self::http_client), whose TLS settings decide.
-    pub fn insecure(mut self, yes: bool) -> Self {
-        self.insecure = Some(yes);
-        self
-    }
-
-    /// The `User-Agent`. Not with [`http_client`](Self::http_client),
-    /// which sets its own.
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = Some(ua.into());
         self
     }
 
@@ -189,7 +141,7 @@ impl ClientBuilder {
             (None, None) if is_loopback(endpoint) => "http",
             (None, None) => "https",
         };
-        let http = match self.http {
+        let http = match self.http_client {
             Some(h) => {
                 let conflicts: Vec<&str> = [
                     (self.credentials.is_some(), "credentials(..)"),
@@ -234,6 +186,40 @@ impl ClientBuilder {
         })
     }
 }
+
+registry_core::setters!(ClientBuilder {
+    /// Uses this HTTP client: its own authenticator, TLS, `User-Agent`,
+    /// timeouts and retries. Those belong to the HTTP client then, so
+    /// [`credentials`](Self::credentials), [`insecure`](Self::insecure) and
+    /// [`user_agent`](Self::user_agent) cannot be combined with it:
+    /// [`build`](Self::build) fails with [`ErrorKind::InvalidInput`] naming
+    /// them. (`facade::TransportOptions` builds both halves from one set of
+    /// options.)
+    ///
+    /// ```
+    /// use oci_dist::{Client, ErrorKind};
+    /// let http = registry_core::HttpClient::builder().build().unwrap();
+    /// let err = Client::builder("registry.example")
+    ///     .http_client(http)
+    ///     .insecure(true)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// assert!(err.to_string().contains("insecure"), "{err}");
+    /// ```
+    http_client: HttpClient,
+    /// Speak plain HTTP (`true`) or HTTPS (`false`). By default loopback
+    /// hosts (`localhost`, `127.0.0.0/8`, `[::1]`) use HTTP, others HTTPS.
+    /// A registry given as a URL names its scheme; a `plain_http` that
+    /// contradicts it fails in [`build`](Self::build).
+    plain_http: bool,
+    /// Accept any TLS certificate (test registries only). Not with
+    /// [`http_client`](Self::http_client), whose TLS settings decide.
+    insecure: bool,
+    /// The `User-Agent`. Not with [`http_client`](Self::http_client),
+    /// which sets its own.
+    user_agent: impl Into<String>,
+});
 
 #[cfg(test)]
 mod tests {

@@ -139,13 +139,11 @@ impl Client {
         start: u64,
         data: Bytes,
     ) -> Result<(), Error> {
-        let hashed = match session.calculator.for_chunk() {
-            Some(mut v) => {
-                v.update(&data)?;
-                Some(v)
-            }
-            None => None,
-        };
+        let hashed = session
+            .calculator
+            .for_chunk()
+            .map(|mut v| v.update(&data).map(|()| v))
+            .transpose()?;
         let len = data.len() as u64;
         self.patch(session, Body::full(data), Some(len), start)
             .await?;
@@ -224,8 +222,7 @@ impl Client {
         digest: &Digest,
     ) -> Result<Digest, Error> {
         check_calculated(&session, digest, &[])?;
-        self.put_final(&session, digest, Body::empty(), Some(0))
-            .await
+        self.put_final(&session, digest, Body::empty(), 0).await
     }
 
     /// Finishes an upload with a last chunk of data in the `PUT` (checked
@@ -238,7 +235,7 @@ impl Client {
     ) -> Result<Digest, Error> {
         check_calculated(&session, digest, &data)?;
         let len = data.len() as u64;
-        self.put_final(&session, digest, Body::full(data), Some(len))
+        self.put_final(&session, digest, Body::full(data), len)
             .await
     }
 
@@ -273,8 +270,7 @@ impl Client {
                      (UploadSession::calculating_digest); complete it with a digest",
                 )
             })?;
-        self.put_final(&session, &digest, Body::empty(), Some(0))
-            .await
+        self.put_final(&session, &digest, Body::empty(), 0).await
     }
 
     pub(super) async fn put_final(
@@ -282,16 +278,14 @@ impl Client {
         session: &UploadSession,
         digest: &Digest,
         body: Body,
-        len: Option<u64>,
+        len: u64,
     ) -> Result<Digest, Error> {
         let what = format!("PUT blob {}@{digest}", self.registry());
         let url = session.with_query("digest", &digest.to_string());
         let mut req = self.request(Method::PUT, &url, body)?;
         let h = req.headers_mut();
         h.insert(CONTENT_TYPE, OCTET_STREAM);
-        if let Some(len) = len {
-            h.insert(CONTENT_LENGTH, HeaderValue::from(len));
-        }
+        h.insert(CONTENT_LENGTH, HeaderValue::from(len));
         let resp = self
             .send_expect(
                 req,

@@ -2,12 +2,14 @@
 //! `PUT` when it can, chunks on `413` or when configured, resumed).
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{HeaderValue, Method, StatusCode};
 use registry_core::auth::{RequiredScopes, Scope, Scopes};
 use registry_core::digest::{Algorithm, Verifier};
+use registry_core::retry::backoff_delay;
 use registry_core::{Body, Digest, Error};
 
 use super::body::{Reader, SliceBody};
@@ -165,37 +167,32 @@ impl Client {
             };
             let reader = Reader::new(stream, None);
             let body = Body::wrap(SliceBody::last(reader, size));
-            match self.put_final(&session, digest, body, Some(size)).await {
+            let e = match self.put_final(&session, digest, body, size).await {
                 Ok(_) => return Ok(PushMethod::Monolithic),
-                Err(e) if e.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) => {
-                    tracing::info!(%digest, "registry refused a {size}-byte body (413); switching to chunked uploads");
-                    self.set_refuses_large_bodies();
-                    let _ = self.cancel_upload(session).await;
-                    session = self.start_upload().await?;
-                }
+                Err(e) => e,
+            };
+            let _ = self.cancel_upload(session).await;
+            if e.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) {
+                tracing::info!(%digest, "registry refused a {size}-byte body (413); switching to chunked uploads");
+                self.set_refuses_large_bodies();
+            } else if e.is_retryable() && restarts < MAX_RESUMES {
                 // The body was cut off (connection lost, stalled, a 5xx):
                 // what the session holds is unknown, so start over on a
                 // new one, from the start of the content.
-                Err(e) if e.is_retryable() && restarts < MAX_RESUMES => {
-                    let _ = self.cancel_upload(session).await;
-                    restarts += 1;
-                    let delay = registry_core::retry::jittered(std::time::Duration::from_millis(
-                        250 << restarts.min(5),
-                    ));
-                    tracing::info!(%digest, restarts, error = %e, "blob upload failed; starting it again");
-                    cut = Some(e);
-                    tokio::time::sleep(delay).await;
-                    session = self.start_upload().await?;
-                }
-                Err(e) => {
-                    let _ = self.cancel_upload(session).await;
-                    return Err(if restarts > 0 {
-                        e.context(format!("blob upload restarted {restarts} times"))
-                    } else {
-                        e
-                    });
-                }
+                restarts += 1;
+                let delay =
+                    backoff_delay(Duration::from_millis(500), Duration::from_secs(8), restarts);
+                tracing::info!(%digest, restarts, error = %e, "blob upload failed; starting it again");
+                cut = Some(e);
+                tokio::time::sleep(delay).await;
+            } else {
+                return Err(if restarts > 0 {
+                    e.context(format!("blob upload restarted {restarts} times"))
+                } else {
+                    e
+                });
             }
+            session = self.start_upload().await?;
         }
         match self.upload_chunks(&mut session, source, digest, size).await {
             Ok(()) => Ok(PushMethod::Chunked),
@@ -258,8 +255,7 @@ impl Client {
                 }
             }
         }
-        self.put_final(session, digest, Body::empty(), Some(0))
-            .await?;
+        self.put_final(session, digest, Body::empty(), 0).await?;
         Ok(())
     }
 
@@ -293,8 +289,7 @@ impl Client {
                 .take_verifier()
                 .expect("hashing reader")
                 .finish()?;
-            self.put_final(&session, &digest, Body::empty(), Some(0))
-                .await
+            self.put_final(&session, &digest, Body::empty(), 0).await
         }
         .await;
         if result.is_err() {
