@@ -280,7 +280,9 @@ impl Client {
             )
             .await?;
         let len = content_length(&resp);
-        if resp.status() == StatusCode::PARTIAL_CONTENT {
+        let partial = resp.status() == StatusCode::PARTIAL_CONTENT;
+        // Where the body starts in the blob, the blob's size, the range's.
+        let (body_start, total, length) = if partial {
             let (first, total) = header_str(&resp, "content-range")
                 .and_then(parse_content_range)
                 .unwrap_or((start, None));
@@ -289,46 +291,37 @@ impl Client {
                     "{what}: registry sent a range starting at {first}"
                 )));
             }
-            let body: ByteStream = Box::pin(resp.into_body().into_data_stream());
-            let stream = match end {
-                // To the end: resumed when the connection breaks.
-                None => Resumable::new(
-                    self.clone(),
-                    digest.clone(),
-                    what,
-                    total,
-                    start,
-                    body,
-                    false,
-                )
-                .into_stream(),
-                Some(_) => body,
-            };
-            return Ok(BlobRange {
-                stream,
-                offset: start,
-                length: len,
-                total,
-                partial_response: true,
-            });
-        }
-        let total = len;
-        let length = end
-            .map(|e| e - start + 1)
-            .or(total.map(|t| t.saturating_sub(start)));
+            (start, total, len)
+        } else {
+            let length = end.map(|e| e - start + 1);
+            (0, len, length.or(len.map(|t| t.saturating_sub(start))))
+        };
         let body: ByteStream = Box::pin(resp.into_body().into_data_stream());
         let body = match end {
-            None => Resumable::new(self.clone(), digest.clone(), what, total, 0, body, false)
-                .into_stream(),
+            // To the end: resumed when the connection breaks.
+            None => Resumable::new(
+                self.clone(),
+                digest.clone(),
+                what,
+                total,
+                body_start,
+                body,
+                false,
+            )
+            .into_stream(),
             Some(_) => body,
         };
-        let stream = slice_stream(body, start, length);
         Ok(BlobRange {
-            stream,
+            // A whole blob (`200`) is cut to the range here.
+            stream: if partial {
+                body
+            } else {
+                slice_stream(body, start, length)
+            },
             offset: start,
             length,
             total,
-            partial_response: false,
+            partial_response: partial,
         })
     }
 
