@@ -185,6 +185,18 @@ fn range_spec(range: &impl RangeBounds<u64>) -> Result<(u64, Option<u64>, String
     Ok((start, end, spec))
 }
 
+/// A blob size the registry gives (`got`) that is not the descriptor's
+/// (`want`) is a [`ErrorKind::DigestMismatch`] of `what`.
+fn check_size(what: &str, want: Option<u64>, got: Option<u64>) -> Result<(), Error> {
+    match (want, got) {
+        (Some(want), Some(got)) if want != got => Err(Error::new(
+            ErrorKind::DigestMismatch,
+            format!("{what}: registry says {got} bytes, the descriptor says {want}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Client {
     /// Downloads a blob as a verified stream (see [`Blob`]).
     pub async fn get_blob(&self, digest: &Digest) -> Result<Blob, Error> {
@@ -212,14 +224,7 @@ impl Client {
         let req = self.request(Method::GET, &url, Body::empty())?;
         let resp = self.send_expect(req, &[StatusCode::OK], &what).await?;
         let len = content_length(&resp);
-        if let (Some(want), Some(got)) = (size, len)
-            && want != got
-        {
-            return Err(Error::new(
-                ErrorKind::DigestMismatch,
-                format!("{what}: registry sends {got} bytes, the descriptor says {want}"),
-            ));
-        }
+        check_size(&what, size, len)?;
         let size = size.or(len);
         let body = Box::pin(resp.into_body().into_data_stream());
         let stream =
@@ -242,14 +247,7 @@ impl Client {
         offset: u64,
     ) -> Result<ByteStream, Error> {
         let part = self.get_blob_range(digest, offset..).await?;
-        if let (Some(want), Some(total)) = (size, part.total)
-            && want != total
-        {
-            return Err(Error::new(
-                ErrorKind::DigestMismatch,
-                format!("blob {digest}: registry says {total} bytes, the descriptor says {want}"),
-            ));
-        }
+        check_size(&format!("blob {digest}"), size, part.total)?;
         Ok(part.stream)
     }
 
