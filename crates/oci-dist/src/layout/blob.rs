@@ -399,13 +399,12 @@ async fn append(
 
 /// Feeds what a previous run left in the partial file to `verifier`.
 async fn hash_partial(file: &std::fs::File, mut verifier: Verifier) -> Result<Verifier> {
-    let reader = clone_handle(file)?;
+    let mut reader = clone_handle(file)?;
     blocking(move || {
         use std::io::Read as _;
-        let mut reader = std::io::BufReader::with_capacity(BUF_SIZE, reader);
         let mut buf = vec![0u8; BUF_SIZE];
-        // Read from the start through a fresh offset.
-        std::io::Seek::seek(reader.get_mut(), std::io::SeekFrom::Start(0))
+        // Read from the start (the handles share one offset).
+        std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(0))
             .map_err(|e| io_error(e, "seeking a partial file"))?;
         loop {
             let k = reader
