@@ -185,6 +185,18 @@ fn range_spec(range: &impl RangeBounds<u64>) -> Result<(u64, Option<u64>, String
     Ok((start, end, spec))
 }
 
+/// A blob size the registry gives (`got`) that is not the descriptor's
+/// (`want`) is a [`ErrorKind::DigestMismatch`] of `what`.
+fn check_size(what: &str, want: Option<u64>, got: Option<u64>) -> Result<(), Error> {
+    match (want, got) {
+        (Some(want), Some(got)) if want != got => Err(Error::new(
+            ErrorKind::DigestMismatch,
+            format!("{what}: registry says {got} bytes, the descriptor says {want}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Client {
     /// Downloads a blob as a verified stream (see [`Blob`]).
     pub async fn get_blob(&self, digest: &Digest) -> Result<Blob, Error> {
@@ -212,14 +224,7 @@ impl Client {
         let req = self.request(Method::GET, &url, Body::empty())?;
         let resp = self.send_expect(req, &[StatusCode::OK], &what).await?;
         let len = content_length(&resp);
-        if let (Some(want), Some(got)) = (size, len)
-            && want != got
-        {
-            return Err(Error::new(
-                ErrorKind::DigestMismatch,
-                format!("{what}: registry sends {got} bytes, the descriptor says {want}"),
-            ));
-        }
+        check_size(&what, size, len)?;
         let size = size.or(len);
         let body = Box::pin(resp.into_body().into_data_stream());
         let stream =
@@ -242,14 +247,7 @@ impl Client {
         offset: u64,
     ) -> Result<ByteStream, Error> {
         let part = self.get_blob_range(digest, offset..).await?;
-        if let (Some(want), Some(total)) = (size, part.total)
-            && want != total
-        {
-            return Err(Error::new(
-                ErrorKind::DigestMismatch,
-                format!("blob {digest}: registry says {total} bytes, the descriptor says {want}"),
-            ));
-        }
+        check_size(&format!("blob {digest}"), size, part.total)?;
         Ok(part.stream)
     }
 
@@ -280,7 +278,9 @@ impl Client {
             )
             .await?;
         let len = content_length(&resp);
-        if resp.status() == StatusCode::PARTIAL_CONTENT {
+        let partial = resp.status() == StatusCode::PARTIAL_CONTENT;
+        // Where the body starts in the blob, the blob's size, the range's.
+        let (body_start, total, length) = if partial {
             let (first, total) = header_str(&resp, "content-range")
                 .and_then(parse_content_range)
                 .unwrap_or((start, None));
@@ -289,46 +289,37 @@ impl Client {
                     "{what}: registry sent a range starting at {first}"
                 )));
             }
-            let body: ByteStream = Box::pin(resp.into_body().into_data_stream());
-            let stream = match end {
-                // To the end: resumed when the connection breaks.
-                None => Resumable::new(
-                    self.clone(),
-                    digest.clone(),
-                    what,
-                    total,
-                    start,
-                    body,
-                    false,
-                )
-                .into_stream(),
-                Some(_) => body,
-            };
-            return Ok(BlobRange {
-                stream,
-                offset: start,
-                length: len,
-                total,
-                partial_response: true,
-            });
-        }
-        let total = len;
-        let length = end
-            .map(|e| e - start + 1)
-            .or(total.map(|t| t.saturating_sub(start)));
+            (start, total, len)
+        } else {
+            let length = end.map(|e| e - start + 1);
+            (0, len, length.or(len.map(|t| t.saturating_sub(start))))
+        };
         let body: ByteStream = Box::pin(resp.into_body().into_data_stream());
         let body = match end {
-            None => Resumable::new(self.clone(), digest.clone(), what, total, 0, body, false)
-                .into_stream(),
+            // To the end: resumed when the connection breaks.
+            None => Resumable::new(
+                self.clone(),
+                digest.clone(),
+                what,
+                total,
+                body_start,
+                body,
+                false,
+            )
+            .into_stream(),
             Some(_) => body,
         };
-        let stream = slice_stream(body, start, length);
         Ok(BlobRange {
-            stream,
+            // A whole blob (`200`) is cut to the range here.
+            stream: if partial {
+                body
+            } else {
+                slice_stream(body, start, length)
+            },
             offset: start,
             length,
             total,
-            partial_response: false,
+            partial_response: partial,
         })
     }
 

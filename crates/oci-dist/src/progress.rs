@@ -195,15 +195,11 @@ impl BlobCounter {
     /// A stream is (re)opened at `offset`.
     pub(crate) fn reset_to(&self, offset: u64) {
         let prev = self.done.swap(offset, Ordering::Relaxed);
-        if prev > offset {
-            self.tracker
-                .overall_done
-                .fetch_sub(prev - offset, Ordering::Relaxed);
-        } else {
-            self.tracker
-                .overall_done
-                .fetch_add(offset - prev, Ordering::Relaxed);
-        }
+        // `fetch_add` wraps: adding `offset - prev` modulo 2^64 moves the
+        // overall count back as well as forward.
+        self.tracker
+            .overall_done
+            .fetch_add(offset.wrapping_sub(prev), Ordering::Relaxed);
         self.reported.store(offset, Ordering::Relaxed);
     }
 

@@ -400,6 +400,22 @@ async fn cross_repository_mount_sends_no_blob_data() {
 }
 
 #[tokio::test]
+async fn a_size_other_than_the_descriptors_is_a_digest_mismatch() {
+    let registry = TestRegistry::anonymous().await;
+    let app = common::client_for(&registry).with_segment("sized");
+    let data = common::bytes(1_000, 9);
+    let digest = app.push_blob_bytes(data).await.unwrap();
+    let wrong = oci_dist::descriptor::new("application/octet-stream", &digest, 999);
+    let err = app.fetch_blob(&wrong).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+    assert!(
+        err.to_string()
+            .contains("registry says 1000 bytes, the descriptor says 999"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn corrupt_blobs_are_digest_mismatches() {
     let registry = TestRegistry::anonymous().await;
     let app = common::client_for(&registry).with_segment("corrupt");

@@ -212,6 +212,40 @@ async fn check_blob_range_on_a_registry_ignoring_range() {
 }
 
 #[tokio::test]
+async fn get_blob_range_on_a_registry_ignoring_range_cuts_the_whole_blob() {
+    let registry = TestRegistry::anonymous().await;
+    let proxy = registry
+        .proxy_builder()
+        .fault(test_support::FaultRule::new(
+            "GET",
+            "/v2/*/blobs/*",
+            test_support::Fault::IgnoreRange,
+        ))
+        .start()
+        .await;
+    let app = client_via(&proxy).with_segment("get-ranges");
+    let data = bytes(1000, 5);
+    let digest = app.push_blob_bytes(data.clone()).await.unwrap();
+    for (part, want) in [
+        (
+            app.get_blob_range(&digest, 100..200).await.unwrap(),
+            100..200,
+        ),
+        (app.get_blob_range(&digest, 990..).await.unwrap(), 990..1000),
+    ] {
+        assert!(!part.partial_response);
+        assert_eq!(
+            (part.offset, part.length, part.total),
+            (want.start as u64, Some(want.len() as u64), Some(1000))
+        );
+        let got: Vec<Bytes> = futures_util::TryStreamExt::try_collect(part.stream)
+            .await
+            .unwrap();
+        assert_eq!(got.concat(), data[want]);
+    }
+}
+
+#[tokio::test]
 async fn upload_sessions_know_their_id() {
     let registry = TestRegistry::anonymous().await;
     let proxy = registry

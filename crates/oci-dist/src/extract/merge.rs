@@ -10,9 +10,9 @@ use registry_core::{Error, ErrorKind};
 use tar::EntryType;
 
 use super::entry::{LayerError, Meta, pax_records, refuse};
-use super::path::{normalize, show, split_parent};
+use super::path::{join, normalize, show, split_parent};
 use super::spool::Spool;
-use super::tree::{MAX_SYMLINKS, NodeId, Tree, WalkError, Walked};
+use super::tree::{MAX_SYMLINKS, NodeId, Tree, WalkError};
 
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
@@ -122,13 +122,10 @@ impl Merge {
         parent: &[u8],
         raw: &[u8],
     ) -> Result<NodeId, LayerError> {
-        let walked = self
-            .tree
-            .resolve(parent)
-            .map_err(|e| unresolvable(format!("entry {:?}", show(raw)), e))?;
         self.tree
-            .make_dirs(&walked, layer)
-            .map_err(|at| unresolvable(format!("entry {:?}", show(raw)), WalkError::NotDir(at)))
+            .resolve(parent)
+            .and_then(|walked| self.tree.make_dirs(&walked, layer))
+            .map_err(|e| unresolvable(format!("entry {:?}", show(raw)), e))
     }
 
     /// Adds the node of `entry` as `name` in `dir`.
@@ -145,12 +142,7 @@ impl Merge {
             EntryType::Directory => self.tree.add_dir(dir, name, meta, layer),
             EntryType::Link => {
                 let target = self.hardlink_target(&entry, raw)?;
-                if !self.tree.add_hardlink(dir, name, target, layer) {
-                    return Err(refuse(format!(
-                        "hardlink {:?} points to a directory",
-                        show(raw)
-                    )));
-                }
+                self.tree.add_hardlink(dir, name, target, layer);
             }
             EntryType::Symlink => {
                 let target = entry
@@ -202,17 +194,18 @@ impl Merge {
             .node()
             .filter(|&dir| self.tree.is_dir(dir))
             .and_then(|dir| self.tree.child(dir, name));
+        let at = join(&walked.path(), name);
         match found {
             Some(id) if !self.tree.is_dir(id) => Ok(id),
             Some(_) => Err(refuse(format!(
                 "hardlink {:?} points to the directory {:?}",
                 show(raw),
-                show(&resolved(&walked, name))
+                show(&at)
             ))),
             None => Err(refuse(format!(
                 "hardlink {:?} points to {:?}, which does not exist in the merged filesystem",
                 show(raw),
-                show(&resolved(&walked, name))
+                show(&at)
             ))),
         }
     }
@@ -244,16 +237,13 @@ impl Merge {
         let Some(dir) = walked.node().filter(|&dir| self.tree.is_dir(dir)) else {
             return Ok(()); // nothing there to remove
         };
-        if is_opaque {
-            for child in self.tree.children(dir) {
-                if !self.tree.prune(child, layer, &mut self.spool) {
-                    self.tree.remove(child, &mut self.spool);
-                }
-            }
-        } else if let Some(child) = self.tree.child(dir, target)
-            && !self.tree.prune(child, layer, &mut self.spool)
-        {
-            self.tree.remove(child, &mut self.spool);
+        let removed = if is_opaque {
+            self.tree.children(dir)
+        } else {
+            self.tree.child(dir, target).into_iter().collect()
+        };
+        for child in removed {
+            self.tree.prune(child, layer, &mut self.spool);
         }
         Ok(())
     }
@@ -269,8 +259,4 @@ impl Merge {
             .write(&self.spool, out)
             .map_err(|e| Error::from(e).context("writing the extracted tar"))
     }
-}
-
-fn resolved(walked: &Walked, name: &[u8]) -> Vec<u8> {
-    super::path::join(&walked.path(), name)
 }

@@ -158,9 +158,7 @@ impl Compression {
             }
         })
     }
-}
 
-impl Compression {
     /// A reader of the uncompressed bytes of `reader`: gzip members and
     /// zstd frames one after the other, as layers may have them. (The one
     /// decompression of the crate: [`extract`] and
@@ -183,18 +181,14 @@ impl Compression {
 type BoxReader<'a> = Pin<Box<dyn AsyncRead + Send + 'a>>;
 type OpenFuture<'a> = Pin<Box<dyn Future<Output = Result<BoxReader<'a>>> + Send + 'a>>;
 
-enum Source<'a> {
-    Ready(BoxReader<'a>),
-    Lazy(OpenFuture<'a>),
-}
-
 /// One layer to extract: how it is compressed, the digest its bytes must
 /// match, optionally its size, and where its bytes come from.
 pub struct Layer<'a> {
     compression: Compression,
     digest: Digest,
     size: Option<u64>,
-    source: Source<'a>,
+    /// Opens the layer's bytes (at once for a reader given up front).
+    open: OpenFuture<'a>,
 }
 
 impl std::fmt::Debug for Layer<'_> {
@@ -227,12 +221,7 @@ impl<'a> Layer<'a> {
         digest: Digest,
         reader: impl AsyncRead + Send + 'a,
     ) -> Layer<'a> {
-        Layer {
-            compression,
-            digest,
-            size: None,
-            source: Source::Ready(Box::pin(reader)),
-        }
+        Layer::opened_by(compression, digest, async move { Ok(reader) })
     }
 
     /// A layer read from a stream of chunks, e.g. a blob response body's
@@ -255,16 +244,23 @@ impl<'a> Layer<'a> {
         R: AsyncRead + Send + 'a,
     {
         let compression = Compression::from_media_type(media_type)?;
-        let open: OpenFuture<'a> = Box::pin(async move {
-            let reader = open.await?;
-            Ok(Box::pin(reader) as BoxReader<'a>)
-        });
-        Ok(Layer {
+        Ok(Layer::opened_by(compression, digest, open))
+    }
+
+    /// A layer whose bytes `open` gives when awaited.
+    fn opened_by<F, R>(compression: Compression, digest: Digest, open: F) -> Layer<'a>
+    where
+        F: Future<Output = Result<R>> + Send + 'a,
+        R: AsyncRead + Send + 'a,
+    {
+        let open: OpenFuture<'a> =
+            Box::pin(async move { Ok(Box::pin(open.await?) as BoxReader<'a>) });
+        Layer {
             compression,
             digest,
             size: None,
-            source: Source::Lazy(open),
-        })
+            open,
+        }
     }
 
     /// A layer described by a manifest's layer descriptor (media type,
@@ -332,10 +328,7 @@ where
     let (done_tx, done_rx) = mpsc::unbounded_channel::<()>();
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(4);
     let worker = tokio::task::spawn_blocking(move || worker::run(specs, in_rx, done_tx, out_tx));
-    let work = async {
-        let (drained, worked) = tokio::join!(drain(out_rx, out), worker);
-        (drained, worked)
-    };
+    let work = async { tokio::join!(drain(out_rx, out), worker) };
     let feeding = async {
         feed(layers, in_tx, done_rx).await;
         // Feeding is done (or the worker is gone): wait for the worker.
@@ -359,15 +352,12 @@ async fn feed(
     mut done: mpsc::UnboundedReceiver<()>,
 ) {
     for layer in layers {
-        let reader = match layer.source {
-            Source::Ready(r) => r,
-            Source::Lazy(open) => match open.await {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.send(Input::Failed(e.context("opening the layer"))).await;
-                    return;
-                }
-            },
+        let reader = match layer.open.await {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Input::Failed(e.context("opening the layer"))).await;
+                return;
+            }
         };
         let chunks = tokio_util::io::ReaderStream::with_capacity(reader, BUF_SIZE)
             .map_err(|e| Error::from(e).context("reading the layer"));

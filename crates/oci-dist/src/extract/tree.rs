@@ -57,6 +57,15 @@ enum NodeKind {
     Leaf(InodeId),
 }
 
+impl NodeKind {
+    fn dir(meta: Option<Box<Meta>>) -> NodeKind {
+        NodeKind::Dir {
+            meta,
+            children: HashMap::new(),
+        }
+    }
+}
+
 struct Inode {
     meta: Meta,
     /// A regular file's content.
@@ -112,10 +121,7 @@ impl Default for Tree {
             parent: ROOT,
             seq: 0,
             layer: 0,
-            kind: NodeKind::Dir {
-                meta: None,
-                children: HashMap::new(),
-            },
+            kind: NodeKind::dir(None),
         };
         Tree {
             nodes: vec![Some(root)],
@@ -185,25 +191,21 @@ impl Tree {
         let mut links = 0usize;
         let mut expanded = 0usize;
         while let Some(component) = pending.pop_front() {
-            match component {
-                b"" | b"." => continue,
-                b".." => {
-                    if let Some(Some(id)) = walked.nodes.last()
-                        && !self.is_dir(*id)
-                    {
-                        return Err(WalkError::NotDir(walked.path()));
-                    }
-                    walked.names.pop();
-                    walked.nodes.pop();
-                    continue;
-                }
-                _ => {}
+            if component == b"" || component == b"." {
+                continue;
             }
-            let child = match walked.node() {
-                None => None,
-                Some(dir) if self.is_dir(dir) => self.child(dir, component),
-                Some(_) => return Err(WalkError::NotDir(walked.path())),
-            };
+            // Whether the next component is a name or `..`, what was walked
+            // so far has to be a directory (or one to be).
+            let dir = walked.node();
+            if dir.is_some_and(|id| !self.is_dir(id)) {
+                return Err(WalkError::NotDir(walked.path()));
+            }
+            if component == b".." {
+                walked.names.pop();
+                walked.nodes.pop();
+                continue;
+            }
+            let child = dir.and_then(|id| self.child(id, component));
             if let Some(target) = child.and_then(|id| self.symlink_target(id)) {
                 links += 1;
                 if links > MAX_SYMLINKS {
@@ -229,34 +231,22 @@ impl Tree {
         Ok(walked)
     }
 
-    /// Creates the directories of `walked` that do not exist (implied:
-    /// no entry of their own), as a runtime creates missing parents.
-    /// Returns the directory, or the path that is not a directory.
-    pub(super) fn make_dirs(&mut self, walked: &Walked, layer: usize) -> Result<NodeId, Vec<u8>> {
+    /// Creates the directories of `walked` (as [`Tree::resolve`] returned
+    /// it: every prefix but the last is a directory or missing) that do not
+    /// exist (implied: no entry of their own), as a runtime creates missing
+    /// parents. Returns the directory, or why the path is not one.
+    pub(super) fn make_dirs(&mut self, walked: &Walked, layer: usize) -> Result<NodeId, WalkError> {
         let mut cur = ROOT;
-        for (i, (name, node)) in walked.names.iter().zip(&walked.nodes).enumerate() {
-            if !self.is_dir(cur) {
-                return Err(walked.names[..i]
-                    .iter()
-                    .fold(Vec::new(), |p, n| join(&p, n)));
-            }
+        for (name, node) in walked.names.iter().zip(&walked.nodes) {
             cur = match node {
                 Some(id) => *id,
-                None => self.add(
-                    cur,
-                    name,
-                    layer,
-                    NodeKind::Dir {
-                        meta: None,
-                        children: HashMap::new(),
-                    },
-                ),
+                None => self.add(cur, name, layer, NodeKind::dir(None)),
             };
         }
         if self.is_dir(cur) {
             Ok(cur)
         } else {
-            Err(walked.path())
+            Err(WalkError::NotDir(walked.path()))
         }
     }
 
@@ -270,16 +260,7 @@ impl Tree {
             layer,
             kind,
         };
-        let id = match self.free_nodes.pop() {
-            Some(id) => {
-                self.nodes[id] = Some(node);
-                id
-            }
-            None => {
-                self.nodes.push(Some(node));
-                self.nodes.len() - 1
-            }
-        };
+        let id = alloc(&mut self.nodes, &mut self.free_nodes, node);
         match &mut self.node_mut(parent).kind {
             NodeKind::Dir { children, .. } => {
                 let old = children.insert(name.into(), id);
@@ -292,11 +273,7 @@ impl Tree {
 
     /// Adds the directory `name` to `parent` (where nothing has that name).
     pub(super) fn add_dir(&mut self, parent: NodeId, name: &[u8], meta: Meta, layer: usize) {
-        let kind = NodeKind::Dir {
-            meta: Some(Box::new(meta)),
-            children: HashMap::new(),
-        };
-        self.add(parent, name, layer, kind);
+        self.add(parent, name, layer, NodeKind::dir(Some(Box::new(meta))));
     }
 
     /// Sets the metadata of the existing directory `id` (a directory entry
@@ -324,37 +301,24 @@ impl Tree {
             data,
             links: 1,
         };
-        let ino = match self.free_inodes.pop() {
-            Some(ino) => {
-                self.inodes[ino] = Some(inode);
-                ino
-            }
-            None => {
-                self.inodes.push(Some(inode));
-                self.inodes.len() - 1
-            }
-        };
+        let ino = alloc(&mut self.inodes, &mut self.free_inodes, inode);
         self.add(parent, name, layer, NodeKind::Leaf(ino));
     }
 
     /// Adds `name` to `parent` (where nothing has that name) as another
-    /// name of the non-directory `target`. `false` when `target` is a
-    /// directory.
+    /// name of the non-directory `target`.
     pub(super) fn add_hardlink(
         &mut self,
         parent: NodeId,
         name: &[u8],
         target: NodeId,
         layer: usize,
-    ) -> bool {
+    ) {
         let NodeKind::Leaf(ino) = self.node(target).kind else {
-            return false;
+            unreachable!("a hardlink's target is never a directory");
         };
-        if let Some(inode) = self.inodes[ino].as_mut() {
-            inode.links += 1;
-        }
+        self.inodes[ino].as_mut().expect("a live inode").links += 1;
         self.add(parent, name, layer, NodeKind::Leaf(ino));
-        true
     }
 
     /// Removes `id` and everything under it.
@@ -388,13 +352,11 @@ impl Tree {
         }
     }
 
-    /// Removes from under `top` (not `top` itself) what layers below
-    /// `layer` put there; what `layer` put there stays, with the
-    /// directories it needs (a lower directory kept only for that loses
-    /// its own entry: it is hidden). Returns whether `top` has to stay,
-    /// i.e. whether `layer` put it or something under it there.
-    pub(super) fn prune(&mut self, top: NodeId, layer: usize, spool: &mut Spool) -> bool {
-        let mut keep_top = true;
+    /// Removes `top` and what is under it as far as layers below `layer`
+    /// put it there; what `layer` put there stays, with the directories it
+    /// needs (a lower directory kept only for that loses its own entry: it
+    /// is hidden).
+    pub(super) fn prune(&mut self, top: NodeId, layer: usize, spool: &mut Spool) {
         // Post-order: a directory is decided once its entries are.
         let mut stack = vec![(top, false)];
         while let Some((id, visited)) = stack.pop() {
@@ -413,13 +375,10 @@ impl Tree {
                     *meta = None;
                 }
             }
-            if id == top {
-                keep_top = keep;
-            } else if !keep {
+            if !keep {
                 self.remove(id, spool);
             }
         }
-        keep_top
     }
 
     /// Writes the tree as tar entries: depth first, a directory's entries
@@ -470,6 +429,20 @@ impl Tree {
             }
         }
         Ok(entries)
+    }
+}
+
+/// Puts `value` in a free slot of `slots` (or a new one); returns its index.
+fn alloc<T>(slots: &mut Vec<Option<T>>, free: &mut Vec<usize>, value: T) -> usize {
+    match free.pop() {
+        Some(i) => {
+            slots[i] = Some(value);
+            i
+        }
+        None => {
+            slots.push(Some(value));
+            slots.len() - 1
+        }
     }
 }
 

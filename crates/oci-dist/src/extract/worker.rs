@@ -100,8 +100,7 @@ fn run_layers(
                     return Err(e.context(&spec.label));
                 }
                 return Err(match err {
-                    LayerError::Policy(e) => e.context(&spec.label),
-                    LayerError::Local(e) => e.context(&spec.label),
+                    LayerError::Policy(e) | LayerError::Local(e) => e.context(&spec.label),
                     LayerError::Io(io_err) => {
                         // A decoding failure is most often corruption: say
                         // so when the bytes do not match their digest.
@@ -142,6 +141,11 @@ fn apply(
         merge.apply_entry(layer, entry?)?;
     }
     Ok(())
+}
+
+/// The error of a write after the output's receiver went away.
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the output was closed")
 }
 
 fn output_error(e: io::Error) -> Error {
@@ -263,10 +267,7 @@ impl ChannelWriter {
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(BUF_SIZE));
         if self.tx.blocking_send(Bytes::from(chunk)).is_err() {
             self.closed = true;
-            return Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the output was closed",
-            ));
+            return Err(closed());
         }
         Ok(())
     }
@@ -282,10 +283,7 @@ impl Write for ChannelWriter {
             return Err(io::Error::other("extraction failed"));
         }
         if self.closed {
-            return Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the output was closed",
-            ));
+            return Err(closed());
         }
         let n = data.len().min(BUF_SIZE - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);

@@ -12,7 +12,7 @@ use registry_core::{Digest, Error, ErrorKind, Result};
 use tokio::io::{AsyncRead, BufReader, ReadBuf};
 
 use super::BUF_SIZE;
-use super::fs::{blocking, io_error, sync_dir, temp_builder};
+use super::fs::{blocking, io_error, sync_dir, temp_file_in};
 use super::sink::FileSink;
 use crate::content::BlobSource;
 
@@ -132,6 +132,15 @@ pub(super) enum Check {
 }
 
 impl Check {
+    /// [`Check::StreamVerifies`] when `stream_verifies`, else [`Check::Hash`].
+    fn hash_unless(stream_verifies: bool) -> Check {
+        if stream_verifies {
+            Check::StreamVerifies
+        } else {
+            Check::Hash
+        }
+    }
+
     /// The verifier of a write of the blob `digest`.
     fn verifier(self, digest: &Digest, size: Option<u64>) -> Verifier {
         match self {
@@ -196,18 +205,8 @@ async fn create_parent(target: &Path) -> Result<PathBuf> {
 /// A hidden temporary file in `root`, removed when its path is dropped.
 async fn create_temp(root: &Path) -> Result<(std::fs::File, tempfile::TempPath)> {
     let root = root.to_path_buf();
-    blocking(move || {
-        temp_builder(".tmp-blob-")
-            .tempfile_in(&root)
-            .map(tempfile::NamedTempFile::into_parts)
-            .map_err(|e| {
-                io_error(
-                    e,
-                    format!("creating a temporary file in {}", root.display()),
-                )
-            })
-    })
-    .await
+    blocking(move || temp_file_in(&root, ".tmp-blob-").map(tempfile::NamedTempFile::into_parts))
+        .await
 }
 
 /// The error of a blob that failed its check.
@@ -275,11 +274,7 @@ pub(super) async fn write_blob_resumable(
     let path = partial_path(root, digest);
     let Some(file) = open_partial(path.clone()).await? else {
         // Another process is downloading this blob into the partial file.
-        let check = if source.verifies_digest() {
-            Check::StreamVerifies
-        } else {
-            Check::Hash
-        };
+        let check = Check::hash_unless(source.verifies_digest());
         let stream = source.open(0).await?;
         return write_blob(root, target, digest, Some(size), stream, check).await;
     };
@@ -301,9 +296,7 @@ pub(super) async fn write_blob_resumable(
             Err((e, _)) => return Err(e),
         }
     }
-    let file_for_sync = file
-        .try_clone()
-        .map_err(|e| io_error(e, "cloning a file handle"))?;
+    let file_for_sync = clone_handle(&file)?;
     blocking(move || {
         file_for_sync
             .sync_all()
@@ -364,11 +357,7 @@ async fn fill_partial(
     let continued = have > 0;
     let fail = |e: Error| (e, continued);
     // Hash what a previous run left, unless the stream will.
-    let check = if continued || !source.verifies_digest() {
-        Check::Hash
-    } else {
-        Check::StreamVerifies
-    };
+    let check = Check::hash_unless(!continued && source.verifies_digest());
     let mut verifier = check.verifier(digest, Some(size));
     if continued {
         tracing::info!(%digest, offset = have, size, "continuing a partial download");
@@ -398,9 +387,7 @@ async fn append(
 ) -> Result<()> {
     let have = verifier.bytes();
     let stream = source.open(have).await?;
-    let mut std_file = file
-        .try_clone()
-        .map_err(|e| io_error(e, "cloning a file handle"))?;
+    let mut std_file = clone_handle(file)?;
     std::io::Seek::seek(&mut std_file, std::io::SeekFrom::Start(have))
         .map_err(|e| io_error(e, "seeking a partial file"))?;
     let mut out = FileSink::new(std_file);
@@ -412,15 +399,12 @@ async fn append(
 
 /// Feeds what a previous run left in the partial file to `verifier`.
 async fn hash_partial(file: &std::fs::File, mut verifier: Verifier) -> Result<Verifier> {
-    let reader = file
-        .try_clone()
-        .map_err(|e| io_error(e, "cloning a file handle"))?;
+    let mut reader = clone_handle(file)?;
     blocking(move || {
         use std::io::Read as _;
-        let mut reader = std::io::BufReader::with_capacity(BUF_SIZE, reader);
         let mut buf = vec![0u8; BUF_SIZE];
-        // Read from the start through a fresh offset.
-        std::io::Seek::seek(reader.get_mut(), std::io::SeekFrom::Start(0))
+        // Read from the start (the handles share one offset).
+        std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(0))
             .map_err(|e| io_error(e, "seeking a partial file"))?;
         loop {
             let k = reader
@@ -433,4 +417,10 @@ async fn hash_partial(file: &std::fs::File, mut verifier: Verifier) -> Result<Ve
         }
     })
     .await
+}
+
+/// Another handle of the partial file.
+fn clone_handle(file: &std::fs::File) -> Result<std::fs::File> {
+    file.try_clone()
+        .map_err(|e| io_error(e, "cloning a file handle"))
 }

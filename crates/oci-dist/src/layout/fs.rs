@@ -14,14 +14,7 @@ pub(super) async fn write_atomic(root: &Path, name: &str, bytes: Vec<u8>) -> Res
     let name = name.to_owned();
     blocking(move || {
         let target = root.join(&name);
-        let mut tmp = temp_builder(&format!(".tmp-{name}-"))
-            .tempfile_in(&root)
-            .map_err(|e| {
-                io_error(
-                    e,
-                    format!("creating a temporary file in {}", root.display()),
-                )
-            })?;
+        let mut tmp = temp_file_in(&root, &format!(".tmp-{name}-"))?;
         tmp.write_all(&bytes)
             .and_then(|()| tmp.as_file().sync_all())
             .map_err(|e| io_error(e, format!("writing {}", tmp.path().display())))?;
@@ -42,6 +35,13 @@ pub(crate) fn temp_builder(prefix: &str) -> tempfile::Builder<'_, '_> {
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
     builder
+}
+
+/// A temporary file in `dir` (see [`temp_builder`]), removed when dropped.
+pub(super) fn temp_file_in(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile> {
+    temp_builder(prefix)
+        .tempfile_in(dir)
+        .map_err(|e| io_error(e, format!("creating a temporary file in {}", dir.display())))
 }
 
 /// Makes a rename in `dir` durable.
