@@ -14,7 +14,7 @@ use registry_core::{Error, ErrorKind, Result};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::content::ByteStream;
-use crate::layout::fs::{blocking, io_error, sync_dir, temp_builder};
+use crate::layout::fs::{blocking, io_error, sync_dir, temp_file_in};
 
 /// The buffer size used to stream entries.
 const BUF_SIZE: usize = crate::layout::BUF_SIZE;
@@ -283,15 +283,9 @@ impl TarWriter {
             .ok_or_else(|| {
                 Error::invalid_input(format!("{} is not a file name", target.display()))
             })?;
-        let (file, temp) = blocking(move || {
-            let tmp = temp_builder(&format!(".tmp-{name}-"))
-                .tempfile_in(&dir)
-                .map_err(|e| {
-                    io_error(e, format!("creating a temporary file in {}", dir.display()))
-                })?;
-            Ok(tmp.into_parts())
-        })
-        .await?;
+        let (file, temp) =
+            blocking(move || Ok(temp_file_in(&dir, &format!(".tmp-{name}-"))?.into_parts()))
+                .await?;
         Ok(TarWriter {
             target,
             file: tokio::fs::File::from_std(file),

@@ -26,7 +26,7 @@ pub(super) async fn write_atomic(root: &Path, name: &str, bytes: Vec<u8>) -> Res
 }
 
 /// A temporary-file builder: hidden name, mode 0644 on Unix.
-pub(crate) fn temp_builder(prefix: &str) -> tempfile::Builder<'_, '_> {
+fn temp_builder(prefix: &str) -> tempfile::Builder<'_, '_> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(prefix);
     #[cfg(unix)]
@@ -38,7 +38,7 @@ pub(crate) fn temp_builder(prefix: &str) -> tempfile::Builder<'_, '_> {
 }
 
 /// A temporary file in `dir` (see [`temp_builder`]), removed when dropped.
-pub(super) fn temp_file_in(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile> {
+pub(crate) fn temp_file_in(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile> {
     temp_builder(prefix)
         .tempfile_in(dir)
         .map_err(|e| io_error(e, format!("creating a temporary file in {}", dir.display())))
