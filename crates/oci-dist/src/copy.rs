@@ -19,7 +19,7 @@ use oci_spec::image::{Descriptor, ImageIndex, Platform};
 use registry_core::{Digest, Error, ErrorKind};
 
 use crate::content::{
-    BlobPlacement, BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource, MountOrigin,
+    BlobPlacement, BlobSource, BoxFuture, ByteStream, ImageDestination, ImageSource,
 };
 use crate::descriptor::{self, CheckedDescriptor};
 use crate::manifest::Manifest;
@@ -421,7 +421,7 @@ async fn transfer_blobs(
                 mount: options.mount,
                 skip_existing: options.skip_existing,
             };
-            place_blob(source, destination, d, placement, tracker)
+            transfer_blob(source, destination, d, placement, tracker)
         })
         .buffer_unordered(options.jobs.max(1))
         .try_collect()
@@ -480,27 +480,9 @@ fn is_foreign(d: &Descriptor) -> bool {
         && (mt.contains("foreign") || mt.contains("nondistributable"))
 }
 
-/// Places one blob (mounting from `origin` when given), checking for it
-/// first with `skip_existing`.
-pub(crate) async fn transfer_blob(
-    source: &dyn ImageSource,
-    destination: &dyn ImageDestination,
-    desc: &CheckedDescriptor,
-    origin: Option<&MountOrigin>,
-    tracker: &Arc<Tracker>,
-    skip_existing: bool,
-) -> Result<(BlobOutcome, u64), Error> {
-    let placement = BlobPlacement {
-        origin,
-        mount: true,
-        skip_existing,
-    };
-    place_blob(source, destination, desc, placement, tracker).await
-}
-
 /// Lets the destination place one blob
 /// ([`ImageDestination::store_blob`]), its content read from `source`.
-async fn place_blob(
+pub(crate) async fn transfer_blob(
     source: &dyn ImageSource,
     destination: &dyn ImageDestination,
     desc: &CheckedDescriptor,

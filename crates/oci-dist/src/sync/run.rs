@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::{Action, Endpoint, PlanItem, Store, SyncJob, SyncOptions, SyncPlan};
-use crate::content::{ImageDestination, ImageSource, MountOrigin};
+use crate::content::{BlobPlacement, ImageDestination, ImageSource};
 use crate::copy::{CopyOptions, Plan, push_manifests, transfer_blob};
 use crate::descriptor::CheckedDescriptor;
 use crate::progress::{BlobOutcome, ProgressEvent, Tracker};
@@ -246,12 +246,14 @@ pub async fn execute(
 }
 
 /// Where one image's blobs go in a run: its two stores, the destination
-/// repository, where the source's blobs can be mounted from, the progress.
+/// repository, how its blobs are placed, the progress.
 struct Ends<'a> {
     src: &'a dyn ImageSource,
     dst: &'a dyn ImageDestination,
     repository: &'a str,
-    origin: Option<&'a MountOrigin>,
+    /// Mounted from the source's repository when it can be, skipped
+    /// when there.
+    placement: BlobPlacement<'a>,
     tracker: &'a Arc<Tracker>,
 }
 
@@ -287,7 +289,11 @@ impl Run<'_> {
             src: &*source,
             dst: &*dest,
             repository: &job.destination,
-            origin: source_origin.as_ref(),
+            placement: BlobPlacement {
+                origin: source_origin.as_ref(),
+                mount: true,
+                skip_existing: true,
+            },
             tracker,
         };
         let outcomes: Vec<(BlobOutcome, u64, u64)> = futures_util::stream::iter(&plan.blobs)
@@ -404,8 +410,8 @@ impl Run<'_> {
         let landed = cell
             .get_or_try_init(|| async {
                 let _permit = self.permits.acquire().await.expect("never closed");
-                let r = transfer_blob(ends.src, ends.dst, desc, ends.origin, ends.tracker, true)
-                    .await?;
+                let r =
+                    transfer_blob(ends.src, ends.dst, desc, ends.placement, ends.tracker).await?;
                 mine = Some(r);
                 Ok::<_, Error>(ends.repository.to_owned())
             })
@@ -428,7 +434,7 @@ impl Run<'_> {
             }
         }
         let (outcome, moved) =
-            transfer_blob(ends.src, ends.dst, desc, ends.origin, ends.tracker, true).await?;
+            transfer_blob(ends.src, ends.dst, desc, ends.placement, ends.tracker).await?;
         Ok((outcome, moved, 0))
     }
 }

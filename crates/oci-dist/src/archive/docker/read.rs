@@ -229,27 +229,41 @@ impl DockerArchiveReader {
     /// normalisation: `app:v1` is `docker.io/library/app:v1`), or with
     /// `None` of the only image. [`ErrorKind::NotFound`] when no image has
     /// that name or the archive is empty; [`ErrorKind::InvalidInput`],
-    /// listing the names, when `None` and there are several.
+    /// listing the names, when several images match (with `None`: the
+    /// archive holds several).
     pub async fn select(&self, reference: Option<&Reference>) -> Result<CheckedDescriptor> {
-        let found = match reference {
-            Some(r) => self
-                .items
-                .iter()
-                .position(|i| i.repo_tags.iter().any(|t| names(t, r)))
-                .ok_or_else(|| self.not_found(&format!("image {r}")))?,
-            None => match self.items.len() {
-                1 => 0,
-                0 => return Err(self.not_found("any image")),
-                n => {
-                    return Err(Error::invalid_input(format!(
-                        "{} holds {n} images; name one as REPO:TAG ({})",
-                        self.path().display(),
-                        self.all_names()
-                    )));
-                }
-            },
-        };
-        Ok(self.manifest(found).await?.checked_descriptor())
+        match reference {
+            Some(r) => {
+                let named = |i: &ManifestItem| i.repo_tags.iter().any(|t| names(t, r));
+                let (what, which) = (format!("image {r}"), format!(" named {r}"));
+                self.only(named, &what, &which).await
+            }
+            None => self.only(|_| true, "any image", "").await,
+        }
+    }
+
+    /// The descriptor of the only image `pick` takes: `NotFound` (`what`)
+    /// when none, `InvalidInput` listing the names when several (`which`
+    /// says which images they are).
+    async fn only(
+        &self,
+        pick: impl Fn(&ManifestItem) -> bool,
+        what: &str,
+        which: &str,
+    ) -> Result<CheckedDescriptor> {
+        let found: Vec<usize> = (0..self.items.len())
+            .filter(|&i| pick(&self.items[i]))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(self.manifest(*one).await?.checked_descriptor()),
+            [] => Err(self.not_found(what)),
+            several => Err(Error::invalid_input(format!(
+                "{} holds {} images{which}; name one as REPO:TAG ({})",
+                self.path().display(),
+                several.len(),
+                self.all_names()
+            ))),
+        }
     }
 
     fn all_names(&self) -> String {
@@ -394,18 +408,8 @@ impl ImageSource for DockerArchiveReader {
                             .iter()
                             .any(|r| Reference::parse(r).is_ok_and(|r| r.tag() == Some(t.as_str())))
                     };
-                    let found: Vec<usize> = (0..self.items.len())
-                        .filter(|&i| tagged(&self.items[i]))
-                        .collect();
-                    match found.as_slice() {
-                        [one] => Ok(self.manifest(*one).await?.checked_descriptor()),
-                        [] => Err(self.not_found(&format!("tag {t:?}"))),
-                        _ => Err(Error::invalid_input(format!(
-                            "several images of {} are tagged {t:?}; name one as REPO:TAG ({})",
-                            self.path().display(),
-                            self.all_names()
-                        ))),
-                    }
+                    let (what, which) = (format!("tag {t:?}"), format!(" tagged {t:?}"));
+                    self.only(tagged, &what, &which).await
                 }
             }
         })
