@@ -77,29 +77,30 @@ fn is_tchar(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
 
-    fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t')) {
+    /// Moves past the bytes matching `keep`; returns them.
+    fn skip_while(&mut self, keep: impl Fn(u8) -> bool) -> &'a [u8] {
+        let start = self.i;
+        while self.peek().is_some_and(&keep) {
             self.i += 1;
         }
+        &self.s[start..self.i]
+    }
+
+    fn skip_ws(&mut self) {
+        self.skip_while(|c| matches!(c, b' ' | b'\t'));
     }
 
     fn skip_ws_commas(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b',')) {
-            self.i += 1;
-        }
+        self.skip_while(|c| matches!(c, b' ' | b'\t' | b','));
     }
 
-    fn token(&mut self) -> &str {
-        let start = self.i;
-        while self.peek().is_some_and(is_tchar) {
-            self.i += 1;
-        }
-        std::str::from_utf8(&self.s[start..self.i]).unwrap_or("")
+    fn token(&mut self) -> &'a str {
+        std::str::from_utf8(self.skip_while(is_tchar)).unwrap_or("")
     }
 
     fn quoted(&mut self) -> Result<String, &'static str> {
@@ -114,8 +115,7 @@ impl Parser<'_> {
                 }
                 Some(b'\\') => {
                     self.i += 1;
-                    let c = self.peek().ok_or("dangling escape")?;
-                    out.push(c);
+                    out.push(self.peek().ok_or("dangling escape")?);
                     self.i += 1;
                 }
                 Some(c) => {
@@ -161,17 +161,11 @@ impl Parser<'_> {
             self.skip_ws();
             if !self.at_param() && self.peek().is_some_and(|c| c != b',') {
                 // token68
-                let start = self.i;
-                while self
-                    .peek()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || b"-._~+/=".contains(&c))
-                {
-                    self.i += 1;
-                }
-                if self.i == start {
+                let t68 = self.skip_while(|c| c.is_ascii_alphanumeric() || b"-._~+/=".contains(&c));
+                if t68.is_empty() {
                     return Err("unexpected character after scheme");
                 }
-                ch.token68 = Some(String::from_utf8_lossy(&self.s[start..self.i]).into_owned());
+                ch.token68 = Some(String::from_utf8_lossy(t68).into_owned());
                 out.push(ch);
                 continue;
             }
@@ -195,9 +189,7 @@ impl Parser<'_> {
                 match self.peek() {
                     Some(b',') => {
                         // Either the next parameter or the next challenge.
-                        while matches!(self.peek(), Some(b',' | b' ' | b'\t')) {
-                            self.i += 1;
-                        }
+                        self.skip_ws_commas();
                         if !self.at_param() {
                             break;
                         }
