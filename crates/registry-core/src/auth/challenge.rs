@@ -68,6 +68,7 @@ impl Challenge {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
@@ -128,18 +129,13 @@ impl<'a> Parser<'a> {
 
     /// After a scheme: is the next thing `name=` (a parameter)?
     fn at_param(&self) -> bool {
-        let mut j = self.i;
-        while self.s.get(j).copied().is_some_and(is_tchar) {
-            j += 1;
-        }
-        if j == self.i {
+        let mut ahead = *self;
+        if ahead.token().is_empty() {
             return false;
         }
-        while matches!(self.s.get(j), Some(b' ' | b'\t')) {
-            j += 1;
-        }
+        ahead.skip_ws();
         // `name=value`, but not a token68 ending in padding (`abc==`).
-        self.s.get(j) == Some(&b'=') && !matches!(self.s.get(j + 1), None | Some(b'=' | b','))
+        ahead.peek() == Some(b'=') && !matches!(self.s.get(ahead.i + 1), None | Some(b'=' | b','))
     }
 
     fn challenges(mut self) -> Result<Vec<Challenge>, &'static str> {
