@@ -188,12 +188,10 @@ impl AcrAuthenticator {
     }
 
     fn host_allowed(&self, authority: &str) -> bool {
-        match &self.hosts {
-            None => true,
-            Some(hosts) => hosts
-                .iter()
-                .any(|h| *h == registry_core::host::normalize(authority)),
-        }
+        let host = registry_core::host::normalize(authority);
+        self.hosts
+            .as_ref()
+            .is_none_or(|hosts| hosts.contains(&host))
     }
 
     /// The `Authorization` header with an access token for `scopes`, from

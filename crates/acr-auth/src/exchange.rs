@@ -389,12 +389,8 @@ impl AcrTokenClient {
         refresh_token: &AcrRefreshToken,
         grant_type: TokenGrantType,
     ) -> Result<AcrAccessToken, Error> {
-        let what = format!(
-            "getting an ACR access token for {:?} at {}",
-            scopes.key(),
-            self.token_url
-        );
-        self.access_token(service, scopes, refresh_token.expose(), grant_type, &what)
+        let refresh = refresh_token.expose();
+        self.access_token(service, scopes, refresh, grant_type, "an ACR")
             .await
     }
 
@@ -419,12 +415,7 @@ impl AcrTokenClient {
         service: &str,
         scopes: &Scopes,
     ) -> Result<AcrAccessToken, Error> {
-        let what = format!(
-            "getting an anonymous ACR access token for {:?} at {}",
-            scopes.key(),
-            self.token_url
-        );
-        self.access_token(service, scopes, "", TokenGrantType::Password, &what)
+        self.access_token(service, scopes, "", TokenGrantType::Password, "an anonymous ACR")
             .await
             .map_err(|e| {
                 if e.kind() == ErrorKind::Unauthorized {
@@ -443,21 +434,24 @@ impl AcrTokenClient {
             })
     }
 
+    /// `POST /oauth2/token`; `kind` names the token in errors ("an ACR").
     async fn access_token(
         &self,
         service: &str,
         scopes: &Scopes,
         refresh_token: &str,
         grant_type: TokenGrantType,
-        what: &str,
+        kind: &str,
     ) -> Result<AcrAccessToken, Error> {
         let scope = scopes.key();
+        let url = &self.token_url;
+        let what = &format!("getting {kind} access token for {scope:?} at {url}");
         let mut pairs = vec![("grant_type", grant_type.as_str()), ("service", service)];
         if !scope.is_empty() {
             pairs.push(("scope", &scope));
         }
         pairs.push(("refresh_token", refresh_token));
-        let resp = self.post_form(&self.token_url, form(&pairs), what).await?;
+        let resp = self.post_form(url, form(&pairs), what).await?;
         let token = resp
             .access_token()
             .ok_or_else(|| Error::protocol(format!("{what}: the response has no access_token")))?;

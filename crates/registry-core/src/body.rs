@@ -33,7 +33,8 @@ pub struct Body {
 }
 
 enum Inner {
-    Empty,
+    /// A buffer: the part not yet sent (none once sent, or when empty) and
+    /// all of it, for replays.
     Full(Option<Bytes>, Bytes),
     Incoming(hyper::body::Incoming),
     Boxed(UnsyncBoxBody<Bytes, BoxError>),
@@ -42,19 +43,15 @@ enum Inner {
 impl Body {
     /// An empty body.
     pub fn empty() -> Body {
-        Body {
-            inner: Inner::Empty,
-        }
+        Body::full(Bytes::new())
     }
 
     /// A buffered, replayable body.
     pub fn full(data: impl Into<Bytes>) -> Body {
-        let data = data.into();
-        if data.is_empty() {
-            return Body::empty();
-        }
+        let data: Bytes = data.into();
+        let unsent = (!data.is_empty()).then(|| data.clone());
         Body {
-            inner: Inner::Full(Some(data.clone()), data),
+            inner: Inner::Full(unsent, data),
         }
     }
 
@@ -83,7 +80,6 @@ impl Body {
     /// A copy of this body if it is replayable (empty or buffered).
     pub fn try_clone(&self) -> Option<Body> {
         match &self.inner {
-            Inner::Empty => Some(Body::empty()),
             Inner::Full(_, all) => Some(Body::full(all.clone())),
             _ => None,
         }
@@ -148,10 +144,9 @@ impl HttpBody for Body {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         match &mut self.inner {
-            Inner::Empty => Poll::Ready(None),
             Inner::Full(data, _) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             Inner::Incoming(b) => Pin::new(b).poll_frame(cx).map_err(|e| {
-                if is_timeout(&e) {
+                if e.is_timeout() {
                     Error::new(ErrorKind::Timeout, "reading the response body timed out")
                         .with_source(e)
                 } else {
@@ -164,7 +159,6 @@ impl HttpBody for Body {
 
     fn is_end_stream(&self) -> bool {
         match &self.inner {
-            Inner::Empty => true,
             Inner::Full(data, _) => data.is_none(),
             Inner::Incoming(b) => b.is_end_stream(),
             Inner::Boxed(b) => b.is_end_stream(),
@@ -173,7 +167,6 @@ impl HttpBody for Body {
 
     fn size_hint(&self) -> SizeHint {
         match &self.inner {
-            Inner::Empty => SizeHint::with_exact(0),
             Inner::Full(data, _) => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
@@ -181,10 +174,6 @@ impl HttpBody for Body {
             Inner::Boxed(b) => b.size_hint(),
         }
     }
-}
-
-fn is_timeout(e: &hyper::Error) -> bool {
-    e.is_timeout()
 }
 
 impl Default for Body {
@@ -196,7 +185,7 @@ impl Default for Body {
 impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.inner {
-            Inner::Empty => "empty",
+            Inner::Full(_, all) if all.is_empty() => "empty",
             Inner::Full(..) => "full",
             Inner::Incoming(_) => "incoming",
             Inner::Boxed(_) => "stream",

@@ -191,14 +191,10 @@ impl Error {
         if oci.iter().any(|e| e.code == "TOOMANYREQUESTS") {
             kind = ErrorKind::RateLimited;
         }
-        let message = if oci.is_empty() {
-            let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-            let text = text.trim();
-            if text.is_empty() {
-                format!("HTTP {status}")
-            } else {
-                format!("HTTP {status}: {text}")
-            }
+        let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+        let text = text.trim();
+        let message = if oci.is_empty() && !text.is_empty() {
+            format!("HTTP {status}: {text}")
         } else {
             format!("HTTP {status}")
         };
@@ -272,17 +268,19 @@ impl Error {
     /// Whether the cause is a refused TCP connection (nothing listens on
     /// the port).
     pub fn is_connection_refused(&self) -> bool {
-        let mut cause: Option<&(dyn std::error::Error + 'static)> =
-            self.source.as_deref().map(|e| e as _);
-        while let Some(c) = cause {
-            if c.downcast_ref::<std::io::Error>()
+        self.causes().any(|c| {
+            c.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
-            {
-                return true;
-            }
-            cause = c.source();
-        }
-        false
+        })
+    }
+
+    /// The source, its source, and so on.
+    fn causes(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+        let first = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        std::iter::successors(first, |c| c.source())
     }
 
     /// Whether trying the same request again may succeed.
@@ -307,13 +305,8 @@ impl fmt::Display for Error {
                 write!(f, " ({})", e.message)?;
             }
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-            let mut cause = source.source();
-            while let Some(c) = cause {
-                write!(f, ": {c}")?;
-                cause = c.source();
-            }
+        for cause in self.causes() {
+            write!(f, ": {cause}")?;
         }
         Ok(())
     }

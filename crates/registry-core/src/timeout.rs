@@ -279,24 +279,27 @@ where
         {
             let total = sent.bytes.load(Ordering::Acquire);
             let moved = total - window_bytes;
-            if moved < low.min_bytes_per_window() {
-                return Err(too_slow("sending the request body", moved, &low));
-            }
+            check_speed("sending the request body", moved, &low)?;
             window_start = Instant::now();
             window_bytes = total;
         }
     }
 }
 
-fn too_slow(what: &str, moved: u64, low: &LowSpeed) -> Error {
-    Error::new(
+/// A [`ErrorKind::Timeout`] error when `moved` bytes in a window are below
+/// the limit `low`.
+fn check_speed(what: &str, moved: u64, low: &LowSpeed) -> Result<(), Error> {
+    if moved >= low.min_bytes_per_window() {
+        return Ok(());
+    }
+    Err(Error::new(
         ErrorKind::Timeout,
         format!(
             "{what} is too slow: {moved} bytes in {}s, below the limit of {} bytes/s",
             low.window().as_secs_f32(),
             low.bytes_per_second()
         ),
-    )
+    ))
 }
 
 pin_project_lite::pin_project! {
@@ -408,13 +411,9 @@ where
         if let Some(low) = *this.low_speed
             && this.window_end.as_mut().poll(cx).is_ready()
         {
-            if *this.window_bytes < low.min_bytes_per_window() {
+            if let Err(e) = check_speed("reading the response body", *this.window_bytes, &low) {
                 *this.failed = true;
-                return Poll::Ready(Some(Err(too_slow(
-                    "reading the response body",
-                    *this.window_bytes,
-                    &low,
-                ))));
+                return Poll::Ready(Some(Err(e)));
             }
             *this.window_bytes = 0;
             this.window_end

@@ -68,6 +68,7 @@ impl Challenge {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
@@ -77,29 +78,30 @@ fn is_tchar(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
 
-    fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t')) {
+    /// Moves past the bytes matching `keep`; returns them.
+    fn skip_while(&mut self, keep: impl Fn(u8) -> bool) -> &'a [u8] {
+        let start = self.i;
+        while self.peek().is_some_and(&keep) {
             self.i += 1;
         }
+        &self.s[start..self.i]
+    }
+
+    fn skip_ws(&mut self) {
+        self.skip_while(|c| matches!(c, b' ' | b'\t'));
     }
 
     fn skip_ws_commas(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b',')) {
-            self.i += 1;
-        }
+        self.skip_while(|c| matches!(c, b' ' | b'\t' | b','));
     }
 
-    fn token(&mut self) -> &str {
-        let start = self.i;
-        while self.peek().is_some_and(is_tchar) {
-            self.i += 1;
-        }
-        std::str::from_utf8(&self.s[start..self.i]).unwrap_or("")
+    fn token(&mut self) -> &'a str {
+        std::str::from_utf8(self.skip_while(is_tchar)).unwrap_or("")
     }
 
     fn quoted(&mut self) -> Result<String, &'static str> {
@@ -114,8 +116,7 @@ impl Parser<'_> {
                 }
                 Some(b'\\') => {
                     self.i += 1;
-                    let c = self.peek().ok_or("dangling escape")?;
-                    out.push(c);
+                    out.push(self.peek().ok_or("dangling escape")?);
                     self.i += 1;
                 }
                 Some(c) => {
@@ -128,18 +129,13 @@ impl Parser<'_> {
 
     /// After a scheme: is the next thing `name=` (a parameter)?
     fn at_param(&self) -> bool {
-        let mut j = self.i;
-        while self.s.get(j).copied().is_some_and(is_tchar) {
-            j += 1;
-        }
-        if j == self.i {
+        let mut ahead = *self;
+        if ahead.token().is_empty() {
             return false;
         }
-        while matches!(self.s.get(j), Some(b' ' | b'\t')) {
-            j += 1;
-        }
+        ahead.skip_ws();
         // `name=value`, but not a token68 ending in padding (`abc==`).
-        self.s.get(j) == Some(&b'=') && !matches!(self.s.get(j + 1), None | Some(b'=' | b','))
+        ahead.peek() == Some(b'=') && !matches!(self.s.get(ahead.i + 1), None | Some(b'=' | b','))
     }
 
     fn challenges(mut self) -> Result<Vec<Challenge>, &'static str> {
@@ -161,17 +157,11 @@ impl Parser<'_> {
             self.skip_ws();
             if !self.at_param() && self.peek().is_some_and(|c| c != b',') {
                 // token68
-                let start = self.i;
-                while self
-                    .peek()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || b"-._~+/=".contains(&c))
-                {
-                    self.i += 1;
-                }
-                if self.i == start {
+                let t68 = self.skip_while(|c| c.is_ascii_alphanumeric() || b"-._~+/=".contains(&c));
+                if t68.is_empty() {
                     return Err("unexpected character after scheme");
                 }
-                ch.token68 = Some(String::from_utf8_lossy(&self.s[start..self.i]).into_owned());
+                ch.token68 = Some(String::from_utf8_lossy(t68).into_owned());
                 out.push(ch);
                 continue;
             }
@@ -195,9 +185,7 @@ impl Parser<'_> {
                 match self.peek() {
                     Some(b',') => {
                         // Either the next parameter or the next challenge.
-                        while matches!(self.peek(), Some(b',' | b' ' | b'\t')) {
-                            self.i += 1;
-                        }
+                        self.skip_ws_commas();
                         if !self.at_param() {
                             break;
                         }

@@ -187,12 +187,10 @@ pub fn infer_scopes<B>(req: &Request<B>) -> Scopes {
     let Some(pos) = segments
         .iter()
         .rposition(|s| matches!(*s, "manifests" | "blobs" | "tags" | "referrers"))
+        .filter(|&pos| pos > 0)
     else {
         return Scopes::default();
     };
-    if pos == 0 {
-        return Scopes::default();
-    }
     let name = segments[..pos].join("/");
     let actions: &[&str] = match *req.method() {
         Method::GET | Method::HEAD => &["pull"],
