@@ -187,19 +187,26 @@ async fn check_blob_range_reports_what_the_registry_says() {
     );
 }
 
-#[tokio::test]
-async fn check_blob_range_on_a_registry_ignoring_range() {
+/// A client (in repository `segment`) to a registry behind a proxy that
+/// ignores `Range` on `method` blob requests; keep all three alive.
+async fn ignoring_range(method: &str, segment: &str) -> (TestRegistry, Proxy, Client) {
     let registry = TestRegistry::anonymous().await;
     let proxy = registry
         .proxy_builder()
         .fault(test_support::FaultRule::new(
-            "HEAD",
+            method,
             "/v2/*/blobs/*",
             test_support::Fault::IgnoreRange,
         ))
         .start()
         .await;
-    let app = client_via(&proxy).with_segment("ranges");
+    let app = client_via(&proxy).with_segment(segment);
+    (registry, proxy, app)
+}
+
+#[tokio::test]
+async fn check_blob_range_on_a_registry_ignoring_range() {
+    let (_registry, _proxy, app) = ignoring_range("HEAD", "ranges").await;
     let digest = app.push_blob_bytes(bytes(1000, 4)).await.unwrap();
     let c = app.check_blob_range(&digest, 100..200).await.unwrap();
     assert!(c.exists && c.available && !c.partial_response, "{c:?}");
@@ -213,17 +220,7 @@ async fn check_blob_range_on_a_registry_ignoring_range() {
 
 #[tokio::test]
 async fn get_blob_range_on_a_registry_ignoring_range_cuts_the_whole_blob() {
-    let registry = TestRegistry::anonymous().await;
-    let proxy = registry
-        .proxy_builder()
-        .fault(test_support::FaultRule::new(
-            "GET",
-            "/v2/*/blobs/*",
-            test_support::Fault::IgnoreRange,
-        ))
-        .start()
-        .await;
-    let app = client_via(&proxy).with_segment("get-ranges");
+    let (_registry, _proxy, app) = ignoring_range("GET", "get-ranges").await;
     let data = bytes(1000, 5);
     let digest = app.push_blob_bytes(data.clone()).await.unwrap();
     for (part, want) in [
